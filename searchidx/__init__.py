@@ -1,0 +1,13 @@
+"""searchidx: local, embedded full-text search for news archives.
+
+>>> from searchidx import ingest, search
+>>> ingest("corpus/", index="index/")  # doctest: +SKIP
+>>> search("Putin parade", index="index/", limit=5)[0].title  # doctest: +SKIP
+"""
+
+from searchidx.errors import SearchidxError
+from searchidx.indexing import IngestReport, Skipped, ingest
+from searchidx.searching import Hit, Results, search
+
+__version__ = "0.1.0"
+__all__ = ["Hit", "IngestReport", "Results", "SearchidxError", "Skipped", "__version__", "ingest", "search"]

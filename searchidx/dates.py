@@ -1,0 +1,182 @@
+"""Publication dates as articles write them, parsed into timezone-aware UTC datetimes.
+
+:func:`parse_date` accepts the forms news articles and page metadata use:
+
+* ISO 8601: ``2015-03-20``, ``2015-03-20T10:30:00Z``, ``2015-03-20 10:30+03:00``
+* month names, full or abbreviated, either order: ``March 20, 2015``,
+  ``20 March 2015``, ``Mar. 20, 2015``, ``20th of March, 2015``
+* day-first dotted numbers: ``20.03.2015``
+* RFC 2822: ``Fri, 20 Mar 2015 10:30:00 +0000``
+
+each optionally with a weekday and a time (``10:30``, ``10:30:15``, ``10:30 AM``)
+and a zone (``UTC``, ``GMT``, ``EST``, ``+0300``...). A date without a zone, or
+in a zone this module does not know, is taken as UTC. Anything else, and any
+date before 1800 or more than a year in the future, gives ``None``: no date is
+better than an invented one.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+
+EARLIEST_YEAR = 1800
+LATEST_AHEAD = timedelta(days=366)
+
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+
+# Zone abbreviations common in English-language news; ambiguous ones (IST, CST
+# in Asia) take their North American / Indian meaning.
+ZONE_HOURS = {
+    "utc": 0.0, "gmt": 0.0, "z": 0.0, "bst": 1.0, "wet": 0.0, "west": 1.0,
+    "cet": 1.0, "cest": 2.0, "eet": 2.0, "eest": 3.0, "msk": 3.0, "ist": 5.5,
+    "est": -5.0, "edt": -4.0, "cst": -6.0, "cdt": -5.0, "mst": -7.0, "mdt": -6.0,
+    "pst": -8.0, "pdt": -7.0, "jst": 9.0, "kst": 9.0, "hkt": 8.0, "aest": 10.0,
+    "aedt": 11.0,
+}  # fmt: skip
+
+WEEKDAY = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?"
+MONTH = r"(?P<month>[a-z]{3,9})\.?"
+DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+YEAR = r"(?P<year>\d{4})"
+TIME = (
+    r"(?:(?:,|\s)\s*(?:at\s+)?(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?::(?P<second>\d{2}))?"
+    r"\s*(?P<ampm>[ap]\.?m\.?)?"
+    r"(?:\s*(?P<zone>[a-z]{1,4}|[+-]\d{2}:?\d{2})(?:\s*(?P<offset>[+-]\d{1,2}(?::?\d{2})?))?)?)?"
+)
+
+DATE_PATTERNS = [
+    re.compile(rf"{MONTH}\s+{DAY},?\s+{YEAR}{TIME}"),
+    re.compile(rf"{DAY}\.?\s+(?:of\s+)?{MONTH},?\s+{YEAR}{TIME}"),
+    re.compile(rf"(?P<day>\d{{1,2}})\.(?P<month>\d{{1,2}})\.{YEAR}{TIME}"),
+    re.compile(rf"{YEAR}/(?P<month>\d{{1,2}})/(?P<day>\d{{1,2}}){TIME}"),
+]
+LEADING_WEEKDAY = re.compile(rf"^{WEEKDAY}\.?,?\s+")
+ISO_DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?\s*(?:z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def parse_date(text: str, *, now: datetime | None = None) -> datetime | None:
+    """Parse one date as articles write it; return it in UTC, or ``None``.
+
+    The whole of ``text`` must be the date (surrounding spaces aside), so a
+    sentence that merely starts with a date is not taken for one.
+
+    >>> parse_date("March 20, 2015")
+    datetime.datetime(2015, 3, 20, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> parse_date("Fri, 20 Mar 2015 10:30:00 +0300").isoformat()
+    '2015-03-20T07:30:00+00:00'
+    >>> parse_date("sometime in spring") is None
+    True
+    """
+    cleaned = " ".join(text.strip().lower().split())
+    if not cleaned or len(cleaned) > 80:
+        return None
+    parsed = _parse_iso(cleaned) or _parse_words(cleaned) or _parse_rfc2822(text.strip())
+    if parsed is None or not _plausible(parsed, now or datetime.now(UTC)):
+        return None
+    return parsed
+
+
+def _parse_iso(text: str) -> datetime | None:
+    if not ISO_DATE.fullmatch(text):
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.upper().replace(",", "."))
+    except ValueError:
+        return None
+    return _as_utc(parsed)
+
+
+def _parse_rfc2822(text: str) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return _as_utc(parsed)
+
+
+def _parse_words(text: str) -> datetime | None:
+    text = LEADING_WEEKDAY.sub("", text)
+    for pattern in DATE_PATTERNS:
+        match = pattern.fullmatch(text)
+        if match:
+            return _from_match(match)
+    return None
+
+
+def _from_match(match: re.Match[str]) -> datetime | None:
+    parts = match.groupdict()
+    month_text = parts["month"]
+    month = int(month_text) if month_text.isdigit() else MONTHS.get(month_text)
+    if month is None:
+        return None
+    zone = _zone(parts["zone"], parts["offset"])
+    hour = int(parts["hour"] or 0)
+    if parts["ampm"]:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if parts["ampm"].startswith("p") else 0)
+    try:
+        local = datetime(
+            int(parts["year"]),
+            month,
+            int(parts["day"]),
+            hour,
+            int(parts["minute"] or 0),
+            int(parts["second"] or 0),
+            tzinfo=zone,
+        )
+    except ValueError:
+        return None
+    return local.astimezone(UTC)
+
+
+def _zone(name: str | None, offset: str | None) -> timezone:
+    """The zone a date names; UTC when it names none or one this module does not know."""
+    hours = 0.0
+    if name:
+        hours = _offset_hours(name) if name[0] in "+-" else ZONE_HOURS.get(name, 0.0)
+    if offset:  # "GMT+3", "UTC-05:00"
+        hours += _offset_hours(offset)
+    return timezone(timedelta(hours=hours))
+
+
+def _offset_hours(offset: str) -> float:
+    sign = -1 if offset[0] == "-" else 1
+    digits = offset[1:].replace(":", "")
+    hours = int(digits[:2] if len(digits) > 2 else digits)
+    minutes = int(digits[2:]) if len(digits) > 2 else 0
+    return sign * (hours + minutes / 60)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _plausible(moment: datetime, now: datetime) -> bool:
+    return moment.year >= EARLIEST_YEAR and moment <= now + LATEST_AHEAD

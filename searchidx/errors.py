@@ -1,0 +1,69 @@
+"""The one exception hierarchy of searchidx.
+
+Every error a user can cause is a :class:`SearchidxError` whose message is one
+clear sentence: what happened and what to do. The CLI prints that message and
+exits with :attr:`SearchidxError.exit_code`; it never shows a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SearchidxError(Exception):
+    """Base class of every error searchidx reports to its users."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class IndexNotFoundError(SearchidxError):
+    """There is no index at the given path."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"No index at {path}. Run `searchidx ingest DIR` first "
+            "(or point --index / SEARCHIDX_INDEX at an existing index)."
+        )
+        self.path = path
+
+
+class IndexLockedError(SearchidxError):
+    """Another process is writing to the index."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"Another ingest is writing to the index at {path}. Wait for it to finish, then run this again."
+        )
+        self.path = path
+
+
+class IndexWriteError(SearchidxError):
+    """The index cannot be created or written (permissions, full disk...)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"Cannot write the index at {path}: {reason}. "
+            "Check that the directory is writable and the disk has free space."
+        )
+        self.path = path
+
+
+class CorpusError(SearchidxError):
+    """The directory given to ``ingest`` is missing or holds nothing to index."""
+
+
+class QueryError(SearchidxError):
+    """The query cannot be searched (empty, or no searchable words)."""
+
+
+class DocumentError(SearchidxError):
+    """One file cannot be turned into a document; ingest reports it and goes on."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason

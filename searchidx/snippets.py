@@ -1,0 +1,192 @@
+"""Snippets: the sentences of a body that show why it matched, with the matches marked.
+
+Whoosh's own highlighter breaks score ties by object identity, so the same
+query can show different fragments from run to run. This module is
+deterministic: sentences are scored by the query terms they hold (terms not
+yet shown first), ties go to the earlier sentence, and the best sentence leads.
+A long sentence is cut at word boundaries around its first match. A body with
+no match gives its opening instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+SEPARATOR = " … "
+ELLIPSIS = " …"
+MIN_FRAGMENT_CHARS = 60
+# A sentence ends at . ! or ? (and any closing quotes or brackets) before
+# whitespace and a capital letter, or at a paragraph break.
+SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*\s+(?=[\"“‘(\[]?[A-Z])|\n\s*\n")
+ABBREVIATION = re.compile(
+    r"(?:\b(?:mr|mrs|ms|dr|prof|st|sen|rep|gov|gen|col|lt|sgt|jr|sr|inc|ltd|co|corp|vs|no|"
+    r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)|\b[a-z])\.$",
+    re.IGNORECASE,
+)
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A snippet's text and the ``[start, end)`` offsets of the marked words in it."""
+
+    text: str
+    highlights: tuple[Span, ...]
+
+    def marked(self, before: str, after: str) -> str:
+        """The text with ``before``/``after`` around every highlight."""
+        pieces: list[str] = []
+        position = 0
+        for start, end in self.highlights:
+            pieces += [self.text[position:start], before, self.text[start:end], after]
+            position = end
+        pieces.append(self.text[position:])
+        return "".join(pieces)
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    start: int
+    end: int
+    matches: tuple[tuple[Span, str], ...]
+
+    @property
+    def terms(self) -> frozenset[str]:
+        return frozenset(term for _, term in self.matches)
+
+
+def make_snippet(
+    text: str,
+    terms: Iterable[str],
+    analyzer: Any,
+    *,
+    max_chars: int = 240,
+    max_fragments: int = 3,
+) -> Snippet:
+    """Build the snippet of ``text`` for the analysed query ``terms``.
+
+    ``analyzer`` must be the field's Whoosh analyzer, so a match is found
+    exactly where the index found it (stems, folded accents).
+
+    >>> from searchidx.schema import text_analyzer
+    >>> snippet = make_snippet("Troops rehearsed. The parades were long.", {"parad"}, text_analyzer())
+    >>> snippet.marked("[", "]")
+    'The [parades] were long.'
+    """
+    wanted = set(terms)
+    matches = [
+        ((token.startchar, token.endchar), token.text)
+        for token in analyzer(text, chars=True, mode="index")
+        if token.text in wanted
+    ]
+    sentences = [sentence for sentence in _sentences(text, matches) if sentence.matches]
+    if not sentences:
+        return Snippet(_opening(text, max_chars), ())
+    return _assemble(text, _choose(sentences, max_chars, max_fragments), max_chars)
+
+
+def _sentences(text: str, matches: list[tuple[Span, str]]) -> list[_Sentence]:
+    bounds: list[Span] = []
+    start = 0
+    for boundary in SENTENCE_END.finditer(text):
+        cut = boundary.start() + len(boundary.group().rstrip())
+        if boundary.group().strip() and ABBREVIATION.search(text[max(start, cut - 6) : cut]):
+            continue
+        bounds.append((start, cut))
+        start = boundary.end()
+    bounds.append((start, len(text)))
+    sentences = []
+    for begin, end in bounds:
+        inside = tuple(match for match in matches if begin <= match[0][0] and match[0][1] <= end)
+        sentences.append(_Sentence(begin, end, inside))
+    return sentences
+
+
+def _choose(sentences: list[_Sentence], max_chars: int, max_fragments: int) -> list[_Sentence]:
+    """Best sentence first; then those showing terms not shown yet; earlier wins ties.
+
+    A sentence that shows no new term is added only while the ones chosen
+    leave room for it, so more terms beat more of the same term.
+    """
+    most = max(1, min(max_fragments, max_chars // MIN_FRAGMENT_CHARS))
+    chosen: list[_Sentence] = []
+    shown: set[str] = set()
+    remaining = list(sentences)
+    used = 0
+    while remaining and len(chosen) < most:
+        best = max(remaining, key=lambda s: (len(s.terms - shown), len(s.terms), len(s.matches), -s.start))
+        if chosen and not best.terms - shown and used + len(SEPARATOR) + MIN_FRAGMENT_CHARS > max_chars:
+            break
+        chosen.append(best)
+        remaining.remove(best)
+        shown |= best.terms
+        used += best.end - best.start + (len(SEPARATOR) if len(chosen) > 1 else 0)
+    return chosen
+
+
+def _allowances(chosen: list[_Sentence], max_chars: int) -> list[int]:
+    """Share the characters fairly: short sentences whole, long ones an equal part of the rest."""
+    budget = max_chars - len(SEPARATOR) * (len(chosen) - 1)
+    lengths = [s.end - s.start for s in chosen]
+    allowances = [0] * len(chosen)
+    for position, index in enumerate(sorted(range(len(chosen)), key=lambda i: lengths[i])):
+        share = budget // (len(chosen) - position)
+        allowances[index] = min(lengths[index], share)
+        budget -= allowances[index]
+    return allowances
+
+
+def _assemble(text: str, chosen: list[_Sentence], max_chars: int) -> Snippet:
+    pieces: list[str] = []
+    highlights: list[Span] = []
+    length = 0
+    for index, (sentence, allowance) in enumerate(zip(chosen, _allowances(chosen, max_chars), strict=True)):
+        begin, end = _window(text, sentence, allowance)
+        if index:
+            pieces.append(SEPARATOR)
+            length += len(SEPARATOR)
+        fragment = " ".join(text[begin:end].split())
+        for (start, stop), _ in sentence.matches:
+            if begin <= start and stop <= end:
+                local = length + _squeezed_offset(text, begin, start)
+                highlights.append((local, local + stop - start))
+        pieces.append(fragment)
+        length += len(fragment)
+    return Snippet("".join(pieces), tuple(highlights))
+
+
+def _window(text: str, sentence: _Sentence, allowance: int) -> Span:
+    """The part of the sentence to show: all of it, or ``allowance`` chars around its first match."""
+    begin, end = sentence.start, sentence.end
+    if end - begin <= allowance:
+        return begin, end
+    first = sentence.matches[0][0][0]
+    # Keep the sentence's start when the first match is near it; else lead in
+    # with a little context before the match.
+    start = begin if first - begin <= allowance * 2 // 3 else first - allowance // 5
+    if start > begin:
+        space = text.find(" ", start, first)
+        start = space + 1 if space != -1 else first
+    stop = min(end, start + allowance)
+    if stop < end:
+        space = text.rfind(" ", start, stop)
+        if space > first:
+            stop = space
+    return start, stop
+
+
+def _squeezed_offset(text: str, begin: int, position: int) -> int:
+    """Where ``position`` lands once the whitespace runs in ``text[begin:]`` are squeezed."""
+    return len(re.sub(r"\s+", " ", text[begin:position]).lstrip())
+
+
+def _opening(text: str, max_chars: int) -> str:
+    flat = " ".join(text.split())
+    if len(flat) <= max_chars:
+        return flat
+    cut = flat.rfind(" ", 0, max_chars - len(ELLIPSIS))
+    return flat[: cut if cut > 0 else max_chars - len(ELLIPSIS)] + ELLIPSIS

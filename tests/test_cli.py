@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from searchidx import IngestReport
+from searchidx.cli import cli
+from tests.conftest import CORPUS, REPO, write_article
+
+ANSI = "\x1b["
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, [str(arg) for arg in args], env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_ingest_then_query_round_trip(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    write_article(folder, "a.txt", "Volcano erupts", "Ash covered the villages near the volcano.",
+                  date="March 3, 2016", url="https://news.example/volcano")  # fmt: skip
+    write_article(folder, "b.txt", "Harbour closes", "The harbour closed.")
+    index = tmp_path / "index"
+
+    code, out, err = run("ingest", folder, "--index", index)
+    assert code == 0
+    assert out.startswith("indexed 2 documents from 2 files; 2 documents in")
+    assert err == ""
+
+    code, out, err = run("query", "volcanoes", "--index", index)
+    assert code == 0
+    assert out.splitlines()[:3] == [
+        "1. Volcano erupts",
+        "   2016-03-03  https://news.example/volcano",
+        "   Ash covered the villages near the volcano.",
+    ]
+    assert ANSI not in out
+    assert err.startswith("showing 1-1 of 1 matches in ")
+
+
+def test_the_demo_query_prints_the_seed_article_first(corpus_index: tuple[Path, IngestReport]) -> None:
+    index, _ = corpus_index
+    code, out, _ = run("query", "Putin", "parade", "--index", index, "--color", "always")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "1. President Putin to Visit China for World War II March"
+    assert lines[1].startswith("   2015-03-20  https://www.themoscowtimes.com/")
+    assert "\x1b[1;31mparade\x1b[0m" in lines[2]
+    assert "\x1b[1;31mPutin\x1b[0m" in lines[2]
+
+
+def test_json_output_parses_and_has_no_ansi(corpus_index: tuple[Path, IngestReport]) -> None:
+    index, _ = corpus_index
+    code, out, _ = run("query", "oil prices", "--index", index, "--json", "--limit", "3", "--color", "always")
+    assert code == 0
+    assert ANSI not in out
+    document = json.loads(out)
+    assert document["query"] == "oil prices"
+    assert document["total"] > 3
+    assert len(document["hits"]) == 3
+    hit = document["hits"][0]
+    assert set(hit) == {"rank", "id", "title", "date", "url", "path", "score", "snippet", "highlights"}
+    for start, end in hit["highlights"]:
+        assert hit["snippet"][start:end].lower().startswith(("oil", "price"))
+
+
+def test_no_matches_exits_1_and_json_is_still_valid(corpus_index: tuple[Path, IngestReport]) -> None:
+    index, _ = corpus_index
+    code, out, err = run("query", "xylophonist", "--index", index)
+    assert (code, out, err) == (1, "", "no matches\n")
+    code, out, _ = run("query", "xylophonist", "--index", index, "--json")
+    assert code == 1
+    assert json.loads(out) == {"query": "xylophonist", "total": 0, "hits": []}
+
+
+def test_the_limit_option(corpus_index: tuple[Path, IngestReport]) -> None:
+    index, _ = corpus_index
+    _, out, _ = run("query", "oil", "--index", index, "-n", "2")
+    assert [line for line in out.splitlines() if line[:1].isdigit()][-1].startswith("2. ")
+
+
+def test_the_index_comes_from_the_environment(corpus_index: tuple[Path, IngestReport]) -> None:
+    index, _ = corpus_index
+    code, out, _ = run("query", "Putin parade", env={"SEARCHIDX_INDEX": str(index)})
+    assert code == 0
+    assert out.startswith("1. President Putin")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("query", "x", "--index", "{tmp}/none"), "No index at {tmp}/none. Run `searchidx ingest DIR` first"),
+        (("ingest", "{tmp}/nowhere", "--index", "{tmp}/i"), "The folder {tmp}/nowhere does not exist."),
+        (
+            ("ingest", "{tmp}/pdfs", "--index", "{tmp}/i"),
+            "No supported files (.txt, .html, .htm) in {tmp}/pdfs",
+        ),
+        (("query", "", "--index", "{index}"), "The query is empty."),
+        (("query", "--index", "{index}"), "The query is empty."),
+        (("query", "the of", "--index", "{index}"), "has no searchable words"),
+        (("query", "oil", "--limit", "0", "--index", "{index}"), "Invalid value for '-n' / '--limit'"),
+        (("frobnicate",), "No such command 'frobnicate'"),
+    ],
+)
+def test_user_errors_are_one_sentence_and_exit_2(
+    tmp_path: Path, corpus_index: tuple[Path, IngestReport], args: tuple[str, ...], message: str
+) -> None:
+    (tmp_path / "pdfs").mkdir()
+    (tmp_path / "pdfs" / "a.pdf").write_bytes(b"%PDF")
+    index, _ = corpus_index
+    filled = [arg.format(tmp=tmp_path, index=index) for arg in args]
+    code, out, err = run(*filled)
+    assert code == 2
+    assert out == ""
+    assert message.format(tmp=tmp_path) in err
+    assert "Traceback" not in err
+
+
+def test_bad_files_are_reported_and_the_rest_is_indexed(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    write_article(folder, "good.txt", "Good", "A fine article.")
+    (folder / "bad.txt").write_bytes(b"\x00\x00binary")
+    code, out, err = run("ingest", folder, "--index", tmp_path / "index")
+    assert code == 0
+    assert err == f"skipped {folder / 'bad.txt'}: binary file (not text)\n"
+    assert out.startswith("indexed 1 documents from 2 files, 1 skipped (listed above);")
+
+
+def test_a_folder_of_only_bad_files_exits_1(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "bad.txt").write_bytes(b"\x00\x00binary")
+    code, out, _ = run("ingest", folder, "--index", tmp_path / "index")
+    assert code == 1
+    assert out.startswith("indexed 0 documents from 1 files, 1 skipped")
+
+
+def test_escape_sequences_in_documents_never_reach_the_terminal(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "evil\x1b[2J.txt").write_text(
+        "# Evil \x1b[31mtitle\n\nThe evil \x1b]0;x\x07 body.", encoding="utf-8"
+    )
+    index = tmp_path / "index"
+    code, _, err = run("ingest", folder, "--index", index)
+    assert code == 0
+    assert "\x1b" not in err
+    code, out, _ = run("query", "evil", "--index", index, "--color", "never")
+    assert code == 0
+    assert "\x1b" not in out
+    assert out.splitlines()[0] == "1. Evil title"
+
+
+def test_the_console_script_and_python_m_work_end_to_end(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    env = {**os.environ, "NO_COLOR": "1"}
+    ingest_run = subprocess.run(
+        [sys.executable, "-m", "searchidx", "ingest", str(CORPUS), "--index", str(index)],
+        capture_output=True, text=True, env=env, cwd=REPO, check=False,
+    )  # fmt: skip
+    assert ingest_run.returncode == 0, ingest_run.stderr
+    query_run = subprocess.run(
+        [sys.executable, "-m", "searchidx", "query", "Putin parade", "--index", str(index)],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert query_run.returncode == 0
+    assert query_run.stdout.startswith("1. President Putin to Visit China for World War II March\n")
+    missing = subprocess.run(
+        [sys.executable, "-m", "searchidx", "query", "x", "--index", str(tmp_path / "none")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("searchidx: No index at")
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_version_and_help() -> None:
+    code, out, _ = run("--version")
+    assert (code, out) == (0, "searchidx, version 0.1.0\n")
+    code, out, _ = run("query", "--help")
+    assert code == 0
+    assert "--json" in out
