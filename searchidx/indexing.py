@@ -59,9 +59,7 @@ def ingest(directories: PathLike | Iterable[PathLike], *, index: PathLike | None
     missing. Raises :class:`CorpusError` when a folder is missing or none holds a
     supported file, :class:`IndexLockedError` when another ingest is writing.
 
-    >>> report = ingest("corpus/", index=tmp / "index")  # doctest: +SKIP
-    >>> report.indexed, report.skipped
-    (412, ())
+    Example: ``ingest("corpus/", index="index/").indexed`` is 331 for the demo corpus.
     """
     started = time.perf_counter()
     folders = _as_folders(directories)
