@@ -35,14 +35,15 @@ HTML_PAGES = {
 }
 
 
-def reuters_article(record: dict[str, str]) -> str:
+def reuters_article(record: dict[str, str | None]) -> str:
     """One Reuters record in the seed's text format (no URL: the wire had none)."""
-    date = datetime.fromisoformat(record["date"]).strftime("%B %-d, %Y")
+    date = datetime.fromisoformat(record["date"]).strftime("%B %-d, %Y") if record.get("date") else ""
     body = re.sub(r"\s*\bReuter\s*$", "", record["body"])
     paragraphs = [" ".join(part.split()) for part in re.split(r"\n(?=\s)", body)]
     if record.get("dateline"):
         paragraphs[0] = f"{record['dateline'].strip()} {paragraphs[0]}"
-    return f"# {record['title'].strip()}\n\n{date}\n\n" + "\n\n".join(p for p in paragraphs if p) + "\n"
+    head = f"# {record['title'].strip()}\n\n" + (f"{date}\n\n" if date else "")
+    return head + "\n\n".join(p for p in paragraphs if p) + "\n"
 
 
 def main() -> None:

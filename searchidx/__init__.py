@@ -6,8 +6,19 @@
 """
 
 from searchidx.errors import SearchidxError
-from searchidx.indexing import IngestReport, Skipped, ingest
+from searchidx.indexing import Duplicate, IngestObserver, IngestReport, Skipped, ingest
 from searchidx.searching import Hit, Results, search
 
 __version__ = "0.1.0"
-__all__ = ["Hit", "IngestReport", "Results", "SearchidxError", "Skipped", "__version__", "ingest", "search"]
+__all__ = [
+    "Duplicate",
+    "Hit",
+    "IngestObserver",
+    "IngestReport",
+    "Results",
+    "SearchidxError",
+    "Skipped",
+    "__version__",
+    "ingest",
+    "search",
+]

@@ -20,7 +20,7 @@ import click
 
 from searchidx import __version__
 from searchidx.errors import SearchidxError
-from searchidx.indexing import IngestReport, ingest
+from searchidx.indexing import IngestObserver, IngestReport, ingest
 from searchidx.searching import Hit, Results, search
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,23 +73,101 @@ def cli() -> None:
 @cli.command("ingest")
 @click.argument("directories", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
-def ingest_command(directories: tuple[Path, ...], index: Path) -> None:
-    """Index every article (.txt, .html, .htm) under DIRECTORIES."""
-    report = ingest(directories, index=index)
-    for skipped in report.skipped:
-        click.echo(f"skipped {terminal_safe(str(skipped.path))}: {skipped.reason}", err=True)
-    click.echo(_ingest_summary(report))
-    if report.indexed == 0:
+@click.option("--full", is_flag=True, help="Rebuild the index from these folders only, from scratch.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and skipped files.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="List every document added, updated, removed or duplicated."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def ingest_command(
+    directories: tuple[Path, ...], index: Path, full: bool, quiet: bool, verbose: bool, as_json: bool
+) -> None:
+    """Index the articles under DIRECTORIES (.txt, .md, .html, .htm, .jsonl, .ndjson).
+
+    Only new and changed files are read again; documents of files that are
+    gone from the folders are removed. Each skipped file or record is printed
+    on stderr with the reason.
+    """
+    show_progress = not (quiet or verbose or as_json) and sys.stderr.isatty()
+    with _IngestPrinter(verbose=verbose, progress=show_progress) as printer:
+        report = ingest(directories, index=index, full=full, observer=printer)
+    if as_json:
+        click.echo(json.dumps(_report_json(report), ensure_ascii=False, indent=2))
+    elif not quiet:
+        click.echo(_ingest_summary(report))
+    if report.records == len(report.skipped):
         sys.exit(1)
 
 
+class _IngestPrinter(IngestObserver):
+    """Skipped files as they come, a progress bar on a terminal, every action with --verbose."""
+
+    def __init__(self, *, verbose: bool, progress: bool) -> None:
+        self._verbose = verbose
+        self._progress = progress
+        self._bar: Any = None
+        self._started = time.perf_counter()
+
+    def __enter__(self) -> _IngestPrinter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+    def started(self, files: int) -> None:
+        if self._progress:
+            self._bar = click.progressbar(
+                length=files, label="ingesting", file=sys.stderr, show_pos=True, item_show_func=self._rate
+            )
+            self._bar.__enter__()
+
+    def file_done(self, path: Path) -> None:
+        if self._bar is not None:
+            self._bar.update(1, path)
+
+    def action(self, kind: str, location: str, detail: str = "") -> None:
+        if kind == "skipped":
+            click.echo(f"skipped {terminal_safe(location)}: {detail}", err=True)
+        elif self._verbose:
+            suffix = f" (of {terminal_safe(detail)})" if kind == "duplicate" else ""
+            click.echo(f"{kind} {terminal_safe(location)}{suffix}", err=True)
+
+    def _rate(self, _: object) -> str:
+        done = self._bar.pos if self._bar is not None else 0
+        return f"{done / max(time.perf_counter() - self._started, 1e-9):.0f} files/s"
+
+
 def _ingest_summary(report: IngestReport) -> str:
-    parts = [f"indexed {report.indexed} documents from {report.files} files"]
-    if report.skipped:
-        parts.append(f"{len(report.skipped)} skipped (listed above)")
-    if report.ignored:
-        parts.append(f"{report.ignored} ignored (not .txt/.html/.htm)")
-    return ", ".join(parts) + f"; {report.total} documents in {report.index} ({report.seconds:.1f} s)"
+    files = f"{report.files} file{'s' * (report.files != 1)}"
+    ignored = f"; {report.ignored} other files ignored" if report.ignored else ""
+    return (
+        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.removed} removed, {len(report.duplicates)} duplicates, {len(report.skipped)} skipped "
+        f"({report.records} records in {files}{ignored})\n"
+        f"{report.index} holds {report.total} documents, {report.undated} without a date "
+        f"({report.seconds:.1f} s)"
+    )
+
+
+def _report_json(report: IngestReport) -> dict[str, Any]:
+    return {
+        "index": str(report.index),
+        "files": report.files,
+        "ignored": report.ignored,
+        "records": report.records,
+        "added": report.added,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "removed": report.removed,
+        "duplicates": len(report.duplicates),
+        "skipped": len(report.skipped),
+        "total": report.total,
+        "undated": report.undated,
+        "seconds": round(report.seconds, 3),
+        "skipped_items": [{"location": item.location, "reason": item.reason} for item in report.skipped],
+        "duplicate_items": [{"location": item.location, "of": item.of} for item in report.duplicates],
+    }
 
 
 @cli.command("query")

@@ -8,11 +8,12 @@
 * day-first dotted numbers: ``20.03.2015``
 * RFC 2822: ``Fri, 20 Mar 2015 10:30:00 +0000``
 
-each optionally with a weekday and a time (``10:30``, ``10:30:15``, ``10:30 AM``)
-and a zone (``UTC``, ``GMT``, ``EST``, ``+0300``...). A date without a zone, or
-in a zone this module does not know, is taken as UTC. Anything else, and any
-date before 1800 or more than a year in the future, gives ``None``: no date is
-better than an invented one.
+each optionally with a label (``Published:``, ``Updated on``), a weekday, a time
+(``10:30``, ``10:30:15``, ``10:30 AM``, before or after the date) and a zone
+(``UTC``, ``GMT``, ``EST``, ``+0300``...). A date without a zone, or in a zone
+this module does not know, is taken as UTC. Anything else, and any date before
+1800 or more than a year in the future, gives ``None``: no date is better than
+an invented one.
 """
 
 from __future__ import annotations
@@ -66,13 +67,23 @@ TIME = (
     r"(?:\s*(?P<zone>[a-z]{1,4}|[+-]\d{2}:?\d{2})(?:\s*(?P<offset>[+-]\d{1,2}(?::?\d{2})?))?)?)?"
 )
 
+CLOCK_FIRST = (
+    r"(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?::(?P<second>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?"
+    r"(?:\s*(?P<zone>[a-z]{1,4}|[+-]\d{2}:?\d{2}))?,?\s+(?:on\s+)?"
+)
+
 DATE_PATTERNS = [
     re.compile(rf"{MONTH}\s+{DAY},?\s+{YEAR}{TIME}"),
+    re.compile(rf"{CLOCK_FIRST}(?:{WEEKDAY},?\s+)?{MONTH}\s+{DAY},?\s+{YEAR}"),
     re.compile(rf"{DAY}\.?\s+(?:of\s+)?{MONTH},?\s+{YEAR}{TIME}"),
     re.compile(rf"(?P<day>\d{{1,2}})\.(?P<month>\d{{1,2}})\.{YEAR}{TIME}"),
     re.compile(rf"{YEAR}/(?P<month>\d{{1,2}})/(?P<day>\d{{1,2}}){TIME}"),
 ]
 LEADING_WEEKDAY = re.compile(rf"^{WEEKDAY}\.?,?\s+")
+# "Published: ...", "Updated on ...", "Posted ..." before the date itself.
+LEADING_LABEL = re.compile(
+    r"^(?:(?:first|last|originally)\s+)?(?:published|updated|posted|modified|date)(?:\s+on)?\s*:?\s*"
+)
 ISO_DATE = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?\s*(?:z|[+-]\d{2}:?\d{2})?"
 )
@@ -119,7 +130,7 @@ def _parse_rfc2822(text: str) -> datetime | None:
 
 
 def _parse_words(text: str) -> datetime | None:
-    text = LEADING_WEEKDAY.sub("", text)
+    text = LEADING_WEEKDAY.sub("", LEADING_LABEL.sub("", text))
     for pattern in DATE_PATTERNS:
         match = pattern.fullmatch(text)
         if match:
@@ -133,9 +144,9 @@ def _from_match(match: re.Match[str]) -> datetime | None:
     month = int(month_text) if month_text.isdigit() else MONTHS.get(month_text)
     if month is None:
         return None
-    zone = _zone(parts["zone"], parts["offset"])
-    hour = int(parts["hour"] or 0)
-    if parts["ampm"]:
+    zone = _zone(parts.get("zone"), parts.get("offset"))
+    hour = int(parts.get("hour") or 0)
+    if parts.get("ampm"):
         if not 1 <= hour <= 12:
             return None
         hour = hour % 12 + (12 if parts["ampm"].startswith("p") else 0)
@@ -145,8 +156,8 @@ def _from_match(match: re.Match[str]) -> datetime | None:
             month,
             int(parts["day"]),
             hour,
-            int(parts["minute"] or 0),
-            int(parts["second"] or 0),
+            int(parts.get("minute") or 0),
+            int(parts.get("second") or 0),
             tzinfo=zone,
         )
     except ValueError:

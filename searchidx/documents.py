@@ -1,11 +1,19 @@
-"""One file in, one normalised :class:`Document` out.
+"""Files in, normalised :class:`Document` objects out.
 
 Supported formats (chosen by the file's extension):
 
 * ``.txt``: the seed format: ``# Title``, a date line, body paragraphs separated
   by blank lines, then ``Original url:`` with the URL (``<...>`` or bare, on the
   same line or the next).
+* ``.md`` / ``.markdown``: front matter (``title``, ``date``, ``url``) if present,
+  else the first ``#`` heading; the Markdown markup is removed from the body.
 * ``.html`` / ``.htm``: a saved web page; see :mod:`searchidx.htmlpages`.
+* ``.jsonl`` / ``.ndjson``: one article per line (``title``; ``date``,
+  ``published`` or ``published_at``; ``body``, ``text`` or ``content``;
+  ``url`` or ``link``).
+
+Bytes are decoded by their byte-order mark, then their declared charset (HTML),
+then as UTF-8, then as Windows-1252, so legacy files come out right.
 """
 
 from __future__ import annotations
@@ -16,31 +24,35 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 from bs4 import UnicodeDammit
 
-from searchidx.dates import parse_date
 from searchidx.errors import DocumentError
+from searchidx.formats import RawArticle, read_json_lines, read_markdown_article, read_text_article
 from searchidx.htmlpages import extract_page
+from searchidx.urls import canonical_url
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
-URL_LABEL = re.compile(r"^\s*original\s+url\s*:\s*(?P<rest>.*)$", re.IGNORECASE)
+MAX_FILE_BYTES = 200 * 1024 * 1024
 # Terminal escape sequences (CSI such as ESC[2J, and OSC titles), dropped whole.
 ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
 # Control and invisible format characters; tab, newline and carriage return are
 # whitespace and handled by the whitespace folding instead.
 INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b\u2060\ufeff]")
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 @dataclass(frozen=True)
 class Document:
-    """A normalised article: what the index stores for one file.
+    """A normalised article: what the index stores for one file or one record.
 
     ``body`` holds the paragraphs separated by one blank line; ``date`` is a
     timezone-aware UTC datetime or ``None`` when the article gives none;
-    ``url`` is ``""`` when the article gives none.
+    ``url`` is ``""`` when the article gives none; ``record`` locates the
+    article inside a file that holds several (a JSON Lines record's ``id``,
+    or ``line N``), and is ``""`` otherwise.
     """
 
     path: Path
@@ -48,44 +60,71 @@ class Document:
     body: str
     date: datetime | None
     url: str
+    record: str = ""
+
+    @cached_property
+    def identity(self) -> str:
+        """What makes two documents the same article: the canonical URL, else the file (and record)."""
+        canonical = canonical_url(self.url) if self.url else None
+        if canonical:
+            return canonical
+        source = str(self.path.resolve())
+        return f"{source}#{self.record}" if self.record else source
 
     @property
     def id(self) -> str:
-        """A stable identifier: derived from the file's absolute path."""
-        return document_id(self.path)
+        """A stable identifier derived from :attr:`identity` (16 hex digits)."""
+        return _digest(self.identity)
+
+    @property
+    def content_key(self) -> str:
+        """Equal for two documents with the same title and body, case and spacing aside."""
+        folded = " ".join(f"{self.title}\n{self.body}".casefold().split())
+        return _digest(folded)
+
+    @property
+    def location(self) -> str:
+        """Where the document comes from: the path, and the record for multi-record files."""
+        return f"{self.path}:{self.record}" if self.record else str(self.path)
 
 
-def document_id(path: Path) -> str:
-    """The id of the document read from ``path`` (16 hex digits)."""
-    return hashlib.sha1(str(path.resolve()).encode("utf-8")).hexdigest()[:16]
+@dataclass(frozen=True)
+class BadRecord:
+    """A record of a multi-record file that could not be made into a document."""
+
+    path: Path
+    record: str
+    reason: str
+
+    @property
+    def location(self) -> str:
+        """The file and the record (``path:line 12``)."""
+        return f"{self.path}:{self.record}"
 
 
-def load_document(path: Path) -> Document:
-    """Read one supported file and return its normalised document.
+def load_documents(path: Path, data: bytes | None = None) -> list[Document | BadRecord]:
+    """Read one supported file (or its already-read ``data``) into its documents.
 
-    Raises :class:`DocumentError` (with the reason) when the file cannot be
-    read, is not text, or holds no article text.
+    Raises :class:`DocumentError` with the reason when the file as a whole
+    cannot be used (unreadable, binary, undecodable, no article text). A bad
+    record of a JSON Lines file is returned as a :class:`BadRecord` and the
+    other records are still read.
     """
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(path, f"unsupported file type {path.suffix or '(none)'!r}")
-    text = decode(path, read_bytes(path))
-    title, date, url, body = reader(text)
-    document = Document(
-        path=path,
-        title=normalize_line(title),
-        body=normalize_paragraphs(body),
-        date=date,
-        url=clean_url(url),
-    )
+    text = decode(path, read_bytes(path) if data is None else data)
+    if suffix in JSON_LINES_SUFFIXES:
+        return _records(path, text)
+    document = _document(path, SINGLE_READERS[suffix](text))
     if not document.body and not document.title:
         raise DocumentError(path, "no article text found")
-    return document
+    return [document]
 
 
 def is_supported(path: Path) -> bool:
     """Whether ``path`` has the extension of a format searchidx reads."""
-    return path.suffix.lower() in READERS
+    return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
 def read_bytes(path: Path) -> bytes:
@@ -93,67 +132,21 @@ def read_bytes(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise DocumentError(path, f"file is too large ({size // 1_000_000} MB; the limit is 50 MB)")
+            raise DocumentError(path, f"file is too large ({size // 1_000_000} MB; the limit is 200 MB)")
         return path.read_bytes()
     except OSError as error:
         raise DocumentError(path, f"cannot read the file ({error.strerror or error})") from error
 
 
 def decode(path: Path, data: bytes) -> str:
-    """Decode bytes whose encoding is unknown (UTF-8 first, then Windows-1252)."""
-    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """Decode bytes whose encoding is unknown: BOM, declared charset, UTF-8, Windows-1252."""
+    if b"\x00" in data[:8192] and not data.startswith(UTF16_BOMS):
         raise DocumentError(path, "binary file (not text)")
-    dammit = UnicodeDammit(data, ["utf-8", "windows-1252"], is_html=path.suffix.lower() in HTML_SUFFIXES)
+    is_html = path.suffix.lower() in HTML_SUFFIXES
+    dammit = UnicodeDammit(data, user_encodings=["utf-8", "windows-1252"], is_html=is_html)
     if dammit.unicode_markup is None:
         raise DocumentError(path, "cannot decode the file as text")
     return dammit.unicode_markup
-
-
-def read_text_article(text: str) -> tuple[str, datetime | None, str, str]:
-    """Split a seed-format article into (title, date, url, body)."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    lines, url = _take_url(lines)
-    content = lines
-    while content and not content[0].strip():
-        content.pop(0)
-    title = ""
-    if content:
-        title = re.sub(r"^#+\s*", "", content.pop(0).strip())
-    date = None
-    first = next((i for i, line in enumerate(content) if line.strip()), None)
-    if first is not None:
-        date = parse_date(content[first])
-        if date is not None:
-            del content[first]
-    return title, date, url, "\n".join(content)
-
-
-def _take_url(lines: list[str]) -> tuple[list[str], str]:
-    """Remove the ``Original url:`` label and its URL; return the rest and the URL."""
-    for index, line in enumerate(lines):
-        match = URL_LABEL.match(line)
-        if not match:
-            continue
-        url = match["rest"].strip()
-        end = index + 1
-        if not url:
-            following = next((i for i in range(index + 1, len(lines)) if lines[i].strip()), None)
-            if following is not None and _looks_like_url(lines[following]):
-                url = lines[following].strip()
-                end = following + 1
-        return lines[:index] + lines[end:], url
-    return lines, ""
-
-
-def _looks_like_url(line: str) -> bool:
-    candidate = line.strip().strip("<>").strip()
-    return bool(re.match(r"^[a-z][a-z0-9+.-]*://\S+$", candidate, re.IGNORECASE))
-
-
-def read_html_article(text: str) -> tuple[str, datetime | None, str, str]:
-    """Extract (title, date, url, body) from a web page."""
-    page = extract_page(text)
-    return page.title, page.date, page.url, page.body
 
 
 def normalize_line(text: str) -> str:
@@ -169,14 +162,42 @@ def normalize_paragraphs(text: str) -> str:
     return "\n\n".join(part for part in paragraphs if part)
 
 
-def clean_url(url: str) -> str:
-    """The URL without angle brackets, quotes or surrounding whitespace."""
-    return normalize_line(url).strip("<>\"' ").strip()
+def _document(path: Path, article: RawArticle, record: str = "") -> Document:
+    return Document(
+        path=path,
+        title=normalize_line(article.title),
+        body=normalize_paragraphs(article.body),
+        date=article.date,
+        url=normalize_line(article.url).strip("<>\"' "),
+        record=record,
+    )
+
+
+def _records(path: Path, text: str) -> list[Document | BadRecord]:
+    results: list[Document | BadRecord] = []
+    for raw in read_json_lines(text):
+        if raw.article is None:
+            results.append(BadRecord(path, f"line {raw.line}", raw.problem))
+            continue
+        document = _document(path, raw.article, raw.key)
+        if document.title or document.body:
+            results.append(document)
+        else:
+            results.append(BadRecord(path, f"line {raw.line}", "no article text"))
+    return results
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
 HTML_SUFFIXES = {".html", ".htm"}
-READERS: dict[str, Callable[[str], tuple[str, datetime | None, str, str]]] = {
+JSON_LINES_SUFFIXES = {".jsonl", ".ndjson"}
+SINGLE_READERS: dict[str, Callable[[str], RawArticle]] = {
     ".txt": read_text_article,
-    ".html": read_html_article,
-    ".htm": read_html_article,
+    ".md": read_markdown_article,
+    ".markdown": read_markdown_article,
+    ".html": extract_page,
+    ".htm": extract_page,
 }
+SUPPORTED_SUFFIXES = frozenset(SINGLE_READERS) | JSON_LINES_SUFFIXES

@@ -23,6 +23,7 @@ from bs4 import BeautifulSoup, Comment, Tag
 from bs4.element import NavigableString
 
 from searchidx.dates import parse_date
+from searchidx.formats import RawArticle
 
 PARSER = "lxml"
 NEVER_CONTENT = [
@@ -70,26 +71,18 @@ DATE_META = [
     "citation_publication_date", "originalpublicationdate", "displaydate", "date.available",
     "article:modified_time", "datemodified", "og:updated_time",
 ]  # fmt: skip
+DATE_MARK = re.compile(r"date|time|publish|posted|dateline", re.IGNORECASE)
+DATE_LABEL = re.compile(r"^\s*(?:published|posted|updated)\b", re.IGNORECASE)
 MIN_BODY_CHARS = 250
 
 
-@dataclass(frozen=True)
-class Page:
-    """What :func:`extract_page` finds in a page; strings are raw (not normalised)."""
-
-    title: str
-    date: datetime | None
-    url: str
-    body: str
-
-
-def extract_page(markup: str) -> Page:
+def extract_page(markup: str) -> RawArticle:
     """Extract the title, publication date, canonical URL and article text of a page."""
     soup = BeautifulSoup(markup, PARSER)
     title = page_title(soup)
     date = page_date(soup)
     url = page_url(soup)
-    return Page(title=title, date=date, url=url, body=article_text(markup, soup, title))
+    return RawArticle(title=title, date=date, url=url, body=article_text(markup, soup, title))
 
 
 def page_title(soup: BeautifulSoup) -> str:
@@ -157,6 +150,19 @@ def _date_candidates(soup: BeautifulSoup) -> Iterator[str]:
     for tag in soup.find_all("time"):
         value = tag.get("datetime")
         yield str(value) if value else tag.get_text(" ", strip=True)
+    yield from _visible_dates(soup)
+
+
+def _visible_dates(soup: BeautifulSoup) -> Iterator[str]:
+    """Short texts the page shows as its date: "Published 7:07 PM EST Nov 19, 2019"."""
+    tags = soup.find_all(class_=DATE_MARK, limit=20) + soup.find_all(id=DATE_MARK, limit=5)
+    for tag in tags:
+        text = tag.get_text(" ", strip=True)
+        if 0 < len(text) <= 100:
+            yield text
+    for string in soup.find_all(string=DATE_LABEL, limit=10):
+        if isinstance(string.parent, Tag):
+            yield string.parent.get_text(" ", strip=True)[:100]
 
 
 def _json_ld_dates(soup: BeautifulSoup) -> Iterator[str]:

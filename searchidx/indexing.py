@@ -1,65 +1,124 @@
-"""``ingest()``: every supported file under one or more folders into the index.
+"""``ingest()``: the articles under one or more folders into the index, incrementally.
 
-Each file becomes one document, keyed by its id (see
-:func:`searchidx.documents.document_id`), so ingesting the same folder again
-replaces its documents instead of doubling them. A file that cannot be read or
-parsed is reported with its reason and the rest is indexed; files of other
-types are counted as ignored. Hidden files and folders (names starting with a
-dot) are not looked at, as with ripgrep.
+Every supported file is hashed; only new and changed files are read again,
+documents of files that are gone from the folders are removed, and the rest
+is left untouched (``full=True`` rebuilds from scratch). Every record found is
+accounted for exactly once: added, updated, unchanged, duplicate or skipped.
+
+Identity and duplicates: a document is identified by its canonical URL, else
+by its file (and record). A document with the identity, or the title and body
+(case and spacing aside), of one already in the index is a duplicate: the one
+indexed first (in sorted path order within a run) is kept. Hidden files and
+folders (names starting with a dot) are not looked at, as with ripgrep; files
+matched by a ``.searchidxignore`` file are counted as ignored.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import hashlib
 import os
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from whoosh.index import LockError
+from whoosh.writing import CLEAR
 
-from searchidx.documents import Document, is_supported, load_document
+from searchidx.documents import BadRecord, Document, is_supported, load_documents, read_bytes
 from searchidx.errors import CorpusError, DocumentError, IndexLockedError, IndexWriteError
+from searchidx.manifest import Manifest, Record
 from searchidx.schema import index_path, open_or_create_index
 
 PathLike = str | os.PathLike[str]
+SUPPORTED_NAMES = ".txt, .md, .html, .htm, .jsonl, .ndjson"
+# Like .gitignore, one glob a line: a name pattern matches at any depth below the
+# file's folder, a pattern with a slash matches the path relative to it.
+IGNORE_FILE = ".searchidxignore"
 
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file that was not indexed, and why."""
+    """A file or record that was not indexed, and why."""
 
-    path: Path
+    location: str
     reason: str
 
 
 @dataclass(frozen=True)
+class Duplicate:
+    """A document that repeats one in the index (``of`` is where the kept one comes from)."""
+
+    location: str
+    of: str
+
+
+@dataclass(frozen=True)
 class IngestReport:
-    """What one ``ingest()`` did; ``indexed + len(skipped) + ignored`` files were looked at."""
+    """What one ``ingest()`` did.
+
+    ``added + updated + unchanged + len(duplicates) + len(skipped)`` is every
+    record found in the supported files (a whole file counts once when it
+    cannot be read); ``removed`` documents belonged to files that are gone or
+    changed; ``total`` is the number of documents in the index afterwards.
+    """
 
     index: Path
-    indexed: int
-    skipped: tuple[Skipped, ...]
+    files: int
     ignored: int
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    duplicates: tuple[Duplicate, ...]
+    skipped: tuple[Skipped, ...]
+    undated: int
     total: int
     seconds: float
 
     @property
-    def files(self) -> int:
-        """Every file found under the folders (hidden ones aside)."""
-        return self.indexed + len(self.skipped) + self.ignored
+    def records(self) -> int:
+        """Every record found, whatever became of it."""
+        return self.added + self.updated + self.unchanged + len(self.duplicates) + len(self.skipped)
+
+    @property
+    def indexed(self) -> int:
+        """Documents written to the index by this run (added or updated)."""
+        return self.added + self.updated
 
 
-def ingest(directories: PathLike | Iterable[PathLike], *, index: PathLike | None = None) -> IngestReport:
-    """Index every supported file under ``directories`` into the index at ``index``.
+class IngestObserver:
+    """Hooks for progress and per-document actions; the default does nothing."""
+
+    def started(self, files: int) -> None:
+        """``files`` supported files were found and will be checked."""
+
+    def file_done(self, path: Path) -> None:
+        """One file was checked (and read, if new or changed)."""
+
+    def action(self, kind: str, location: str, detail: str = "") -> None:
+        """``kind`` is added, updated, removed, duplicate or skipped."""
+
+
+def ingest(
+    directories: PathLike | Iterable[PathLike],
+    *,
+    index: PathLike | None = None,
+    full: bool = False,
+    observer: IngestObserver | None = None,
+) -> IngestReport:
+    """Bring the index at ``index`` up to date with the articles under ``directories``.
 
     ``index`` defaults to ``$SEARCHIDX_INDEX`` or ``index/``; it is created if
-    missing. Raises :class:`CorpusError` when a folder is missing or none holds a
-    supported file, :class:`IndexLockedError` when another ingest is writing.
+    missing. Documents that came from other folders are left alone, unless
+    ``full`` asks for a rebuild from these folders only. Raises
+    :class:`CorpusError` when a folder is missing or none holds a supported
+    file, :class:`IndexLockedError` when another ingest is writing.
 
-    Example: ``ingest("corpus/", index="index/").indexed`` is 331 for the demo corpus.
+    Example: ``ingest("corpus/", index="index/").added`` is 331 for the demo corpus.
     """
     started = time.perf_counter()
     folders = _as_folders(directories)
@@ -68,19 +127,210 @@ def ingest(directories: PathLike | Iterable[PathLike], *, index: PathLike | None
     if not candidates:
         names = ", ".join(str(folder) for folder in folders)
         raise CorpusError(
-            f"No supported files (.txt, .html, .htm) in {names} ({ignored} other files ignored). "
+            f"No supported files ({SUPPORTED_NAMES}) in {names} ({ignored} other files ignored). "
             "Point ingest at the folder that holds your articles."
         )
-    indexed, skipped = _write(target, candidates)
-    total = _document_count(target)
+    ix = open_or_create_index(target)
+    try:
+        writer = ix.writer()
+    except LockError as error:
+        raise IndexLockedError(target) from error
+    manifest = Manifest(target)
+    try:
+        fresh = full or ix.doc_count_all() == 0
+        run = _Run(writer, manifest, observer or IngestObserver(), full=full, fresh=fresh)
+        run.execute(candidates, folders)
+        total = _commit(run, writer, manifest, target, full=full)
+        undated = manifest.undated_count()
+    except OSError as error:
+        writer.cancel()
+        raise IndexWriteError(target, error.strerror or str(error)) from error
+    except BaseException:
+        writer.cancel()
+        raise
+    finally:
+        manifest.close()
     return IngestReport(
         index=target,
-        indexed=indexed,
-        skipped=tuple(skipped),
+        files=len(candidates),
         ignored=ignored,
+        added=run.added,
+        updated=run.updated,
+        unchanged=run.unchanged,
+        removed=len(run.retired - run.written),
+        duplicates=tuple(run.duplicates),
+        skipped=tuple(run.skipped),
+        undated=undated,
         total=total,
         seconds=time.perf_counter() - started,
     )
+
+
+@dataclass
+class _Run:
+    """The state of one ingest: the writer, the manifest and the counts."""
+
+    writer: Any
+    manifest: Manifest
+    observer: IngestObserver
+    full: bool
+    fresh: bool
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: list[Duplicate] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    retired: set[str] = field(default_factory=set)
+    written: set[str] = field(default_factory=set)
+    changes: bool = False
+    _retired_at: dict[str, str] = field(default_factory=dict)
+    _new_ids: dict[str, str] = field(default_factory=dict)
+    _new_content: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def execute(self, candidates: list[Path], folders: list[Path]) -> None:
+        """Hash every file, retire what changed or is gone, then read what is new or changed."""
+        self.observer.started(len(candidates))
+        if self.full:
+            self.manifest.clear()
+        keys = {path: _key(path) for path in candidates}
+        known = self.manifest.file_hashes()
+        hashes = self._hash_all(keys)
+        current = set(keys.values())
+        gone = {key for key in known if _under(key, folders) and key not in current}
+        changed = {key for key, digest in hashes.items() if digest != known.get(key)}
+        reread = self._retire(gone | changed, current)
+        self._account_unchanged([key for key in hashes if key not in reread])
+        for path, key in keys.items():
+            if key in reread and key in hashes:
+                self._read(path, key, hashes[key])
+            self.observer.file_done(path)
+        for doc_id in sorted(self.retired - self.written):
+            self.observer.action("removed", self._retired_at[doc_id])
+
+    def _hash_all(self, keys: dict[Path, str]) -> dict[str, str]:
+        hashes: dict[str, str] = {}
+        for path, key in keys.items():
+            try:
+                hashes[key] = hashlib.sha256(read_bytes(path)).hexdigest()
+            except DocumentError as error:
+                self._skip(str(path), error.reason)
+        return hashes
+
+    def _retire(self, affected: set[str], present: set[str]) -> set[str]:
+        """Delete the documents of changed and gone files; return the files to read again.
+
+        Files whose duplicates pointed at a retired document are read again
+        too, so one of them can take its place.
+        """
+        pending = set(affected)
+        while pending:
+            old = [record for record in self.manifest.records_of(pending) if record.status == "indexed"]
+            ids = {record.doc_id for record in old if record.doc_id}
+            self._retired_at.update((record.doc_id, record.location) for record in old if record.doc_id)
+            self.manifest.forget(pending)
+            for doc_id in ids - self.retired:
+                self.writer.delete_by_term("id", doc_id)
+            self.retired |= ids
+            self.changes = self.changes or bool(pending)
+            orphans = self.manifest.duplicates_of(ids) & present
+            pending = orphans - affected
+            affected |= pending
+        return affected
+
+    def _account_unchanged(self, keys: list[str]) -> None:
+        for record in self.manifest.records_of(keys):
+            if record.status == "indexed":
+                self.unchanged += 1
+            elif record.status == "duplicate":
+                kept = self.manifest.indexed_by_id(record.detail)
+                self.duplicates.append(Duplicate(record.location, kept.location if kept else record.detail))
+            else:  # still not indexable: say so again
+                self._skip(record.location, record.detail)
+
+    def _read(self, path: Path, key: str, content_hash: str) -> None:
+        records: list[Record] = []
+        for item in _load(path):
+            if isinstance(item, Skipped):
+                self._skip(item.location, item.reason)
+                records.append(Record(key, item.location, "skipped", detail=item.reason))
+            else:
+                records.append(self._place(item, key))
+        self.manifest.remember(key, content_hash, records)
+
+    def _place(self, document: Document, key: str) -> Record:
+        """Index the document, or count it as a duplicate of the one already there."""
+        kept = self._already_indexed(document)
+        if kept is not None:
+            kept_id, kept_location = kept
+            self.duplicates.append(Duplicate(document.location, kept_location))
+            self.observer.action("duplicate", document.location, kept_location)
+            return Record(key, document.location, "duplicate", document.id, document.content_key, kept_id)
+        fields = _fields(document, key)
+        if self.fresh:
+            self.writer.add_document(**fields)
+        else:
+            self.writer.update_document(**fields)
+        if document.id in self.retired:
+            kind = "updated"
+            self.updated += 1
+        else:
+            kind = "added"
+            self.added += 1
+        self.written.add(document.id)
+        self.changes = True
+        self._new_ids[document.id] = document.location
+        self._new_content[document.content_key] = (document.id, document.location)
+        self.observer.action(kind, document.location, document.title)
+        dated = document.date is not None
+        return Record(key, document.location, "indexed", document.id, document.content_key, dated=dated)
+
+    def _already_indexed(self, document: Document) -> tuple[str, str] | None:
+        if document.id in self._new_ids:
+            return document.id, self._new_ids[document.id]
+        if document.content_key in self._new_content:
+            return self._new_content[document.content_key]
+        for record in (
+            self.manifest.indexed_by_id(document.id),
+            self.manifest.indexed_by_content(document.content_key),
+        ):
+            if record is not None and record.doc_id:
+                return record.doc_id, record.location
+        return None
+
+    def _skip(self, location: str, reason: str) -> None:
+        self.skipped.append(Skipped(location, reason))
+        self.observer.action("skipped", location, reason)
+
+
+def _load(path: Path) -> Iterator[Document | Skipped]:
+    """The file's documents; what cannot be read becomes :class:`Skipped` with the reason."""
+    try:
+        items = load_documents(path)
+    except DocumentError as error:
+        yield Skipped(str(path), error.reason)
+        return
+    except Exception as error:  # a parser bug must not stop the other files
+        yield Skipped(str(path), f"could not parse the file ({type(error).__name__}: {error})")
+        return
+    for item in items:
+        yield Skipped(item.location, item.reason) if isinstance(item, BadRecord) else item
+
+
+def _commit(run: _Run, writer: Any, manifest: Manifest, target: Path, *, full: bool) -> int:
+    """Commit the index, then the manifest; return the number of documents."""
+    if full:
+        writer.commit(mergetype=CLEAR)
+    elif run.changes:
+        writer.commit()
+    else:
+        writer.cancel()
+    manifest.set_meta("last_ingest", datetime.now(UTC).isoformat())
+    manifest.commit()
+    ix = open_or_create_index(target)
+    try:
+        return int(ix.doc_count())
+    finally:
+        ix.close()
 
 
 def _as_folders(directories: PathLike | Iterable[PathLike]) -> list[Path]:
@@ -98,88 +348,85 @@ def _as_folders(directories: PathLike | Iterable[PathLike]) -> list[Path]:
 
 
 def _find_files(folders: list[Path], *, exclude: Path) -> tuple[list[Path], int]:
-    """Supported files in sorted order (no duplicates), and the count of other files."""
+    """Supported files in sorted order (each once), and the count of other or excluded files."""
     excluded = exclude.resolve()
-    seen: set[Path] = set()
+    seen: set[str] = set()
     supported: list[Path] = []
     ignored = 0
     for folder in folders:
-        for path in _walk(folder, excluded):
-            resolved = path.resolve()
-            if resolved in seen:
+        for path, wanted in _walk(folder, excluded):
+            key = _key(path)
+            if key in seen:
                 continue
-            seen.add(resolved)
-            if is_supported(path):
+            seen.add(key)
+            if wanted and is_supported(path):
                 supported.append(path)
             else:
                 ignored += 1
     return supported, ignored
 
 
-def _walk(folder: Path, excluded: Path) -> Iterator[Path]:
+def _walk(folder: Path, excluded: Path) -> Iterator[tuple[Path, bool]]:
+    """Every non-hidden file under ``folder``, and whether no ignore file excludes it."""
+    rules: dict[Path, list[tuple[Path, str]]] = {}
     for root, dirs, files in os.walk(folder):
         base = Path(root)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (base / d).resolve() != excluded)
+        inherited = rules.get(base.parent, []) if base != folder else []
+        active = inherited + _ignore_rules(base)
+        rules[base] = active
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and (base / d).resolve() != excluded
+            and not _ignored(base / d, active, True)
+        )
         for name in sorted(files):
             if not name.startswith("."):
-                yield base / name
+                yield base / name, not _ignored(base / name, active, False)
 
 
-def _write(target: Path, candidates: list[Path]) -> tuple[int, list[Skipped]]:
-    ix = open_or_create_index(target)
-    replace = ix.doc_count_all() > 0
+def _ignore_rules(folder: Path) -> list[tuple[Path, str]]:
+    """The patterns of ``folder/.searchidxignore``, each with the folder it is relative to."""
     try:
-        writer = ix.writer()
-    except LockError as error:
-        raise IndexLockedError(target) from error
-    indexed = 0
-    skipped: list[Skipped] = []
-    try:
-        for path in candidates:
-            try:
-                document = load_document(path)
-            except DocumentError as error:
-                skipped.append(Skipped(path, error.reason))
-                continue
-            except Exception as error:  # a parser bug must not stop the other files
-                skipped.append(Skipped(path, f"could not parse the file ({type(error).__name__}: {error})"))
-                continue
-            fields = _fields(document)
-            if replace:
-                writer.update_document(**fields)
-            else:
-                writer.add_document(**fields)
-            indexed += 1
-        if indexed:
-            writer.commit()
-        else:
-            writer.cancel()
-    except OSError as error:
-        writer.cancel()
-        raise IndexWriteError(target, error.strerror or str(error)) from error
-    except BaseException:
-        writer.cancel()
-        raise
-    return indexed, skipped
+        lines = (folder / IGNORE_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    return [(folder, line.strip()) for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
-def _fields(document: Document) -> dict[str, Any]:
+def _ignored(path: Path, rules: list[tuple[Path, str]], is_dir: bool) -> bool:
+    for base, pattern in rules:
+        if pattern.endswith("/"):
+            if not is_dir:
+                continue
+            pattern = pattern.rstrip("/")
+        if "/" in pattern:
+            if fnmatch.fnmatchcase(path.relative_to(base).as_posix(), pattern.lstrip("/")):
+                return True
+        elif fnmatch.fnmatchcase(path.name, pattern):
+            return True
+    return False
+
+
+def _key(path: Path) -> str:
+    """How the manifest names a file: its absolute, resolved path."""
+    return str(path.resolve())
+
+
+def _under(path: str, folders: list[Path]) -> bool:
+    return any(path.startswith(_key(folder) + os.sep) for folder in folders)
+
+
+def _fields(document: Document, key: str) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "id": document.id,
         "title": document.title,
         "body": document.body,
         "url": document.url,
-        "path": str(document.path.resolve()),
+        "path": key,
     }
     if document.date is not None:
         # Whoosh stores naive datetimes; searchidx's are UTC.
         fields["date"] = document.date.astimezone(UTC).replace(tzinfo=None)
     return fields
-
-
-def _document_count(target: Path) -> int:
-    ix = open_or_create_index(target)
-    try:
-        return int(ix.doc_count())
-    finally:
-        ix.close()

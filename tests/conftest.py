@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from searchidx import IngestReport, ingest
+from searchidx.documents import Document, load_documents
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -20,6 +21,13 @@ def need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not available: {path} is missing (../shared is not beside the repo)")
     return path
+
+
+def load_one(path: Path) -> Document:
+    """The single document of a one-article file."""
+    (document,) = load_documents(path)
+    assert isinstance(document, Document)
+    return document
 
 
 def write_article(folder: Path, name: str, title: str, body: str, *, date: str = "", url: str = "") -> Path:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,11 @@ def test_ingest_then_query_round_trip(tmp_path: Path) -> None:
 
     code, out, err = run("ingest", folder, "--index", index)
     assert code == 0
-    assert out.startswith("indexed 2 documents from 2 files; 2 documents in")
+    assert (
+        out.splitlines()[0]
+        == "2 added, 0 updated, 0 unchanged, 0 removed, 0 duplicates, 0 skipped (2 records in 2 files)"
+    )
+    assert out.splitlines()[1].startswith(f"{index} holds 2 documents, 1 without a date (")
     assert err == ""
 
     code, out, err = run("query", "volcanoes", "--index", index)
@@ -99,7 +104,7 @@ def test_the_index_comes_from_the_environment(corpus_index: tuple[Path, IngestRe
         (("ingest", "{tmp}/nowhere", "--index", "{tmp}/i"), "The folder {tmp}/nowhere does not exist."),
         (
             ("ingest", "{tmp}/pdfs", "--index", "{tmp}/i"),
-            "No supported files (.txt, .html, .htm) in {tmp}/pdfs",
+            "No supported files (.txt, .md, .html, .htm, .jsonl, .ndjson) in {tmp}/pdfs",
         ),
         (("query", "", "--index", "{index}"), "The query is empty."),
         (("query", "--index", "{index}"), "The query is empty."),
@@ -129,7 +134,12 @@ def test_bad_files_are_reported_and_the_rest_is_indexed(tmp_path: Path) -> None:
     code, out, err = run("ingest", folder, "--index", tmp_path / "index")
     assert code == 0
     assert err == f"skipped {folder / 'bad.txt'}: binary file (not text)\n"
-    assert out.startswith("indexed 1 documents from 2 files, 1 skipped (listed above);")
+    assert out.startswith(
+        "1 added, 0 updated, 0 unchanged, 0 removed, 0 duplicates, 1 skipped (2 records in 2 files)"
+    )
+    code, out, err = run("ingest", folder, "--index", tmp_path / "index", "--quiet")
+    assert (code, out) == (0, "")
+    assert err == f"skipped {folder / 'bad.txt'}: binary file (not text)\n"
 
 
 def test_a_folder_of_only_bad_files_exits_1(tmp_path: Path) -> None:
@@ -138,7 +148,56 @@ def test_a_folder_of_only_bad_files_exits_1(tmp_path: Path) -> None:
     (folder / "bad.txt").write_bytes(b"\x00\x00binary")
     code, out, _ = run("ingest", folder, "--index", tmp_path / "index")
     assert code == 1
-    assert out.startswith("indexed 0 documents from 1 files, 1 skipped")
+    assert out.startswith("0 added, 0 updated, 0 unchanged, 0 removed, 0 duplicates, 1 skipped")
+
+
+def test_verbose_lists_every_action_and_json_summarises(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    write_article(folder, "a.txt", "Harbour closes", "The harbour closed.")
+    write_article(folder, "b.txt", "Harbour closes", "The harbour closed.")
+    write_article(folder, "c.txt", "Ferry returns", "The ferry is back.")
+    index = tmp_path / "index"
+    code, _, err = run("ingest", folder, "--index", index, "--verbose")
+    assert code == 0
+    assert err.splitlines() == [
+        f"added {folder / 'a.txt'}",
+        f"duplicate {folder / 'b.txt'} (of {folder / 'a.txt'})",
+        f"added {folder / 'c.txt'}",
+    ]
+    (folder / "c.txt").unlink()
+    code, out, err = run("ingest", folder, "--index", index, "--verbose", "--json")
+    assert err == f"removed {folder / 'c.txt'}\n"
+    summary = json.loads(out)
+    assert {key: summary[key] for key in ("files", "records", "added", "unchanged", "removed", "duplicates", "total")} == {
+        "files": 2, "records": 2, "added": 0, "unchanged": 1, "removed": 1, "duplicates": 1, "total": 1,
+    }  # fmt: skip
+    assert summary["duplicate_items"] == [{"location": str(folder / "b.txt"), "of": str(folder / "a.txt")}]
+
+
+def test_a_progress_bar_is_shown_on_a_terminal_only(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    for number in range(5):
+        write_article(folder, f"{number}.txt", f"Story {number}", "Some text.")
+    command = [sys.executable, "-m", "searchidx", "ingest", str(folder), "--index", str(tmp_path / "index")]
+    leader, follower = pty.openpty()
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=follower) as process:
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert process.wait() == 0
+    os.close(leader)
+    assert b"ingesting" in shown
+    assert b"5/5" in shown
+    assert b"files/s" in shown
+    piped = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert piped.stderr == ""
 
 
 def test_escape_sequences_in_documents_never_reach_the_terminal(tmp_path: Path) -> None:

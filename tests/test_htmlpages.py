@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from searchidx.documents import load_document
-from tests.conftest import CORPUS, SHARED_HTML, need
+from tests.conftest import CORPUS, SHARED_HTML, load_one, need
 
 ARTICLE = """\
 <p>The city council voted on Tuesday to build a new bridge over the river, ending a debate that has
@@ -42,7 +41,7 @@ def page(head: str, article: str = ARTICLE, h1: str = "Council approves new brid
 def load(tmp_path: Path, markup: str, name: str = "page.html") -> object:
     path = tmp_path / name
     path.write_text(markup, encoding="utf-8")
-    return load_document(path)
+    return load_one(path)
 
 
 def test_open_graph_metadata_and_article_text(tmp_path: Path) -> None:
@@ -110,16 +109,14 @@ def test_a_legacy_encoded_page_decodes_from_its_meta_charset(tmp_path: Path) -> 
                   article=ARTICLE + "<p>The caf\u00e9 raised its prices to \u00a33 \u2014 a record.</p>")  # fmt: skip
     path = tmp_path / "legacy.htm"
     path.write_bytes(markup.encode("cp1252"))
-    assert load_document(path).body.endswith(
-        "\n\nThe caf\u00e9 raised its prices to \u00a33 \u2014 a record."
-    )
+    assert load_one(path).body.endswith("\n\nThe caf\u00e9 raised its prices to \u00a33 \u2014 a record.")
 
 
 def test_the_demo_corpus_pages_have_title_url_and_body() -> None:
     pages = sorted((CORPUS / "html").glob("*.html"))
     assert len(pages) >= 10
     for path in pages:
-        document = load_document(path)
+        document = load_one(path)
         assert document.title, path
         assert document.url.startswith("http"), path
         assert len(document.body) > 250, path
@@ -132,7 +129,7 @@ def test_every_shared_page_gives_a_title_and_a_body(tmp_path: Path) -> None:
         markup = gzip.decompress((SHARED_HTML / "html" / f"{key}.html.gz").read_bytes())
         path = tmp_path / f"{key}.html"
         path.write_bytes(markup)
-        document = load_document(path)
+        document = load_one(path)
         if not document.title or not document.body:
             empty.append(key)
     assert empty == []
@@ -154,5 +151,5 @@ def test_known_shared_pages_give_their_metadata(
     (source,) = need(SHARED_HTML / "html").glob(f"{prefix}*.html.gz")
     path = tmp_path / "page.html"
     path.write_bytes(gzip.decompress(source.read_bytes()))
-    document = load_document(path)
+    document = load_one(path)
     assert (document.title, document.date, document.url) == (title, date, url)

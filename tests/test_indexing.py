@@ -1,12 +1,26 @@
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from searchidx import IngestReport, ingest, search
 from searchidx.errors import CorpusError
-from tests.conftest import write_article
+from tests.conftest import SHARED, need, write_article
+
+
+def counts(report: IngestReport) -> dict[str, int]:
+    return {
+        "added": report.added,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "removed": report.removed,
+        "duplicates": len(report.duplicates),
+        "skipped": len(report.skipped),
+        "total": report.total,
+    }
 
 
 def make_folder(root: Path) -> Path:
@@ -21,54 +35,132 @@ def make_folder(root: Path) -> Path:
     return folder
 
 
-def test_every_file_is_accounted_for(tmp_path: Path) -> None:
+def test_every_file_and_record_is_accounted_for(tmp_path: Path) -> None:
     folder = make_folder(tmp_path)
     (folder / "broken.txt").write_bytes(b"\x00\x01\x02binary")
     (folder / "empty.html").write_text("<html><body></body></html>", encoding="utf-8")
     (folder / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (folder / "feed.jsonl").write_text(
+        json.dumps({"title": "Ferry returns", "body": "The ferry is back."}) + "\n"
+        "{not json\n"
+        + json.dumps({"id": "x", "summary": "no title or body"})
+        + "\n"
+        + json.dumps({"headline": "Port reopens", "text": "Ships dock again.", "published": "2020-01-02"})
+        + "\n",
+        encoding="utf-8",
+    )
     (folder / ".hidden.txt").write_text("# Secret\n\nNot indexed.", encoding="utf-8")
     (folder / ".git").mkdir()
     (folder / ".git" / "x.txt").write_text("# Git\n\nNot indexed.", encoding="utf-8")
 
     report = ingest(folder, index=tmp_path / "index")
 
-    assert report.indexed == 3
-    assert sorted((s.path.name, s.reason) for s in report.skipped) == [
-        ("broken.txt", "binary file (not text)"),
-        ("empty.html", "no article text found"),
+    assert counts(report) == {"added": 5, "updated": 0, "unchanged": 0, "removed": 0, "duplicates": 0,
+                              "skipped": 4, "total": 5}  # fmt: skip
+    feed = folder / "feed.jsonl"
+    assert sorted((s.location, s.reason) for s in report.skipped) == sorted([
+        (str(folder / "broken.txt"), "binary file (not text)"),
+        (str(folder / "empty.html"), "no article text found"),
+        (f"{feed}:line 2", "invalid JSON (Expecting property name enclosed in double quotes, column 2)"),
+        (f"{feed}:line 3", "no title or body (expected fields: title, body/text/content)"),
+    ])  # fmt: skip
+    assert (report.files, report.ignored, report.records) == (6, 1, 9)
+    assert report.undated == 3
+    assert {hit.title for hit in search("ferry OR port", index=tmp_path / "index")} == {
+        "Ferry returns",
+        "Port reopens",
+    }
+
+
+def test_reingest_counts_are_exact(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path)
+    index = tmp_path / "index"
+    assert counts(ingest(folder, index=index))["added"] == 3
+
+    assert counts(ingest(folder, index=index)) == {"added": 0, "updated": 0, "unchanged": 3, "removed": 0,
+                                                   "duplicates": 0, "skipped": 0, "total": 3}  # fmt: skip
+
+    write_article(folder, "a.txt", "Bridge opens late", "The new bridge opened on Tuesday.")
+    (folder / "sub" / "b.txt").unlink()
+    write_article(folder, "d.txt", "Ferry returns", "The ferry is back in service.")
+    (folder / "c.html").touch()  # a new modification time alone changes nothing
+    report = ingest(folder, index=index)
+    assert counts(report) == {"added": 1, "updated": 1, "unchanged": 1, "removed": 1, "duplicates": 0,
+                              "skipped": 0, "total": 3}  # fmt: skip
+    assert [hit.title for hit in search("bridge", index=index)] == ["Bridge opens late"]
+    assert len(search("harbour", index=index)) == 0
+
+
+def test_duplicates_by_url_and_by_content_keep_the_first_in_path_order(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    write_article(folder, "1.txt", "Bridge opens", "First report.", url="https://news.example/bridge")
+    write_article(
+        folder, "2.txt", "Bridge opens!", "Second report.", url="https://NEWS.example/bridge?utm_source=x"
+    )
+    write_article(folder, "3.txt", "Harbour closes", "The harbour closed.")
+    write_article(folder, "4.txt", "HARBOUR CLOSES", "The  harbour\nclosed.")
+    report = ingest(folder, index=tmp_path / "index")
+    assert (report.added, report.total) == (2, 2)
+    assert sorted((d.location, d.of) for d in report.duplicates) == [
+        (str(folder / "2.txt"), str(folder / "1.txt")),
+        (str(folder / "4.txt"), str(folder / "3.txt")),
     ]
-    assert report.ignored == 1
-    assert report.files == 6
-    assert report.total == 3
-    assert report.index == tmp_path / "index"
+    assert [hit.snippet for hit in search("bridge", index=tmp_path / "index")] == ["First report."]
 
 
-def test_ingesting_again_replaces_documents_instead_of_doubling_them(tmp_path: Path) -> None:
+def test_a_copy_of_the_folder_under_another_name_never_doubles_results(tmp_path: Path) -> None:
     folder = make_folder(tmp_path)
     index = tmp_path / "index"
     ingest(folder, index=index)
-    write_article(folder, "a.txt", "Bridge opens late", "The new bridge opened on Tuesday.")
+    copy = shutil.copytree(folder, tmp_path / "copy")
+    report = ingest(copy, index=index)
+    assert counts(report) == {"added": 0, "updated": 0, "unchanged": 0, "removed": 0, "duplicates": 3,
+                              "skipped": 0, "total": 3}  # fmt: skip
+    assert ingest(copy, index=index).total == 3
+
+
+def test_when_the_kept_document_goes_its_duplicate_takes_its_place(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    write_article(folder, "1.txt", "Harbour closes", "The harbour closed.")
+    write_article(folder, "2.txt", "Harbour closes", "The harbour closed.")
+    index = tmp_path / "index"
+    assert len(ingest(folder, index=index).duplicates) == 1
+    (folder / "1.txt").unlink()
     report = ingest(folder, index=index)
-    assert report.indexed == 3
-    assert report.total == 3
-    hits = search("bridge", index=index)
-    assert [hit.title for hit in hits] == ["Bridge opens late"]
+    assert counts(report) == {"added": 1, "updated": 0, "unchanged": 0, "removed": 1, "duplicates": 0,
+                              "skipped": 0, "total": 1}  # fmt: skip
+    assert search("harbour", index=index)[0].path == str((folder / "2.txt").resolve())
 
 
-def test_several_folders_feed_one_index(tmp_path: Path) -> None:
+def test_several_folders_feed_one_index_and_never_remove_each_other(tmp_path: Path) -> None:
     first = make_folder(tmp_path)
     second = tmp_path / "more"
     write_article(second, "d.txt", "Ferry returns", "The ferry returns to service.")
-    report = ingest([first, second], index=tmp_path / "index")
-    assert report.indexed == 4
-    assert ingest(second, index=tmp_path / "index").total == 4
+    index = tmp_path / "index"
+    assert ingest([first, second], index=index).added == 4
+    (second / "d.txt").unlink()
+    write_article(second, "e.txt", "Port reopens", "Ships dock again.")
+    report = ingest(second, index=index)
+    assert (report.added, report.removed, report.unchanged, report.total) == (1, 1, 0, 4)
+
+
+def test_full_rebuilds_from_the_given_folders_only(tmp_path: Path) -> None:
+    first = make_folder(tmp_path)
+    second = tmp_path / "more"
+    write_article(second, "d.txt", "Ferry returns", "The ferry returns to service.")
+    index = tmp_path / "index"
+    ingest([first, second], index=index)
+    report = ingest(second, index=index, full=True)
+    assert counts(report) == {"added": 1, "updated": 0, "unchanged": 0, "removed": 0, "duplicates": 0,
+                              "skipped": 0, "total": 1}  # fmt: skip
+    assert ingest(second, index=index).unchanged == 1
 
 
 def test_the_index_inside_the_ingested_folder_is_not_ingested(tmp_path: Path) -> None:
     folder = make_folder(tmp_path)
     ingest(folder, index=folder / "index")
     report = ingest(folder, index=folder / "index")
-    assert (report.indexed, report.ignored, report.total) == (3, 0, 3)
+    assert (report.unchanged, report.ignored, report.total) == (3, 0, 3)
 
 
 def test_the_default_index_comes_from_the_environment(
@@ -103,5 +195,18 @@ def test_a_folder_without_supported_files_is_a_clear_error(tmp_path: Path) -> No
 def test_the_demo_corpus_ingests_completely(corpus_index: tuple[Path, IngestReport]) -> None:
     _, report = corpus_index
     assert report.skipped == ()
-    assert report.indexed == report.total >= 1 + 300 + 10
-    assert report.ignored == 1  # corpus/README.md
+    assert report.duplicates == ()
+    assert report.added == report.total >= 1 + 300 + 10
+
+
+def test_every_reuters_record_is_indexed_or_a_duplicate(tmp_path: Path) -> None:
+    source = need(SHARED / "data" / "news" / "reuters21578.jsonl")
+    folder = tmp_path / "reuters"
+    folder.mkdir()
+    (folder / source.name).symlink_to(source)
+    report = ingest(folder, index=tmp_path / "index")
+    assert report.records == 19_043
+    assert report.added + len(report.duplicates) == 19_043
+    assert report.skipped == ()
+    assert report.total == report.added
+    assert 230 <= len(report.duplicates) <= 282
