@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Comment, Tag
@@ -38,7 +39,7 @@ NOT_CONTENT_ROLES = {
 UNLIKELY = re.compile(
     r"-ad-|^ad-|\bads?\b|advert|banner|breadcrumb|byline|combx|comment|community|cookie|consent|"
     r"cover-wrap|disqus|extra|foot|gdpr|header|legends|masthead|menu|modal|newsletter|outbrain|"
-    r"pager|pagination|paywall|popup|promo|recirc|related|remark|replies|rss|share|sharing|"
+    r"pager|pagination|popup|promo|recirc|related|remark|replies|rss|share|sharing|"
     r"shoutbox|sidebar|signup|skyscraper|social|sponsor|subscri|supplemental|taboola|tags|"
     r"toolbar|trending|widget|yom-remote",
     re.IGNORECASE,
@@ -60,6 +61,7 @@ BLOCKS = {
     "figcaption", "br", "hr", "address", "center",
 }  # fmt: skip
 SCORED = ["p", "pre", "td", "blockquote"]
+CONTAINERS = ["div", "section", "article", "main", "td"]
 PROSE = {"p", "li", "td", "blockquote", "em", "strong", "b", "i", "q", "span", "a"}
 CONDITIONAL = ["div", "section", "ul", "ol", "table", "form", "fieldset", "figure", "dl"]
 DATE_META = [
@@ -82,7 +84,13 @@ def extract_page(markup: str) -> RawArticle:
     title = page_title(soup)
     date = page_date(soup)
     url = page_url(soup)
-    return RawArticle(title=title, date=date, url=url, body=article_text(markup, soup, title))
+    declared = _json_ld_body(soup)  # before article_text, which prunes the soup
+    body = article_text(markup, soup, title)
+    # The page's structured data states the article body; prefer it when the
+    # markup shows much less of it (pages rendered by JavaScript).
+    if len(declared.split()) > 1.5 * len(body.split()):
+        body = declared
+    return RawArticle(title=title, date=date, url=url, body=body)
 
 
 def page_title(soup: BeautifulSoup) -> str:
@@ -166,13 +174,28 @@ def _visible_dates(soup: BeautifulSoup) -> Iterator[str]:
 
 
 def _json_ld_dates(soup: BeautifulSoup) -> Iterator[str]:
-    for script in soup.find_all("script", attrs={"type": "application/ld+json"}):
-        try:
-            data = json.loads(script.get_text(), strict=False)
-        except ValueError:
-            continue
+    for data in _json_ld(soup):
         for key in ("datePublished", "dateCreated", "dateModified"):
             yield from _json_values(data, key)
+
+
+def _json_ld_body(soup: BeautifulSoup) -> str:
+    """The longest ``articleBody`` of the page's JSON-LD, as text with its paragraphs."""
+    bodies = [body for data in _json_ld(soup) for body in _json_values(data, "articleBody")]
+    if not bodies:
+        return ""
+    longest = max(bodies, key=len)
+    if "<" in longest:  # some sites put markup in it
+        return "\n\n".join(_paragraphs(BeautifulSoup(longest, PARSER)))
+    return longest
+
+
+def _json_ld(soup: BeautifulSoup) -> Iterator[object]:
+    for script in soup.find_all("script", attrs={"type": "application/ld+json"}):
+        try:
+            yield json.loads(script.get_text(), strict=False)
+        except ValueError:
+            continue
 
 
 def _json_values(data: object, key: str) -> Iterator[str]:
@@ -230,6 +253,7 @@ def _extract(soup: BeautifulSoup, attempt: Pass, title: str) -> str:
     if attempt.strip_unlikely:
         _remove_unlikely(soup)
     root = soup.body or soup
+    _paragraphize(soup, root)
     top = _best_block(root, attempt.weigh_classes)
     if top is None:
         return ""
@@ -239,6 +263,45 @@ def _extract(soup: BeautifulSoup, attempt: Pass, title: str) -> str:
             _clean_conditionally(node, attempt.weigh_classes)
     paragraphs = [paragraph for node in nodes for paragraph in _paragraphs(node)]
     return _drop_title("\n\n".join(paragraphs), title)
+
+
+def _paragraphize(soup: BeautifulSoup, root: Tag) -> None:
+    """Wrap loose text in containers into ``<p>`` so it is scored like paragraphs.
+
+    Many sites write paragraphs as ``<div>`` text, or as text runs separated by
+    ``<br><br>`` beside other blocks; readability does the same conversion.
+    """
+    for container in root.find_all(CONTAINERS):
+        run: list[Any] = []
+        for child in list(container.children):
+            if _ends_paragraph(child):
+                _wrap(soup, run)
+                run = []
+            else:
+                run.append(child)
+        _wrap(soup, run)
+
+
+def _ends_paragraph(node: Any) -> bool:
+    """A block element, or a ``<br>`` followed (blank text aside) by another ``<br>``."""
+    if not isinstance(node, Tag) or node.name not in BLOCKS:
+        return False
+    if node.name != "br":
+        return True
+    following = node.next_sibling
+    while isinstance(following, NavigableString) and not following.strip():
+        following = following.next_sibling
+    return isinstance(following, Tag) and following.name == "br"
+
+
+def _wrap(soup: BeautifulSoup, run: list[Any]) -> None:
+    text = "".join(node.get_text() if isinstance(node, Tag) else str(node) for node in run)
+    if len(text.strip()) < 25 or all(isinstance(node, Tag) and node.name == "br" for node in run):
+        return
+    paragraph = soup.new_tag("p")
+    run[0].insert_before(paragraph)
+    for node in run:
+        paragraph.append(node.extract())
 
 
 def _remove_never_content(soup: BeautifulSoup) -> None:

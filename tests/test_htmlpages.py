@@ -153,3 +153,36 @@ def test_known_shared_pages_give_their_metadata(
     path.write_bytes(gzip.decompress(source.read_bytes()))
     document = load_one(path)
     assert (document.title, document.date, document.url) == (title, date, url)
+
+
+def test_text_in_divs_and_br_separated_runs_counts_as_paragraphs(tmp_path: Path) -> None:
+    markup = """<html><head><title>Keyboard news</title></head><body>
+    <div class="menu"><a href="/">Home</a> <a href="/mac">Mac</a> <a href="/iphone">iPhone</a></div>
+    <div class="story">Apple plans to release a new laptop with a scissor switch keyboard in the first half
+    of next year, according to industry sources.<br><br>The new keyboard would replace the butterfly design,
+    which has suffered from sticky, repeating or nonfunctional keys since 2016.<br> <br>Repairs remain free
+    for affected customers, the company said.<div class="linkback">Tag: <a href="/tags/kb">keyboards</a></div></div>
+    <div class="story-body"><div class="para">A second block of the article is written as div text, with no
+    paragraph tags at all, as some news sites do.</div></div>
+    </body></html>"""
+    document = load(tmp_path, markup)
+    assert document.body.split("\n\n") == [
+        "Apple plans to release a new laptop with a scissor switch keyboard in the first half of next year, "
+        "according to industry sources.",
+        "The new keyboard would replace the butterfly design, which has suffered from sticky, repeating or "
+        "nonfunctional keys since 2016.",
+        "Repairs remain free for affected customers, the company said.",
+        "A second block of the article is written as div text, with no paragraph tags at all, as some news sites do.",
+    ]
+
+
+def test_a_page_rendered_by_javascript_falls_back_to_its_json_ld_article_body(tmp_path: Path) -> None:
+    full_text = " ".join(
+        f"Sentence number {n} of the article, with enough words to count." for n in range(40)
+    )
+    markup = f"""<html><head><title>Water on Europa</title>
+    <script type="application/ld+json">{{"@type": "NewsArticle", "headline": "Water on Europa",
+      "articleBody": "{full_text}"}}</script></head>
+    <body><div id="app"><p>Loading the article about water vapour on Europa, please wait a moment.</p></div>
+    </body></html>"""
+    assert load(tmp_path, markup).body == full_text
