@@ -7,17 +7,20 @@
 
 from searchidx.errors import SearchidxError
 from searchidx.indexing import Duplicate, IngestObserver, IngestReport, Skipped, ingest
-from searchidx.searching import Hit, Results, search
+from searchidx.searching import Article, Hit, Index, Results, Stats, search
 
 __version__ = "0.1.0"
 __all__ = [
+    "Article",
     "Duplicate",
     "Hit",
+    "Index",
     "IngestObserver",
     "IngestReport",
     "Results",
     "SearchidxError",
     "Skipped",
+    "Stats",
     "__version__",
     "ingest",
     "search",

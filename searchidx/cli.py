@@ -1,15 +1,15 @@
 """The ``searchidx`` command: parse the arguments, call the library, print.
 
 Exit codes: 0 success (hits found, documents indexed), 1 nothing found (the
-grep convention) or nothing indexed, 2 an error the user can fix, 130 when
-interrupted. Errors are one sentence on stderr, never a traceback.
+grep convention) or nothing indexable, 2 an error the user can fix, 130 when
+interrupted. Errors are one sentence on stderr, never a traceback. Writing
+into a closed pipe (``| head -1``) ends quietly.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -20,14 +20,27 @@ import click
 
 from searchidx import __version__
 from searchidx.errors import SearchidxError
-from searchidx.indexing import IngestObserver, IngestReport, ingest
-from searchidx.searching import Hit, Results, search
+from searchidx.indexing import IngestObserver, ingest
+from searchidx.rendering import (
+    article_json,
+    article_text,
+    facets_text,
+    footer_text,
+    hit_json,
+    hit_text,
+    ingest_json,
+    ingest_text,
+    results_json,
+    stats_json,
+    stats_text,
+    terminal_safe,
+)
+from searchidx.searching import Index, Results
 
 F = TypeVar("F", bound=Callable[..., Any])
 BOLD_RED = ("\x1b[1;31m", "\x1b[0m")
 DEBUG_ENV = "SEARCHIDX_DEBUG"
-# C0/C1 controls (ESC starts terminal escape sequences) and bidi overrides.
-UNSAFE_FOR_TERMINAL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+OUTPUTS = ("json", "jsonl", "urls_only", "count")
 
 
 class SearchidxGroup(click.Group):
@@ -39,7 +52,9 @@ class SearchidxGroup(click.Group):
             return super().invoke(ctx)
         except SearchidxError as error:
             _fail(error.message, error.exit_code)
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
+        except BrokenPipeError:
+            _stop_quietly()
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as error:
             if os.environ.get(DEBUG_ENV):
@@ -64,6 +79,22 @@ def index_option(function: F) -> F:
     )(function)
 
 
+def json_option(function: F) -> F:
+    """The ``--json`` flag."""
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(function)
+
+
+def color_option(function: F) -> F:
+    """The ``--color auto|always|never`` option."""
+    return click.option(
+        "--color",
+        type=click.Choice(["auto", "always", "never"]),
+        default="auto",
+        show_default=True,
+        help="Mark matches in bold red; auto = when stdout is a terminal and NO_COLOR is unset.",
+    )(function)
+
+
 @click.group(cls=SearchidxGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="searchidx")
 def cli() -> None:
@@ -78,7 +109,7 @@ def cli() -> None:
 @click.option(
     "-v", "--verbose", is_flag=True, help="List every document added, updated, removed or duplicated."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@json_option
 def ingest_command(
     directories: tuple[Path, ...], index: Path, full: bool, quiet: bool, verbose: bool, as_json: bool
 ) -> None:
@@ -92,9 +123,9 @@ def ingest_command(
     with _IngestPrinter(verbose=verbose, progress=show_progress) as printer:
         report = ingest(directories, index=index, full=full, observer=printer)
     if as_json:
-        click.echo(json.dumps(_report_json(report), ensure_ascii=False, indent=2))
+        _print_json(ingest_json(report))
     elif not quiet:
-        click.echo(_ingest_summary(report))
+        click.echo(ingest_text(report))
     if report.records == len(report.skipped):
         sys.exit(1)
 
@@ -138,71 +169,163 @@ class _IngestPrinter(IngestObserver):
         return f"{done / max(time.perf_counter() - self._started, 1e-9):.0f} files/s"
 
 
-def _ingest_summary(report: IngestReport) -> str:
-    files = f"{report.files} file{'s' * (report.files != 1)}"
-    ignored = f"; {report.ignored} other files ignored" if report.ignored else ""
-    return (
-        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{report.removed} removed, {len(report.duplicates)} duplicates, {len(report.skipped)} skipped "
-        f"({report.records} records in {files}{ignored})\n"
-        f"{report.index} holds {report.total} documents, {report.undated} without a date "
-        f"({report.seconds:.1f} s)"
-    )
-
-
-def _report_json(report: IngestReport) -> dict[str, Any]:
-    return {
-        "index": str(report.index),
-        "files": report.files,
-        "ignored": report.ignored,
-        "records": report.records,
-        "added": report.added,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "removed": report.removed,
-        "duplicates": len(report.duplicates),
-        "skipped": len(report.skipped),
-        "total": report.total,
-        "undated": report.undated,
-        "seconds": round(report.seconds, 3),
-        "skipped_items": [{"location": item.location, "reason": item.reason} for item in report.skipped],
-        "duplicate_items": [{"location": item.location, "of": item.of} for item in report.duplicates],
-    }
-
-
 @cli.command("query")
 @click.argument("words", nargs=-1)
 @index_option
 @click.option(
-    "-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True, help="Hits to show."
+    "-n", "--limit", type=click.IntRange(1, 10_000), default=10, show_default=True, help="Hits per page."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (query, total, hits).")
 @click.option(
-    "--color",
-    type=click.Choice(["auto", "always", "never"]),
-    default="auto",
-    show_default=True,
-    help="Mark matches in bold red: auto = when stdout is a terminal and NO_COLOR is unset.",
+    "--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page of hits to show."
 )
-def query_command(words: tuple[str, ...], index: Path, limit: int, as_json: bool, color: str) -> None:
-    """Search the index for WORDS (Whoosh query syntax: "phrases", AND/OR/NOT, title:...)."""
-    started = time.perf_counter()
-    results = search(" ".join(words), index=index, limit=limit)
-    took = time.perf_counter() - started
+@click.option("--offset", type=click.IntRange(min=0), help="Hits to skip (instead of --page).")
+@click.option(
+    "--since", metavar="WHEN", help="Only articles dated on or after WHEN (2015-03, last week, 7d...)."
+)
+@click.option("--until", metavar="WHEN", help="Only articles dated on or before WHEN.")
+@click.option(
+    "--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance", show_default=True,
+    help="date = oldest first, -date = newest first.",
+)  # fmt: skip
+@click.option(
+    "--facets",
+    metavar="NAMES",
+    default="",
+    help="Count the matches by year, month and/or source (comma-separated).",
+)
+@click.option(
+    "--snippets", type=click.IntRange(0, 10), default=2, show_default=True, help="Fragments per snippet."
+)
+@click.option(
+    "--snippet-chars", type=click.IntRange(40, 2000), default=240, show_default=True, help="Snippet length."
+)
+@click.option("--show-query", is_flag=True, help="Print the query as searched (on stderr).")
+@json_option
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON hit per line.")
+@click.option("--urls-only", is_flag=True, help="Print only each hit's URL (or path).")
+@click.option("--count", "count_only", is_flag=True, help="Print only the number of matches.")
+@color_option
+def query_command(
+    words: tuple[str, ...], index: Path, limit: int, page: int, offset: int | None, since: str | None,
+    until: str | None, sort: str, facets: str, snippets: int, snippet_chars: int, show_query: bool,
+    as_json: bool, as_jsonl: bool, urls_only: bool, count_only: bool, color: str,
+) -> None:  # fmt: skip
+    """Search the index for WORDS.
+
+    Plain words match any of them (more matches rank higher); also "quoted
+    phrases", AND/OR/NOT and -word, title:/body:/url: fields, prefix*, word~
+    (fuzzy), parentheses and date:[2015 to 2016].
+    """
+    _one_output(as_json=as_json, as_jsonl=as_jsonl, urls_only=urls_only, count_only=count_only)
+    with Index(index) as ix:
+        results = ix.search(
+            " ".join(words), limit=limit, page=page, offset=offset, since=since, until=until,
+            sort=sort,  # type: ignore[arg-type]  # click.Choice checked it
+            facets=[name.strip() for name in facets.split(",") if name.strip()],
+            snippets=snippets, snippet_chars=snippet_chars,
+        )  # fmt: skip
+    _notes(results, show_query=show_query)
     if as_json:
-        click.echo(json.dumps(_results_json(results), ensure_ascii=False, indent=2))
-    else:
-        colored = _use_color(color)
-        marks = BOLD_RED if colored else ("", "")
+        _print_json(results_json(results))
+    elif as_jsonl:
         for hit in results:
-            # color=True: click would strip the marks when stdout is not a TTY.
-            click.echo(_format_hit(hit, marks), color=colored)
-        if results.total:
-            click.echo(f"showing 1-{len(results)} of {results.total} matches in {took:.3f} s", err=True)
+            click.echo(json.dumps(hit_json(hit), ensure_ascii=False))
+    elif count_only:
+        click.echo(str(results.total))
+    elif urls_only:
+        for hit in results:
+            click.echo(terminal_safe(hit.url or hit.path))
+    else:
+        _print_hits(results, color)
     if not results.total:
-        if not as_json:
-            click.echo("no matches", err=True)
         sys.exit(1)
+
+
+def _one_output(**choices: bool) -> None:
+    chosen = [name for name, on in choices.items() if on]
+    if len(chosen) > 1:
+        names = " and ".join(
+            "--" + name.removeprefix("as_").replace("_only", "").replace("_", "-") for name in chosen
+        )
+        raise click.UsageError(f"{names} cannot be used together; choose one output format.")
+
+
+def _notes(results: Results, *, show_query: bool) -> None:
+    """What a person should know about the results, on stderr."""
+    if show_query:
+        note = (
+            " (the syntax was broken, so the words were searched as plain words)"
+            if results.plain_words
+            else ""
+        )
+        click.echo(f"searched: {results.parsed_query}{note}", err=True)
+    if results.suggestion:
+        click.echo(f"did you mean: {results.suggestion}", err=True)
+    if results.approximate:
+        click.echo("no exact matches; showing approximate (fuzzy) matches", err=True)
+
+
+def _print_hits(results: Results, color: str) -> None:
+    colored = _use_color(color)
+    marks = BOLD_RED if colored else ("", "")
+    for hit in results:
+        # color=True: click would strip the marks when stdout is not a TTY.
+        click.echo(hit_text(hit, marks), color=colored)
+    if results.facets:
+        click.echo(facets_text(results.facets))
+    click.echo(footer_text(results) if results.total else "no matches", err=True)
+
+
+@cli.command("similar")
+@click.argument("reference")
+@index_option
+@click.option(
+    "-n", "--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits to show."
+)
+@json_option
+@color_option
+def similar_command(reference: str, index: Path, limit: int, as_json: bool, color: str) -> None:
+    """The articles most like the one REFERENCE names (its id, URL or file path)."""
+    with Index(index) as ix:
+        results = ix.similar(reference, limit=limit)
+    if as_json:
+        _print_json(results_json(results))
+    else:
+        _print_hits(results, color)
+    if not results.total:
+        sys.exit(1)
+
+
+@cli.command("show")
+@click.argument("reference")
+@index_option
+@json_option
+def show_command(reference: str, index: Path, as_json: bool) -> None:
+    """Print the stored article REFERENCE names (its id, URL or file path) in full."""
+    with Index(index) as ix:
+        article = ix.get(reference)
+    if as_json:
+        _print_json(article_json(article))
+    else:
+        click.echo(article_text(article), nl=False)
+
+
+@cli.command("stats")
+@index_option
+@json_option
+def stats_command(index: Path, as_json: bool) -> None:
+    """What the index holds: documents, dates, sources, size, last ingest."""
+    with Index(index) as ix:
+        stats = ix.stats()
+    if as_json:
+        _print_json(stats_json(stats))
+    else:
+        click.echo(stats_text(stats))
+
+
+def main() -> None:
+    """Entry point of the ``searchidx`` console script and ``python -m searchidx``."""
+    cli(prog_name="searchidx")
 
 
 def _use_color(choice: str) -> bool:
@@ -211,62 +334,19 @@ def _use_color(choice: str) -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def _format_hit(hit: Hit, marks: tuple[str, str]) -> str:
-    date = hit.date.strftime("%Y-%m-%d") if hit.date else "no date"
-    location = hit.url or hit.path
-    snippet = _safe_marked(hit, *marks)
-    return (
-        f"{hit.rank}. {terminal_safe(hit.title) or '(untitled)'}\n"
-        f"   {date}  {terminal_safe(location)}\n"
-        f"   {snippet}\n"
-    )
+def _print_json(document: dict[str, Any]) -> None:
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
 
-def _safe_marked(hit: Hit, before: str, after: str) -> str:
-    """The snippet with marks, control characters of the document removed first."""
-    pieces: list[str] = []
-    position = 0
-    for start, end in hit.highlights:
-        pieces += [
-            terminal_safe(hit.snippet[position:start]),
-            before,
-            terminal_safe(hit.snippet[start:end]),
-            after,
-        ]
-        position = end
-    pieces.append(terminal_safe(hit.snippet[position:]))
-    return "".join(pieces)
+def _stop_quietly() -> NoReturn:
+    """The reader went away (``| head``): stop with success, as ripgrep does.
 
-
-def _results_json(results: Results) -> dict[str, Any]:
-    return {
-        "query": results.query,
-        "total": results.total,
-        "hits": [
-            {
-                "rank": hit.rank,
-                "id": hit.id,
-                "title": hit.title,
-                "date": hit.date.isoformat() if hit.date else None,
-                "url": hit.url or None,
-                "path": hit.path,
-                "score": round(hit.score, 6),
-                "snippet": hit.snippet,
-                "highlights": [list(span) for span in hit.highlights],
-            }
-            for hit in results
-        ],
-    }
-
-
-def main() -> None:
-    """Entry point of the ``searchidx`` console script and ``python -m searchidx``."""
-    cli(prog_name="searchidx")
-
-
-def terminal_safe(text: str) -> str:
-    """``text`` without control characters, so a document cannot drive the terminal."""
-    return UNSAFE_FOR_TERMINAL.sub("", text)
+    stdout is pointed at /dev/null so that Python's final flush does not
+    complain about the closed pipe.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
 
 
 def _fail(message: str, code: int) -> NoReturn:

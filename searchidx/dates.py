@@ -191,3 +191,84 @@ def _as_utc(moment: datetime) -> datetime:
 
 def _plausible(moment: datetime, now: datetime) -> bool:
     return moment.year >= EARLIEST_YEAR and moment <= now + LATEST_AHEAD
+
+
+WHEN_FORMS = (
+    "2015-03-20, 2015-03, 2015, March 2015, today, yesterday, last week, last month, last year, "
+    "or an age such as 7d, 2w, 6m, 1y"
+)
+AGE = re.compile(
+    r"(?P<count>\d{1,4})\s*(?P<unit>d|day|days|w|wk|week|weeks|m|mo|month|months|y|yr|year|years)"
+)
+MONTH_YEAR = re.compile(rf"{MONTH},?\s+{YEAR}")
+ISO_MONTH = re.compile(r"(?P<year>\d{4})-(?P<month>\d{1,2})")
+LAST = {"last week": "1w", "last month": "1m", "last year": "1y"}
+
+
+def parse_when(text: str, *, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The period a ``--since``/``--until`` value names, as (first, last) UTC instants.
+
+    A calendar form names a period (``2015`` is the whole year, ``March 2015``
+    the month, ``2015-03-20`` the day); a relative form names one instant
+    (``7d`` is seven days before ``now``; ``last month`` is one month before).
+    ``--since`` takes the first instant and ``--until`` the last. Raises
+    ``ValueError`` listing the accepted forms when ``text`` is none of them.
+
+    >>> start, end = parse_when("March 2015")
+    >>> start.isoformat(), end.isoformat()
+    ('2015-03-01T00:00:00+00:00', '2015-03-31T23:59:59.999999+00:00')
+    """
+    now = now or datetime.now(UTC)
+    cleaned = " ".join(text.strip().lower().split())
+    period = _calendar_period(cleaned, now) or _relative_instant(LAST.get(cleaned, cleaned), now)
+    if period is None:
+        raise ValueError(f"{text!r} is not a date this tool understands; use {WHEN_FORMS}.")
+    return period
+
+
+def _calendar_period(text: str, now: datetime) -> tuple[datetime, datetime] | None:
+    today = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    if text in ("today", "yesterday"):
+        start = today - timedelta(days=1 if text == "yesterday" else 0)
+        return start, start + timedelta(days=1) - timedelta(microseconds=1)
+    if re.fullmatch(r"\d{4}", text):
+        return _span(int(text), 1, int(text) + 1, 1)
+    match = ISO_MONTH.fullmatch(text) or MONTH_YEAR.fullmatch(text)
+    if match:
+        month_text = match["month"]
+        month = int(month_text) if month_text.isdigit() else MONTHS.get(month_text.rstrip("."))
+        if month is None or not 1 <= month <= 12:
+            return None
+        year = int(match["year"])
+        return _span(year, month, year + month // 12, month % 12 + 1)
+    day = parse_date(text, now=now)
+    if day is None:
+        return None
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return start, start + timedelta(days=1) - timedelta(microseconds=1)
+
+
+def _span(year: int, month: int, next_year: int, next_month: int) -> tuple[datetime, datetime]:
+    start = datetime(year, month, 1, tzinfo=UTC)
+    return start, datetime(next_year, next_month, 1, tzinfo=UTC) - timedelta(microseconds=1)
+
+
+def _relative_instant(text: str, now: datetime) -> tuple[datetime, datetime] | None:
+    match = AGE.fullmatch(text)
+    if not match:
+        return None
+    count, unit = int(match["count"]), match["unit"][0]
+    if unit in "dw":
+        instant = now - timedelta(days=count * (7 if unit == "w" else 1))
+    else:
+        months = count * (12 if unit == "y" else 1)
+        year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
+        if year < 1:
+            return None
+        instant = now.replace(year=year, month=month + 1, day=min(now.day, _days_in(year, month + 1)))
+    return instant, instant
+
+
+def _days_in(year: int, month: int) -> int:
+    following = datetime(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day

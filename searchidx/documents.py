@@ -18,7 +18,6 @@ then as UTF-8, then as Windows-1252, so legacy files come out right.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
@@ -32,7 +31,8 @@ from bs4 import UnicodeDammit
 from searchidx.errors import DocumentError
 from searchidx.formats import RawArticle, read_json_lines, read_markdown_article, read_text_article
 from searchidx.htmlpages import extract_page
-from searchidx.urls import canonical_url
+from searchidx.schema import document_id
+from searchidx.urls import canonical_url, source_of
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 # Terminal escape sequences (CSI such as ESC[2J, and OSC titles), dropped whole.
@@ -74,13 +74,17 @@ class Document:
     @property
     def id(self) -> str:
         """A stable identifier derived from :attr:`identity` (16 hex digits)."""
-        return _digest(self.identity)
+        return document_id(self.identity)
 
     @property
     def content_key(self) -> str:
         """Equal for two documents with the same title and body, case and spacing aside."""
-        folded = " ".join(f"{self.title}\n{self.body}".casefold().split())
-        return _digest(folded)
+        return document_id(" ".join(f"{self.title}\n{self.body}".casefold().split()))
+
+    @property
+    def source(self) -> str:
+        """The site the article comes from (its URL's host without ``www.``), or ``""``."""
+        return source_of(self.url)
 
     @property
     def location(self) -> str:
@@ -185,10 +189,6 @@ def _records(path: Path, text: str) -> list[Document | BadRecord]:
         else:
             results.append(BadRecord(path, f"line {raw.line}", "no article text"))
     return results
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
 HTML_SUFFIXES = {".html", ".htm"}

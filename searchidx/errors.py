@@ -60,6 +60,10 @@ class QueryError(SearchidxError):
     """The query cannot be searched (empty, or no searchable words)."""
 
 
+class DocumentNotFoundError(SearchidxError):
+    """No document in the index matches the id, URL or path given."""
+
+
 class DocumentError(SearchidxError):
     """One file cannot be turned into a document; ingest reports it and goes on."""
 

@@ -31,7 +31,7 @@ from whoosh.writing import CLEAR
 from searchidx.documents import BadRecord, Document, is_supported, load_documents, read_bytes
 from searchidx.errors import CorpusError, DocumentError, IndexLockedError, IndexWriteError
 from searchidx.manifest import Manifest, Record
-from searchidx.schema import index_path, open_or_create_index
+from searchidx.schema import SCHEMA_VERSION, index_path, open_or_create_index
 
 PathLike = str | os.PathLike[str]
 SUPPORTED_NAMES = ".txt, .md, .html, .htm, .jsonl, .ndjson"
@@ -325,6 +325,7 @@ def _commit(run: _Run, writer: Any, manifest: Manifest, target: Path, *, full: b
     else:
         writer.cancel()
     manifest.set_meta("last_ingest", datetime.now(UTC).isoformat())
+    manifest.set_meta("schema_version", str(SCHEMA_VERSION))
     manifest.commit()
     ix = open_or_create_index(target)
     try:
@@ -424,6 +425,7 @@ def _fields(document: Document, key: str) -> dict[str, Any]:
         "title": document.title,
         "body": document.body,
         "url": document.url,
+        "source": document.source,
         "path": key,
     }
     if document.date is not None:

@@ -142,6 +142,10 @@ class Manifest:
         """Store one piece of information about the index (last ingest time, ...)."""
         self._connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def meta(self) -> dict[str, str]:
+        """Everything :meth:`set_meta` stored."""
+        return dict(self._connection.execute("SELECT key, value FROM meta"))
+
     def clear(self) -> None:
         """Forget everything (for a full rebuild)."""
         self._connection.executescript("DELETE FROM records; DELETE FROM files; DELETE FROM meta;")

@@ -1,43 +1,57 @@
-"""``search()``: a query in, ranked :class:`Hit` objects with snippets out.
+"""Searching an index: :class:`Index` for many queries, :func:`search` for one.
 
 Plain words match documents with ANY of them (BM25F over title and body),
 ranked so that documents with more of the words, and with them in the title,
-come first. Whoosh's query language works too: ``"quoted phrases"``,
-``AND``/``OR``/``NOT``, ``title:``/``body:``/``url:`` fields and ``date:``
-ranges such as ``date:[20150101 to 20151231]``.
+come first; see :mod:`searchidx.querying` for the rest of the language.
+
+Threads: one :class:`Index` may be shared by many threads (a web server).
+Each thread gets its own Whoosh searcher, reopened when an ingest has
+committed since, so every query sees the last committed state.
 """
 
 from __future__ import annotations
 
-import copy
 import os
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, overload
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, overload
 
-from whoosh import query as whoosh_query
-from whoosh.collectors import TermsCollector, TopCollector
-from whoosh.qparser import MultifieldParser, OrGroup
+from whoosh import query as wq
+from whoosh import sorting
+from whoosh.collectors import FilterCollector, SortingCollector, TermsCollector, TopCollector
 
-from searchidx.errors import QueryError
-from searchidx.schema import index_path, open_index, text_analyzer
-from searchidx.snippets import Snippet, make_snippet
+from searchidx.dates import parse_when
+from searchidx.errors import DocumentNotFoundError, QueryError
+from searchidx.facets import FACETS, count_facets, date_of, newest_first_key
+from searchidx.manifest import MANIFEST_NAME, Manifest
+from searchidx.querying import SEARCH_FIELDS, ParsedQuery, fuzzy, marks_for, parse_query
+from searchidx.schema import document_id, index_path, open_index, text_analyzer
+from searchidx.snippets import MarkedText, join_fragments, make_snippet, mark
+from searchidx.suggestions import suggest
+from searchidx.urls import canonical_url
 
-SEARCH_FIELDS = ["title", "body"]
-# Between AND (1.0) and plain OR (0.0): a document with more of the words wins.
-OR_COHERENCE = 0.9
-SNIPPET_CHARS = 240
-SNIPPET_FRAGMENTS = 3
+Sort = Literal["relevance", "date", "-date"]
+When = str | date | datetime | None
+SORTS = ("relevance", "date", "-date")
+FEW_HITS = 3
+MAX_LIMIT = 10_000
+SIMILAR_TERMS = 25
 
 
 @dataclass(frozen=True)
 class Hit:
     """One ranked document.
 
-    ``snippet`` is plain text; ``highlights`` are the ``[start, end)`` offsets
-    of the matched words in it (see :meth:`marked_snippet`). ``date`` is a UTC
-    datetime or ``None``; ``url`` is ``""`` when the article has none.
+    ``snippet`` is plain text (its fragments joined by `` … ``) and
+    ``highlights`` the ``[start, end)`` offsets of the matched words in it;
+    ``snippets`` holds each fragment with its own offsets, and
+    ``title_highlights`` the offsets in the title. ``date`` is a UTC datetime
+    or ``None``; ``url`` and ``source`` are ``""`` when the article has no URL.
     """
 
     rank: int
@@ -45,23 +59,46 @@ class Hit:
     title: str
     date: datetime | None
     url: str
+    source: str
     path: str
     score: float
     snippet: str
     highlights: tuple[tuple[int, int], ...]
+    snippets: tuple[MarkedText, ...] = ()
+    title_highlights: tuple[tuple[int, int], ...] = ()
 
     def marked_snippet(self, before: str = "[[", after: str = "]]") -> str:
         """The snippet with ``before``/``after`` around each matched word."""
-        return Snippet(self.snippet, self.highlights).marked(before, after)
+        return MarkedText(self.snippet, self.highlights).marked(before, after)
+
+    def marked_title(self, before: str = "[[", after: str = "]]") -> str:
+        """The title with ``before``/``after`` around each matched word."""
+        return MarkedText(self.title, self.title_highlights).marked(before, after)
 
 
 @dataclass(frozen=True)
 class Results(Sequence[Hit]):
-    """The hits of one query, best first; ``total`` counts every matching document."""
+    """The hits of one query (one page of them), best first.
+
+    ``total`` counts every matching document; ``plain_words`` is true when the
+    query's syntax was broken and its words were searched as plain words;
+    ``suggestion`` is a corrected query when this one found few hits;
+    ``approximate`` is true when nothing matched exactly and fuzzy matches are
+    shown; ``took`` is in seconds.
+    """
 
     query: str
+    parsed_query: str
     total: int
     hits: tuple[Hit, ...]
+    plain_words: bool = False
+    took: float = 0.0
+    page: int = 1
+    limit: int = 10
+    offset: int = 0
+    suggestion: str | None = None
+    approximate: bool = False
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @overload
     def __getitem__(self, index: int) -> Hit: ...
@@ -77,94 +114,369 @@ class Results(Sequence[Hit]):
         return iter(self.hits)
 
 
+@dataclass(frozen=True)
+class Article:
+    """A stored document in full."""
+
+    id: str
+    title: str
+    date: datetime | None
+    url: str
+    source: str
+    path: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What an index holds."""
+
+    path: Path
+    documents: int
+    first_date: datetime | None
+    last_date: datetime | None
+    per_year: dict[str, int]
+    top_sources: dict[str, int]
+    size_bytes: int
+    last_ingest: str | None
+    schema_version: str | None
+
+
+class Index:
+    """An index opened once and queried many times.
+
+    >>> with Index("index/") as ix:  # doctest: +SKIP
+    ...     ix.search("Putin parade", since="2015")[0].title
+    'President Putin to Visit China for World War II March'
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = index_path(path)
+        self._ix = open_index(self.path)
+        self._analyzer = text_analyzer()
+        self._local = threading.local()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release this thread's searcher (others are released when their threads end)."""
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None:
+            searcher.close()
+            self._local.searcher = None
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        page: int = 1,
+        offset: int | None = None,
+        since: When = None,
+        until: When = None,
+        sort: Sort = "relevance",
+        facets: Iterable[str] = (),
+        snippets: int = 2,
+        snippet_chars: int = 240,
+        now: datetime | None = None,
+    ) -> Results:
+        """Search and return one page of hits with snippets, and the facet counts asked for.
+
+        ``since``/``until`` take a ``date``/``datetime`` or the CLI's forms
+        (``2015-03``, ``last week``, ``7d``...); documents without a date are
+        left out when either is given. ``sort`` is ``relevance``, ``date``
+        (oldest first) or ``-date`` (newest first). ``facets`` names any of
+        ``year``, ``month``, ``source``. ``offset`` overrides ``page``.
+        """
+        started = time.perf_counter()
+        facet_names = _check(limit, page, offset, sort, facets, snippets, snippet_chars)
+        parsed = parse_query(query, self._ix.schema)
+        allow = _date_filter(since, until, now or datetime.now(UTC))
+        skip = offset if offset is not None else (page - 1) * limit
+        searcher = self._searcher()
+        found, total = self._run(searcher, parsed.query, skip + limit, allow, sort)
+        suggestion = self._suggestion(searcher, parsed, total, allow)
+        approximate = False
+        if total == 0 and (loose := fuzzy(parsed.query)) != parsed.query:
+            found, total = self._run(searcher, loose, skip + limit, allow, sort)
+            approximate = total > 0
+        phrase_only, phrases = marks_for(parsed.query)
+        hits = tuple(
+            self._hit(rank, result, phrase_only, phrases, snippets, snippet_chars)
+            for rank, result in enumerate(found[skip : skip + limit], start=skip + 1)
+        )
+        return Results(
+            query=query,
+            parsed_query=str(parsed.query),
+            total=total,
+            hits=hits,
+            plain_words=parsed.fallback,
+            took=time.perf_counter() - started,
+            page=page if offset is None else skip // limit + 1,
+            limit=limit,
+            offset=skip,
+            suggestion=suggestion,
+            approximate=approximate,
+            facets=self._facets(searcher, parsed.query, allow, facet_names) if facet_names else {},
+        )
+
+    def similar(self, reference: str, *, limit: int = 10) -> Results:
+        """The documents most like the one ``reference`` names (id, URL or path), itself excluded."""
+        started = time.perf_counter()
+        _check(limit, 1, None, "relevance", (), 2, 240)
+        searcher = self._searcher()
+        docnum = self._docnum(searcher, reference)
+        stored = searcher.stored_fields(docnum)
+        terms = []
+        for name in SEARCH_FIELDS:
+            text = stored.get(name) or ""
+            terms += [
+                wq.Term(name, word, boost=weight)
+                for word, weight in searcher.key_terms_from_text(name, text, numterms=SIMILAR_TERMS)
+            ]
+        like = wq.Or(terms)
+        collector = TermsCollector(TopCollector(limit, replace=0))
+        searcher.search_with_collector(like, FilterCollector(collector, restrict={docnum}))
+        found = collector.results()
+        hits = tuple(
+            self._hit(rank, result, frozenset(), (), 2, 240)
+            for rank, result in enumerate(found[:limit], start=1)
+        )
+        return Results(
+            query=f"similar:{stored['id']}", parsed_query=str(like), total=len(found), hits=hits,
+            took=time.perf_counter() - started, limit=limit,
+        )  # fmt: skip
+
+    def get(self, reference: str) -> Article:
+        """The stored document that ``reference`` names: its id, its URL, or its file's path."""
+        searcher = self._searcher()
+        stored = searcher.stored_fields(self._docnum(searcher, reference))
+        return Article(
+            id=stored["id"],
+            title=stored.get("title", ""),
+            date=_utc(stored.get("date")),
+            url=stored.get("url", ""),
+            source=stored.get("source", ""),
+            path=stored.get("path", ""),
+            body=stored.get("body", ""),
+        )
+
+    def stats(self) -> Stats:
+        """Documents, date range, documents per year, top sources, size, last ingest, schema version."""
+        searcher = self._searcher()
+        reader = searcher.reader()
+        live = list(reader.all_doc_ids())
+        raw_dates = reader.column_reader("date", translate=False)
+        dates = [moment for doc in live if (moment := date_of(raw_dates[doc])) is not None]
+        counts = count_facets(reader, live, ("year", "source"))
+        meta = self._meta()
+        return Stats(
+            path=self.path,
+            documents=len(live),
+            first_date=_utc(min(dates)) if dates else None,
+            last_date=_utc(max(dates)) if dates else None,
+            per_year=counts["year"],
+            top_sources=dict(list(counts["source"].items())[:10]),
+            size_bytes=sum(entry.stat().st_size for entry in self.path.iterdir() if entry.is_file()),
+            last_ingest=meta.get("last_ingest"),
+            schema_version=meta.get("schema_version"),
+        )
+
+    def _searcher(self) -> Any:
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is None:
+            searcher = self._ix.searcher()
+        elif not searcher.up_to_date():
+            searcher = searcher.refresh()
+        self._local.searcher = searcher
+        return searcher
+
+    def _run(self, searcher: Any, query: Any, depth: int, allow: Any, sort: Sort) -> tuple[Any, int]:
+        """(the top ``depth`` results, the number of matches)."""
+        if sort == "relevance":
+            # replace=0 turns off early termination, which can drop a true
+            # top-k document on a multi-segment index.
+            ranked: Any = TopCollector(depth, replace=0)
+        elif sort == "date":
+            ranked = SortingCollector(sorting.FieldFacet("date"), limit=depth)
+        else:
+            ranked = SortingCollector(
+                sorting.TranslateFacet(newest_first_key, sorting.FieldFacet("date")), limit=depth
+            )
+        collector = TermsCollector(ranked)
+        searcher.search_with_collector(
+            query, FilterCollector(collector, allow=allow) if allow is not None else collector
+        )
+        results = collector.results()
+        return results, len(results)
+
+    def _hit(
+        self, rank: int, result: Any, phrase_only: frozenset[str], phrases: tuple[tuple[str, ...], ...],
+        fragments: int, chars: int,
+    ) -> Hit:  # fmt: skip
+        stored = result.fields()
+        matched = (
+            {_text(term) for name, term in result.matched_terms() if name in SEARCH_FIELDS}
+            if result.results.has_matched_terms()
+            else set()
+        )
+        words = matched - phrase_only
+        snippet = make_snippet(
+            stored.get("body", ""),
+            words,
+            self._analyzer,
+            phrases=phrases,
+            max_chars=chars,
+            max_fragments=fragments,
+        )
+        joined = join_fragments(snippet)
+        title = stored.get("title", "")
+        return Hit(
+            rank=rank,
+            id=stored["id"],
+            title=title,
+            date=_utc(stored.get("date")),
+            url=stored.get("url", ""),
+            source=stored.get("source", ""),
+            path=stored.get("path", ""),
+            score=float(result.score or 0.0),
+            snippet=joined.text,
+            highlights=joined.highlights,
+            snippets=snippet,
+            title_highlights=mark(title, words, phrases, self._analyzer).highlights,
+        )
+
+    def _suggestion(self, searcher: Any, parsed: ParsedQuery, total: int, allow: Any) -> str | None:
+        if total >= FEW_HITS:
+            return None
+        suggestion = suggest(searcher, parsed.text, self._analyzer)
+        if suggestion is None:
+            return None
+        _, found = self._run(searcher, parse_query(suggestion, self._ix.schema).query, 1, allow, "relevance")
+        return suggestion if found >= max(total, 1) else None
+
+    def _facets(self, searcher: Any, query: Any, allow: Any, names: list[str]) -> dict[str, dict[str, int]]:
+        docnums = set(searcher.docs_for_query(query))
+        if allow is not None:
+            docnums &= set(searcher.docs_for_query(allow))
+        return count_facets(searcher.reader(), sorted(docnums), names)
+
+    def _docnum(self, searcher: Any, reference: str) -> int:
+        reference = reference.strip()
+        candidates = [reference, document_id(canonical) if (canonical := canonical_url(reference)) else None]
+        for doc_id in filter(None, candidates):
+            docnum = searcher.document_number(id=doc_id)
+            if docnum is not None:
+                return int(docnum)
+        path = str(Path(reference).expanduser().resolve())
+        docnums = list(searcher.document_numbers(path=path))
+        if len(docnums) == 1:
+            return int(docnums[0])
+        if docnums:
+            ids = ", ".join(searcher.stored_fields(doc)["id"] for doc in docnums[:5])
+            raise DocumentNotFoundError(
+                f"{reference} holds {len(docnums)} documents; name one by its id ({ids}, ...)."
+            )
+        raise DocumentNotFoundError(
+            f"No document {reference!r} in the index at {self.path}. Give an id, URL or file path "
+            "as `searchidx query --json` shows it."
+        )
+
+    def _meta(self) -> dict[str, str]:
+        if not (self.path / MANIFEST_NAME).exists():
+            return {}
+        manifest = Manifest(self.path)
+        try:
+            return manifest.meta()
+        finally:
+            manifest.close()
+
+
 def search(
     query: str,
     *,
     index: str | os.PathLike[str] | None = None,
     limit: int = 10,
+    page: int = 1,
+    since: When = None,
+    until: When = None,
+    sort: Sort = "relevance",
+    facets: Iterable[str] = (),
+    snippets: int = 2,
 ) -> Results:
-    """Search the index and return the ``limit`` best hits with snippets.
+    """Search the index once: open it, run :meth:`Index.search`, close it.
 
     ``index`` defaults to ``$SEARCHIDX_INDEX`` or ``index/``. Raises
-    :class:`QueryError` for an empty query or one with no searchable words,
-    :class:`IndexNotFoundError` when there is no index.
+    :class:`QueryError` for an empty query, one with no searchable words, or
+    a bad option; :class:`IndexNotFoundError` when there is no index.
 
     Example: ``search("Putin parade", index="index/", limit=5)[0].title``.
     """
-    if limit < 1:
-        raise QueryError(f"The limit must be 1 or more (got {limit}).")
-    if not query.strip():
-        raise QueryError('The query is empty. Give one or more words to search for, e.g. "Putin parade".')
-    ix = open_index(index_path(index))
-    try:
-        parsed = _parse(query, ix.schema)
-        with ix.searcher() as searcher:
-            # replace=0 turns off early termination, which can drop a true
-            # top-k document on a multi-segment index.
-            collector = TermsCollector(TopCollector(limit, replace=0))
-            searcher.search_with_collector(parsed, collector)
-            results = collector.results()
-            analyzer = text_analyzer()
-            hits = tuple(_hit(rank, result, analyzer) for rank, result in enumerate(results, start=1))
-            return Results(query=query, total=len(results), hits=hits)
-    finally:
-        ix.close()
-
-
-def _parse(text: str, schema: Any) -> Any:
-    parser = MultifieldParser(SEARCH_FIELDS, schema, group=OrGroup.factory(OR_COHERENCE))
-    parsed = _exclude_negations(parser.parse(text))
-    if parsed is whoosh_query.NullQuery:
-        raise QueryError(
-            f"The query {text!r} has no searchable words (only stop words or punctuation). "
-            "Add a more specific word."
+    with Index(index) as ix:
+        return ix.search(
+            query,
+            limit=limit,
+            page=page,
+            since=since,
+            until=until,
+            sort=sort,
+            facets=facets,
+            snippets=snippets,
         )
-    return parsed
 
 
-def _exclude_negations(node: Any) -> Any:
-    """Make ``a OR b OR NOT c`` mean "a or b, but not c".
+def _check(
+    limit: int, page: int, offset: int | None, sort: str, facets: Iterable[str], snippets: int, chars: int
+) -> list[str]:
+    """The facet names, once every option is known to be sane."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"The limit must be between 1 and {MAX_LIMIT} (got {limit}).")
+    if page < 1 or (offset is not None and offset < 0):
+        raise QueryError("The page must be 1 or more, and the offset 0 or more.")
+    if sort not in SORTS:
+        raise QueryError(f"Unknown sort {sort!r}; use relevance, date or -date.")
+    names = list(facets)
+    unknown = [name for name in names if name not in FACETS]
+    if unknown:
+        raise QueryError(f"Unknown facet {unknown[0]!r}; use year, month or source.")
+    if not 0 <= snippets <= 10 or not 40 <= chars <= 2000:
+        raise QueryError("Snippets must be 0-10 fragments of 40-2000 characters in all.")
+    return names
 
-    With OR as the default group Whoosh keeps ``NOT c`` as one more optional
-    clause, which matches every document without ``c``. A ``NOT`` among other
-    clauses excludes instead, as in Lucene; a lone ``NOT c`` still means
-    "everything without c".
-    """
-    node = node.apply(_exclude_negations)
-    if not isinstance(node, whoosh_query.Or):
-        return node
-    negatives = [sub.query for sub in node.subqueries if isinstance(sub, whoosh_query.Not)]
-    positives = [sub for sub in node.subqueries if not isinstance(sub, whoosh_query.Not)]
-    if not negatives or not positives:
-        return node
-    kept = copy.copy(node)
-    kept.subqueries = positives
-    return whoosh_query.AndNot(kept, whoosh_query.Or(negatives))
+
+def _date_filter(since: When, until: When, now: datetime) -> Any:
+    if since is None and until is None:
+        return None
+    start = _bound(since, now, first=True) if since is not None else None
+    end = _bound(until, now, first=False) if until is not None else None
+    if start is not None and end is not None and start > end:
+        raise QueryError("--since is after --until: nothing can match. Swap them or widen the range.")
+    return wq.DateRange("date", start, end)
 
 
-def _hit(rank: int, result: Any, analyzer: Any) -> Hit:
-    stored = result.fields()
-    terms = {
-        text.decode("utf-8") if isinstance(text, bytes) else str(text)
-        for field, text in result.matched_terms()
-        if field in SEARCH_FIELDS
-    }
-    snippet = make_snippet(
-        stored.get("body", ""),
-        terms,
-        analyzer,
-        max_chars=SNIPPET_CHARS,
-        max_fragments=SNIPPET_FRAGMENTS,
-    )
-    date = stored.get("date")
-    return Hit(
-        rank=rank,
-        id=stored["id"],
-        title=stored.get("title", ""),
-        date=date.replace(tzinfo=UTC) if isinstance(date, datetime) else None,
-        url=stored.get("url", ""),
-        path=stored.get("path", ""),
-        score=float(result.score),
-        snippet=snippet.text,
-        highlights=snippet.highlights,
-    )
+def _bound(when: str | date | datetime, now: datetime, *, first: bool) -> datetime:
+    """A naive UTC datetime (as the index stores dates) for one end of a range."""
+    if isinstance(when, datetime):
+        moment = when if when.tzinfo else when.replace(tzinfo=UTC)
+    elif isinstance(when, date):
+        moment = parse_when(when.isoformat(), now=now)[0 if first else 1]
+    else:
+        try:
+            moment = parse_when(when, now=now)[0 if first else 1]
+        except ValueError as error:
+            raise QueryError(str(error)) from error
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _utc(value: object) -> datetime | None:
+    return value.replace(tzinfo=UTC) if isinstance(value, datetime) else None
+
+
+def _text(term: object) -> str:
+    return term.decode("utf-8") if isinstance(term, bytes) else str(term)

@@ -28,14 +28,15 @@ ABBREVIATION = re.compile(
 )
 
 Span = tuple[int, int]
+Match = tuple[Span, str]
 
 
 @dataclass(frozen=True)
-class Snippet:
-    """A snippet's text and the ``[start, end)`` offsets of the marked words in it."""
+class MarkedText:
+    """A text and the ``[start, end)`` offsets of the marked words in it."""
 
     text: str
-    highlights: tuple[Span, ...]
+    highlights: tuple[Span, ...] = ()
 
     def marked(self, before: str, after: str) -> str:
         """The text with ``before``/``after`` around every highlight."""
@@ -48,45 +49,85 @@ class Snippet:
         return "".join(pieces)
 
 
+def join_fragments(fragments: tuple[MarkedText, ...]) -> MarkedText:
+    """The fragments as one text, separated by `` … ``, with the offsets moved along."""
+    highlights: list[Span] = []
+    offset = 0
+    for fragment in fragments:
+        highlights += [(start + offset, end + offset) for start, end in fragment.highlights]
+        offset += len(fragment.text) + len(SEPARATOR)
+    return MarkedText(SEPARATOR.join(fragment.text for fragment in fragments), tuple(highlights))
+
+
 @dataclass(frozen=True)
 class _Sentence:
     start: int
     end: int
-    matches: tuple[tuple[Span, str], ...]
+    matches: tuple[Match, ...]
 
     @property
     def terms(self) -> frozenset[str]:
         return frozenset(term for _, term in self.matches)
 
 
-def make_snippet(
-    text: str,
-    terms: Iterable[str],
-    analyzer: Any,
-    *,
-    max_chars: int = 240,
-    max_fragments: int = 3,
-) -> Snippet:
-    """Build the snippet of ``text`` for the analysed query ``terms``.
+def find_matches(
+    text: str, words: Iterable[str], phrases: Iterable[tuple[str, ...]], analyzer: Any
+) -> list[Match]:
+    """Where the analysed ``words`` and whole ``phrases`` occur in ``text``, in order.
 
     ``analyzer`` must be the field's Whoosh analyzer, so a match is found
-    exactly where the index found it (stems, folded accents).
+    exactly where the index found it (stems, folded accents). A phrase is
+    marked as one span; a word inside it is not marked again.
+    """
+    wanted = set(words)
+    tokens = [
+        (token.startchar, token.endchar, token.text) for token in analyzer(text, chars=True, mode="index")
+    ]
+    found: list[Match] = [((start, end), term) for start, end, term in tokens if term in wanted]
+    for phrase in phrases:
+        size = len(phrase)
+        for index in range(len(tokens) - size + 1):
+            if all(tokens[index + offset][2] == phrase[offset] for offset in range(size)):
+                found.append(((tokens[index][0], tokens[index + size - 1][1]), " ".join(phrase)))
+    return _without_overlaps(found)
+
+
+def mark(text: str, words: Iterable[str], phrases: Iterable[tuple[str, ...]], analyzer: Any) -> MarkedText:
+    """``text`` (a title) with its matches marked."""
+    return MarkedText(text, tuple(span for span, _ in find_matches(text, words, phrases, analyzer)))
+
+
+def make_snippet(
+    text: str,
+    words: Iterable[str],
+    analyzer: Any,
+    *,
+    phrases: Iterable[tuple[str, ...]] = (),
+    max_chars: int = 240,
+    max_fragments: int = 3,
+) -> tuple[MarkedText, ...]:
+    """The fragments of ``text`` that best show the matches, best first.
 
     >>> from searchidx.schema import text_analyzer
-    >>> snippet = make_snippet("Troops rehearsed. The parades were long.", {"parad"}, text_analyzer())
-    >>> snippet.marked("[", "]")
+    >>> (fragment,) = make_snippet("Troops rehearsed. The parades were long.", {"parad"}, text_analyzer())
+    >>> fragment.marked("[", "]")
     'The [parades] were long.'
     """
-    wanted = set(terms)
-    matches = [
-        ((token.startchar, token.endchar), token.text)
-        for token in analyzer(text, chars=True, mode="index")
-        if token.text in wanted
-    ]
+    matches = find_matches(text, words, phrases, analyzer)
     sentences = [sentence for sentence in _sentences(text, matches) if sentence.matches]
     if not sentences:
-        return Snippet(_opening(text, max_chars), ())
+        return (MarkedText(_opening(text, max_chars)),)
     return _assemble(text, _choose(sentences, max_chars, max_fragments), max_chars)
+
+
+def _without_overlaps(matches: list[Match]) -> list[Match]:
+    """Longest first at each start; a match inside an earlier one is dropped."""
+    kept: list[Match] = []
+    for match in sorted(matches, key=lambda m: (m[0][0], -m[0][1])):
+        if kept and match[0][0] < kept[-1][0][1]:
+            continue
+        kept.append(match)
+    return kept
 
 
 def _sentences(text: str, matches: list[tuple[Span, str]]) -> list[_Sentence]:
@@ -140,23 +181,17 @@ def _allowances(chosen: list[_Sentence], max_chars: int) -> list[int]:
     return allowances
 
 
-def _assemble(text: str, chosen: list[_Sentence], max_chars: int) -> Snippet:
-    pieces: list[str] = []
-    highlights: list[Span] = []
-    length = 0
-    for index, (sentence, allowance) in enumerate(zip(chosen, _allowances(chosen, max_chars), strict=True)):
+def _assemble(text: str, chosen: list[_Sentence], max_chars: int) -> tuple[MarkedText, ...]:
+    fragments: list[MarkedText] = []
+    for sentence, allowance in zip(chosen, _allowances(chosen, max_chars), strict=True):
         begin, end = _window(text, sentence, allowance)
-        if index:
-            pieces.append(SEPARATOR)
-            length += len(SEPARATOR)
-        fragment = " ".join(text[begin:end].split())
-        for (start, stop), _ in sentence.matches:
-            if begin <= start and stop <= end:
-                local = length + _squeezed_offset(text, begin, start)
-                highlights.append((local, local + stop - start))
-        pieces.append(fragment)
-        length += len(fragment)
-    return Snippet("".join(pieces), tuple(highlights))
+        highlights = tuple(
+            (_squeezed_offset(text, begin, start), _squeezed_offset(text, begin, stop))
+            for (start, stop), _ in sentence.matches
+            if begin <= start and stop <= end
+        )
+        fragments.append(MarkedText(" ".join(text[begin:end].split()), highlights))
+    return tuple(fragments)
 
 
 def _window(text: str, sentence: _Sentence, allowance: int) -> Span:

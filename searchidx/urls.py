@@ -40,3 +40,16 @@ def canonical_url(url: str) -> str | None:
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     query = urlencode([(key, value) for key, value in pairs if not TRACKING.match(key)])
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def source_of(url: str) -> str:
+    """The site an article comes from: its URL's host without ``www.`` (``""`` if none).
+
+    >>> source_of("https://www.themoscowtimes.com/2015/03/20/a")
+    'themoscowtimes.com'
+    """
+    canonical = canonical_url(url) if url else None
+    if canonical is None:
+        return ""
+    host = urlsplit(canonical).hostname or ""
+    return host.removeprefix("www.")

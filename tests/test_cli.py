@@ -42,11 +42,11 @@ def test_ingest_then_query_round_trip(tmp_path: Path) -> None:
     assert code == 0
     assert out.splitlines()[:3] == [
         "1. Volcano erupts",
-        "   2016-03-03  https://news.example/volcano",
+        "   2016-03-03 · news.example · https://news.example/volcano",
         "   Ash covered the villages near the volcano.",
     ]
     assert ANSI not in out
-    assert err.startswith("showing 1-1 of 1 matches in ")
+    assert err.startswith("showing 1-1 of 1 in ")
 
 
 def test_the_demo_query_prints_the_seed_article_first(corpus_index: tuple[Path, IngestReport]) -> None:
@@ -54,8 +54,8 @@ def test_the_demo_query_prints_the_seed_article_first(corpus_index: tuple[Path, 
     code, out, _ = run("query", "Putin", "parade", "--index", index, "--color", "always")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == "1. President Putin to Visit China for World War II March"
-    assert lines[1].startswith("   2015-03-20  https://www.themoscowtimes.com/")
+    assert lines[0] == "1. President \x1b[1;31mPutin\x1b[0m to Visit China for World War II March"
+    assert lines[1].startswith("   2015-03-20 · themoscowtimes.com · https://www.themoscowtimes.com/")
     assert "\x1b[1;31mparade\x1b[0m" in lines[2]
     assert "\x1b[1;31mPutin\x1b[0m" in lines[2]
 
@@ -70,7 +70,8 @@ def test_json_output_parses_and_has_no_ansi(corpus_index: tuple[Path, IngestRepo
     assert document["total"] > 3
     assert len(document["hits"]) == 3
     hit = document["hits"][0]
-    assert set(hit) == {"rank", "id", "title", "date", "url", "path", "score", "snippet", "highlights"}
+    assert set(hit) == {"rank", "id", "title", "title_highlights", "date", "url", "source", "path", "score",
+                        "snippet", "highlights", "snippets"}  # fmt: skip
     for start, end in hit["highlights"]:
         assert hit["snippet"][start:end].lower().startswith(("oil", "price"))
 
@@ -81,7 +82,8 @@ def test_no_matches_exits_1_and_json_is_still_valid(corpus_index: tuple[Path, In
     assert (code, out, err) == (1, "", "no matches\n")
     code, out, _ = run("query", "xylophonist", "--index", index, "--json")
     assert code == 1
-    assert json.loads(out) == {"query": "xylophonist", "total": 0, "hits": []}
+    document = json.loads(out)
+    assert (document["query"], document["total"], document["hits"]) == ("xylophonist", 0, [])
 
 
 def test_the_limit_option(corpus_index: tuple[Path, IngestReport]) -> None:
@@ -110,6 +112,19 @@ def test_the_index_comes_from_the_environment(corpus_index: tuple[Path, IngestRe
         (("query", "--index", "{index}"), "The query is empty."),
         (("query", "the of", "--index", "{index}"), "has no searchable words"),
         (("query", "oil", "--limit", "0", "--index", "{index}"), "Invalid value for '-n' / '--limit'"),
+        (
+            ("query", "oil", "--since", "someday", "--index", "{index}"),
+            "'someday' is not a date this tool understands; use 2015-03-20, 2015-03, 2015, March 2015",
+        ),
+        (
+            ("query", "oil", "--facets", "colour", "--index", "{index}"),
+            "Unknown facet 'colour'; use year, month or source.",
+        ),
+        (
+            ("query", "oil", "--json", "--count", "--index", "{index}"),
+            "--json and --count cannot be used together",
+        ),
+        (("show", "0000000000000000", "--index", "{index}"), "No document '0000000000000000' in the index"),
         (("frobnicate",), "No such command 'frobnicate'"),
     ],
 )

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from searchidx.schema import text_analyzer
-from searchidx.snippets import make_snippet
+from searchidx.snippets import MarkedText, join_fragments, make_snippet
 
 ANALYZER = text_analyzer()
 BODY = (
@@ -15,8 +15,12 @@ BODY = (
 )
 
 
+def snippet(text: str, terms: set[str], **options: int) -> MarkedText:
+    return join_fragments(make_snippet(text, terms, ANALYZER, **options))  # type: ignore[arg-type]
+
+
 def marked(terms: set[str], **options: int) -> str:
-    return make_snippet(BODY, terms, ANALYZER, **options).marked("[", "]")
+    return snippet(BODY, terms, **options).marked("[", "]")
 
 
 def test_matched_words_are_marked_in_their_stemmed_forms() -> None:
@@ -39,29 +43,29 @@ def test_fragments_cover_different_terms_before_repeating_one() -> None:
 
 def test_the_snippet_respects_the_length_budget_and_cuts_at_word_boundaries() -> None:
     for budget in (80, 120, 240, 400):
-        snippet = make_snippet(BODY, {"parad", "putin", "troop"}, ANALYZER, max_chars=budget)
-        assert len(snippet.text) <= budget
-        for fragment in snippet.text.split(" … "):
+        text = snippet(BODY, {"parad", "putin", "troop"}, max_chars=budget).text
+        assert len(text) <= budget
+        for fragment in text.split(" … "):
             assert fragment == fragment.strip()
             assert fragment.split()[0] in BODY.split() or fragment.split()[0].rstrip(".,") in BODY
 
 
 def test_the_same_query_always_gives_the_same_snippet() -> None:
-    results = {make_snippet(BODY, {"parad", "china", "putin"}, ANALYZER) for _ in range(20)}
+    results = {snippet(BODY, {"parad", "china", "putin"}) for _ in range(20)}
     assert len(results) == 1
 
 
 def test_a_body_without_a_match_gives_its_opening() -> None:
-    snippet = make_snippet(BODY, {"zebra"}, ANALYZER, max_chars=60)
-    assert snippet.highlights == ()
-    assert snippet.text.startswith("Troops rehearsed in the square on Monday.")
-    assert snippet.text.endswith(" …")
-    assert len(snippet.text) <= 60
+    opening = snippet(BODY, {"zebra"}, max_chars=60)
+    assert opening.highlights == ()
+    assert opening.text.startswith("Troops rehearsed in the square on Monday.")
+    assert opening.text.endswith(" …")
+    assert len(opening.text) <= 60
 
 
 def test_abbreviations_do_not_end_a_sentence() -> None:
     body = "The parade starts on Sept. 3 in the capital. Mr. Xi will speak. Other news follows here."
-    assert make_snippet(body, {"parad"}, ANALYZER).text == "The parade starts on Sept. 3 in the capital."
+    assert snippet(body, {"parad"}).text == "The parade starts on Sept. 3 in the capital."
 
 
 @given(
@@ -69,7 +73,23 @@ def test_abbreviations_do_not_end_a_sentence() -> None:
     st.integers(min_value=1, max_value=300),
 )
 def test_highlights_always_point_at_matched_words(body: str, budget: int) -> None:
-    snippet = make_snippet(body, {"parad", "ab"}, ANALYZER, max_chars=budget)
-    for start, end in snippet.highlights:
-        assert 0 <= start < end <= len(snippet.text)
-        assert snippet.text[start:end].lower() in {"parade", "ab"}
+    result = snippet(body, {"parad", "ab"}, max_chars=budget)
+    for start, end in result.highlights:
+        assert 0 <= start < end <= len(result.text)
+        assert result.text[start:end].lower() in {"parade", "ab"}
+
+
+def test_a_phrase_is_marked_where_it_occurs_not_its_words_elsewhere() -> None:
+    fragments = make_snippet(BODY, set(), ANALYZER, phrases=[("militari", "parad")], max_chars=400)
+    text = join_fragments(fragments).marked("[", "]")
+    assert "[military parade]" in text
+    assert "[parades]" not in text
+    assert "[parade]" not in text
+
+
+def test_each_fragment_carries_its_own_offsets() -> None:
+    fragments = make_snippet(BODY, {"parad", "putin"}, ANALYZER, max_chars=400)
+    assert len(fragments) >= 2
+    for fragment in fragments:
+        for start, end in fragment.highlights:
+            assert fragment.text[start:end].lower() in {"parade", "parades", "putin"}

@@ -1,0 +1,58 @@
+"""Counts of documents by year, month and source, read from the index's columns."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from whoosh.util.times import long_to_datetime
+
+FACETS = ("year", "month", "source")
+NO_DATE = "(no date)"
+NO_SOURCE = "(no source)"
+# What a DATETIME column holds for a document without a date.
+MISSING_DATE = 2**64 - 1
+
+
+def date_of(raw: int) -> datetime | None:
+    """The (naive UTC) datetime of a raw date column value, or None when missing."""
+    return None if raw == MISSING_DATE else long_to_datetime(raw)
+
+
+def newest_first_key(raw: int) -> int:
+    """A sort key putting the newest dates first and documents without a date last."""
+    return raw if raw == MISSING_DATE else MISSING_DATE - 1 - raw
+
+
+def count_facets(reader: Any, docnums: Iterable[int], names: Iterable[str]) -> dict[str, dict[str, int]]:
+    """For each facet name, ``{value: documents}``: dates newest first, sources most common first.
+
+    Documents without a date or source are counted under ``(no date)`` /
+    ``(no source)``, so each facet's counts add up to the number of documents.
+    """
+    wanted = list(dict.fromkeys(names))
+    docnums = list(docnums)
+    dates = reader.column_reader("date", translate=False)
+    sources = reader.column_reader("source")
+    keys: dict[str, Callable[[int], str]] = {
+        "year": lambda doc: _date_key(dates[doc], "%Y"),
+        "month": lambda doc: _date_key(dates[doc], "%Y-%m"),
+        "source": lambda doc: sources[doc] or NO_SOURCE,
+    }
+    return {name: _ordered(name, Counter(keys[name](doc) for doc in docnums)) for name in wanted}
+
+
+def _date_key(raw: int, pattern: str) -> str:
+    date = date_of(raw)
+    return date.strftime(pattern) if date else NO_DATE
+
+
+def _ordered(name: str, counts: Counter[str]) -> dict[str, int]:
+    if name == "source":
+        keys = sorted(counts, key=lambda key: (key == NO_SOURCE, -counts[key], key))
+    else:
+        keys = sorted((key for key in counts if key != NO_DATE), reverse=True)
+        keys += [NO_DATE] if NO_DATE in counts else []
+    return {key: counts[key] for key in keys}

@@ -1,0 +1,198 @@
+"""From what a user types to a Whoosh query, and back to what a hit should mark.
+
+The language: plain words (any may match; more matches rank higher),
+``"quoted phrases"``, ``AND``/``OR``/``NOT`` and ``-word``, ``title:``/``body:``/
+``url:`` fields, ``prefix*``, ``word~`` (fuzzy, ``word~2`` for two edits),
+parentheses and ``date:`` ranges. A query whose syntax is broken (an
+unbalanced quote, parenthesis or bracket, a dangling operator) is never an
+error: its words are searched as plain words instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
+
+from searchidx.errors import QueryError
+
+SEARCH_FIELDS = ("title", "body")
+# Between AND (1.0) and plain OR (0.0): a document with more of the words wins.
+OR_COHERENCE = 0.9
+OPERATORS = {"AND", "OR", "NOT"}
+BINARY = {"AND", "OR"}
+QUOTED = re.compile(r'"[^"]*"')
+MINUS = re.compile(r"(?<![^\s(])-(?=[^\s-])")
+WORD = re.compile(r"\w+")
+PAIRS = {")": "(", "]": "[", "}": "{"}
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """The Whoosh query searched, and the text it came from.
+
+    ``text`` is what was actually searched: the user's query, or its plain
+    words when the syntax was broken (``fallback`` is then true).
+    """
+
+    query: Any
+    text: str
+    fallback: bool
+
+    def __str__(self) -> str:
+        return str(self.query)
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What to mark in a hit: analysed words matched alone, and whole phrases."""
+
+    words: frozenset[str]
+    phrases: tuple[tuple[str, ...], ...]
+
+
+def parse_query(text: str, schema: Any) -> ParsedQuery:
+    """Parse the user's query; fall back to its plain words when the syntax is broken.
+
+    Raises :class:`QueryError` when nothing searchable is left (empty, only
+    stop words or punctuation).
+    """
+    if not text.strip():
+        raise QueryError('The query is empty. Give one or more words to search for, e.g. "Putin parade".')
+    parsed = _parse(_with_not(text), schema) if _well_formed(text) else None
+    if parsed is None:
+        plain = " ".join(word for word in WORD.findall(text) if word not in OPERATORS)
+        parsed = ParsedQuery(_parse_plain(plain, schema), plain, True)
+    else:
+        parsed = ParsedQuery(parsed, text, False)
+    if parsed.query is wq.NullQuery:
+        raise QueryError(
+            f"The query {text!r} has no searchable words (only stop words or punctuation). "
+            "Add a more specific word."
+        )
+    return parsed
+
+
+def fuzzy(query: Any) -> Any:
+    """The query with every title/body word made fuzzy (1 edit, 2 for longer words)."""
+    if isinstance(query, wq.Term) and query.fieldname in SEARCH_FIELDS:
+        edits = 2 if len(query.text) > 5 else 1
+        return wq.FuzzyTerm(query.fieldname, query.text, boost=query.boost, maxdist=edits, prefixlength=1)
+    return query.apply(fuzzy)
+
+
+def marks_for(query: Any) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+    """(words that are only part of a phrase, the phrases) of the positive part of a query."""
+    alone: set[str] = set()
+    phrases: list[tuple[str, ...]] = []
+    _collect(query, alone, phrases)
+    in_phrases = {word for phrase in phrases for word in phrase}
+    return frozenset(in_phrases - alone), tuple(dict.fromkeys(phrases))
+
+
+def hit_marks(matched: set[str], phrase_only: frozenset[str], phrases: tuple[tuple[str, ...], ...]) -> Marks:
+    """The marks for one hit, from the terms it matched."""
+    return Marks(frozenset(matched - phrase_only), phrases)
+
+
+def _collect(node: Any, alone: set[str], phrases: list[tuple[str, ...]]) -> None:
+    if isinstance(node, wq.Not):
+        return
+    if isinstance(node, wq.AndNot):
+        _collect(node.a, alone, phrases)
+        return
+    if isinstance(node, wq.Phrase) and node.fieldname in SEARCH_FIELDS:
+        phrases.append(tuple(node.words))
+    elif isinstance(node, wq.Term) and node.fieldname in SEARCH_FIELDS:
+        alone.add(node.text)
+    for child in node.children():
+        _collect(child, alone, phrases)
+
+
+def _parser(schema: Any) -> MultifieldParser:
+    parser = MultifieldParser(list(SEARCH_FIELDS), schema, group=OrGroup.factory(OR_COHERENCE))
+    parser.add_plugin(FuzzyTermPlugin())
+    return parser
+
+
+def _parse(text: str, schema: Any) -> Any | None:
+    """The parsed query, or None when Whoosh cannot make sense of it."""
+    try:
+        parsed = _parser(schema).parse(text)
+    except Exception:  # Whoosh raises assorted errors on odd syntax; fall back to plain words
+        return None
+    if _has_error(parsed):
+        return None
+    return _exclude_negations(parsed)
+
+
+def _parse_plain(words: str, schema: Any) -> Any:
+    return _parser(schema).parse(words) if words else wq.NullQuery
+
+
+def _has_error(node: Any) -> bool:
+    return bool(getattr(node, "error", None)) or any(_has_error(child) for child in node.children())
+
+
+def _with_not(text: str) -> str:
+    """``-word`` as ``NOT word`` (outside quoted phrases)."""
+    pieces: list[str] = []
+    position = 0
+    for quoted in QUOTED.finditer(text):
+        pieces += [MINUS.sub("NOT ", text[position : quoted.start()]), quoted.group()]
+        position = quoted.end()
+    pieces.append(MINUS.sub("NOT ", text[position:]))
+    return "".join(pieces)
+
+
+def _well_formed(text: str) -> bool:
+    """Balanced quotes, parentheses and brackets; no dangling operator; no empty field."""
+    if text.count('"') % 2:
+        return False
+    outside = QUOTED.sub(" x ", text)
+    stack: list[str] = []
+    for char in outside:
+        if char in "([{":
+            stack.append(char)
+        elif char in PAIRS and (not stack or stack.pop() != PAIRS[char]):
+            return False
+    if stack or re.search(r"\w:(\s|$)", outside):
+        return False
+    return _operators_well_placed(re.sub(r"([()])", r" \1 ", outside).split())
+
+
+def _operators_well_placed(tokens: list[str]) -> bool:
+    previous = "("
+    for token in [*tokens, ")"]:
+        if token in BINARY and (previous in OPERATORS or previous == "("):
+            return False
+        if token == ")" and (previous in OPERATORS):
+            return False
+        if token in OPERATORS and previous == "NOT":
+            return False
+        previous = token
+    return True
+
+
+def _exclude_negations(node: Any) -> Any:
+    """Make ``a OR b OR NOT c`` mean "a or b, but not c".
+
+    With OR as the default group Whoosh keeps ``NOT c`` as one more optional
+    clause, which matches every document without ``c``. A ``NOT`` among other
+    clauses excludes instead, as in Lucene; a lone ``NOT c`` still means
+    "everything without c".
+    """
+    node = node.apply(_exclude_negations)
+    if not isinstance(node, wq.Or):
+        return node
+    negatives = [sub.query for sub in node.subqueries if isinstance(sub, wq.Not)]
+    positives = [sub for sub in node.subqueries if not isinstance(sub, wq.Not)]
+    if not negatives or not positives:
+        return node
+    kept = copy.copy(node)
+    kept.subqueries = positives
+    return wq.AndNot(kept, wq.Or(negatives))

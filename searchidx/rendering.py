@@ -1,0 +1,203 @@
+"""How results, documents, statistics and ingest reports look: as terminal text and as JSON.
+
+The JSON forms are what ``--json`` prints; they hold plain text only (offsets
+mark the matches), never terminal escape codes. The terminal forms remove any
+control character a document may contain before adding marks of their own.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from searchidx.indexing import IngestReport
+from searchidx.searching import Article, Hit, Results, Stats
+from searchidx.snippets import MarkedText
+
+# C0/C1 controls (ESC starts terminal escape sequences) and bidi overrides.
+UNSAFE_FOR_TERMINAL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+NO_MARKS = ("", "")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` without control characters, so a document cannot drive the terminal."""
+    return UNSAFE_FOR_TERMINAL.sub("", text)
+
+
+def safe_marked(text: MarkedText, marks: tuple[str, str]) -> str:
+    """The text with its highlights marked, its own control characters removed first."""
+    pieces: list[str] = []
+    position = 0
+    for start, end in text.highlights:
+        pieces += [
+            terminal_safe(text.text[position:start]),
+            marks[0],
+            terminal_safe(text.text[start:end]),
+            marks[1],
+        ]
+        position = end
+    pieces.append(terminal_safe(text.text[position:]))
+    return "".join(pieces)
+
+
+def hit_text(hit: Hit, marks: tuple[str, str]) -> str:
+    """One hit for people: rank and title; date, source and URL (or path); snippet."""
+    title = safe_marked(MarkedText(hit.title, hit.title_highlights), marks) or "(untitled)"
+    details = [hit.date.strftime("%Y-%m-%d") if hit.date else "no date"]
+    details += [hit.source] if hit.source else []
+    details.append(hit.url or hit.path)
+    lines = [f"{hit.rank}. {title}", "   " + terminal_safe(" · ".join(details))]
+    if hit.snippet:
+        lines.append("   " + safe_marked(MarkedText(hit.snippet, hit.highlights), marks))
+    return "\n".join(lines) + "\n"
+
+
+def facets_text(facets: dict[str, dict[str, int]]) -> str:
+    """Facet counts for people, one line per facet."""
+    return "\n".join(
+        f"{name}: " + ", ".join(f"{terminal_safe(value)} ({count})" for value, count in counts.items())
+        for name, counts in facets.items()
+    )
+
+
+def footer_text(results: Results) -> str:
+    """'showing 1-10 of 243 in 0.012 s (use --page/--limit)'."""
+    first, last = results.offset + 1, results.offset + len(results)
+    more = " (use --page/--limit)" if last < results.total else ""
+    return f"showing {first}-{last} of {results.total} in {results.took:.3f} s{more}"
+
+
+def results_json(results: Results) -> dict[str, Any]:
+    """The ``--json`` document of a query."""
+    return {
+        "query": results.query,
+        "parsed_query": results.parsed_query,
+        "plain_words": results.plain_words,
+        "total": results.total,
+        "took_ms": round(results.took * 1000, 3),
+        "page": results.page,
+        "limit": results.limit,
+        "offset": results.offset,
+        "suggestion": results.suggestion,
+        "approximate": results.approximate,
+        "facets": results.facets,
+        "hits": [hit_json(hit) for hit in results],
+    }
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    """One hit as JSON (also one line of ``--jsonl``)."""
+    return {
+        "rank": hit.rank,
+        "id": hit.id,
+        "title": hit.title,
+        "title_highlights": [list(span) for span in hit.title_highlights],
+        "date": hit.date.isoformat() if hit.date else None,
+        "url": hit.url or None,
+        "source": hit.source or None,
+        "path": hit.path,
+        "score": round(hit.score, 6),
+        "snippet": hit.snippet,
+        "highlights": [list(span) for span in hit.highlights],
+        "snippets": [
+            {"text": fragment.text, "highlights": [list(span) for span in fragment.highlights]}
+            for fragment in hit.snippets
+        ],
+    }
+
+
+def article_text(article: Article) -> str:
+    """A stored document in full, for people (and ``| less``)."""
+    details = [article.date.strftime("%Y-%m-%d") if article.date else "no date"]
+    details += [item for item in (article.source, article.url) if item]
+    return (
+        terminal_safe(
+            f"{article.title or '(untitled)'}\n{' · '.join(details)}\nid {article.id} · {article.path}\n"
+        )
+        + "\n"
+        + "\n\n".join(terminal_safe(part) for part in article.body.split("\n\n"))
+        + "\n"
+    )
+
+
+def article_json(article: Article) -> dict[str, Any]:
+    """A stored document as JSON."""
+    return {
+        "id": article.id,
+        "title": article.title,
+        "date": article.date.isoformat() if article.date else None,
+        "url": article.url or None,
+        "source": article.source or None,
+        "path": article.path,
+        "body": article.body,
+    }
+
+
+def stats_text(stats: Stats) -> str:
+    """Index statistics for people."""
+    span = (
+        f"{stats.first_date:%Y-%m-%d} to {stats.last_date:%Y-%m-%d}"
+        if stats.first_date and stats.last_date
+        else "no dates"
+    )
+    lines = [
+        f"index           {stats.path}",
+        f"documents       {stats.documents}",
+        f"dates           {span}",
+        "per year        " + ", ".join(f"{year} ({count})" for year, count in stats.per_year.items()),
+        "top sources     "
+        + ", ".join(f"{terminal_safe(name)} ({count})" for name, count in stats.top_sources.items()),
+        f"size on disk    {stats.size_bytes / 1_000_000:.1f} MB",
+        f"last ingest     {stats.last_ingest or 'unknown'}",
+        f"schema version  {stats.schema_version or 'unknown'}",
+    ]
+    return "\n".join(lines)
+
+
+def stats_json(stats: Stats) -> dict[str, Any]:
+    """Index statistics as JSON."""
+    return {
+        "index": str(stats.path),
+        "documents": stats.documents,
+        "first_date": stats.first_date.isoformat() if stats.first_date else None,
+        "last_date": stats.last_date.isoformat() if stats.last_date else None,
+        "per_year": stats.per_year,
+        "top_sources": stats.top_sources,
+        "size_bytes": stats.size_bytes,
+        "last_ingest": stats.last_ingest,
+        "schema_version": stats.schema_version,
+    }
+
+
+def ingest_text(report: IngestReport) -> str:
+    """The two summary lines of an ingest."""
+    files = f"{report.files} file{'s' * (report.files != 1)}"
+    ignored = f"; {report.ignored} other files ignored" if report.ignored else ""
+    return (
+        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.removed} removed, {len(report.duplicates)} duplicates, {len(report.skipped)} skipped "
+        f"({report.records} records in {files}{ignored})\n"
+        f"{report.index} holds {report.total} documents, {report.undated} without a date "
+        f"({report.seconds:.1f} s)"
+    )
+
+
+def ingest_json(report: IngestReport) -> dict[str, Any]:
+    """The ``ingest --json`` summary."""
+    return {
+        "index": str(report.index),
+        "files": report.files,
+        "ignored": report.ignored,
+        "records": report.records,
+        "added": report.added,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "removed": report.removed,
+        "duplicates": len(report.duplicates),
+        "skipped": len(report.skipped),
+        "total": report.total,
+        "undated": report.undated,
+        "seconds": round(report.seconds, 3),
+        "skipped_items": [{"location": item.location, "reason": item.reason} for item in report.skipped],
+        "duplicate_items": [{"location": item.location, "of": item.of} for item in report.duplicates],
+    }
