@@ -209,8 +209,8 @@ def parse_when(text: str, *, now: datetime | None = None) -> tuple[datetime, dat
     """The period a ``--since``/``--until`` value names, as (first, last) UTC instants.
 
     A calendar form names a period (``2015`` is the whole year, ``March 2015``
-    the month, ``2015-03-20`` the day); a relative form names one instant
-    (``7d`` is seven days before ``now``; ``last month`` is one month before).
+    the month, ``2015-03-20`` the day); a relative form names the day that
+    long before ``now`` (``7d`` and ``last week``: the day seven days ago).
     ``--since`` takes the first instant and ``--until`` the last. Raises
     ``ValueError`` listing the accepted forms when ``text`` is none of them.
 
@@ -220,7 +220,7 @@ def parse_when(text: str, *, now: datetime | None = None) -> tuple[datetime, dat
     """
     now = now or datetime.now(UTC)
     cleaned = " ".join(text.strip().lower().split())
-    period = _calendar_period(cleaned, now) or _relative_instant(LAST.get(cleaned, cleaned), now)
+    period = _calendar_period(cleaned, now) or _relative_day(LAST.get(cleaned, cleaned), now)
     if period is None:
         raise ValueError(f"{text!r} is not a date this tool understands; use {WHEN_FORMS}.")
     return period
@@ -253,7 +253,7 @@ def _span(year: int, month: int, next_year: int, next_month: int) -> tuple[datet
     return start, datetime(next_year, next_month, 1, tzinfo=UTC) - timedelta(microseconds=1)
 
 
-def _relative_instant(text: str, now: datetime) -> tuple[datetime, datetime] | None:
+def _relative_day(text: str, now: datetime) -> tuple[datetime, datetime] | None:
     match = AGE.fullmatch(text)
     if not match:
         return None
@@ -266,7 +266,8 @@ def _relative_instant(text: str, now: datetime) -> tuple[datetime, datetime] | N
         if year < 1:
             return None
         instant = now.replace(year=year, month=month + 1, day=min(now.day, _days_in(year, month + 1)))
-    return instant, instant
+    start = datetime(instant.year, instant.month, instant.day, tzinfo=UTC)
+    return start, start + timedelta(days=1) - timedelta(microseconds=1)
 
 
 def _days_in(year: int, month: int) -> int:

@@ -139,14 +139,14 @@ def _has_error(node: Any) -> bool:
 
 
 def _with_not(text: str) -> str:
-    """``-word`` as ``NOT word`` (outside quoted phrases)."""
-    pieces: list[str] = []
-    position = 0
-    for quoted in QUOTED.finditer(text):
-        pieces += [MINUS.sub("NOT ", text[position : quoted.start()]), quoted.group()]
-        position = quoted.end()
-    pieces.append(MINUS.sub("NOT ", text[position:]))
-    return "".join(pieces)
+    """``-word`` and ``-"a phrase"`` as ``NOT ...`` (a ``-`` inside a phrase stays)."""
+    quoted = [match.span() for match in QUOTED.finditer(text)]
+
+    def replace(match: re.Match[str]) -> str:
+        inside = any(start < match.start() < end for start, end in quoted)
+        return match.group() if inside else "NOT "
+
+    return MINUS.sub(replace, text)
 
 
 def _well_formed(text: str) -> bool:

@@ -110,14 +110,9 @@ def article_text(article: Article) -> str:
     """A stored document in full, for people (and ``| less``)."""
     details = [article.date.strftime("%Y-%m-%d") if article.date else "no date"]
     details += [item for item in (article.source, article.url) if item]
-    return (
-        terminal_safe(
-            f"{article.title or '(untitled)'}\n{' · '.join(details)}\nid {article.id} · {article.path}\n"
-        )
-        + "\n"
-        + "\n\n".join(terminal_safe(part) for part in article.body.split("\n\n"))
-        + "\n"
-    )
+    head = [article.title or "(untitled)", " · ".join(details), f"id {article.id} · {article.path}"]
+    paragraphs = "\n\n".join(terminal_safe(part) for part in article.body.split("\n\n"))
+    return "\n".join(terminal_safe(line) for line in head) + "\n\n" + paragraphs + "\n"
 
 
 def article_json(article: Article) -> dict[str, Any]:

@@ -53,6 +53,7 @@ class CjkBigramFilter(Filter):  # type: ignore[misc]  # Whoosh is untyped
     """
 
     def __call__(self, tokens: Any) -> Any:
+        """The tokens, CJK ones split into pairs; positions renumbered in order."""
         position = 0
         for token in tokens:
             if not CJK.search(token.text):
@@ -105,8 +106,8 @@ def text_analyzer() -> Any:
 
 
 def url_analyzer() -> Any:
-    """URLs are searchable by their parts (``url:moscowtimes``), unstemmed."""
-    return RegexTokenizer() | LowercaseFilter()
+    """URLs are searchable by their parts (``url:moscowtimes``, ``url:2015``), unstemmed."""
+    return RegexTokenizer(r"\w+") | LowercaseFilter()
 
 
 def build_schema() -> Schema:

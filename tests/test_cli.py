@@ -260,3 +260,92 @@ def test_version_and_help() -> None:
     code, out, _ = run("query", "--help")
     assert code == 0
     assert "--json" in out
+
+
+def test_json_schema_types_and_offsets(corpus_index: tuple[Path, IngestReport]) -> None:
+    index, _ = corpus_index
+    code, out, _ = run(
+        "query", '"military parade" Putin', "--index", index, "--json", "--facets", "year,source"
+    )
+    assert code == 0
+    document = json.loads(out)
+    expected_types = {
+        "query": str, "parsed_query": str, "plain_words": bool, "total": int, "took_ms": float, "page": int,
+        "limit": int, "offset": int, "suggestion": type(None), "approximate": bool, "facets": dict, "hits": list,
+    }  # fmt: skip
+    assert {key: type(value) for key, value in document.items()} == expected_types
+    assert document["facets"]["year"]["2015"] == 1
+    hit = document["hits"][0]
+    assert hit["title"] == "President Putin to Visit China for World War II March"
+    assert [hit["title"][a:b] for a, b in hit["title_highlights"]] == ["Putin"]
+    assert {hit["snippet"][a:b] for a, b in hit["highlights"]} >= {"military parade", "Putin"}
+    assert " … ".join(fragment["text"] for fragment in hit["snippets"]) == hit["snippet"]
+    for fragment in hit["snippets"]:
+        assert {fragment["text"][a:b] for a, b in fragment["highlights"]} <= {"military parade", "Putin"}
+    assert (hit["source"], hit["date"]) == ("themoscowtimes.com", "2015-03-20T00:00:00+00:00")
+
+
+def test_jsonl_count_and_urls_only(corpus_index: tuple[Path, IngestReport]) -> None:
+    index, _ = corpus_index
+    _, out, _ = run("query", "oil", "--index", index, "--jsonl", "-n", "3")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["rank"] for line in lines] == [1, 2, 3]
+    _, count, _ = run("query", "oil", "--index", index, "--count")
+    _, full, _ = run("query", "oil", "--index", index, "--json", "-n", "1")
+    assert int(count) == json.loads(full)["total"]
+    _, urls, _ = run("query", "europa water", "--index", index, "--urls-only", "-n", "1")
+    assert urls == "https://www.space.com/jupiter-moon-europa-water-vapor-confirmed.html\n"
+
+
+def test_paging_footer_suggestion_and_show_query(corpus_index: tuple[Path, IngestReport]) -> None:
+    index, _ = corpus_index
+    code, out, err = run("query", "oil", "--index", index, "-n", "2", "--page", "2")
+    assert code == 0
+    assert out.startswith("3. ")
+    assert err.startswith("showing 3-4 of ")
+    assert err.rstrip().endswith("(use --page/--limit)")
+    code, _, err = run("query", "Putn", "parad", "--index", index, "--show-query")
+    assert err.splitlines()[:2] == [
+        "searched: (title:putn OR body:putn OR title:parad OR body:parad)",
+        "did you mean: putin parade",
+    ]
+    _, _, err = run("query", "(oil", "--index", index, "--show-query")
+    assert err.startswith(
+        "searched: (title:oil OR body:oil) (the syntax was broken, so the words were searched"
+    )
+
+
+def test_similar_show_and_stats_commands(corpus_index: tuple[Path, IngestReport]) -> None:
+    index, _ = corpus_index
+    seed_url = "https://www.themoscowtimes.com/2015/03/20/president-putin-to-visit-china-for-world-war-ii-march-a44971"
+    code, out, _ = run("show", seed_url, "--index", index)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "President Putin to Visit China for World War II March"
+    assert lines[1] == f"2015-03-20 · themoscowtimes.com · {seed_url}"
+    assert lines[4].startswith("The Russian delegation led by President Vladimir Putin")
+    code, out, _ = run("similar", seed_url, "--index", index, "--json", "-n", "3")
+    similar = json.loads(out)
+    assert code == 0
+    assert len(similar["hits"]) == 3
+    assert seed_url not in {hit["url"] for hit in similar["hits"]}
+    code, out, _ = run("stats", "--index", index, "--json")
+    stats = json.loads(out)
+    assert (code, stats["documents"], stats["schema_version"]) == (0, 331, "3")
+    assert stats["per_year"]["1987"] == 318
+    code, out, _ = run("stats", "--index", index)
+    assert code == 0
+    assert "documents       331" in out
+
+
+def test_a_closed_pipe_ends_quietly(corpus_index: tuple[Path, IngestReport]) -> None:
+    index, _ = corpus_index
+    command = [sys.executable, "-m", "searchidx", "query", "oil", "--index", str(index), "-n", "100"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.readline()
+        process.stdout.close()  # as `| head -1` does
+        stderr = process.stderr.read()
+        assert process.wait() == 0
+    assert b"Traceback" not in stderr
+    assert b"Broken pipe" not in stderr
