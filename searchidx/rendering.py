@@ -26,18 +26,7 @@ def terminal_safe(text: str) -> str:
 
 def safe_marked(text: MarkedText, marks: tuple[str, str]) -> str:
     """The text with its highlights marked, its own control characters removed first."""
-    pieces: list[str] = []
-    position = 0
-    for start, end in text.highlights:
-        pieces += [
-            terminal_safe(text.text[position:start]),
-            marks[0],
-            terminal_safe(text.text[start:end]),
-            marks[1],
-        ]
-        position = end
-    pieces.append(terminal_safe(text.text[position:]))
-    return "".join(pieces)
+    return text.marked(*marks, escape=terminal_safe)
 
 
 def hit_text(hit: Hit, marks: tuple[str, str]) -> str:

@@ -75,6 +75,14 @@ class Hit:
         """The title with ``before``/``after`` around each matched word."""
         return MarkedText(self.title, self.title_highlights).marked(before, after)
 
+    def snippet_html(self) -> str:
+        """The snippet as HTML: escaped, then the matches wrapped in ``<mark>``."""
+        return MarkedText(self.snippet, self.highlights).html()
+
+    def title_html(self) -> str:
+        """The title as HTML: escaped, then the matches wrapped in ``<mark>``."""
+        return MarkedText(self.title, self.title_highlights).html()
+
 
 @dataclass(frozen=True)
 class Results(Sequence[Hit]):
@@ -203,9 +211,13 @@ class Index:
         found, total = self._run(searcher, parsed.query, skip + limit, allow, sort)
         suggestion = self._suggestion(searcher, parsed, total, allow)
         approximate = False
-        if total == 0 and (loose := fuzzy(parsed.query)) != parsed.query:
-            found, total = self._run(searcher, loose, skip + limit, allow, sort)
-            approximate = total > 0
+        if total == 0:
+            # One retry: the corrected words when there are some (ranked like any
+            # query), else every word made fuzzy.
+            loose = parse_query(suggestion, self._ix.schema).query if suggestion else fuzzy(parsed.query)
+            if loose != parsed.query:
+                found, total = self._run(searcher, loose, skip + limit, allow, sort)
+                approximate = total > 0
         phrase_only, phrases = marks_for(parsed.query)
         hits = tuple(
             self._hit(rank, result, phrase_only, phrases, snippets, snippet_chars)

@@ -10,8 +10,9 @@ no match gives its opening instead.
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,15 +39,19 @@ class MarkedText:
     text: str
     highlights: tuple[Span, ...] = ()
 
-    def marked(self, before: str, after: str) -> str:
-        """The text with ``before``/``after`` around every highlight."""
+    def marked(self, before: str, after: str, escape: Callable[[str], str] = str) -> str:
+        """The text with ``before``/``after`` around every highlight, each piece of text escaped first."""
         pieces: list[str] = []
         position = 0
         for start, end in self.highlights:
-            pieces += [self.text[position:start], before, self.text[start:end], after]
+            pieces += [escape(self.text[position:start]), before, escape(self.text[start:end]), after]
             position = end
-        pieces.append(self.text[position:])
+        pieces.append(escape(self.text[position:]))
         return "".join(pieces)
+
+    def html(self) -> str:
+        """HTML: the text escaped, then each highlight wrapped in ``<mark>``."""
+        return self.marked("<mark>", "</mark>", escape=html.escape)
 
 
 def join_fragments(fragments: tuple[MarkedText, ...]) -> MarkedText:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from searchidx import IngestReport
 from searchidx.cli import cli
@@ -342,10 +344,48 @@ def test_a_closed_pipe_ends_quietly(corpus_index: tuple[Path, IngestReport]) -> 
     index, _ = corpus_index
     command = [sys.executable, "-m", "searchidx", "query", "oil", "--index", str(index), "-n", "100"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
-        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout is not None
+        assert process.stderr is not None
         process.stdout.readline()
         process.stdout.close()  # as `| head -1` does
         stderr = process.stderr.read()
         assert process.wait() == 0
     assert b"Traceback" not in stderr
     assert b"Broken pipe" not in stderr
+
+
+def test_dates_sorting_facets_and_approximate_results_on_the_command_line(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    write_article(folder, "a.txt", "Tanks on parade", "Tanks crossed the square.", date="2015-05-09")
+    write_article(folder, "b.txt", "Parade season", "Three parades this summer.", date="2015-03-01")
+    write_article(folder, "c.txt", "Parade notes", "Undated parade notes.")
+    index = tmp_path / "index"
+    run("ingest", folder, "--index", index)
+    _, out, _ = run("query", "parade", "--index", index, "--sort", "date", "--urls-only")
+    assert [Path(line).name for line in out.splitlines()] == ["b.txt", "a.txt", "c.txt"]
+    _, out, _ = run(
+        "query", "parade", "--index", index, "--since", "2015-04", "--until", "2015", "--urls-only"
+    )
+    assert [Path(line).name for line in out.splitlines()] == ["a.txt"]
+    _, out, _ = run("query", "parade", "--index", index, "--facets", "year,month")
+    assert out.splitlines()[-2:] == [
+        "year: 2015 (2), (no date) (1)",
+        "month: 2015-05 (1), 2015-03 (1), (no date) (1)",
+    ]
+    code, out, err = run("query", "tankz", "--index", index)
+    assert code == 0
+    assert out.startswith("1. Tanks on parade")
+    assert "did you mean: tanks" in err
+    assert "no exact matches; showing approximate (fuzzy) matches" in err
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.sampled_from('ab oil"()[]:*~-^ AND OR NOT\x1b\n中'), max_size=30))
+def test_any_query_on_the_command_line_exits_cleanly(
+    corpus_index: tuple[Path, IngestReport], query: str
+) -> None:
+    index, _ = corpus_index
+    result = CliRunner().invoke(cli, ["query", query, "--index", str(index)])
+    assert result.exit_code in (0, 1, 2), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.stderr

@@ -93,3 +93,12 @@ def test_each_fragment_carries_its_own_offsets() -> None:
     for fragment in fragments:
         for start, end in fragment.highlights:
             assert fragment.text[start:end].lower() in {"parade", "parades", "putin"}
+
+
+def test_html_escapes_the_text_before_marking_it() -> None:
+    body = 'A <script>alert("parade")</script> & a parade "><img src=x onerror=alert(1)>.'
+    html = snippet(body, {"parad"}, max_chars=400).html()
+    assert html == (
+        "A &lt;script&gt;alert(&quot;<mark>parade</mark>&quot;)&lt;/script&gt; &amp; a <mark>parade</mark> "
+        "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;."
+    )
