@@ -31,6 +31,17 @@ class IndexNotFoundError(SearchidxError):
         self.path = path
 
 
+class IncompatibleIndexError(SearchidxError):
+    """The index was written by a version of searchidx this one cannot read."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"The index at {path} was built by another version of searchidx and cannot be read. "
+            "Rebuild it with `searchidx ingest --full DIR`."
+        )
+        self.path = path
+
+
 class IndexLockedError(SearchidxError):
     """Another process is writing to the index."""
 

@@ -19,6 +19,7 @@ from whoosh import query as wq
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 
 from searchidx.errors import QueryError
+from searchidx.ranking import FIELD_BOOSTS
 
 SEARCH_FIELDS = ("title", "body")
 # Between AND (1.0) and plain OR (0.0): a document with more of the words wins.
@@ -63,6 +64,7 @@ def parse_query(text: str, schema: Any) -> ParsedQuery:
     """
     if not text.strip():
         raise QueryError('The query is empty. Give one or more words to search for, e.g. "Putin parade".')
+    text = _without_question_marks(text)
     parsed = _parse(_with_not(text), schema) if _well_formed(text) else None
     if parsed is None:
         plain = " ".join(word for word in WORD.findall(text) if word not in OPERATORS)
@@ -114,7 +116,9 @@ def _collect(node: Any, alone: set[str], phrases: list[tuple[str, ...]]) -> None
 
 
 def _parser(schema: Any) -> MultifieldParser:
-    parser = MultifieldParser(list(SEARCH_FIELDS), schema, group=OrGroup.factory(OR_COHERENCE))
+    parser = MultifieldParser(
+        list(SEARCH_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=OrGroup.factory(OR_COHERENCE)
+    )
     parser.add_plugin(FuzzyTermPlugin())
     return parser
 
@@ -136,6 +140,15 @@ def _parse_plain(words: str, schema: Any) -> Any:
 
 def _has_error(node: Any) -> bool:
     return bool(getattr(node, "error", None)) or any(_has_error(child) for child in node.children())
+
+
+def _without_question_marks(text: str) -> str:
+    """``?`` ends questions ("What happened at the volcano?"); it is not a wildcard here."""
+    quoted = [match.span() for match in QUOTED.finditer(text)]
+    return "".join(
+        " " if char == "?" and not any(start < index < end for start, end in quoted) else char
+        for index, char in enumerate(text)
+    )
 
 
 def _with_not(text: str) -> str:

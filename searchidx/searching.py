@@ -30,7 +30,8 @@ from searchidx.errors import DocumentNotFoundError, QueryError
 from searchidx.facets import FACETS, count_facets, date_of, newest_first_key
 from searchidx.manifest import MANIFEST_NAME, Manifest
 from searchidx.querying import SEARCH_FIELDS, ParsedQuery, fuzzy, marks_for, parse_query
-from searchidx.schema import document_id, index_path, open_index, text_analyzer
+from searchidx.ranking import weighting
+from searchidx.schema import document_id, index_path, open_index
 from searchidx.snippets import MarkedText, join_fragments, make_snippet, mark
 from searchidx.suggestions import suggest
 from searchidx.urls import canonical_url
@@ -161,7 +162,8 @@ class Index:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = index_path(path)
         self._ix = open_index(self.path)
-        self._analyzer = text_analyzer()
+        # The analyzer the index was built with (Whoosh keeps it in the index).
+        self._analyzer = self._ix.schema["body"].analyzer
         self._local = threading.local()
 
     def __enter__(self) -> Index:
@@ -303,7 +305,7 @@ class Index:
     def _searcher(self) -> Any:
         searcher = getattr(self._local, "searcher", None)
         if searcher is None:
-            searcher = self._ix.searcher()
+            searcher = self._ix.searcher(weighting=weighting())
         elif not searcher.up_to_date():
             searcher = searcher.refresh()
         self._local.searcher = searcher
@@ -339,13 +341,17 @@ class Index:
             else set()
         )
         words = matched - phrase_only
-        snippet = make_snippet(
-            stored.get("body", ""),
-            words,
-            self._analyzer,
-            phrases=phrases,
-            max_chars=chars,
-            max_fragments=fragments,
+        snippet = (
+            ()
+            if fragments == 0
+            else make_snippet(
+                stored.get("body", ""),
+                words,
+                self._analyzer,
+                phrases=phrases,
+                max_chars=chars,
+                max_fragments=fragments,
+            )
         )
         joined = join_fragments(snippet)
         title = stored.get("title", "")

@@ -113,7 +113,7 @@ def make_snippet(
 ) -> tuple[MarkedText, ...]:
     """The fragments of ``text`` that best show the matches, best first.
 
-    >>> from searchidx.schema import text_analyzer
+    >>> from searchidx.analysis import text_analyzer
     >>> (fragment,) = make_snippet("Troops rehearsed. The parades were long.", {"parad"}, text_analyzer())
     >>> fragment.marked("[", "]")
     'The [parades] were long.'

@@ -308,12 +308,12 @@ def test_paging_footer_suggestion_and_show_query(corpus_index: tuple[Path, Inges
     assert err.rstrip().endswith("(use --page/--limit)")
     code, _, err = run("query", "Putn", "parad", "--index", index, "--show-query")
     assert err.splitlines()[:2] == [
-        "searched: (title:putn OR body:putn OR title:parad OR body:parad)",
+        "searched: (title:putn^2.0 OR body:putn OR title:parad^2.0 OR body:parad)",
         "did you mean: putin parade",
     ]
     _, _, err = run("query", "(oil", "--index", index, "--show-query")
     assert err.startswith(
-        "searched: (title:oil OR body:oil) (the syntax was broken, so the words were searched"
+        "searched: (title:oil^2.0 OR body:oil) (the syntax was broken, so the words were searched"
     )
 
 
@@ -385,7 +385,7 @@ def test_any_query_on_the_command_line_exits_cleanly(
     corpus_index: tuple[Path, IngestReport], query: str
 ) -> None:
     index, _ = corpus_index
-    result = CliRunner().invoke(cli, ["query", query, "--index", str(index)])
+    result = CliRunner().invoke(cli, ["query", "--index", str(index), "--", query])
     assert result.exit_code in (0, 1, 2), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.stderr

@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from searchidx.schema import text_analyzer
+from searchidx.analysis import text_analyzer
 from searchidx.snippets import MarkedText, join_fragments, make_snippet
 
 ANALYZER = text_analyzer()

@@ -1,0 +1,193 @@
+"""Ranking quality on test collections with human judgments, searchidx beside its peers.
+
+Every corpus record is written as a JSON Lines article and ingested through
+searchidx's real ingest path; every query runs through the public ``Index``
+API as a user types it (words OR-combined, punctuation and all). In the same
+process the same queries run on two references: plain Whoosh (the schema a
+typical user writes: StemmingAnalyzer on title and body, BM25F defaults,
+MultifieldParser with OrGroup) and SQLite FTS5 (``porter unicode61``,
+``bm25()``, the query's words OR-ed as quoted terms).
+
+    python benchmarks/relevance.py [--collection scifact|cranfield|PATH ...] [--split test|train]
+
+Prints, per collection: queries, nDCG@10, MAP (depth 1000), Recall@100 and the
+mean query time for each engine, and searchidx's lead over the best reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ireval import evaluate
+from whoosh import index as whoosh_index
+from whoosh.analysis import StemmingAnalyzer
+from whoosh.fields import ID, TEXT, Schema
+from whoosh.qparser import MultifieldParser, OrGroup
+
+from searchidx import Index, ingest
+from searchidx.schema import document_id
+
+ROOT = Path(__file__).resolve().parents[1]
+RELEVANCE = ROOT.parent / "shared" / "data" / "relevance"
+DEPTH = 1000
+WORD = re.compile(r"\w+")
+Runs = dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A BEIR-layout test collection, restricted to the judged queries of one split."""
+
+    name: str
+    corpus: dict[str, tuple[str, str]]
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+
+
+def load_collection(folder: Path, split: str) -> Collection:
+    """Read ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv``."""
+    corpus = {}
+    for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        corpus[str(record["_id"])] = (record.get("title") or "", record.get("text") or "")
+    qrels: dict[str, dict[str, int]] = {}
+    for line in (folder / "qrels" / f"{split}.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        query, doc, score = line.split("\t")
+        qrels.setdefault(query, {})[doc] = int(score)
+    queries = {}
+    for line in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if str(record["_id"]) in qrels:
+            queries[str(record["_id"])] = record["text"]
+    return Collection(folder.name, corpus, queries, qrels)
+
+
+def run_searchidx(collection: Collection, work: Path) -> tuple[Runs, float]:
+    """Ingest the corpus as JSON Lines and run every query through ``Index.search``."""
+    folder = work / "articles"
+    folder.mkdir(parents=True)
+    source = folder / "corpus.jsonl"
+    with source.open("w", encoding="utf-8") as out:
+        for doc, (title, text) in collection.corpus.items():
+            out.write(json.dumps({"id": doc, "title": title, "body": text}) + "\n")
+    ingest(folder, index=work / "index")
+    ids = {document_id(f"{source.resolve()}#{doc}"): doc for doc in collection.corpus}
+    with Index(work / "index") as ix:
+
+        def ranked(text: str) -> list[str]:
+            return [ids[hit.id] for hit in ix.search(text, limit=DEPTH, snippets=0)]
+
+        return _timed(collection, ranked)
+
+
+def run_plain_whoosh(collection: Collection, work: Path) -> tuple[Runs, float]:
+    """The reference a typical Whoosh user writes."""
+    analyzer = StemmingAnalyzer()
+    schema = Schema(id=ID(stored=True), title=TEXT(analyzer=analyzer), body=TEXT(analyzer=analyzer))
+    (work / "whoosh").mkdir(parents=True)
+    ix = whoosh_index.create_in(str(work / "whoosh"), schema)
+    writer = ix.writer()
+    for doc, (title, text) in collection.corpus.items():
+        writer.add_document(id=doc, title=title, body=text)
+    writer.commit()
+    parser = MultifieldParser(["title", "body"], schema, group=OrGroup)
+    with ix.searcher() as searcher:
+
+        def ranked(text: str) -> list[str]:
+            return [hit["id"] for hit in searcher.search(parser.parse(text), limit=DEPTH)]
+
+        return _timed(collection, ranked)
+
+
+def run_fts5(collection: Collection, work: Path) -> tuple[Runs, float]:
+    """SQLite FTS5 with the Porter tokenizer and bm25()."""
+    work.mkdir(parents=True)
+    connection = sqlite3.connect(work / "fts5.sqlite3")
+    connection.execute(
+        "CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, title, body, tokenize='porter unicode61')"
+    )
+    connection.executemany(
+        "INSERT INTO docs VALUES (?, ?, ?)", [(d, t, b) for d, (t, b) in collection.corpus.items()]
+    )
+    connection.commit()
+
+    def ranked(text: str) -> list[str]:
+        words = " OR ".join(f'"{word}"' for word in WORD.findall(text))
+        if not words:
+            return []
+        rows = connection.execute(
+            "SELECT id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT ?", (words, DEPTH)
+        )
+        return [row[0] for row in rows]
+
+    try:
+        return _timed(collection, ranked)
+    finally:
+        connection.close()
+
+
+def _timed(collection: Collection, ranked: Callable[[str], list[str]]) -> tuple[Runs, float]:
+    """Every query's ranking, and the mean seconds per query."""
+    runs: Runs = {}
+    started = time.perf_counter()
+    for query, text in collection.queries.items():
+        runs[query] = ranked(text)
+    return runs, (time.perf_counter() - started) / max(len(collection.queries), 1)
+
+
+ENGINES: dict[str, Callable[[Collection, Path], tuple[Runs, float]]] = {
+    "searchidx": run_searchidx,
+    "plain Whoosh": run_plain_whoosh,
+    "SQLite FTS5": run_fts5,
+}
+
+
+def report(collection: Collection, work: Path) -> dict[str, dict[str, float]]:
+    """Run every engine on the collection and print its table."""
+    scores: dict[str, dict[str, float]] = {}
+    for name, engine in ENGINES.items():
+        runs, seconds = engine(collection, work / name.replace(" ", "-"))
+        scores[name] = {**evaluate(runs, collection.qrels), "ms/query": seconds * 1000}
+    print(f"\n{collection.name}: {len(collection.queries)} queries, {len(collection.corpus)} documents")
+    print(f"{'engine':<14} {'nDCG@10':>8} {'MAP':>7} {'R@100':>7} {'ms/query':>9}")
+    for name, row in scores.items():
+        measures = (
+            f"{row['ndcg@10']:>8.4f} {row['map']:>7.4f} {row['recall@100']:>7.4f} {row['ms/query']:>9.1f}"
+        )
+        print(f"{name:<14} {measures}")
+    for measure in ("ndcg@10", "map", "recall@100"):
+        best = max(scores[name][measure] for name in ENGINES if name != "searchidx")
+        lead = scores["searchidx"][measure] - best
+        print(f"searchidx lead on {measure:<10} {lead:+.4f} over the best reference")
+    return scores
+
+
+def main() -> int:
+    """Parse the arguments and report each collection."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--collection", action="append", help="scifact, cranfield or a BEIR-layout folder")
+    parser.add_argument("--split", default="test")
+    args = parser.parse_args()
+    names = args.collection or ["scifact", "cranfield"]
+    for name in names:
+        folder = Path(name) if Path(name).is_dir() else RELEVANCE / name
+        if not (folder / "corpus.jsonl").exists():
+            print(f"no collection at {folder}", file=sys.stderr)
+            return 2
+        split = args.split if (folder / "qrels" / f"{args.split}.tsv").exists() else "test"
+        with tempfile.TemporaryDirectory(prefix="searchidx-relevance-") as work:
+            report(load_collection(folder, split), Path(work))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""How matches are scored: BM25 over the title and body fields, with Lucene's IDF.
+
+Whoosh's own BM25F takes IDF as ``log(N / (df + 1)) + 1``, which never falls
+below 1: a word found in almost every document ("what", "new") still weighs
+as much as a rare one found in a few. Lucene's ``log(1 + (N - df + 0.5) /
+(df + 0.5))`` lets such words count for almost nothing, which is what natural
+language queries need. ``docs/relevance.md`` has the measurements behind the
+parameters.
+"""
+
+from __future__ import annotations
+
+from math import log
+from typing import Any
+
+from whoosh.scoring import BM25F
+
+K1 = 1.2
+B = 0.75
+TITLE_B = 0.75
+# Query-time weights of a match in each field.
+FIELD_BOOSTS = {"title": 2.0, "body": 1.0}
+
+
+class LuceneIdfBM25F(BM25F):  # type: ignore[misc]  # Whoosh is untyped
+    """Whoosh's BM25F with the IDF of Lucene's BM25."""
+
+    def idf(self, searcher: Any, fieldname: str, text: str) -> float:
+        """``log(1 + (N - df + 0.5) / (df + 0.5))`` over all documents."""
+        parent = searcher.get_parent()
+        frequency = parent.doc_frequency(fieldname, text)
+        documents = parent.doc_count_all()
+        return log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
+
+
+def weighting() -> Any:
+    """The scoring model every search uses."""
+    return LuceneIdfBM25F(B=B, K1=K1, title_B=TITLE_B)
