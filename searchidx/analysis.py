@@ -17,11 +17,17 @@ from whoosh.support.charset import accent_map
 
 # Han, Hiragana, Katakana and Hangul: scripts written without spaces between words.
 CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
-# Lucene's English stop words.
+# Lucene's English stop words, plus question words, auxiliaries and pronouns:
+# natural-language queries ("what happened at ...") are full of them, and in a
+# small archive a rare "what" would otherwise weigh like a content word.
 STOP_WORDS = frozenset([
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no",
     "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to",
     "was", "will", "with",
+    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "does", "do", "did", "done",
+    "has", "have", "had", "having", "been", "being", "were", "am", "can", "could", "should", "would", "may",
+    "might", "must", "shall", "about", "any", "some", "than", "also", "its", "his", "her", "our", "your",
+    "we", "you", "he", "she", "i", "me", "my", "him", "them", "from",
 ])  # fmt: skip
 MIN_WORD_LENGTH = 2
 

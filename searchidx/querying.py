@@ -22,8 +22,6 @@ from searchidx.errors import QueryError
 from searchidx.ranking import FIELD_BOOSTS
 
 SEARCH_FIELDS = ("title", "body")
-# Between AND (1.0) and plain OR (0.0): a document with more of the words wins.
-OR_COHERENCE = 0.9
 OPERATORS = {"AND", "OR", "NOT"}
 BINARY = {"AND", "OR"}
 QUOTED = re.compile(r'"[^"]*"')
@@ -116,9 +114,7 @@ def _collect(node: Any, alone: set[str], phrases: list[tuple[str, ...]]) -> None
 
 
 def _parser(schema: Any) -> MultifieldParser:
-    parser = MultifieldParser(
-        list(SEARCH_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=OrGroup.factory(OR_COHERENCE)
-    )
+    parser = MultifieldParser(list(SEARCH_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=OrGroup)
     parser.add_plugin(FuzzyTermPlugin())
     return parser
 

@@ -18,7 +18,7 @@ from searchidx.analysis import text_analyzer, url_analyzer
 from searchidx.errors import IncompatibleIndexError, IndexNotFoundError, IndexWriteError
 
 # Bumped whenever the fields or their analysis change; recorded in the manifest.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_INDEX = "index"
 INDEX_ENV = "SEARCHIDX_INDEX"
 

@@ -210,7 +210,8 @@ class Index:
         allow = _date_filter(since, until, now or datetime.now(UTC))
         skip = offset if offset is not None else (page - 1) * limit
         searcher = self._searcher()
-        found, total = self._run(searcher, parsed.query, skip + limit, allow, sort)
+        marks = snippets > 0  # marking needs to know which terms each hit matched
+        found, total = self._run(searcher, parsed.query, skip + limit, allow, sort, terms=marks)
         suggestion = self._suggestion(searcher, parsed, total, allow)
         approximate = False
         if total == 0:
@@ -218,7 +219,7 @@ class Index:
             # query), else every word made fuzzy.
             loose = parse_query(suggestion, self._ix.schema).query if suggestion else fuzzy(parsed.query)
             if loose != parsed.query:
-                found, total = self._run(searcher, loose, skip + limit, allow, sort)
+                found, total = self._run(searcher, loose, skip + limit, allow, sort, terms=marks)
                 approximate = total > 0
         phrase_only, phrases = marks_for(parsed.query)
         hits = tuple(
@@ -311,8 +312,10 @@ class Index:
         self._local.searcher = searcher
         return searcher
 
-    def _run(self, searcher: Any, query: Any, depth: int, allow: Any, sort: Sort) -> tuple[Any, int]:
-        """(the top ``depth`` results, the number of matches)."""
+    def _run(
+        self, searcher: Any, query: Any, depth: int, allow: Any, sort: Sort, *, terms: bool = True
+    ) -> tuple[Any, int]:
+        """(the top ``depth`` results, the number of matches); ``terms``: record what each matched."""
         if sort == "relevance":
             # replace=0 turns off early termination, which can drop a true
             # top-k document on a multi-segment index.
@@ -323,7 +326,7 @@ class Index:
             ranked = SortingCollector(
                 sorting.TranslateFacet(newest_first_key, sorting.FieldFacet("date")), limit=depth
             )
-        collector = TermsCollector(ranked)
+        collector = TermsCollector(ranked) if terms else ranked
         searcher.search_with_collector(
             query, FilterCollector(collector, allow=allow) if allow is not None else collector
         )
@@ -367,7 +370,7 @@ class Index:
             snippet=joined.text,
             highlights=joined.highlights,
             snippets=snippet,
-            title_highlights=mark(title, words, phrases, self._analyzer).highlights,
+            title_highlights=mark(title, words, phrases, self._analyzer).highlights if fragments else (),
         )
 
     def _suggestion(self, searcher: Any, parsed: ParsedQuery, total: int, allow: Any) -> str | None:

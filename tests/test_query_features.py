@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from searchidx import Index, IngestReport, ingest, search
 from searchidx.errors import DocumentNotFoundError, QueryError
+from searchidx.schema import SCHEMA_VERSION
 from tests.conftest import write_article
 
 NOW = datetime(2026, 3, 31, 12, tzinfo=UTC)
@@ -206,7 +207,7 @@ def test_stats(news: Path) -> None:
     assert stats.top_sources["news.example"] == 2
     assert stats.size_bytes > 0
     assert stats.last_ingest is not None
-    assert stats.schema_version == "3"
+    assert stats.schema_version == str(SCHEMA_VERSION)
 
 
 def test_an_index_serves_many_threads(news: Path) -> None:

@@ -91,7 +91,11 @@ def test_query_language_phrases_booleans_fields_and_dates(small_index: Path) -> 
     ]
     assert titles("NOT airport") == ["Volcano erupts on island", "Weekly travel roundup"]
     assert titles("title:airport") == ["Airport history", "Airport reopens"]
-    assert titles("body:volcano") == ["Weekly travel roundup"]
+    assert titles("body:quiet") == ["Weekly travel roundup"]
+    assert titles("body:volcano") == [
+        "Volcano erupts on island",
+        "Weekly travel roundup",
+    ]  # headline included
     assert titles("airport AND date:[2015 to 2017]") == ["Airport reopens"]
     assert titles("date:[2015 to 2017]") == ["Airport reopens"]
 
