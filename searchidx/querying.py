@@ -46,14 +46,6 @@ class ParsedQuery:
         return str(self.query)
 
 
-@dataclass(frozen=True)
-class Marks:
-    """What to mark in a hit: analysed words matched alone, and whole phrases."""
-
-    words: frozenset[str]
-    phrases: tuple[tuple[str, ...], ...]
-
-
 def parse_query(text: str, schema: Any) -> ParsedQuery:
     """Parse the user's query; fall back to its plain words when the syntax is broken.
 
@@ -92,11 +84,6 @@ def marks_for(query: Any) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
     _collect(query, alone, phrases)
     in_phrases = {word for phrase in phrases for word in phrase}
     return frozenset(in_phrases - alone), tuple(dict.fromkeys(phrases))
-
-
-def hit_marks(matched: set[str], phrase_only: frozenset[str], phrases: tuple[tuple[str, ...], ...]) -> Marks:
-    """The marks for one hit, from the terms it matched."""
-    return Marks(frozenset(matched - phrase_only), phrases)
 
 
 def _collect(node: Any, alone: set[str], phrases: list[tuple[str, ...]]) -> None:
