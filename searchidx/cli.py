@@ -20,7 +20,6 @@ import click
 
 from searchidx import __version__
 from searchidx.errors import SearchidxError
-from searchidx.indexing import IngestObserver, ingest
 from searchidx.rendering import (
     article_json,
     article_text,
@@ -35,6 +34,7 @@ from searchidx.rendering import (
     stats_text,
     terminal_safe,
 )
+from searchidx.reports import IngestObserver
 from searchidx.searching import Index, Results
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -119,6 +119,8 @@ def ingest_command(
     gone from the folders are removed. Each skipped file or record is printed
     on stderr with the reason.
     """
+    from searchidx.indexing import ingest  # the document readers load only when ingesting
+
     show_progress = not (quiet or verbose or as_json) and sys.stderr.isatty()
     with _IngestPrinter(verbose=verbose, progress=show_progress) as printer:
         report = ingest(directories, index=index, full=full, observer=printer)

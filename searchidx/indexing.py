@@ -31,6 +31,7 @@ from whoosh.writing import CLEAR
 from searchidx.documents import BadRecord, Document, is_supported, load_documents, read_bytes
 from searchidx.errors import CorpusError, DocumentError, IndexLockedError, IndexWriteError
 from searchidx.manifest import Manifest, Record
+from searchidx.reports import Duplicate, IngestObserver, IngestReport, Skipped
 from searchidx.schema import SCHEMA_VERSION, index_path, open_or_create_index
 
 PathLike = str | os.PathLike[str]
@@ -38,69 +39,6 @@ SUPPORTED_NAMES = ".txt, .md, .html, .htm, .jsonl, .ndjson"
 # Like .gitignore, one glob a line: a name pattern matches at any depth below the
 # file's folder, a pattern with a slash matches the path relative to it.
 IGNORE_FILE = ".searchidxignore"
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A file or record that was not indexed, and why."""
-
-    location: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Duplicate:
-    """A document that repeats one in the index (``of`` is where the kept one comes from)."""
-
-    location: str
-    of: str
-
-
-@dataclass(frozen=True)
-class IngestReport:
-    """What one ``ingest()`` did.
-
-    ``added + updated + unchanged + len(duplicates) + len(skipped)`` is every
-    record found in the supported files (a whole file counts once when it
-    cannot be read); ``removed`` documents belonged to files that are gone or
-    changed; ``total`` is the number of documents in the index afterwards.
-    """
-
-    index: Path
-    files: int
-    ignored: int
-    added: int
-    updated: int
-    unchanged: int
-    removed: int
-    duplicates: tuple[Duplicate, ...]
-    skipped: tuple[Skipped, ...]
-    undated: int
-    total: int
-    seconds: float
-
-    @property
-    def records(self) -> int:
-        """Every record found, whatever became of it."""
-        return self.added + self.updated + self.unchanged + len(self.duplicates) + len(self.skipped)
-
-    @property
-    def indexed(self) -> int:
-        """Documents written to the index by this run (added or updated)."""
-        return self.added + self.updated
-
-
-class IngestObserver:
-    """Hooks for progress and per-document actions; the default does nothing."""
-
-    def started(self, files: int) -> None:
-        """``files`` supported files were found and will be checked."""
-
-    def file_done(self, path: Path) -> None:
-        """One file was checked (and read, if new or changed)."""
-
-    def action(self, kind: str, location: str, detail: str = "") -> None:
-        """``kind`` is added, updated, removed, duplicate or skipped."""
 
 
 def ingest(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from searchidx.indexing import IngestReport
+from searchidx.reports import IngestReport
 from searchidx.searching import Article, Hit, Results, Stats
 from searchidx.snippets import MarkedText
 
