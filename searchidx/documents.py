@@ -71,17 +71,17 @@ class Document:
         source = str(self.path.resolve())
         return f"{source}#{self.record}" if self.record else source
 
-    @property
+    @cached_property
     def id(self) -> str:
         """A stable identifier derived from :attr:`identity` (16 hex digits)."""
         return document_id(self.identity)
 
-    @property
+    @cached_property
     def content_key(self) -> str:
         """Equal for two documents with the same title and body, case and spacing aside."""
         return document_id(" ".join(f"{self.title}\n{self.body}".casefold().split()))
 
-    @property
+    @cached_property
     def source(self) -> str:
         """The site the article comes from (its URL's host without ``www.``), or ``""``."""
         return source_of(self.url)

@@ -217,7 +217,7 @@ class Index:
         if total == 0:
             # One retry: the corrected words when there are some (ranked like any
             # query), else every word made fuzzy.
-            loose = parse_query(suggestion, self._ix.schema).query if suggestion else fuzzy(parsed.query)
+            loose = suggestion.query if suggestion else fuzzy(parsed.query)
             if loose != parsed.query:
                 found, total = self._run(searcher, loose, skip + limit, allow, sort, terms=marks)
                 approximate = total > 0
@@ -236,7 +236,7 @@ class Index:
             page=page if offset is None else skip // limit + 1,
             limit=limit,
             offset=skip,
-            suggestion=suggestion,
+            suggestion=suggestion.text if suggestion else None,
             approximate=approximate,
             facets=self._facets(searcher, parsed.query, allow, facet_names) if facet_names else {},
         )
@@ -373,14 +373,16 @@ class Index:
             title_highlights=mark(title, words, phrases, self._analyzer).highlights if fragments else (),
         )
 
-    def _suggestion(self, searcher: Any, parsed: ParsedQuery, total: int, allow: Any) -> str | None:
+    def _suggestion(self, searcher: Any, parsed: ParsedQuery, total: int, allow: Any) -> ParsedQuery | None:
+        """The corrected query, parsed, when this one found few hits and the correction finds more."""
         if total >= FEW_HITS:
             return None
         suggestion = suggest(searcher, parsed.text, self._analyzer)
         if suggestion is None:
             return None
-        _, found = self._run(searcher, parse_query(suggestion, self._ix.schema).query, 1, allow, "relevance")
-        return suggestion if found >= max(total, 1) else None
+        corrected = parse_query(suggestion, self._ix.schema)
+        _, found = self._run(searcher, corrected.query, 1, allow, "relevance", terms=False)
+        return corrected if found >= max(total, 1) else None
 
     def _facets(self, searcher: Any, query: Any, allow: Any, names: list[str]) -> dict[str, dict[str, int]]:
         docnums = set(searcher.docs_for_query(query))
