@@ -9,10 +9,19 @@ so a word means the same on both sides.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import Stemmer
-from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StopFilter
+from whoosh.analysis import (
+    Analyzer,
+    CharsetFilter,
+    Filter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StopFilter,
+    Token,
+)
 from whoosh.support.charset import accent_map
 
 # Han, Hiragana, Katakana and Hangul: scripts written without spaces between words.
@@ -30,6 +39,9 @@ STOP_WORDS = frozenset([
     "we", "you", "he", "she", "i", "me", "my", "him", "them", "from",
 ])  # fmt: skip
 MIN_WORD_LENGTH = 2
+# Whoosh's default token: runs of word characters (and ``*``, for wildcards),
+# joined across single dots, so "U.S" and "3.5" stay one token.
+TOKEN = re.compile(r"[\w*]+(?:\.?[\w*]+)*")
 
 
 class CjkBigramFilter(Filter):  # type: ignore[misc]  # Whoosh is untyped
@@ -59,37 +71,47 @@ class CjkBigramFilter(Filter):  # type: ignore[misc]  # Whoosh is untyped
                 yield token
 
 
-class SnowballStemFilter(Filter):  # type: ignore[misc]  # Whoosh is untyped
-    """English Snowball ("Porter2") stems through PyStemmer (C), which also caches them."""
+class _Stemming:
+    """English Snowball ("Porter2") stems through PyStemmer (C), which also caches them.
 
-    def __init__(self) -> None:
-        self._stemmer: Any = None
+    The C stemmer cannot be pickled (Whoosh pickles the schema, analyzers and
+    all), so it is made on first use and left out of the pickled state.
+    """
 
-    def __call__(self, tokens: Any) -> Any:
-        """The tokens with their text stemmed (unless the analyzer is asked not to)."""
+    _stemmer: Any = None
+
+    def _stemmer_of(self) -> Any:
         if self._stemmer is None:
             self._stemmer = Stemmer.Stemmer("english")
-        stem = self._stemmer.stemWord
-        for token in tokens:
-            if not getattr(token, "stopped", False) and not getattr(token, "no_morph", False):
-                token.text = stem(token.text)
-            yield token
+        return self._stemmer
 
     def __getstate__(self) -> dict[str, Any]:
-        return {}  # the C stemmer cannot be pickled (Whoosh pickles the schema); it is made again
+        return {}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._stemmer = None
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, SnowballStemFilter)
+        return type(other) is type(self)
 
     def __hash__(self) -> int:
-        return hash(SnowballStemFilter)
+        return hash(type(self))
 
     def has_morph(self) -> bool:
         """Stemming changes word forms (Whoosh asks, for spelling and highlighting)."""
         return True
+
+
+class SnowballStemFilter(_Stemming, Filter):  # type: ignore[misc]  # Whoosh is untyped
+    """A Whoosh filter giving each token's Snowball stem."""
+
+    def __call__(self, tokens: Any) -> Any:
+        """The tokens with their text stemmed (unless the analyzer is asked not to)."""
+        stem = self._stemmer_of().stemWord
+        for token in tokens:
+            if not getattr(token, "stopped", False) and not getattr(token, "no_morph", False):
+                token.text = stem(token.text)
+            yield token
 
 
 def _cjk_parts(text: str) -> list[tuple[str, int]]:
@@ -109,10 +131,91 @@ def _cjk_parts(text: str) -> list[tuple[str, int]]:
     return parts
 
 
-def text_analyzer() -> Any:
+class NewsAnalyzer(_Stemming, Analyzer):  # type: ignore[misc]  # Whoosh is untyped
+    """The analysis of titles, bodies and queries, done in one pass.
+
+    It gives the same tokens as :func:`reference_analyzer` (Whoosh's
+    tokenizer and filter chain, kept as the documented definition), several
+    times faster: one compiled regex, ``str.lower``, a frozenset of stop
+    words and PyStemmer's C stemmer over the whole word list. Whoosh calls it
+    for queries and highlighting; indexing uses :meth:`terms`.
+    """
+
+    def terms(self, text: str) -> list[str]:
+        """The indexed terms of ``text`` in order: what the tokens' texts would be, without the tokens."""
+        if text.isascii():  # lower-casing ASCII changes no token boundary, and there is nothing to fold
+            words = TOKEN.findall(text.lower())
+        else:
+            words = [_fold(word.lower()) for word in TOKEN.findall(text)]
+        words = [word for word in words if len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS]
+        if CJK.search(text):
+            words = [part for word in words for part, _ in _cjk_parts(word)]
+        return list(self._stem_words(words))
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        """Whoosh's analyzer protocol: the tokens of ``value``, one reused ``Token`` object."""
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        stem = self._stemmer_of().stemWord
+        spans = (
+            [(m.group(), m.start(), m.end()) for m in TOKEN.finditer(value)]
+            if tokenize
+            else [(value, 0, len(value))]
+        )
+        position = start_pos
+        for original, start, end in spans:
+            text = _fold(original.lower())
+            stopped = len(text) < MIN_WORD_LENGTH or text in STOP_WORDS
+            if stopped and removestops:
+                continue
+            cjk = CJK.search(text) is not None
+            for part, offset in _cjk_parts(text) if cjk else [(text, 0)]:
+                token.text = part if stopped or getattr(token, "no_morph", False) else stem(part)
+                token.stopped = stopped
+                token.boost = 1.0
+                if keeporiginal:
+                    token.original = original
+                if positions:
+                    token.pos = position
+                if chars:
+                    token.startchar = start_char + start + offset
+                    token.endchar = start_char + (start + offset + len(part) if cjk else end)
+                position += 1
+                yield token
+
+    def _stem_words(self, words: list[str]) -> list[str]:
+        return self._stemmer_of().stemWords(words)  # type: ignore[no-any-return]
+
+
+def _fold(word: str) -> str:
+    """Accents folded; ASCII words (almost all) are left as they are without a lookup per character."""
+    return word if word.isascii() else word.translate(accent_map)
+
+
+def text_analyzer() -> NewsAnalyzer:
     """The analyzer of the title and body fields and of queries on them."""
+    return NewsAnalyzer()
+
+
+def reference_analyzer() -> Any:
+    """The definition :class:`NewsAnalyzer` follows, as Whoosh's tokenizer and filter chain.
+
+    Slower (a Python generator per filter, a call per token and stem); the
+    tests check that both give the same tokens.
+    """
     return (
-        RegexTokenizer()
+        RegexTokenizer(TOKEN)
         | LowercaseFilter()
         | CharsetFilter(accent_map)
         | StopFilter(stoplist=STOP_WORDS, minsize=MIN_WORD_LENGTH)

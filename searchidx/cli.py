@@ -109,9 +109,21 @@ def cli() -> None:
 @click.option(
     "-v", "--verbose", is_flag=True, help="List every document added, updated, removed or duplicated."
 )
+@click.option(
+    "-j",
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Processes that index in parallel (default: one per core, up to 4, for 2,000 files or more).",
+)
 @json_option
 def ingest_command(
-    directories: tuple[Path, ...], index: Path, full: bool, quiet: bool, verbose: bool, as_json: bool
+    directories: tuple[Path, ...],
+    index: Path,
+    full: bool,
+    quiet: bool,
+    verbose: bool,
+    workers: int | None,
+    as_json: bool,
 ) -> None:
     """Index the articles under DIRECTORIES (.txt, .md, .html, .htm, .jsonl, .ndjson).
 
@@ -123,7 +135,7 @@ def ingest_command(
 
     show_progress = not (quiet or verbose or as_json) and sys.stderr.isatty()
     with _IngestPrinter(verbose=verbose, progress=show_progress) as printer:
-        report = ingest(directories, index=index, full=full, observer=printer)
+        report = ingest(directories, index=index, full=full, workers=workers, observer=printer)
     if as_json:
         _print_json(ingest_json(report))
     elif not quiet:

@@ -147,6 +147,11 @@ def decode(path: Path, data: bytes) -> str:
     if b"\x00" in data[:8192] and not data.startswith(UTF16_BOMS):
         raise DocumentError(path, "binary file (not text)")
     is_html = path.suffix.lower() in HTML_SUFFIXES
+    if not is_html and not data.startswith(UTF16_BOMS):
+        try:  # most files: what UnicodeDammit would find too, without its detection work
+            return data.decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError:
+            pass
     dammit = UnicodeDammit(data, user_encodings=["utf-8", "windows-1252"], is_html=is_html)
     if dammit.unicode_markup is None:
         raise DocumentError(path, "cannot decode the file as text")

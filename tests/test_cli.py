@@ -309,12 +309,12 @@ def test_paging_footer_suggestion_and_show_query(corpus_index: tuple[Path, Inges
     assert err.rstrip().endswith("(use --page/--limit)")
     code, _, err = run("query", "Putn", "parad", "--index", index, "--show-query")
     assert err.splitlines()[:2] == [
-        "searched: (title:putn^0.5 OR body:putn OR title:parad^0.5 OR body:parad)",
+        "searched: (title:putn^0.25 OR body:putn OR title:parad^0.25 OR body:parad)",
         "did you mean: putin parade",
     ]
     _, _, err = run("query", "(oil", "--index", index, "--show-query")
     assert err.startswith(
-        "searched: (title:oil^0.5 OR body:oil) (the syntax was broken, so the words were searched"
+        "searched: (title:oil^0.25 OR body:oil) (the syntax was broken, so the words were searched"
     )
 
 

@@ -210,3 +210,39 @@ def test_every_reuters_record_is_indexed_or_a_duplicate(tmp_path: Path) -> None:
     assert report.skipped == ()
     assert report.total == report.added
     assert 230 <= len(report.duplicates) <= 282
+
+
+def test_an_index_of_another_schema_version_is_refused_until_rebuilt(tmp_path: Path) -> None:
+    from whoosh import index as whoosh_index
+
+    from searchidx.errors import IncompatibleIndexError
+    from searchidx.schema import VERSION_ATTRIBUTE, build_schema
+
+    folder = make_folder(tmp_path)
+    old_schema = build_schema()
+    setattr(old_schema, VERSION_ATTRIBUTE, 1)  # as an older searchidx would have written it
+    index = tmp_path / "index"
+    index.mkdir()
+    writer = whoosh_index.create_in(str(index), old_schema).writer()
+    writer.add_document(id="old", title="Old", body="old text")
+    writer.commit()
+    with pytest.raises(IncompatibleIndexError, match="ingest --full"):
+        search("bridge", index=index)
+    with pytest.raises(IncompatibleIndexError):
+        ingest(folder, index=index)
+    report = ingest(folder, index=index, full=True)
+    assert (report.added, report.total) == (3, 3)
+    assert [hit.title for hit in search("bridge", index=index)] == ["Bridge opens"]
+
+
+def test_a_second_ingest_while_one_holds_the_lock_is_a_clear_error(tmp_path: Path) -> None:
+    from searchidx.errors import IndexLockedError
+    from searchidx.schema import index_storage
+    from searchidx.writers import write_lock
+
+    folder = make_folder(tmp_path)
+    index = tmp_path / "index"
+    ingest(folder, index=index)
+    with write_lock(index_storage(index), index), pytest.raises(IndexLockedError):
+        ingest(folder, index=index)
+    assert ingest(folder, index=index).unchanged == 3  # the lock is free again

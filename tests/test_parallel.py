@@ -1,0 +1,74 @@
+"""An ingest with several worker processes indexes exactly what a one-process ingest does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from searchidx import Index, ingest
+from searchidx.analysis import TOKEN
+
+from .conftest import CORPUS, SHARED, need
+
+REUTERS = SHARED / "data" / "news" / "reuters21578.jsonl"
+
+
+def _queries(index: Path, count: int) -> list[str]:
+    """Two to four words of document titles, as people search."""
+    with Index(index) as ix:
+        titles = sorted(ix.get(hit.id).title for hit in ix.search("*", limit=10_000, snippets=0))
+    queries = []
+    for number, title in enumerate(titles[:: max(len(titles) // count, 1)][:count]):
+        words = [word for word in TOKEN.findall(title) if len(word) > 2]
+        queries.append(" ".join(words[: 2 + number % 3]) or title)
+    return queries
+
+
+def _stored(index: Path) -> dict[str, dict[str, object]]:
+    with Index(index) as ix, ix._ix.searcher() as searcher:
+        return {fields["id"]: fields for fields in searcher.all_stored_fields()}
+
+
+def _top10(index: Path, queries: list[str]) -> list[list[tuple[float, str]]]:
+    """Each query's top 10 as (score, id), ties in id order (document numbers differ between builds)."""
+    with Index(index) as ix:
+        tops = []
+        for query in queries:
+            hits = ix.search(query, limit=11, snippets=0)
+            ranked = sorted(((round(hit.score, 6), hit.id) for hit in hits), key=lambda p: (-p[0], p[1]))
+            cut = ranked[9][0] if len(ranked) > 10 else None
+            tops.append([pair for pair in ranked[:10] if cut is None or pair[0] > cut])
+        return tops
+
+
+def _compare(folder: Path, tmp_path: Path, queries: int) -> None:
+    one = ingest(folder, index=tmp_path / "one", workers=1)
+    two = ingest(folder, index=tmp_path / "two", workers=2)
+    assert (one.added, one.total, len(one.duplicates), len(one.skipped)) == (
+        two.added,
+        two.total,
+        len(two.duplicates),
+        len(two.skipped),
+    )
+    assert len(list((tmp_path / "two").glob("*.seg"))) >= 2  # the workers wrote a segment each
+    assert _stored(tmp_path / "one") == _stored(tmp_path / "two")
+    asked = _queries(tmp_path / "one", queries)
+    assert len(asked) == queries
+    assert _top10(tmp_path / "one", asked) == _top10(tmp_path / "two", asked)
+
+
+def test_two_workers_index_the_demo_corpus_like_one(tmp_path: Path) -> None:
+    _compare(CORPUS, tmp_path, queries=50)
+
+
+@pytest.mark.slow
+def test_two_workers_index_3000_reuters_articles_like_one(tmp_path: Path) -> None:
+    lines = need(REUTERS).read_text(encoding="utf-8").splitlines()[:3000]
+    folder = tmp_path / "reuters"
+    folder.mkdir()
+    for number, line in enumerate(lines):
+        record = json.loads(line)
+        (folder / f"{number}.md").write_text(f"# {record['title']}\n\n{record['body']}\n", encoding="utf-8")
+    _compare(folder, tmp_path, queries=50)
