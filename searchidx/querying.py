@@ -86,6 +86,41 @@ def marks_for(query: Any) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
     return frozenset(in_phrases - alone), tuple(dict.fromkeys(phrases))
 
 
+def words_to_mark(query: Any, reader: Any) -> frozenset[str]:
+    """The indexed words a hit of ``query`` can have matched, to mark in its text.
+
+    The positive terms, with prefix, wildcard and fuzzy terms expanded to the
+    index's words they stand for. Found once per query, not per matching
+    document as Whoosh's matched-terms collector does.
+    """
+    words: set[str] = set()
+    _positive_words(query, reader, words)
+    return frozenset(words)
+
+
+def _positive_words(node: Any, reader: Any, words: set[str]) -> None:
+    if isinstance(node, wq.Not):
+        return
+    if isinstance(node, wq.AndNot):
+        _positive_words(node.a, reader, words)
+    elif isinstance(node, wq.MultiTerm):
+        if node.fieldname in SEARCH_FIELDS:
+            words.update(_decoded(text) for _, text in node.existing_terms(reader, expand=True))
+    elif isinstance(node, wq.Term):
+        if node.fieldname in SEARCH_FIELDS:
+            words.add(node.text)
+    elif isinstance(node, wq.Phrase):
+        if node.fieldname in SEARCH_FIELDS:
+            words.update(node.words)
+    else:
+        for child in node.children():
+            _positive_words(child, reader, words)
+
+
+def _decoded(text: str | bytes) -> str:
+    return text.decode("utf-8") if isinstance(text, bytes) else text
+
+
 def _collect(node: Any, alone: set[str], phrases: list[tuple[str, ...]]) -> None:
     if isinstance(node, wq.Not):
         return

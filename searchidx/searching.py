@@ -23,13 +23,13 @@ from typing import Any, Literal, overload
 
 from whoosh import query as wq
 from whoosh import sorting
-from whoosh.collectors import FilterCollector, SortingCollector, TermsCollector, TopCollector
+from whoosh.collectors import FilterCollector, SortingCollector, TopCollector
 
 from searchidx.dates import parse_when
 from searchidx.errors import DocumentNotFoundError, QueryError
 from searchidx.facets import FACETS, count_facets, date_of, newest_first_key
 from searchidx.manifest import MANIFEST_NAME, Manifest
-from searchidx.querying import SEARCH_FIELDS, ParsedQuery, fuzzy, marks_for, parse_query
+from searchidx.querying import SEARCH_FIELDS, ParsedQuery, fuzzy, marks_for, parse_query, words_to_mark
 from searchidx.ranking import weighting
 from searchidx.schema import document_id, index_path, open_index
 from searchidx.snippets import MarkedText, join_fragments, make_snippet, mark
@@ -210,8 +210,8 @@ class Index:
         allow = _date_filter(since, until, now or datetime.now(UTC))
         skip = offset if offset is not None else (page - 1) * limit
         searcher = self._searcher()
-        marks = snippets > 0  # marking needs to know which terms each hit matched
-        found, total = self._run(searcher, parsed.query, skip + limit, allow, sort, terms=marks)
+        ran = parsed.query
+        found, total = self._run(searcher, ran, skip + limit, allow, sort)
         suggestion = self._suggestion(searcher, parsed, total, allow)
         approximate = False
         if total == 0:
@@ -219,11 +219,12 @@ class Index:
             # query), else every word made fuzzy.
             loose = suggestion.query if suggestion else fuzzy(parsed.query)
             if loose != parsed.query:
-                found, total = self._run(searcher, loose, skip + limit, allow, sort, terms=marks)
-                approximate = total > 0
-        phrase_only, phrases = marks_for(parsed.query)
+                found, total = self._run(searcher, loose, skip + limit, allow, sort)
+                approximate, ran = total > 0, loose
+        phrase_only, phrases = marks_for(ran)
+        words = words_to_mark(ran, searcher.reader()) - phrase_only if snippets else frozenset()
         hits = tuple(
-            self._hit(rank, result, phrase_only, phrases, snippets, snippet_chars)
+            self._hit(rank, result, words, phrases, snippets, snippet_chars)
             for rank, result in enumerate(found[skip : skip + limit], start=skip + 1)
         )
         return Results(
@@ -256,12 +257,12 @@ class Index:
                 for word, weight in searcher.key_terms_from_text(name, text, numterms=SIMILAR_TERMS)
             ]
         like = wq.Or(terms)
-        collector = TermsCollector(TopCollector(limit, replace=0))
+        collector = TopCollector(limit, usequality=False, replace=0)
         searcher.search_with_collector(like, FilterCollector(collector, restrict={docnum}))
         found = collector.results()
+        words = frozenset(term.text for term in terms)
         hits = tuple(
-            self._hit(rank, result, frozenset(), (), 2, 240)
-            for rank, result in enumerate(found[:limit], start=1)
+            self._hit(rank, result, words, (), 2, 240) for rank, result in enumerate(found[:limit], start=1)
         )
         return Results(
             query=f"similar:{stored['id']}", parsed_query=str(like), total=len(found), hits=hits,
@@ -312,38 +313,33 @@ class Index:
         self._local.searcher = searcher
         return searcher
 
-    def _run(
-        self, searcher: Any, query: Any, depth: int, allow: Any, sort: Sort, *, terms: bool = True
-    ) -> tuple[Any, int]:
-        """(the top ``depth`` results, the number of matches); ``terms``: record what each matched."""
+    def _run(self, searcher: Any, query: Any, depth: int, allow: Any, sort: Sort) -> tuple[Any, int]:
+        """(the top ``depth`` results, the number of matches)."""
         if sort == "relevance":
-            # replace=0 turns off early termination, which can drop a true
-            # top-k document on a multi-segment index.
-            ranked: Any = TopCollector(depth, replace=0)
+            # No block skipping (usequality=False) and no early termination
+            # (replace=0): skipping can drop a true top-k document on a
+            # multi-segment index, and the collector then counts every match
+            # as it scores it, where Whoosh would run the query a second time
+            # to count them.
+            ranked: Any = TopCollector(depth, usequality=False, replace=0)
         elif sort == "date":
             ranked = SortingCollector(sorting.FieldFacet("date"), limit=depth)
         else:
             ranked = SortingCollector(
                 sorting.TranslateFacet(newest_first_key, sorting.FieldFacet("date")), limit=depth
             )
-        collector = TermsCollector(ranked) if terms else ranked
         searcher.search_with_collector(
-            query, FilterCollector(collector, allow=allow) if allow is not None else collector
+            query, FilterCollector(ranked, allow=allow) if allow is not None else ranked
         )
-        results = collector.results()
+        results = ranked.results()
         return results, len(results)
 
     def _hit(
-        self, rank: int, result: Any, phrase_only: frozenset[str], phrases: tuple[tuple[str, ...], ...],
+        self, rank: int, result: Any, words: frozenset[str], phrases: tuple[tuple[str, ...], ...],
         fragments: int, chars: int,
     ) -> Hit:  # fmt: skip
+        """One hit; ``words`` (stems) and ``phrases`` are marked where they occur."""
         stored = result.fields()
-        matched = (
-            {_text(term) for name, term in result.matched_terms() if name in SEARCH_FIELDS}
-            if result.results.has_matched_terms()
-            else set()
-        )
-        words = matched - phrase_only
         snippet = (
             ()
             if fragments == 0
@@ -381,7 +377,7 @@ class Index:
         if suggestion is None:
             return None
         corrected = parse_query(suggestion, self._ix.schema)
-        _, found = self._run(searcher, corrected.query, 1, allow, "relevance", terms=False)
+        _, found = self._run(searcher, corrected.query, 1, allow, "relevance")
         return corrected if found >= max(total, 1) else None
 
     def _facets(self, searcher: Any, query: Any, allow: Any, names: list[str]) -> dict[str, dict[str, int]]:
@@ -499,7 +495,3 @@ def _bound(when: str | date | datetime, now: datetime, *, first: bool) -> dateti
 
 def _utc(value: object) -> datetime | None:
     return value.replace(tzinfo=UTC) if isinstance(value, datetime) else None
-
-
-def _text(term: object) -> str:
-    return term.decode("utf-8") if isinstance(term, bytes) else str(term)

@@ -1,0 +1,531 @@
+"""Speed at archive scale: searchidx beside plain Whoosh, SQLite FTS5, tantivy and sqlite-utils, in one run.
+
+Writes the Reuters-21578 corpus (``../shared/data/news/reuters21578.jsonl``) once
+as one seed-format file per article (cached in a temp folder), then measures
+end to end, each engine on the same files:
+
+- ingest: ``searchidx ingest DIR`` in a subprocess (wall time, documents per
+  second, peak RSS of the whole process tree, index size), then a re-ingest of
+  the unchanged folder; a plain-Whoosh script (a simple reader of the format,
+  one writer, ``StemmingAnalyzer``) in a subprocess measured the same way;
+  SQLite FTS5 (stdlib) and tantivy-py (``pip install -e '.[bench]'``) in a
+  subprocess each, when available;
+- query latency in-process over the committed ``benchmarks/queries.txt``
+  (300 queries of 2-4 title words): ``Index.search()`` with default snippets
+  and without, against plain Whoosh with and without highlights, FTS5 and
+  tantivy; median, p95 and max after a warm-up pass;
+- cold CLI: median of 10 fresh ``searchidx query Q --limit 10`` processes,
+  beside a plain-Whoosh script doing the same and ``sqlite-utils search``;
+- scale: 1x, 2x and 5x the corpus (copies with new ids and URLs, labelled
+  synthetic): ingest time, index size, peak RSS, query p50/p95.
+
+    python benchmarks/speed.py [--quick] [--docs N] [--cache DIR]
+
+``--quick`` measures 1x with 100 queries (under 3 minutes); ``--docs N`` uses
+the first N articles only (CI runs ``--quick --docs 2000``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from make_corpus import reuters_article  # noqa: E402
+
+REUTERS = ROOT.parent / "shared" / "data" / "news" / "reuters21578.jsonl"
+QUERIES = Path(__file__).with_name("queries.txt")
+WORD = re.compile(r"[A-Za-z]{3,}")
+SMALL_WORDS = frozenset(
+    "the and for with from says said say will its has have not but are was were into over after "
+    "year years pct mln dlrs billion new sees sets unit".split()
+)
+
+
+# ---------------------------------------------------------------- the corpus
+
+
+def write_corpus(folder: Path, copies: int, limit: int | None) -> int:
+    """One seed-format file per article, ``copies`` times (copy 2 onwards synthetic); reused when present."""
+    marker = folder / ".complete"
+    lines = REUTERS.read_text(encoding="utf-8").splitlines()[:limit]
+    if marker.exists() and marker.read_text() == f"{len(lines)}x{copies}":
+        return len(lines) * copies
+    shutil.rmtree(folder, ignore_errors=True)
+    for copy in range(copies):
+        part = folder / f"copy{copy}"
+        part.mkdir(parents=True)
+        for line in lines:
+            record = json.loads(line)
+            text = reuters_article(record)
+            if copy:  # a synthetic article: another id and a URL of its own, so it is no duplicate
+                text += f"\nOriginal url:\n\n<https://synthetic.example/{copy}/{record['id']}>\n"
+            (part / f"{record['id']}.txt").write_text(text, encoding="utf-8")
+    marker.write_text(f"{len(lines)}x{copies}")
+    return len(lines) * copies
+
+
+def read_article(path: Path) -> tuple[str, str]:
+    """Title and body of a seed-format file, read as simply as a plain-Whoosh user would."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    title = lines[0].removeprefix("# ").strip() if lines else ""
+    body = "\n".join(line for line in lines[1:] if not line.startswith(("Original url:", "<http")))
+    return title, body
+
+
+def write_queries(limit: int = 300) -> None:
+    """The committed query list: 2-4 content words from every 60th Reuters title."""
+    queries: list[str] = []
+    for number, line in enumerate(REUTERS.read_text(encoding="utf-8").splitlines()[::60]):
+        words = [w.lower() for w in WORD.findall(json.loads(line)["title"]) if w.lower() not in SMALL_WORDS]
+        if len(words) >= 2:
+            queries.append(" ".join(dict.fromkeys(words[: 2 + number % 3])))
+    QUERIES.write_text("\n".join(queries[:limit]) + "\n", encoding="utf-8")
+
+
+# ------------------------------------------------------------- measurements
+
+
+class TreeRss:
+    """Peak resident memory of a process and all its children, sampled from /proc."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._done = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> int:
+        self._done.set()
+        self._thread.join()
+        return self.peak
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.05):
+            self.peak = max(self.peak, sum(_rss(pid) for pid in _tree(self.pid)))
+
+
+def _tree(pid: int) -> list[int]:
+    pids, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        pids.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                pending += [int(child) for child in task.read_text().split()]
+            except OSError:
+                pass
+    return pids
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def run_measured(command: Sequence[str]) -> tuple[float, int, str]:
+    """Wall seconds, peak tree RSS (bytes) and stdout of one subprocess."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler = TreeRss(process.pid)
+    out, err = process.communicate()
+    seconds = time.perf_counter() - started
+    peak = sampler.stop()
+    if process.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed: {err.strip()}")
+    return seconds, peak, out
+
+
+def folder_size(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def latencies(run: Callable[[str], object], queries: list[str]) -> dict[str, float]:
+    """Median, p95 and max milliseconds per query, after one warm-up pass."""
+    for query in queries:
+        run(query)
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        run(query)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {"p50": statistics.median(times), "p95": times[int(len(times) * 0.95) - 1], "max": times[-1]}
+
+
+# ------------------------------------------------------- the engines' ingests
+
+
+def plain_whoosh_ingest(folder: Path, index: Path) -> None:
+    """The reference: one writer, StemmingAnalyzer on title and body, nothing else."""
+    from whoosh import index as whoosh_index
+    from whoosh.analysis import StemmingAnalyzer
+    from whoosh.fields import ID, TEXT, Schema
+
+    analyzer = StemmingAnalyzer()
+    schema = Schema(
+        path=ID(stored=True),
+        title=TEXT(analyzer=analyzer, stored=True),
+        body=TEXT(analyzer=analyzer, stored=True),
+    )
+    index.mkdir(parents=True)
+    writer = whoosh_index.create_in(str(index), schema).writer()
+    for path in sorted(folder.rglob("*.txt")):
+        title, body = read_article(path)
+        writer.add_document(path=str(path), title=title, body=body)
+    writer.commit()
+
+
+def fts5_ingest(folder: Path, index: Path) -> None:
+    """SQLite FTS5 (stdlib), Porter stemming; the tables as ``sqlite-utils enable-fts`` makes them."""
+    index.mkdir(parents=True)
+    connection = sqlite3.connect(index / "fts5.db")
+    connection.execute("CREATE TABLE docs (path TEXT, title TEXT, body TEXT)")
+    connection.executemany(
+        "INSERT INTO docs VALUES (?, ?, ?)",
+        ((str(path), *read_article(path)) for path in sorted(folder.rglob("*.txt"))),
+    )
+    connection.execute(
+        "CREATE VIRTUAL TABLE docs_fts USING fts5(title, body, content=[docs], tokenize='porter')"
+    )
+    connection.execute("INSERT INTO docs_fts (rowid, title, body) SELECT rowid, title, body FROM docs")
+    connection.commit()
+    connection.close()
+
+
+def tantivy_ingest(folder: Path, index: Path) -> None:
+    """tantivy-py with its English stemming tokenizer."""
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("path", stored=True)
+    builder.add_text_field("title", stored=True, tokenizer_name="en_stem")
+    builder.add_text_field("body", stored=True, tokenizer_name="en_stem")
+    index.mkdir(parents=True)
+    writer = tantivy.Index(builder.build(), path=str(index)).writer()
+    for path in sorted(folder.rglob("*.txt")):
+        title, body = read_article(path)
+        writer.add_document(tantivy.Document(path=str(path), title=title, body=body))
+    writer.commit()
+    writer.wait_merging_threads()
+
+
+INGESTS: dict[str, Callable[[Path, Path], None]] = {
+    "plain-whoosh": plain_whoosh_ingest,
+    "fts5": fts5_ingest,
+    "tantivy": tantivy_ingest,
+}
+
+
+def available(engine: str) -> bool:
+    module = {"tantivy": "tantivy"}.get(engine)
+    if module is None:
+        return True
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+# ------------------------------------------------------- the engines' queries
+
+
+def searchidx_queries(index: Path) -> tuple[Callable[[str], object], Callable[[str], object]]:
+    from searchidx import Index
+
+    ix = Index(index)
+    return (lambda q: ix.search(q, limit=10)), (lambda q: ix.search(q, limit=10, snippets=0))
+
+
+def plain_whoosh_queries(index: Path) -> tuple[Callable[[str], object], Callable[[str], object]]:
+    from whoosh import index as whoosh_index
+    from whoosh.highlight import ContextFragmenter, HtmlFormatter
+    from whoosh.qparser import MultifieldParser, OrGroup
+
+    ix = whoosh_index.open_dir(str(index))
+    searcher = ix.searcher()
+    parser = MultifieldParser(["title", "body"], ix.schema, group=OrGroup)
+
+    def with_highlights(query: str) -> object:
+        results = searcher.search(parser.parse(query), limit=10)
+        results.fragmenter, results.formatter = ContextFragmenter(), HtmlFormatter()
+        return [hit.highlights("body") for hit in results]
+
+    def plain(query: str) -> object:
+        return [hit["path"] for hit in searcher.search(parser.parse(query), limit=10)]
+
+    return with_highlights, plain
+
+
+def fts5_queries(index: Path) -> tuple[Callable[[str], object], Callable[[str], object]]:
+    connection = sqlite3.connect(index / "fts5.db")
+
+    def match(query: str) -> str:
+        return " OR ".join(f'"{word}"' for word in WORD.findall(query)) or '""'
+
+    def with_snippets(query: str) -> object:
+        sql = (
+            "SELECT docs.path, snippet(docs_fts, 1, '<b>', '</b>', '...', 20) FROM docs_fts "
+            "JOIN docs ON docs.rowid = docs_fts.rowid WHERE docs_fts MATCH ? ORDER BY rank LIMIT 10"
+        )
+        return connection.execute(sql, (match(query),)).fetchall()
+
+    def plain(query: str) -> object:
+        sql = (
+            "SELECT docs.path FROM docs_fts JOIN docs ON docs.rowid = docs_fts.rowid "
+            "WHERE docs_fts MATCH ? ORDER BY rank LIMIT 10"
+        )
+        return connection.execute(sql, (match(query),)).fetchall()
+
+    return with_snippets, plain
+
+
+def tantivy_queries(index: Path) -> tuple[Callable[[str], object], Callable[[str], object]]:
+    import tantivy
+
+    ix = tantivy.Index.open(str(index))
+    ix.reload()
+    searcher = ix.searcher()
+
+    def parse(query: str) -> object:
+        return ix.parse_query(" ".join(WORD.findall(query)) or "nothing", ["title", "body"])
+
+    def with_snippets(query: str) -> object:
+        parsed = parse(query)
+        generator = tantivy.SnippetGenerator.create(searcher, parsed, ix.schema, "body")
+        hits = searcher.search(parsed, 10).hits
+        return [generator.snippet_from_doc(searcher.doc(address)).to_html() for _, address in hits]
+
+    def plain(query: str) -> object:
+        return [searcher.doc(address)["path"] for _, address in searcher.search(parse(query), 10).hits]
+
+    return with_snippets, plain
+
+
+QUERY_RUNNERS = {
+    "searchidx": searchidx_queries,
+    "plain-whoosh": plain_whoosh_queries,
+    "fts5": fts5_queries,
+    "tantivy": tantivy_queries,
+}
+
+COLD_PLAIN_WHOOSH = """
+import sys
+from whoosh import index
+from whoosh.qparser import MultifieldParser, OrGroup
+from whoosh.highlight import ContextFragmenter
+ix = index.open_dir(sys.argv[1])
+with ix.searcher() as searcher:
+    results = searcher.search(MultifieldParser(["title", "body"], ix.schema, group=OrGroup).parse(sys.argv[2]), limit=10)
+    results.fragmenter = ContextFragmenter()
+    for hit in results:
+        print(hit["title"]); print(hit.highlights("body"))
+"""
+
+
+def cold_cli(commands: dict[str, list[str]], runs: int) -> dict[str, float]:
+    """Median wall milliseconds of fresh processes, the engines interleaved run by run."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            started = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            times[name].append((time.perf_counter() - started) * 1000)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+# ------------------------------------------------------------------ the run
+
+
+def measure_ingests(folder: Path, work: Path, documents: int) -> dict[str, dict[str, float]]:
+    rows: dict[str, dict[str, float]] = {}
+    index = work / "searchidx"
+    seconds, peak, _ = run_measured(
+        [sys.executable, "-m", "searchidx", "ingest", str(folder), "--index", str(index), "--quiet"]
+    )
+    rows["searchidx"] = {"seconds": seconds, "rss": peak, "size": folder_size(index)}
+    again, again_peak, _ = run_measured(
+        [sys.executable, "-m", "searchidx", "ingest", str(folder), "--index", str(index), "--quiet"]
+    )
+    rows["searchidx re-ingest"] = {"seconds": again, "rss": again_peak, "size": folder_size(index)}
+    for engine in ("plain-whoosh", "fts5", "tantivy"):
+        if not available(engine):
+            print(f"({engine} is not installed: pip install -e '.[bench]')")
+            continue
+        target = work / engine
+        command = [sys.executable, __file__, "--ingest-with", engine, str(folder), str(target)]
+        seconds, peak, _ = run_measured(command)
+        rows[engine] = {"seconds": seconds, "rss": peak, "size": folder_size(target)}
+    for row in rows.values():
+        row["docs/s"] = documents / row["seconds"]
+    return rows
+
+
+def measure_queries(work: Path, rows: dict[str, dict[str, float]], queries: list[str]) -> None:
+    for engine, row in rows.items():
+        if engine in QUERY_RUNNERS:
+            with_snippets, plain = QUERY_RUNNERS[engine](work / engine)
+            row.update({f"{k} snip": v for k, v in latencies(with_snippets, queries).items()})
+            row.update(latencies(plain, queries))
+
+
+def print_table(rows: dict[str, dict[str, float]], documents: int) -> None:
+    print(f"\nIngest end to end from {documents:,} files, and query latency (ms, top 10)")
+    header = f"{'engine':<20} {'ingest s':>8} {'docs/s':>8} {'peak RSS':>9} {'size':>8} "
+    print(header + f"{'p50':>6} {'p95':>6} {'max':>6} {'p50 snip':>8} {'p95 snip':>8} {'max snip':>8}")
+    for engine, row in rows.items():
+        line = f"{engine:<20} {row['seconds']:>8.2f} {row['docs/s']:>8.0f} {row['rss'] / 2**20:>7.0f}MB "
+        line += f"{row['size'] / 2**20:>6.1f}MB "
+        for key in ("p50", "p95", "max", "p50 snip", "p95 snip", "max snip"):
+            line += (
+                f"{row[key]:>{8 if 'snip' in key else 6}.1f} "
+                if key in row
+                else f"{'-':>{8 if 'snip' in key else 6}} "
+            )
+        print(line.rstrip())
+
+
+def report_bars(rows: dict[str, dict[str, float]], cold: dict[str, float]) -> None:
+    ours, plain = rows["searchidx"], rows["plain-whoosh"]
+    bars = [
+        ("ingest: plain Whoosh time / searchidx time >= 3", plain["seconds"] / ours["seconds"], 3.0, True),
+        (
+            "re-ingest unchanged / first ingest <= 0.10",
+            rows["searchidx re-ingest"]["seconds"] / ours["seconds"],
+            0.10,
+            False,
+        ),
+        (
+            "query p50 with snippets / plain Whoosh p50 without <= 1",
+            ours["p50 snip"] / plain["p50"],
+            1.0,
+            False,
+        ),
+        ("query p95 / p50 with snippets <= 2", ours["p95 snip"] / ours["p50 snip"], 2.0, False),
+    ]
+    if "sqlite-utils" in cold:
+        bars.append(
+            (
+                "cold CLI: searchidx / sqlite-utils <= 0.9",
+                cold["searchidx"] / cold["sqlite-utils"],
+                0.9,
+                False,
+            )
+        )
+    print("\nThe bars of issue 6 (ratios from this run)")
+    for label, value, limit, at_least in bars:
+        met = value >= limit if at_least else value <= limit
+        print(f"  {'met    ' if met else 'NOT MET'}  {label:<58} {value:6.2f}")
+
+
+def measure_cold(work: Path, queries: list[str], runs: int) -> dict[str, float]:
+    query = queries[0]
+    commands = {
+        "searchidx": [
+            sys.executable,
+            "-m",
+            "searchidx",
+            "query",
+            query,
+            "--index",
+            str(work / "searchidx"),
+            "--limit",
+            "10",
+        ],
+        "plain Whoosh": [sys.executable, "-c", COLD_PLAIN_WHOOSH, str(work / "plain-whoosh"), query],
+    }
+    sqlite_utils = Path(sys.executable).with_name("sqlite-utils")
+    if sqlite_utils.exists() and (work / "fts5").exists():
+        commands["sqlite-utils"] = [
+            str(sqlite_utils),
+            "search",
+            str(work / "fts5" / "fts5.db"),
+            "docs",
+            query,
+            "--limit",
+            "10",
+        ]
+    cold = cold_cli(commands, runs)
+    print(f"\nCold CLI, one query with snippets, median of {runs} fresh processes: "
+          + ", ".join(f"{name} {ms:.0f} ms" for name, ms in cold.items()))  # fmt: skip
+    return cold
+
+
+def measure_scale(cache: Path, work: Path, limit: int | None, queries: list[str], base: float) -> None:
+    print("\nScale (copies 2 and up are synthetic: the same articles under new ids and URLs)")
+    print(
+        f"{'corpus':<8} {'documents':>10} {'ingest s':>9} {'x 1x':>6} {'peak RSS':>9} {'size':>8} {'p50 snip':>9} {'p95 snip':>9}"
+    )
+    for copies in (1, 2, 5):
+        folder = cache / f"x{copies}"
+        documents = write_corpus(folder, copies, limit)
+        index = work / f"scale{copies}"
+        seconds, peak, _ = run_measured(
+            [sys.executable, "-m", "searchidx", "ingest", str(folder), "--index", str(index), "--quiet"]
+        )
+        with_snippets, _ = searchidx_queries(index)
+        times = latencies(with_snippets, queries)
+        base = base if copies > 1 else seconds
+        print(f"{copies}x{'':<6} {documents:>10,} {seconds:>9.2f} {seconds / base:>6.2f} {peak / 2**20:>7.0f}MB "
+              f"{folder_size(index) / 2**20:>6.1f}MB {times['p50']:>9.1f} {times['p95']:>9.1f}")  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1x only, 100 queries")
+    parser.add_argument("--docs", type=int, help="use the first N articles only")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "searchidx-speed-corpus")
+    parser.add_argument("--write-queries", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--ingest-with", nargs=3, metavar=("ENGINE", "FOLDER", "INDEX"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.ingest_with:
+        engine, folder, index = args.ingest_with
+        INGESTS[engine](Path(folder), Path(index))
+        return 0
+    if not REUTERS.exists():
+        print(f"no benchmark data: {REUTERS} is missing", file=sys.stderr)
+        return 2
+    if args.write_queries:
+        write_queries()
+        return 0
+    queries = QUERIES.read_text(encoding="utf-8").splitlines()[: 100 if args.quick else 300]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"searchidx speed benchmark, {time.strftime('%Y-%m-%d')}, {platform.python_implementation()} "
+          f"{platform.python_version()}, {cores} cores, {len(queries)} queries")  # fmt: skip
+    folder = args.cache / "x1"
+    documents = write_corpus(folder, 1, args.docs)
+    with tempfile.TemporaryDirectory(prefix="searchidx-speed-") as temp:
+        work = Path(temp)
+        rows = measure_ingests(folder, work, documents)
+        measure_queries(work, rows, queries)
+        print_table(rows, documents)
+        cold = measure_cold(work, queries, runs=5 if args.quick else 10)
+        report_bars(rows, cold)
+        if not args.quick:
+            measure_scale(args.cache, work, args.docs, queries, rows["searchidx"]["seconds"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
