@@ -28,6 +28,7 @@ the first N articles only (CI runs ``--quick --docs 2000``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -50,10 +51,12 @@ from make_corpus import reuters_article  # noqa: E402
 REUTERS = ROOT.parent / "shared" / "data" / "news" / "reuters21578.jsonl"
 QUERIES = Path(__file__).with_name("queries.txt")
 WORD = re.compile(r"[A-Za-z]{3,}")
-SMALL_WORDS = frozenset(
-    "the and for with from says said say will its has have not but are was were into over after "
-    "year years pct mln dlrs billion new sees sets unit".split()
-)
+# Words too common in Reuters headlines to make a query of.
+SMALL_WORDS = frozenset([
+    "the", "and", "for", "with", "from", "says", "said", "say", "will", "its", "has", "have", "not", "but",
+    "are", "was", "were", "into", "over", "after", "year", "years", "pct", "mln", "dlrs", "billion", "new",
+    "sees", "sets", "unit",
+])  # fmt: skip
 
 
 # ---------------------------------------------------------------- the corpus
@@ -72,8 +75,8 @@ def write_corpus(folder: Path, copies: int, limit: int | None) -> int:
         for line in lines:
             record = json.loads(line)
             text = reuters_article(record)
-            if copy:  # a synthetic article: another id and a URL of its own, so it is no duplicate
-                text += f"\nOriginal url:\n\n<https://synthetic.example/{copy}/{record['id']}>\n"
+            if copy:  # a synthetic article: a URL and a line of its own, so it is no duplicate
+                text += f"\nSynthetic copy {copy}.\n\nOriginal url:\n\n<https://synthetic.example/{copy}/{record['id']}>\n"
             (part / f"{record['id']}.txt").write_text(text, encoding="utf-8")
     marker.write_text(f"{len(lines)}x{copies}")
     return len(lines) * copies
@@ -124,10 +127,8 @@ def _tree(pid: int) -> list[int]:
         current = pending.pop()
         pids.append(current)
         for task in Path(f"/proc/{current}/task").glob("*/children"):
-            try:
+            with contextlib.suppress(OSError):  # the process ended meanwhile
                 pending += [int(child) for child in task.read_text().split()]
-            except OSError:
-                pass
     return pids
 
 
@@ -335,7 +336,8 @@ from whoosh.qparser import MultifieldParser, OrGroup
 from whoosh.highlight import ContextFragmenter
 ix = index.open_dir(sys.argv[1])
 with ix.searcher() as searcher:
-    results = searcher.search(MultifieldParser(["title", "body"], ix.schema, group=OrGroup).parse(sys.argv[2]), limit=10)
+    parser = MultifieldParser(["title", "body"], ix.schema, group=OrGroup)
+    results = searcher.search(parser.parse(sys.argv[2]), limit=10)
     results.fragmenter = ContextFragmenter()
     for hit in results:
         print(hit["title"]); print(hit.highlights("body"))
@@ -472,9 +474,8 @@ def measure_cold(work: Path, queries: list[str], runs: int) -> dict[str, float]:
 
 def measure_scale(cache: Path, work: Path, limit: int | None, queries: list[str], base: float) -> None:
     print("\nScale (copies 2 and up are synthetic: the same articles under new ids and URLs)")
-    print(
-        f"{'corpus':<8} {'documents':>10} {'ingest s':>9} {'x 1x':>6} {'peak RSS':>9} {'size':>8} {'p50 snip':>9} {'p95 snip':>9}"
-    )
+    columns = ("ingest s", "x 1x", "peak RSS", "size", "p50 snip", "p95 snip")
+    print(f"{'corpus':<8} {'documents':>10} " + " ".join(f"{name:>9}" for name in columns))
     for copies in (1, 2, 5):
         folder = cache / f"x{copies}"
         documents = write_corpus(folder, copies, limit)
@@ -485,8 +486,9 @@ def measure_scale(cache: Path, work: Path, limit: int | None, queries: list[str]
         with_snippets, _ = searchidx_queries(index)
         times = latencies(with_snippets, queries)
         base = base if copies > 1 else seconds
-        print(f"{copies}x{'':<6} {documents:>10,} {seconds:>9.2f} {seconds / base:>6.2f} {peak / 2**20:>7.0f}MB "
-              f"{folder_size(index) / 2**20:>6.1f}MB {times['p50']:>9.1f} {times['p95']:>9.1f}")  # fmt: skip
+        size, rss = folder_size(index) / 2**20, peak / 2**20
+        print(f"{copies}x{'':<6} {documents:>10,} {seconds:>9.2f} {seconds / base:>9.2f} {rss:>7.0f}MB "
+              f"{size:>7.1f}MB {times['p50']:>9.1f} {times['p95']:>9.1f}")  # fmt: skip
 
 
 def main() -> int:

@@ -41,6 +41,8 @@ SUPPORTED_NAMES = ".txt, .md, .html, .htm, .jsonl, .ndjson"
 IGNORE_FILE = ".searchidxignore"
 # The hash of a file not in the manifest: it is new, so it is read (and hashed) anyway.
 NOT_HASHED = ""
+# Files modified less than this long before an ingest are hashed again next time (see _stamp).
+RACY_NS = 2_000_000_000
 
 
 def ingest(
@@ -128,6 +130,7 @@ class _Run:
     _retired_at: dict[str, str] = field(default_factory=dict)
     _new_ids: dict[str, str] = field(default_factory=dict)
     _new_content: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _restamp: dict[str, str] = field(default_factory=dict)
 
     def execute(self, candidates: dict[Path, str], folders: list[Path]) -> None:
         """Hash every file, retire what changed or is gone, then read what is new or changed."""
@@ -135,13 +138,15 @@ class _Run:
         if self.full:
             self.manifest.clear()
         known = self.manifest.file_hashes()
-        hashes = self._hash_all(candidates, known)
+        hashes = self._hash_all(candidates, known, self.manifest.file_stamps())
         current = set(candidates.values())
         gone = {key for key in known if _under(key, folders) and key not in current}
         changed = {key for key, digest in hashes.items() if digest != known.get(key)}
         self.writer = open_writer(self.ix, procs=self.workers or worker_count(len(changed)))
         reread = self._retire(gone | changed, current)
-        self._account_unchanged([key for key in hashes if key not in reread])
+        unchanged = [key for key in hashes if key not in reread]
+        self._account_unchanged(unchanged)
+        self.manifest.restamp({key: self._restamp[key] for key in unchanged if key in self._restamp})
         for path, key in candidates.items():
             if key in reread and key in hashes:
                 self._read(path, key, hashes[key])
@@ -154,17 +159,29 @@ class _Run:
         if self.writer is not None:
             self.writer.cancel()
 
-    def _hash_all(self, keys: dict[Path, str], known: dict[str, str]) -> dict[str, str]:
-        """The content hash of every known file; new files get ``NOT_HASHED`` (hashed when read, once)."""
+    def _hash_all(
+        self, keys: dict[Path, str], known: dict[str, str], stamps: dict[str, str]
+    ) -> dict[str, str]:
+        """The content hash of every file found.
+
+        A known file whose size and modification time are those recorded is
+        taken as unchanged without being read (as make, rsync and git do); a
+        new file gets ``NOT_HASHED`` and is hashed when it is read, once.
+        """
         hashes: dict[str, str] = {}
         for path, key in keys.items():
             if key not in known:
                 hashes[key] = NOT_HASHED
                 continue
             try:
+                stamp = _stamp(path)
+                if stamp and stamps.get(key) == stamp:
+                    hashes[key] = known[key]
+                    continue
                 hashes[key] = hashlib.sha256(read_bytes(path)).hexdigest()
-            except DocumentError as error:
-                self._skip(str(path), error.reason)
+                self._restamp[key] = stamp
+            except (OSError, DocumentError) as error:
+                self._skip(str(path), _why(error))
         return hashes
 
     def _retire(self, affected: set[str], present: set[str]) -> set[str]:
@@ -200,9 +217,10 @@ class _Run:
 
     def _read(self, path: Path, key: str, content_hash: str) -> None:
         try:
+            stamp = _stamp(path)  # before reading: a change after it makes the next run look again
             data = read_bytes(path)
-        except DocumentError as error:
-            self._skip(str(path), error.reason)
+        except (OSError, DocumentError) as error:
+            self._skip(str(path), _why(error))
             return
         content_hash = content_hash if content_hash != NOT_HASHED else hashlib.sha256(data).hexdigest()
         records: list[Record] = []
@@ -212,7 +230,7 @@ class _Run:
                 records.append(Record(key, item.location, "skipped", detail=item.reason))
             else:
                 records.append(self._place(item, key))
-        self.manifest.remember(key, content_hash, records)
+        self.manifest.remember(key, content_hash, records, stamp)
 
     def _place(self, document: Document, key: str) -> Record:
         """Index the document, or count it as a duplicate of the one already there."""
@@ -259,6 +277,24 @@ class _Run:
     def _skip(self, location: str, reason: str) -> None:
         self.skipped.append(Skipped(location, reason))
         self.observer.action("skipped", location, reason)
+
+
+def _why(error: OSError | DocumentError) -> str:
+    if isinstance(error, DocumentError):
+        return error.reason
+    return f"cannot read the file ({error.strerror or error})"
+
+
+def _stamp(path: Path) -> str:
+    """``size:mtime_ns`` of the file, or ``""`` when it changed too recently for the time to be trusted.
+
+    A file written within the clock's resolution of an ingest could change
+    again without its time changing; such files are hashed next time too.
+    """
+    status = path.stat()
+    if time.time_ns() - status.st_mtime_ns < RACY_NS:
+        return ""
+    return f"{status.st_size}:{status.st_mtime_ns}"
 
 
 def _load(path: Path, data: bytes) -> Iterator[Document | Skipped]:

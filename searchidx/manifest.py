@@ -22,7 +22,8 @@ Status = Literal["indexed", "duplicate", "skipped"]
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
-    hash TEXT NOT NULL
+    hash TEXT NOT NULL,
+    stamp TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS records (
     path TEXT NOT NULL,
@@ -67,6 +68,9 @@ class Manifest:
     def __init__(self, index_dir: Path) -> None:
         self._connection = sqlite3.connect(index_dir / MANIFEST_NAME)
         self._connection.executescript(SCHEMA)
+        columns = {row[1] for row in self._connection.execute("PRAGMA table_info(files)")}
+        if "stamp" not in columns:  # a manifest from before stamps
+            self._connection.execute("ALTER TABLE files ADD COLUMN stamp TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         """Close the database (uncommitted changes are dropped)."""
@@ -79,6 +83,16 @@ class Manifest:
     def file_hashes(self) -> dict[str, str]:
         """Every known source file and its content hash."""
         return dict(self._connection.execute("SELECT path, hash FROM files"))
+
+    def file_stamps(self) -> dict[str, str]:
+        """Every known source file's size and modification time when it was hashed (``""``: unknown)."""
+        return dict(self._connection.execute("SELECT path, stamp FROM files"))
+
+    def restamp(self, stamps: dict[str, str]) -> None:
+        """Record new stamps of files whose content did not change (touched, copied back...)."""
+        self._connection.executemany(
+            "UPDATE files SET stamp = ? WHERE path = ?", [(v, k) for k, v in stamps.items()]
+        )
 
     def records_of(self, paths: Iterable[str]) -> list[Record]:
         """The records of the given source files."""
@@ -119,9 +133,9 @@ class Manifest:
             self._connection.execute(f"DELETE FROM records WHERE path IN ({marks})", chunk)
             self._connection.execute(f"DELETE FROM files WHERE path IN ({marks})", chunk)
 
-    def remember(self, path: str, content_hash: str, records: list[Record]) -> None:
-        """Record a source file's hash and what became of its records."""
-        self._connection.execute("INSERT OR REPLACE INTO files VALUES (?, ?)", (path, content_hash))
+    def remember(self, path: str, content_hash: str, records: list[Record], stamp: str = "") -> None:
+        """Record a source file's hash, its stamp and what became of its records."""
+        self._connection.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", (path, content_hash, stamp))
         rows = [
             (r.path, r.location, r.status, r.doc_id, r.content_key, r.detail, int(r.dated)) for r in records
         ]

@@ -246,3 +246,29 @@ def test_a_second_ingest_while_one_holds_the_lock_is_a_clear_error(tmp_path: Pat
     with write_lock(index_storage(index), index), pytest.raises(IndexLockedError):
         ingest(folder, index=index)
     assert ingest(folder, index=index).unchanged == 3  # the lock is free again
+
+
+def test_unchanged_files_are_recognised_by_size_and_time_without_reading(tmp_path: Path) -> None:
+    import os
+
+    folder = make_folder(tmp_path)
+    an_hour_ago = 1_700_000_000
+    for path in folder.rglob("*.*"):
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    index = tmp_path / "index"
+    ingest(folder, index=index)
+    bridge = folder / "a.txt"
+    text = bridge.read_text(encoding="utf-8")
+    # Same size, same modification time, other words: taken as unchanged, not read.
+    bridge.write_text(text.replace("Monday", "Friday"), encoding="utf-8")
+    os.utime(bridge, (an_hour_ago, an_hour_ago))
+    assert counts(ingest(folder, index=index))["unchanged"] == 3
+    # A new modification time makes it read again, whatever its size.
+    os.utime(bridge, (an_hour_ago + 60, an_hour_ago + 60))
+    report = ingest(folder, index=index)
+    assert (report.updated, report.unchanged) == (1, 2)
+    assert [hit.title for hit in search("friday", index=index)] == ["Bridge opens"]
+    # A file written just now is hashed each time until its time can be trusted.
+    bridge.write_text(text, encoding="utf-8")
+    assert ingest(folder, index=index).updated == 1
+    assert ingest(folder, index=index).unchanged == 3
