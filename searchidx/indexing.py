@@ -41,6 +41,9 @@ SUPPORTED_NAMES = ".txt, .md, .html, .htm, .jsonl, .ndjson"
 IGNORE_FILE = ".searchidxignore"
 # The hash of a file not in the manifest: it is new, so it is read (and hashed) anyway.
 NOT_HASHED = ""
+# Documents indexed between two commits of a large ingest: what a crash can cost, and what bounds
+# the writers' memory (each worker's postings stay in memory, without sorted runs on disk).
+BATCH_DOCUMENTS = 20_000
 # Files modified less than this long before an ingest are hashed again next time (see _stamp).
 RACY_NS = 2_000_000_000
 
@@ -82,7 +85,8 @@ def ingest(
         run = _Run(ix, manifest, observer or IngestObserver(), full=full, fresh=fresh, workers=workers)
         try:
             run.execute(candidates, folders)
-            total = _commit(run, manifest, full=full)
+            run.commit()
+            total = int(ix.doc_count())  # read from the newest table of contents
             undated = manifest.undated_count()
         except OSError as error:
             run.cancel()
@@ -131,6 +135,8 @@ class _Run:
     _new_ids: dict[str, str] = field(default_factory=dict)
     _new_content: dict[str, tuple[str, str]] = field(default_factory=dict)
     _restamp: dict[str, str] = field(default_factory=dict)
+    _batched: int = 0
+    _cleared: bool = False
 
     def execute(self, candidates: dict[Path, str], folders: list[Path]) -> None:
         """Hash every file, retire what changed or is gone, then read what is new or changed."""
@@ -147,12 +153,36 @@ class _Run:
         unchanged = [key for key in hashes if key not in reread]
         self._account_unchanged(unchanged)
         self.manifest.restamp({key: self._restamp[key] for key in unchanged if key in self._restamp})
-        for path, key in candidates.items():
-            if key in reread and key in hashes:
-                self._read(path, key, hashes[key])
+        to_read = [(path, key) for path, key in candidates.items() if key in reread and key in hashes]
+        done = {path for path, _ in to_read}
+        for path in candidates:
+            if path not in done:
+                self.observer.file_done(path)
+        for number, (path, key) in enumerate(to_read, start=1):
+            self._read(path, key, hashes[key])
             self.observer.file_done(path)
+            if self._batched >= BATCH_DOCUMENTS and number < len(to_read):
+                self._commit_batch(files_left=len(to_read) - number)
         for doc_id in sorted(self.retired - self.written):
             self.observer.action("removed", self._retired_at[doc_id])
+
+    def commit(self) -> None:
+        """Commit the index, then the manifest: the documents of every file read so far are safe."""
+        if self.full and not self._cleared:
+            self.writer.commit(mergetype=CLEAR)  # the rebuild replaces every older segment
+            self._cleared = True
+        elif self.changes:
+            self.writer.commit()
+        else:
+            self.writer.cancel()
+        self.manifest.set_meta("last_ingest", datetime.now(UTC).isoformat())
+        self.manifest.set_meta("schema_version", str(SCHEMA_VERSION))
+        self.manifest.commit()
+
+    def _commit_batch(self, files_left: int) -> None:
+        self.commit()
+        self._batched = 0
+        self.writer = open_writer(self.ix, procs=self.workers or worker_count(files_left))
 
     def cancel(self) -> None:
         """Drop what this ingest wrote but did not commit."""
@@ -241,6 +271,7 @@ class _Run:
             self.observer.action("duplicate", document.location, kept_location)
             return Record(key, document.location, "duplicate", document.id, document.content_key, kept_id)
         fields = _fields(document, key)
+        self._batched += 1
         if self.fresh:
             self.writer.add_document(**fields)
         else:
@@ -311,21 +342,6 @@ def _load(path: Path, data: bytes) -> Iterator[Document | Skipped]:
         yield Skipped(item.location, item.reason) if isinstance(item, BadRecord) else item
 
 
-def _commit(run: _Run, manifest: Manifest, *, full: bool) -> int:
-    """Commit the index, then the manifest; return the number of documents."""
-    writer = run.writer
-    if full:
-        writer.commit(mergetype=CLEAR)
-    elif run.changes:
-        writer.commit()
-    else:
-        writer.cancel()
-    manifest.set_meta("last_ingest", datetime.now(UTC).isoformat())
-    manifest.set_meta("schema_version", str(SCHEMA_VERSION))
-    manifest.commit()
-    return int(run.ix.doc_count())  # read from the newest table of contents
-
-
 def _as_folders(directories: PathLike | Iterable[PathLike]) -> list[Path]:
     if isinstance(directories, (str, os.PathLike)):
         directories = [directories]
@@ -347,8 +363,7 @@ def _find_files(folders: list[Path], *, exclude: Path) -> tuple[dict[Path, str],
     supported: dict[Path, str] = {}
     ignored = 0
     for folder in folders:
-        for path, wanted in _walk(folder, excluded):
-            key = _key(path)
+        for path, key, wanted in _walk(folder, excluded):
             if key in seen:
                 continue
             seen.add(key)
@@ -359,11 +374,12 @@ def _find_files(folders: list[Path], *, exclude: Path) -> tuple[dict[Path, str],
     return supported, ignored
 
 
-def _walk(folder: Path, excluded: Path) -> Iterator[tuple[Path, bool]]:
-    """Every non-hidden file under ``folder``, and whether no ignore file excludes it."""
+def _walk(folder: Path, excluded: Path) -> Iterator[tuple[Path, str, bool]]:
+    """Every non-hidden file under ``folder``, its key, and whether no ignore file excludes it."""
     rules: dict[Path, list[tuple[Path, str]]] = {}
     for root, dirs, files in os.walk(folder):
         base = Path(root)
+        resolved = base.resolve()  # once per folder; a file's own key costs a resolve only if it is a link
         inherited = rules.get(base.parent, []) if base != folder else []
         active = inherited + _ignore_rules(base)
         rules[base] = active
@@ -376,7 +392,9 @@ def _walk(folder: Path, excluded: Path) -> Iterator[tuple[Path, bool]]:
         )
         for name in sorted(files):
             if not name.startswith("."):
-                yield base / name, not _ignored(base / name, active, False)
+                path = base / name
+                key = _key(path) if os.path.islink(path) else os.path.join(resolved, name)
+                yield path, key, not _ignored(path, active, False)
 
 
 def _ignore_rules(folder: Path) -> list[tuple[Path, str]]:

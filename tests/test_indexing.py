@@ -272,3 +272,24 @@ def test_unchanged_files_are_recognised_by_size_and_time_without_reading(tmp_pat
     bridge.write_text(text, encoding="utf-8")
     assert ingest(folder, index=index).updated == 1
     assert ingest(folder, index=index).unchanged == 3
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_large_ingest_commits_in_batches_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corpus_index: tuple[Path, IngestReport], workers: int
+) -> None:
+    from searchidx import indexing
+    from tests.conftest import CORPUS
+
+    monkeypatch.setattr(indexing, "BATCH_DOCUMENTS", 60)
+    _, whole = corpus_index
+    index = tmp_path / "index"
+    for full in (False, True):  # a rebuild clears the old segments once, not each batch's
+        report = ingest(CORPUS, index=index, full=full, workers=workers)
+        assert (report.added, report.total, len(report.duplicates)) == (
+            whole.added,
+            whole.total,
+            len(whole.duplicates),
+        )
+    assert len(list(index.glob("*.seg"))) >= whole.added // 60  # one commit (or two segments) per batch
+    assert ingest(CORPUS, index=index).unchanged == whole.added
