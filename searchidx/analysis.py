@@ -152,6 +152,15 @@ class NewsAnalyzer(_Stemming, Analyzer):  # type: ignore[misc]  # Whoosh is unty
             words = [part for word in words for part, _ in _cjk_parts(word)]
         return list(self._stem_words(words))
 
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """``(start, end, term)`` of each indexed word of ``text``: the tokens' offsets and texts, faster."""
+        if CJK.search(text):
+            return [(t.startchar, t.endchar, t.text) for t in self(text, chars=True, mode="index")]
+        found = [(m.start(), m.end(), _fold(m.group().lower())) for m in TOKEN.finditer(text)]
+        kept = [span for span in found if len(span[2]) >= MIN_WORD_LENGTH and span[2] not in STOP_WORDS]
+        stems = self._stem_words([word for _, _, word in kept])
+        return [(start, end, stem) for (start, end, _), stem in zip(kept, stems, strict=True)]
+
     def __call__(
         self,
         value: str,

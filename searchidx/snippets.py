@@ -85,9 +85,10 @@ def find_matches(
     marked as one span; a word inside it is not marked again.
     """
     wanted = set(words)
-    tokens = [
-        (token.startchar, token.endchar, token.text) for token in analyzer(text, chars=True, mode="index")
-    ]
+    if hasattr(analyzer, "spans"):  # searchidx's analyzer: the same spans without a Token per word
+        tokens = analyzer.spans(text)
+    else:
+        tokens = [(t.startchar, t.endchar, t.text) for t in analyzer(text, chars=True, mode="index")]
     found: list[Match] = [((start, end), term) for start, end, term in tokens if term in wanted]
     for phrase in phrases:
         size = len(phrase)

@@ -62,6 +62,15 @@ def test_terms_are_the_token_texts(texts: list[str]) -> None:
         assert fast.terms(text) == [token.text for token in reference_analyzer()(text)], text[:80]
 
 
+def test_spans_are_the_token_offsets_and_texts(texts: list[str]) -> None:
+    fast = NewsAnalyzer()
+    for text in texts:
+        expected = [
+            (t.startchar, t.endchar, t.text) for t in reference_analyzer()(text, chars=True, mode="index")
+        ]
+        assert fast.spans(text) == expected, text[:80]
+
+
 def test_headline_words_weigh_more_inside_the_body_field() -> None:
     field = ArticleText(analyzer=NewsAnalyzer())
     postings = {
