@@ -113,7 +113,7 @@ def cli() -> None:
     "-j",
     "--workers",
     type=click.IntRange(1, 64),
-    help="Processes that index in parallel (default: one per core, up to 4, for 2,000 files or more).",
+    help="Processes that index in parallel (default: one per core, up to 4, from 2,000 files or 8 MB).",
 )
 @json_option
 def ingest_command(

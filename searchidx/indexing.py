@@ -62,7 +62,7 @@ def ingest(
     missing. Documents that came from other folders are left alone, unless
     ``full`` asks for a rebuild from these folders only. ``workers`` is the
     number of indexing processes (default: one per core, up to 4, when there
-    are 2,000 or more files to read). Raises
+    are 2,000 files or 8 MB to read, or more). Raises
     :class:`CorpusError` when a folder is missing or none holds a supported
     file, :class:`IndexLockedError` when another ingest is writing.
 
@@ -136,6 +136,7 @@ class _Run:
     _new_content: dict[str, tuple[str, str]] = field(default_factory=dict)
     _restamp: dict[str, str] = field(default_factory=dict)
     _batched: int = 0
+    _sizes: dict[Path, int] = field(default_factory=dict)
     _cleared: bool = False
 
     def execute(self, candidates: dict[Path, str], folders: list[Path]) -> None:
@@ -148,7 +149,10 @@ class _Run:
         current = set(candidates.values())
         gone = {key for key in known if _under(key, folders) and key not in current}
         changed = {key for key, digest in hashes.items() if digest != known.get(key)}
-        self.writer = open_writer(self.ix, procs=self.workers or worker_count(len(changed)))
+        self._sizes = {path: _size(path) for path, key in candidates.items() if key in changed}
+        self.writer = open_writer(
+            self.ix, procs=self.workers or worker_count(len(changed), sum(self._sizes.values()))
+        )
         reread = self._retire(gone | changed, current)
         unchanged = [key for key in hashes if key not in reread]
         self._account_unchanged(unchanged)
@@ -162,7 +166,7 @@ class _Run:
             self._read(path, key, hashes[key])
             self.observer.file_done(path)
             if self._batched >= BATCH_DOCUMENTS and number < len(to_read):
-                self._commit_batch(files_left=len(to_read) - number)
+                self._commit_batch([path for path, _ in to_read[number:]])
         for doc_id in sorted(self.retired - self.written):
             self.observer.action("removed", self._retired_at[doc_id])
 
@@ -179,10 +183,11 @@ class _Run:
         self.manifest.set_meta("schema_version", str(SCHEMA_VERSION))
         self.manifest.commit()
 
-    def _commit_batch(self, files_left: int) -> None:
+    def _commit_batch(self, left: list[Path]) -> None:
         self.commit()
         self._batched = 0
-        self.writer = open_writer(self.ix, procs=self.workers or worker_count(files_left))
+        size = sum(self._sizes.get(path, 0) for path in left)
+        self.writer = open_writer(self.ix, procs=self.workers or worker_count(len(left), size))
 
     def cancel(self) -> None:
         """Drop what this ingest wrote but did not commit."""
@@ -308,6 +313,13 @@ class _Run:
     def _skip(self, location: str, reason: str) -> None:
         self.skipped.append(Skipped(location, reason))
         self.observer.action("skipped", location, reason)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reported when it is read
 
 
 def _why(error: OSError | DocumentError) -> str:

@@ -27,8 +27,9 @@ from searchidx.errors import IndexLockedError
 
 # Whoosh's default index name, the prefix of its files.
 INDEX_NAME = "MAIN"
-# Below this many files to read, starting worker processes costs more than it saves.
+# Below this many files, or bytes, to read, starting worker processes costs more than it saves.
 PARALLEL_FROM = 2000
+PARALLEL_FROM_BYTES = 8_000_000
 # Memory for each writer's posting buffer before it spills sorted runs to disk.
 LIMIT_MB = 256
 # Documents handed to a worker at a time.
@@ -158,10 +159,11 @@ class ParallelWriter(MpWriter):  # type: ignore[misc]  # Whoosh is untyped
         super().cancel()
 
 
-def worker_count(files_to_read: int) -> int:
-    """How many writer processes an ingest of this many files should use."""
+def worker_count(files_to_read: int, bytes_to_read: int) -> int:
+    """How many writer processes an ingest of this many files (of this total size) should use."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(cores, 4) if files_to_read >= PARALLEL_FROM and cores > 1 else 1
+    large = files_to_read >= PARALLEL_FROM or bytes_to_read >= PARALLEL_FROM_BYTES
+    return min(cores, 4) if large and cores > 1 else 1
 
 
 @contextmanager
