@@ -86,6 +86,20 @@ def marks_for(query: Any) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
     return frozenset(in_phrases - alone), tuple(dict.fromkeys(phrases))
 
 
+def preloaded(query: Any) -> Any:
+    """The query with every OR scored through Whoosh's array matcher.
+
+    searchidx scores every matching document (see ``searching.Index._run``);
+    for that, adding up each clause's matches in arrays is faster than
+    Whoosh's default tree of union matchers, which is built to skip ahead
+    (measured: p50 -16%, p95 -50% on the Reuters queries, same results).
+    """
+    query = query.apply(preloaded)
+    if isinstance(query, wq.Or):
+        query.matcher_type = wq.Or.ARRAY_MATCHER
+    return query
+
+
 def words_to_mark(query: Any, reader: Any) -> frozenset[str]:
     """The indexed words a hit of ``query`` can have matched, to mark in its text.
 

@@ -29,7 +29,15 @@ from searchidx.dates import parse_when
 from searchidx.errors import DocumentNotFoundError, QueryError
 from searchidx.facets import FACETS, count_facets, date_of, newest_first_key
 from searchidx.manifest import MANIFEST_NAME, Manifest
-from searchidx.querying import SEARCH_FIELDS, ParsedQuery, fuzzy, marks_for, parse_query, words_to_mark
+from searchidx.querying import (
+    SEARCH_FIELDS,
+    ParsedQuery,
+    fuzzy,
+    marks_for,
+    parse_query,
+    preloaded,
+    words_to_mark,
+)
 from searchidx.ranking import weighting
 from searchidx.schema import document_id, index_path, open_index
 from searchidx.snippets import MarkedText, join_fragments, make_snippet, mark
@@ -258,7 +266,7 @@ class Index:
             ]
         like = wq.Or(terms)
         collector = TopCollector(limit, usequality=False, replace=0)
-        searcher.search_with_collector(like, FilterCollector(collector, restrict={docnum}))
+        searcher.search_with_collector(preloaded(like), FilterCollector(collector, restrict={docnum}))
         found = collector.results()
         words = frozenset(term.text for term in terms)
         hits = tuple(
@@ -328,9 +336,8 @@ class Index:
             ranked = SortingCollector(
                 sorting.TranslateFacet(newest_first_key, sorting.FieldFacet("date")), limit=depth
             )
-        searcher.search_with_collector(
-            query, FilterCollector(ranked, allow=allow) if allow is not None else ranked
-        )
+        collector = FilterCollector(ranked, allow=allow) if allow is not None else ranked
+        searcher.search_with_collector(preloaded(query), collector)
         results = ranked.results()
         return results, len(results)
 

@@ -128,3 +128,29 @@ def test_a_missing_index_is_a_clear_error(tmp_path: Path) -> None:
 def test_the_limit_must_be_positive(small_index: Path) -> None:
     with pytest.raises(QueryError, match="limit"):
         search("airport", index=small_index, limit=0)
+
+
+@pytest.mark.parametrize(
+    "query", ["putin parade", "oil prices opec", "grain exports -wheat", '"trade deficit" japan']
+)
+def test_array_scoring_ranks_and_counts_like_whoosh_default(
+    corpus_index: tuple[Path, IngestReport], query: str
+) -> None:
+    from whoosh import index as whoosh_index
+    from whoosh.collectors import TopCollector
+
+    from searchidx.querying import parse_query
+    from searchidx.ranking import weighting
+
+    index, _ = corpus_index
+    ix = whoosh_index.open_dir(str(index))
+    with ix.searcher(weighting=weighting()) as searcher:
+        collector = TopCollector(10, usequality=False, replace=0)  # Whoosh's union-matcher tree
+        searcher.search_with_collector(parse_query(query, ix.schema).query, collector)
+        expected = [
+            (searcher.stored_fields(hit.docnum)["id"], round(hit.score, 6)) for hit in collector.results()
+        ]
+        total = len(collector.results())
+    results = search(query, index=index, snippets=0)
+    assert [(hit.id, round(hit.score, 6)) for hit in results] == expected
+    assert results.total == total
