@@ -34,6 +34,8 @@ def count_facets(reader: Any, docnums: Iterable[int], names: Iterable[str]) -> d
     """
     wanted = list(dict.fromkeys(names))
     docnums = list(docnums)
+    if not docnums:  # also an index with no documents yet, whose reader has no columns
+        return {name: {} for name in wanted}
     dates = reader.column_reader("date", translate=False)
     sources = reader.column_reader("source")
     keys: dict[str, Callable[[int], str]] = {

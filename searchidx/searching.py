@@ -296,7 +296,7 @@ class Index:
         searcher = self._searcher()
         reader = searcher.reader()
         live = list(reader.all_doc_ids())
-        raw_dates = reader.column_reader("date", translate=False)
+        raw_dates = reader.column_reader("date", translate=False) if live else []
         dates = [moment for doc in live if (moment := date_of(raw_dates[doc])) is not None]
         counts = count_facets(reader, live, ("year", "source"))
         meta = self._meta()
@@ -317,7 +317,11 @@ class Index:
         if searcher is None:
             searcher = self._ix.searcher(weighting=weighting())
         elif not searcher.up_to_date():
-            searcher = searcher.refresh()
+            if searcher.doc_count_all():
+                searcher = searcher.refresh()
+            else:  # Whoosh cannot refresh the reader of an index that had no documents
+                searcher.close()
+                searcher = self._ix.searcher(weighting=weighting())
         self._local.searcher = searcher
         return searcher
 
@@ -336,6 +340,8 @@ class Index:
             ranked = SortingCollector(
                 sorting.TranslateFacet(newest_first_key, sorting.FieldFacet("date")), limit=depth
             )
+        if searcher.doc_count_all() == 0:  # an empty index's reader has no columns to sort by
+            ranked = TopCollector(depth)
         collector = FilterCollector(ranked, allow=allow) if allow is not None else ranked
         searcher.search_with_collector(preloaded(query), collector)
         results = ranked.results()

@@ -154,3 +154,19 @@ def test_array_scoring_ranks_and_counts_like_whoosh_default(
     results = search(query, index=index, snippets=0)
     assert [(hit.id, round(hit.score, 6)) for hit in results] == expected
     assert results.total == total
+
+
+def test_an_index_without_documents_answers_every_request(tmp_path: Path) -> None:
+    from searchidx import Index
+    from searchidx.schema import index_storage, open_or_create_index
+
+    index = tmp_path / "index"
+    index_storage(index)
+    open_or_create_index(index)  # what an ingest interrupted before its first commit leaves
+    with Index(index) as ix:
+        assert ix.stats().documents == 0
+        results = ix.search("oil", sort="date", facets=("year", "source"), since="2015")
+        assert (results.total, results.facets) == (0, {"year": {}, "source": {}})
+        write_article(tmp_path / "articles", "a.txt", "Oil output rises", "Oil output rose in March.")
+        ingest(tmp_path / "articles", index=index)
+        assert [hit.title for hit in ix.search("oil")] == ["Oil output rises"]  # the open Index sees it
