@@ -147,17 +147,17 @@ class NewsAnalyzer(_Stemming, Analyzer):  # type: ignore[misc]  # Whoosh is unty
             words = TOKEN.findall(text.lower())
         else:
             words = [_fold(word.lower()) for word in TOKEN.findall(text)]
-        words = [word for word in words if len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS]
+        words = [word for word in words if _indexed(word)]
         if CJK.search(text):
             words = [part for word in words for part, _ in _cjk_parts(word)]
-        return list(self._stem_words(words))
+        return self._stem_words(words)
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """``(start, end, term)`` of each indexed word of ``text``: the tokens' offsets and texts, faster."""
         if CJK.search(text):
             return [(t.startchar, t.endchar, t.text) for t in self(text, chars=True, mode="index")]
         found = [(m.start(), m.end(), _fold(m.group().lower())) for m in TOKEN.finditer(text)]
-        kept = [span for span in found if len(span[2]) >= MIN_WORD_LENGTH and span[2] not in STOP_WORDS]
+        kept = [span for span in found if _indexed(span[2])]
         stems = self._stem_words([word for _, _, word in kept])
         return [(start, end, stem) for (start, end, _), stem in zip(kept, stems, strict=True)]
 
@@ -185,7 +185,7 @@ class NewsAnalyzer(_Stemming, Analyzer):  # type: ignore[misc]  # Whoosh is unty
         position = start_pos
         for original, start, end in spans:
             text = _fold(original.lower())
-            stopped = len(text) < MIN_WORD_LENGTH or text in STOP_WORDS
+            stopped = not _indexed(text)
             if stopped and removestops:
                 continue
             cjk = CJK.search(text) is not None
@@ -205,6 +205,11 @@ class NewsAnalyzer(_Stemming, Analyzer):  # type: ignore[misc]  # Whoosh is unty
 
     def _stem_words(self, words: list[str]) -> list[str]:
         return self._stemmer_of().stemWords(words)  # type: ignore[no-any-return]
+
+
+def _indexed(word: str) -> bool:
+    """Whether a lower-cased, folded word is indexed: not a stop word, not a single character."""
+    return len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS
 
 
 def _fold(word: str) -> str:

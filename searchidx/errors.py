@@ -20,47 +20,52 @@ class SearchidxError(Exception):
         self.message = message
 
 
-class IndexNotFoundError(SearchidxError):
+class IndexPathError(SearchidxError):
+    """An error about the index at :attr:`path`; each subclass's ``message`` says what to do."""
+
+    message_template = "{path}"
+
+    def __init__(self, path: Path, **details: str) -> None:
+        super().__init__(self.message_template.format(path=path, **details))
+        self.path = path
+
+
+class IndexNotFoundError(IndexPathError):
     """There is no index at the given path."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(
-            f"No index at {path}. Run `searchidx ingest DIR` first "
-            "(or point --index / SEARCHIDX_INDEX at an existing index)."
-        )
-        self.path = path
+    message_template = (
+        "No index at {path}. Run `searchidx ingest DIR` first "
+        "(or point --index / SEARCHIDX_INDEX at an existing index)."
+    )
 
 
-class IncompatibleIndexError(SearchidxError):
+class IncompatibleIndexError(IndexPathError):
     """The index was written by a version of searchidx this one cannot read."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(
-            f"The index at {path} was built by another version of searchidx and cannot be read. "
-            "Rebuild it with `searchidx ingest --full DIR`."
-        )
-        self.path = path
+    message_template = (
+        "The index at {path} was built by another version of searchidx and cannot be read. "
+        "Rebuild it with `searchidx ingest --full DIR`."
+    )
 
 
-class IndexLockedError(SearchidxError):
+class IndexLockedError(IndexPathError):
     """Another process is writing to the index."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(
-            f"Another ingest is writing to the index at {path}. Wait for it to finish, then run this again."
-        )
-        self.path = path
+    message_template = (
+        "Another ingest is writing to the index at {path}. Wait for it to finish, then run this again."
+    )
 
 
-class IndexWriteError(SearchidxError):
+class IndexWriteError(IndexPathError):
     """The index cannot be created or written (permissions, full disk...)."""
 
+    message_template = (
+        "Cannot write the index at {path}: {reason}. "
+        "Check that the directory is writable and the disk has free space."
+    )
+
     def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(
-            f"Cannot write the index at {path}: {reason}. "
-            "Check that the directory is writable and the disk has free space."
-        )
-        self.path = path
+        super().__init__(path, reason=reason)
 
 
 class CorpusError(SearchidxError):

@@ -134,7 +134,7 @@ class _Run:
     _retired_at: dict[str, str] = field(default_factory=dict)
     _new_ids: dict[str, str] = field(default_factory=dict)
     _new_content: dict[str, tuple[str, str]] = field(default_factory=dict)
-    _restamp: dict[str, str] = field(default_factory=dict)
+    _stamps: dict[str, str] = field(default_factory=dict)
     _batched: int = 0
     _sizes: dict[Path, int] = field(default_factory=dict)
     _cleared: bool = False
@@ -144,19 +144,19 @@ class _Run:
         self.observer.started(len(candidates))
         if self.full:
             self.manifest.clear()
-        known = self.manifest.file_hashes()
-        hashes = self._hash_all(candidates, known, self.manifest.file_stamps())
+        known, recorded = self.manifest.file_hashes(), self.manifest.file_stamps()
+        hashes = self._hash_all(candidates, known, recorded)
         current = set(candidates.values())
         gone = {key for key in known if _under(key, folders) and key not in current}
         changed = {key for key, digest in hashes.items() if digest != known.get(key)}
-        self._sizes = {path: _size(path) for path, key in candidates.items() if key in changed}
-        self.writer = open_writer(
-            self.ix, procs=self.workers or worker_count(len(changed), sum(self._sizes.values()))
-        )
+        size = sum(self._sizes[path] for path, key in candidates.items() if key in changed)
+        self.writer = open_writer(self.ix, procs=self.workers or worker_count(len(changed), size))
         reread = self._retire(gone | changed, current)
         unchanged = [key for key in hashes if key not in reread]
         self._account_unchanged(unchanged)
-        self.manifest.restamp({key: self._restamp[key] for key in unchanged if key in self._restamp})
+        self.manifest.restamp(
+            {key: self._stamps[key] for key in unchanged if self._stamps[key] != recorded[key]}
+        )
         to_read = [(path, key) for path, key in candidates.items() if key in reread and key in hashes]
         done = {path for path, _ in to_read}
         for path in candidates:
@@ -195,9 +195,9 @@ class _Run:
             self.writer.cancel()
 
     def _hash_all(
-        self, keys: dict[Path, str], known: dict[str, str], stamps: dict[str, str]
+        self, keys: dict[Path, str], known: dict[str, str], recorded: dict[str, str]
     ) -> dict[str, str]:
-        """The content hash of every file found.
+        """The content hash of every file found, and each file's size and stamp (one ``stat`` each).
 
         A known file whose size and modification time are those recorded is
         taken as unchanged without being read (as make, rsync and git do); a
@@ -205,16 +205,15 @@ class _Run:
         """
         hashes: dict[str, str] = {}
         for path, key in keys.items():
-            if key not in known:
-                hashes[key] = NOT_HASHED
-                continue
             try:
-                stamp = _stamp(path)
-                if stamp and stamps.get(key) == stamp:
+                status = path.stat()
+                self._sizes[path], self._stamps[key] = status.st_size, _stamp(status)
+                if key not in known:
+                    hashes[key] = NOT_HASHED
+                elif self._stamps[key] and recorded.get(key) == self._stamps[key]:
                     hashes[key] = known[key]
-                    continue
-                hashes[key] = hashlib.sha256(read_bytes(path)).hexdigest()
-                self._restamp[key] = stamp
+                else:
+                    hashes[key] = hashlib.sha256(read_bytes(path)).hexdigest()
             except (OSError, DocumentError) as error:
                 self._skip(str(path), _why(error))
         return hashes
@@ -252,10 +251,9 @@ class _Run:
 
     def _read(self, path: Path, key: str, content_hash: str) -> None:
         try:
-            stamp = _stamp(path)  # before reading: a change after it makes the next run look again
-            data = read_bytes(path)
-        except (OSError, DocumentError) as error:
-            self._skip(str(path), _why(error))
+            data = read_bytes(path)  # after the stamp was taken: a change now makes the next run look again
+        except DocumentError as error:
+            self._skip(str(path), error.reason)
             return
         content_hash = content_hash if content_hash != NOT_HASHED else hashlib.sha256(data).hexdigest()
         records: list[Record] = []
@@ -265,7 +263,7 @@ class _Run:
                 records.append(Record(key, item.location, "skipped", detail=item.reason))
             else:
                 records.append(self._place(item, key))
-        self.manifest.remember(key, content_hash, records, stamp)
+        self.manifest.remember(key, content_hash, records, self._stamps[key])
 
     def _place(self, document: Document, key: str) -> Record:
         """Index the document, or count it as a duplicate of the one already there."""
@@ -315,26 +313,18 @@ class _Run:
         self.observer.action("skipped", location, reason)
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0  # reported when it is read
-
-
 def _why(error: OSError | DocumentError) -> str:
     if isinstance(error, DocumentError):
         return error.reason
     return f"cannot read the file ({error.strerror or error})"
 
 
-def _stamp(path: Path) -> str:
-    """``size:mtime_ns`` of the file, or ``""`` when it changed too recently for the time to be trusted.
+def _stamp(status: os.stat_result) -> str:
+    """``size:mtime_ns`` of a file, or ``""`` when it changed too recently for the time to be trusted.
 
     A file written within the clock's resolution of an ingest could change
     again without its time changing; such files are hashed next time too.
     """
-    status = path.stat()
     if time.time_ns() - status.st_mtime_ns < RACY_NS:
         return ""
     return f"{status.st_size}:{status.st_mtime_ns}"

@@ -17,7 +17,6 @@ from whoosh.scoring import BM25F
 
 K1 = 1.2
 B = 0.75
-TITLE_B = 0.75
 # A headline word counts as this many words of the text inside the body field
 # (which holds the headline too), before BM25 saturates the term frequency.
 HEADLINE_WEIGHT = 2.0
@@ -39,4 +38,4 @@ class LuceneIdfBM25F(BM25F):  # type: ignore[misc]  # Whoosh is untyped
 
 def weighting() -> Any:
     """The scoring model every search uses."""
-    return LuceneIdfBM25F(B=B, K1=K1, title_B=TITLE_B)
+    return LuceneIdfBM25F(B=B, K1=K1)

@@ -28,7 +28,6 @@ from whoosh.collectors import FilterCollector, SortingCollector, TopCollector
 from searchidx.dates import parse_when
 from searchidx.errors import DocumentNotFoundError, QueryError
 from searchidx.facets import FACETS, count_facets, date_of, newest_first_key
-from searchidx.manifest import MANIFEST_NAME, Manifest
 from searchidx.querying import (
     SEARCH_FIELDS,
     ParsedQuery,
@@ -327,7 +326,7 @@ class Index:
 
     def _run(self, searcher: Any, query: Any, depth: int, allow: Any, sort: Sort) -> tuple[Any, int]:
         """(the top ``depth`` results, the number of matches)."""
-        if sort == "relevance":
+        if sort == "relevance" or searcher.doc_count_all() == 0:  # an empty index has no date column
             # No block skipping (usequality=False) and no early termination
             # (replace=0): skipping can drop a true top-k document on a
             # multi-segment index, and the collector then counts every match
@@ -340,8 +339,6 @@ class Index:
             ranked = SortingCollector(
                 sorting.TranslateFacet(newest_first_key, sorting.FieldFacet("date")), limit=depth
             )
-        if searcher.doc_count_all() == 0:  # an empty index's reader has no columns to sort by
-            ranked = TopCollector(depth)
         collector = FilterCollector(ranked, allow=allow) if allow is not None else ranked
         searcher.search_with_collector(preloaded(query), collector)
         results = ranked.results()
@@ -421,6 +418,8 @@ class Index:
         )
 
     def _meta(self) -> dict[str, str]:
+        from searchidx.manifest import MANIFEST_NAME, Manifest  # SQLite: only `stats` reads the manifest
+
         if not (self.path / MANIFEST_NAME).exists():
             return {}
         manifest = Manifest(self.path)

@@ -80,15 +80,13 @@ def find_matches(
 ) -> list[Match]:
     """Where the analysed ``words`` and whole ``phrases`` occur in ``text``, in order.
 
-    ``analyzer`` must be the field's Whoosh analyzer, so a match is found
-    exactly where the index found it (stems, folded accents). A phrase is
+    ``analyzer`` must be the field's :class:`~searchidx.analysis.NewsAnalyzer`
+    (its :meth:`spans`), so a match is found exactly where the index found it
+    (stems, folded accents). A phrase is
     marked as one span; a word inside it is not marked again.
     """
     wanted = set(words)
-    if hasattr(analyzer, "spans"):  # searchidx's analyzer: the same spans without a Token per word
-        tokens = analyzer.spans(text)
-    else:
-        tokens = [(t.startchar, t.endchar, t.text) for t in analyzer(text, chars=True, mode="index")]
+    tokens = analyzer.spans(text)
     found: list[Match] = [((start, end), term) for start, end, term in tokens if term in wanted]
     for phrase in phrases:
         size = len(phrase)

@@ -96,11 +96,7 @@ def _usual_form(searcher: Any, stem: str, typed: str, analyzer: Any) -> str:
         stored = searcher.stored_fields(docnum)
         for field in SEARCH_FIELDS:
             text = stored.get(field) or ""
-            forms.update(
-                text[token.startchar : token.endchar].lower()
-                for token in analyzer(text, chars=True, mode="index")
-                if token.text == stem
-            )
+            forms.update(text[start:end].lower() for start, end, term in analyzer.spans(text) if term == stem)
     if not forms or typed.lower() in forms:
         return typed.lower()
     return forms.most_common(1)[0][0]
