@@ -10,7 +10,10 @@ the document readers (beautifulsoup4, lxml) that only ``ingest`` needs.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -49,6 +52,56 @@ _HOMES = {
     "Stats": "searchidx.searching",
     "search": "searchidx.searching",
 }
+
+
+def _stand_in(name: str, **attributes: Any) -> types.ModuleType:
+    """A module that offers ``attributes`` and hands any other name on to the real module."""
+    module = types.ModuleType(name)
+    module.__dict__.update(attributes)
+
+    def real_attribute(attribute: str) -> Any:
+        if attribute.startswith("__"):  # the import system asks for __path__ and the like
+            raise AttributeError(attribute)
+        if sys.modules.get(name) is module:
+            del sys.modules[name]
+        return getattr(importlib.import_module(name), attribute)
+
+    module.__getattr__ = real_attribute  # type: ignore[method-assign]
+    return module
+
+
+def _urlretrieve(*args: Any, **kwargs: Any) -> Any:
+    from urllib.request import urlretrieve
+
+    return urlretrieve(*args, **kwargs)
+
+
+def _import_whoosh_lean() -> None:
+    """Import Whoosh's core without the two modules it imports but searchidx never uses.
+
+    ``whoosh.compat`` imports ``urllib.request`` (for a download helper) and
+    ``whoosh.reading`` the ``cached_property`` package, which imports asyncio:
+    together about 90 ms of every ``searchidx query``'s start-up. Stand-ins
+    serve those two imports (``functools.cached_property`` behaves the same on
+    Whoosh's one use) and are removed again, so later imports get the real modules.
+    """
+    if "whoosh.reading" in sys.modules:
+        return
+    stand_ins = {
+        "urllib.request": _stand_in("urllib.request", urlretrieve=_urlretrieve),
+        "cached_property": _stand_in("cached_property", cached_property=functools.cached_property),
+    }
+    installed = [name for name in stand_ins if name not in sys.modules]
+    sys.modules.update({name: stand_ins[name] for name in installed})
+    try:
+        importlib.import_module("whoosh.reading")
+    finally:
+        for name in installed:
+            if sys.modules.get(name) is stand_ins[name]:
+                del sys.modules[name]
+
+
+_import_whoosh_lean()
 
 
 def __getattr__(name: str) -> Any:

@@ -390,3 +390,37 @@ def test_any_query_on_the_command_line_exits_cleanly(
     assert result.exit_code in (0, 1, 2), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.stderr
+
+
+QUERY_AND_LIST_IMPORTS = """
+import sys
+from searchidx.cli import main
+sys.argv = ["searchidx", "query", "Putin parade", "--index", sys.argv[1]]
+try:
+    main()
+except SystemExit as done:
+    assert done.code == 0, done.code
+heavy = ("bs4", "lxml", "asyncio", "urllib.request", "email.utils", "searchidx.indexing", "searchidx.documents")
+print(" ".join(name for name in heavy if name in sys.modules) or "none")
+"""
+
+
+def test_query_imports_nothing_it_does_not_use(corpus_index: tuple[Path, IngestReport]) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", QUERY_AND_LIST_IMPORTS, str(corpus_index[0])],
+        capture_output=True, text=True, check=True, cwd=REPO,
+    )  # fmt: skip
+    assert "Putin" in completed.stdout
+    assert completed.stdout.splitlines()[-1] == "none"
+
+
+def test_whooshs_unused_imports_are_real_modules_after_searchidx_loads() -> None:
+    code = (
+        "import searchidx, urllib.request, cached_property, whoosh.compat\n"
+        "print(urllib.request.urlopen.__name__, cached_property.threaded_cached_property.__name__,"
+        " whoosh.compat.urlretrieve.__name__)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert completed.stdout.split() == ["urlopen", "threaded_cached_property", "_urlretrieve"]
