@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from searchidx.errors import SearchidxError
     from searchidx.indexing import ingest
-    from searchidx.reports import Duplicate, IngestObserver, IngestReport, Skipped
+    from searchidx.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
     from searchidx.searching import Article, Hit, Index, Results, Stats, search
 
 __version__ = "0.1.0"
@@ -34,6 +34,7 @@ __all__ = [
     "SearchidxError",
     "Skipped",
     "Stats",
+    "Truncated",
     "__version__",
     "ingest",
     "search",
@@ -45,6 +46,7 @@ _HOMES = {
     "IngestObserver": "searchidx.reports",
     "IngestReport": "searchidx.reports",
     "Skipped": "searchidx.reports",
+    "Truncated": "searchidx.reports",
     "Article": "searchidx.searching",
     "Hit": "searchidx.searching",
     "Index": "searchidx.searching",

@@ -105,7 +105,9 @@ def cli() -> None:
 @click.argument("directories", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
 @click.option("--full", is_flag=True, help="Rebuild the index from these folders only, from scratch.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and skipped files.")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print nothing but errors, and skipped and truncated files."
+)
 @click.option(
     "-v", "--verbose", is_flag=True, help="List every document added, updated, removed or duplicated."
 )
@@ -174,6 +176,10 @@ class _IngestPrinter(IngestObserver):
     def action(self, kind: str, location: str, detail: str = "") -> None:
         if kind == "skipped":
             click.echo(f"skipped {terminal_safe(location)}: {detail}", err=True)
+        elif kind == "truncated":
+            click.echo(
+                f"truncated {terminal_safe(location)}: indexed the first {detail} characters", err=True
+            )
         elif self._verbose:
             suffix = f" (of {terminal_safe(detail)})" if kind == "duplicate" else ""
             click.echo(f"{kind} {terminal_safe(location)}{suffix}", err=True)

@@ -18,7 +18,9 @@ then as UTF-8, then as Windows-1252, so legacy files come out right.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,11 +37,19 @@ from searchidx.schema import document_id
 from searchidx.urls import canonical_url, source_of
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
+# Text beyond this many characters of one article is not indexed (and the ingest says so): it keeps
+# an ingest's memory bounded (a 50 MB text would take about 800 MB to index). The figure is
+# Elasticsearch's highlighting limit, index.highlight.max_analyzed_offset; news articles are
+# rarely longer than 50,000 characters.
+MAX_BODY_CHARS = 1_000_000
 # Terminal escape sequences (CSI such as ESC[2J, and OSC titles), dropped whole.
 ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
-# Control and invisible format characters; tab, newline and carriage return are
-# whitespace and handled by the whitespace folding instead.
-INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b\u2060\ufeff]")
+# Control and invisible format characters, and the bidirectional overrides and isolates, which can
+# make text display other than it reads; tab, newline and carriage return are whitespace and handled
+# by the whitespace folding instead.
+INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
+)
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
@@ -52,7 +62,8 @@ class Document:
     timezone-aware UTC datetime or ``None`` when the article gives none;
     ``url`` is ``""`` when the article gives none; ``record`` locates the
     article inside a file that holds several (a JSON Lines record's ``id``,
-    or ``line N``), and is ``""`` otherwise.
+    or ``line N``), and is ``""`` otherwise. ``truncated_from`` is the body's
+    length in characters when only its first :data:`MAX_BODY_CHARS` were kept.
     """
 
     path: Path
@@ -61,6 +72,7 @@ class Document:
     date: datetime | None
     url: str
     record: str = ""
+    truncated_from: int = 0
 
     @cached_property
     def identity(self) -> str:
@@ -68,7 +80,7 @@ class Document:
         canonical = canonical_url(self.url) if self.url else None
         if canonical:
             return canonical
-        source = str(self.path.resolve())
+        source = path_text(self.path.resolve())
         return f"{source}#{self.record}" if self.record else source
 
     @cached_property
@@ -89,7 +101,7 @@ class Document:
     @property
     def location(self) -> str:
         """Where the document comes from: the path, and the record for multi-record files."""
-        return f"{self.path}:{self.record}" if self.record else str(self.path)
+        return f"{path_text(self.path)}:{self.record}" if self.record else path_text(self.path)
 
 
 @dataclass(frozen=True)
@@ -103,7 +115,16 @@ class BadRecord:
     @property
     def location(self) -> str:
         """The file and the record (``path:line 12``)."""
-        return f"{self.path}:{self.record}"
+        return f"{path_text(self.path)}:{self.record}"
+
+
+def path_text(path: os.PathLike[str] | str) -> str:
+    r"""``path`` as valid text: bytes of a file name that are not UTF-8 become ``\xff`` escapes.
+
+    >>> path_text(os.fsdecode(b"/news/caf\xe9.txt"))
+    '/news/caf\\xe9.txt'
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def load_documents(path: Path, data: bytes | None = None) -> list[Document | BadRecord]:
@@ -134,7 +155,10 @@ def is_supported(path: Path) -> bool:
 def read_bytes(path: Path) -> bytes:
     """The file's bytes, or a :class:`DocumentError` saying why they cannot be read."""
     try:
-        size = path.stat().st_size
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):  # opening a named pipe would wait for a writer forever
+            raise DocumentError(path, "not a regular file (a pipe, socket or device)")
+        size = status.st_size
         if size > MAX_FILE_BYTES:
             raise DocumentError(path, f"file is too large ({size // 1_000_000} MB; the limit is 200 MB)")
         return path.read_bytes()
@@ -145,7 +169,10 @@ def read_bytes(path: Path) -> bytes:
 def decode(path: Path, data: bytes) -> str:
     """Decode bytes whose encoding is unknown: BOM, declared charset, UTF-8, Windows-1252."""
     if b"\x00" in data[:8192] and not data.startswith(UTF16_BOMS):
-        raise DocumentError(path, "binary file (not text)")
+        text = _utf16_without_bom(data)
+        if text is None:
+            raise DocumentError(path, "binary file (not text)")
+        return text
     is_html = path.suffix.lower() in HTML_SUFFIXES
     if not is_html and not data.startswith(UTF16_BOMS):
         try:  # most files: what UnicodeDammit would find too, without its detection work
@@ -156,6 +183,29 @@ def decode(path: Path, data: bytes) -> str:
     if dammit.unicode_markup is None:
         raise DocumentError(path, "cannot decode the file as text")
     return dammit.unicode_markup
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """The text of UTF-16 data that lacks a byte-order mark, told by its zero bytes; else ``None``.
+
+    Text in Latin script has a zero as every other byte, at odd offsets for
+    little-endian, at even ones for big-endian; binary data has no such pattern.
+    """
+    sample = data[: 8192 - 8192 % 2]
+    pairs = len(sample) // 2
+    if pairs < 2 or len(data) % 2:
+        return None
+    odd_zeros, even_zeros = sample[1::2].count(0), sample[0::2].count(0)
+    if odd_zeros >= 0.9 * pairs and even_zeros <= 0.01 * pairs:
+        codec = "utf-16-le"
+    elif even_zeros >= 0.9 * pairs and odd_zeros <= 0.01 * pairs:
+        codec = "utf-16-be"
+    else:
+        return None
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        return None
 
 
 def normalize_line(text: str) -> str:
@@ -172,13 +222,19 @@ def normalize_paragraphs(text: str) -> str:
 
 
 def _document(path: Path, article: RawArticle, record: str = "") -> Document:
+    body, truncated_from = article.body, 0
+    if len(body) > MAX_BODY_CHARS:
+        truncated_from = len(body)
+        cut = body.rfind(" ", MAX_BODY_CHARS - 1000, MAX_BODY_CHARS)  # at a word break where there is one
+        body = body[: cut if cut > 0 else MAX_BODY_CHARS]
     return Document(
         path=path,
-        title=normalize_line(article.title),
-        body=normalize_paragraphs(article.body),
+        title=normalize_line(article.title[:MAX_BODY_CHARS]),
+        body=normalize_paragraphs(body),
         date=article.date,
-        url=normalize_line(article.url).strip("<>\"' "),
+        url=normalize_line(article.url[:MAX_BODY_CHARS]).strip("<>\"' "),
         record=record,
+        truncated_from=truncated_from,
     )
 
 

@@ -27,10 +27,10 @@ from typing import Any
 
 from whoosh.writing import CLEAR
 
-from searchidx.documents import BadRecord, Document, is_supported, load_documents, read_bytes
+from searchidx.documents import BadRecord, Document, is_supported, load_documents, path_text, read_bytes
 from searchidx.errors import CorpusError, DocumentError, IndexWriteError
 from searchidx.manifest import Manifest, Record
-from searchidx.reports import Duplicate, IngestObserver, IngestReport, Skipped
+from searchidx.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
 from searchidx.schema import SCHEMA_VERSION, index_path, index_storage, open_or_create_index
 from searchidx.writers import open_writer, worker_count, write_lock
 
@@ -109,6 +109,7 @@ def ingest(
         undated=undated,
         total=total,
         seconds=time.perf_counter() - started,
+        truncated=tuple(run.truncated),
     )
 
 
@@ -127,6 +128,7 @@ class _Run:
     unchanged: int = 0
     duplicates: list[Duplicate] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    truncated: list[Truncated] = field(default_factory=list)
     retired: set[str] = field(default_factory=set)
     written: set[str] = field(default_factory=set)
     changes: bool = False
@@ -215,7 +217,7 @@ class _Run:
                 else:
                     hashes[key] = hashlib.sha256(read_bytes(path)).hexdigest()
             except (OSError, DocumentError) as error:
-                self._skip(str(path), _why(error))
+                self._skip(path_text(path), _why(error))
         return hashes
 
     def _retire(self, affected: set[str], present: set[str]) -> set[str]:
@@ -253,7 +255,7 @@ class _Run:
         try:
             data = read_bytes(path)  # after the stamp was taken: a change now makes the next run look again
         except DocumentError as error:
-            self._skip(str(path), error.reason)
+            self._skip(path_text(path), error.reason)
             return
         content_hash = content_hash if content_hash != NOT_HASHED else hashlib.sha256(data).hexdigest()
         records: list[Record] = []
@@ -290,6 +292,10 @@ class _Run:
         self._new_ids[document.id] = document.location
         self._new_content[document.content_key] = (document.id, document.location)
         self.observer.action(kind, document.location, document.title)
+        if document.truncated_from:
+            length = len(document.body)
+            self.truncated.append(Truncated(document.location, document.truncated_from, length))
+            self.observer.action("truncated", document.location, f"{length:,} of {document.truncated_from:,}")
         dated = document.date is not None
         return Record(key, document.location, "indexed", document.id, document.content_key, dated=dated)
 
@@ -335,10 +341,10 @@ def _load(path: Path, data: bytes) -> Iterator[Document | Skipped]:
     try:
         items = load_documents(path, data)
     except DocumentError as error:
-        yield Skipped(str(path), error.reason)
+        yield Skipped(path_text(path), error.reason)
         return
     except Exception as error:  # a parser bug must not stop the other files
-        yield Skipped(str(path), f"could not parse the file ({type(error).__name__}: {error})")
+        yield Skipped(path_text(path), f"could not parse the file ({type(error).__name__}: {error})")
         return
     for item in items:
         yield Skipped(item.location, item.reason) if isinstance(item, BadRecord) else item
@@ -395,7 +401,7 @@ def _walk(folder: Path, excluded: Path) -> Iterator[tuple[Path, str, bool]]:
         for name in sorted(files):
             if not name.startswith("."):
                 path = base / name
-                key = _key(path) if os.path.islink(path) else os.path.join(resolved, name)
+                key = _key(path) if os.path.islink(path) else path_text(os.path.join(resolved, name))
                 yield path, key, not _ignored(path, active, False)
 
 
@@ -423,8 +429,11 @@ def _ignored(path: Path, rules: list[tuple[Path, str]], is_dir: bool) -> bool:
 
 
 def _key(path: Path) -> str:
-    """How the manifest names a file: its absolute, resolved path."""
-    return str(path.resolve())
+    """How the manifest names a file: its absolute, resolved path (a link in a loop: its own path)."""
+    try:
+        return path_text(str(path.resolve()))
+    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError for a loop, later versions OSError
+        return path_text(os.path.abspath(path))
 
 
 def _under(path: str, folders: list[Path]) -> bool:

@@ -157,6 +157,8 @@ def ingest_text(report: IngestReport) -> str:
     """The two summary lines of an ingest."""
     files = f"{report.files} file{'s' * (report.files != 1)}"
     ignored = f"; {report.ignored} other files ignored" if report.ignored else ""
+    if report.truncated:
+        ignored += f"; {len(report.truncated)} too long, indexed in part"
     return (
         f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.removed} removed, {len(report.duplicates)} duplicates, {len(report.skipped)} skipped "
@@ -184,4 +186,8 @@ def ingest_json(report: IngestReport) -> dict[str, Any]:
         "seconds": round(report.seconds, 3),
         "skipped_items": [{"location": item.location, "reason": item.reason} for item in report.skipped],
         "duplicate_items": [{"location": item.location, "of": item.of} for item in report.duplicates],
+        "truncated_items": [
+            {"location": item.location, "characters": item.characters, "indexed": item.kept}
+            for item in report.truncated
+        ],
     }

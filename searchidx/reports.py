@@ -27,6 +27,15 @@ class Duplicate:
 
 
 @dataclass(frozen=True)
+class Truncated:
+    """A document indexed in part: only its first ``kept`` of ``characters`` characters."""
+
+    location: str
+    characters: int
+    kept: int
+
+
+@dataclass(frozen=True)
 class IngestReport:
     """What one ``ingest()`` did.
 
@@ -34,6 +43,7 @@ class IngestReport:
     record found in the supported files (a whole file counts once when it
     cannot be read); ``removed`` documents belonged to files that are gone or
     changed; ``total`` is the number of documents in the index afterwards.
+    ``truncated`` lists the added or updated documents too long to index whole.
     """
 
     index: Path
@@ -48,6 +58,7 @@ class IngestReport:
     undated: int
     total: int
     seconds: float
+    truncated: tuple[Truncated, ...] = ()
 
     @property
     def records(self) -> int:
@@ -70,4 +81,4 @@ class IngestObserver:
         """One file was checked (and read, if new or changed)."""
 
     def action(self, kind: str, location: str, detail: str = "") -> None:
-        """``kind`` is added, updated, removed, duplicate or skipped."""
+        """``kind`` is added, updated, removed, duplicate, skipped or truncated."""

@@ -144,10 +144,18 @@ def _sentences(text: str, matches: list[tuple[Span, str]]) -> list[_Sentence]:
         bounds.append((start, cut))
         start = boundary.end()
     bounds.append((start, len(text)))
+    ordered = sorted(matches, key=lambda match: match[0])
     sentences = []
+    first = 0  # sentences and matches are both in text order: one pass over each
     for begin, end in bounds:
-        inside = tuple(match for match in matches if begin <= match[0][0] and match[0][1] <= end)
+        while first < len(ordered) and ordered[first][0][0] < begin:
+            first += 1
+        last = first
+        while last < len(ordered) and ordered[last][0][0] < end:
+            last += 1
+        inside = tuple(match for match in ordered[first:last] if match[0][1] <= end)
         sentences.append(_Sentence(begin, end, inside))
+        first = last
     return sentences
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,26 @@ def need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not available: {path} is missing (../shared is not beside the repo)")
     return path
+
+
+# Linux capabilities that let root read and write whatever the permission bits say.
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
+PR_CAPBSET_DROP = 24
+
+
+def without_root_file_access() -> None:
+    """In a child process before it starts: obey file permissions even as root (a no-op for other users).
+
+    Dropping the two capabilities from the bounding set takes them away at the
+    next ``exec``; tests of unreadable files and read-only folders then behave
+    the same under CI's root as on a user's machine.
+    """
+    if os.geteuid() != 0:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "cannot drop root's file access for this test")
 
 
 def load_one(path: Path) -> Document:
