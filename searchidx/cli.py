@@ -117,6 +117,15 @@ def cli() -> None:
     type=click.IntRange(1, 64),
     help="Processes that index in parallel (default: one per core, up to 4, from 2,000 files or 8 MB).",
 )
+@click.option(
+    "--wait",
+    "wait",
+    type=click.FloatRange(0),
+    default=180,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another ingest into the same index to finish.",
+)
 @json_option
 def ingest_command(
     directories: tuple[Path, ...],
@@ -125,6 +134,7 @@ def ingest_command(
     quiet: bool,
     verbose: bool,
     workers: int | None,
+    wait: float,
     as_json: bool,
 ) -> None:
     """Index the articles under DIRECTORIES (.txt, .md, .html, .htm, .jsonl, .ndjson).
@@ -137,7 +147,7 @@ def ingest_command(
 
     show_progress = not (quiet or verbose or as_json) and sys.stderr.isatty()
     with _IngestPrinter(verbose=verbose, progress=show_progress) as printer:
-        report = ingest(directories, index=index, full=full, workers=workers, observer=printer)
+        report = ingest(directories, index=index, full=full, workers=workers, wait=wait, observer=printer)
     if as_json:
         _print_json(ingest_json(report))
     elif not quiet:
@@ -161,6 +171,10 @@ class _IngestPrinter(IngestObserver):
     def __exit__(self, *exc_info: object) -> None:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
+
+    def waiting(self, holder: int | None) -> None:
+        who = f" held by PID {holder}" if holder else ""
+        click.echo(f"waiting for the index lock{who} (another ingest is writing)...", err=True)
 
     def started(self, files: int) -> None:
         if self._progress:

@@ -52,7 +52,8 @@ class IndexLockedError(IndexPathError):
     """Another process is writing to the index."""
 
     message_template = (
-        "Another ingest is writing to the index at {path}. Wait for it to finish, then run this again."
+        "Another ingest{holder} is still writing to the index at {path} after {waited} s. "
+        "Wait for it to finish, or give it longer with --wait SECONDS."
     )
 
 

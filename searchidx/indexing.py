@@ -32,7 +32,7 @@ from searchidx.errors import CorpusError, DocumentError, IndexWriteError
 from searchidx.manifest import Manifest, Record
 from searchidx.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
 from searchidx.schema import SCHEMA_VERSION, index_path, index_storage, open_or_create_index
-from searchidx.writers import open_writer, worker_count, write_lock
+from searchidx.writers import DEFAULT_WAIT, open_writer, remove_leftovers, worker_count, write_lock
 
 PathLike = str | os.PathLike[str]
 SUPPORTED_NAMES = ".txt, .md, .html, .htm, .jsonl, .ndjson"
@@ -54,6 +54,7 @@ def ingest(
     index: PathLike | None = None,
     full: bool = False,
     workers: int | None = None,
+    wait: float = DEFAULT_WAIT,
     observer: IngestObserver | None = None,
 ) -> IngestReport:
     """Bring the index at ``index`` up to date with the articles under ``directories``.
@@ -62,9 +63,10 @@ def ingest(
     missing. Documents that came from other folders are left alone, unless
     ``full`` asks for a rebuild from these folders only. ``workers`` is the
     number of indexing processes (default: one per core, up to 4, when there
-    are 2,000 files or 8 MB to read, or more). Raises
-    :class:`CorpusError` when a folder is missing or none holds a supported
-    file, :class:`IndexLockedError` when another ingest is writing.
+    are 2,000 files or 8 MB to read, or more). An ingest that finds another
+    one writing waits up to ``wait`` seconds for it (``observer.waiting`` is
+    told). Raises :class:`CorpusError` when a folder is missing or none holds
+    a supported file, :class:`IndexLockedError` when the wait runs out.
 
     Example: ``ingest("corpus/", index="index/").added`` is 331 for the demo corpus.
     """
@@ -78,11 +80,13 @@ def ingest(
             f"No supported files ({SUPPORTED_NAMES}) in {names} ({ignored} other files ignored). "
             "Point ingest at the folder that holds your articles."
         )
-    with write_lock(index_storage(target), target):
+    observer = observer or IngestObserver()
+    with write_lock(index_storage(target), target, wait=wait, on_wait=observer.waiting):
         ix = open_or_create_index(target, rebuild=full)
+        remove_leftovers(ix.storage)
         manifest = Manifest(target)
         fresh = full or ix.doc_count_all() == 0
-        run = _Run(ix, manifest, observer or IngestObserver(), full=full, fresh=fresh, workers=workers)
+        run = _Run(ix, manifest, observer, full=full, fresh=fresh, workers=workers)
         try:
             run.execute(candidates, folders)
             run.commit()

@@ -74,6 +74,9 @@ class IngestReport:
 class IngestObserver:
     """Hooks for progress and per-document actions; the default does nothing."""
 
+    def waiting(self, holder: int | None) -> None:
+        """Another ingest (process ``holder``, if known) holds the index's write lock; this one waits."""
+
     def started(self, files: int) -> None:
         """``files`` supported files were found and will be checked."""
 

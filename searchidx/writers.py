@@ -9,16 +9,21 @@ alone, cancels cleanly and leaves no stray process or traceback behind.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
 import queue
+import shutil
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from whoosh.index import TOC, clean_files
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util import random_name
 from whoosh.writing import SegmentWriter
@@ -27,6 +32,10 @@ from searchidx.errors import IndexLockedError
 
 # Whoosh's default index name, the prefix of its files.
 INDEX_NAME = "MAIN"
+LOCK_NAME = f"{INDEX_NAME}_WRITELOCK"
+# How long an ingest waits for another one's write lock by default, and how often it looks.
+DEFAULT_WAIT = 180.0
+LOCK_POLL_SECONDS = 0.2
 # Below this many files, or bytes, to read, starting worker processes costs more than it saves.
 PARALLEL_FROM = 2000
 PARALLEL_FROM_BYTES = 8_000_000
@@ -73,6 +82,7 @@ class _WorkerTask(SubWriterTask):  # type: ignore[misc]  # Whoosh is untyped
     """A worker process of :class:`ParallelWriter`: its own segment, written by :class:`FastSegmentWriter`."""
 
     def run(self) -> None:
+        _die_with_parent()
         ix = self.storage.open_index(self.indexname)
         writer = self.writer = FastSegmentWriter(ix, _lk=False, **self.kwargs)
         while self.running:
@@ -82,6 +92,23 @@ class _WorkerTask(SubWriterTask):  # type: ignore[misc]  # Whoosh is untyped
             self._process_file(*job)
         fieldnames = writer.pool.fieldnames
         self.resultqueue.put((None, fieldnames, writer._finalize_segment()), timeout=5)
+
+
+def _die_with_parent() -> None:
+    """Have Linux kill this worker when the ingest process ends, even by ``kill -9``.
+
+    An orphaned worker would wait for work forever and keep the index's
+    write lock (it shares the parent's open lock file).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes  # only worker processes need it
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # the parent died before the prctl
+        os._exit(1)
 
 
 class WorkerError(OSError):
@@ -167,19 +194,70 @@ def worker_count(files_to_read: int, bytes_to_read: int) -> int:
 
 
 @contextmanager
-def write_lock(storage: Any, path: Path) -> Iterator[None]:
-    """Hold the write lock of the index in ``storage``; :class:`IndexLockedError` if another holds it.
+def write_lock(
+    storage: Any,
+    path: Path,
+    *,
+    wait: float = DEFAULT_WAIT,
+    on_wait: Callable[[int | None], None] | None = None,
+) -> Iterator[None]:
+    """Hold the write lock of the index in ``storage``, waiting up to ``wait`` seconds for another holder.
 
     Whoosh's lock is an ``flock`` on a file in the index folder: the system
-    releases it when its process ends, however it ends.
+    releases it when its process ends, however it ends (worker processes die
+    with their parent, so they cannot keep it either). The holder writes its
+    PID into the file; ``on_wait`` is called once, with that PID, if this has
+    to wait. :class:`IndexLockedError` when the wait runs out.
     """
-    lock = storage.lock(f"{INDEX_NAME}_WRITELOCK")  # the file Whoosh's own writers lock
-    if not lock.acquire(blocking=False):
-        raise IndexLockedError(path)
+    lock = storage.lock(LOCK_NAME)  # the file Whoosh's own writers lock
+    deadline = time.monotonic() + wait
+    waited = False
+    while not lock.acquire(blocking=False):
+        holder = lock_holder(storage)
+        if time.monotonic() >= deadline:
+            raise IndexLockedError(path, holder=f" (PID {holder})" if holder else "", waited=f"{wait:g}")
+        if not waited and on_wait is not None:
+            on_wait(holder)
+        waited = True
+        time.sleep(min(LOCK_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
     try:
+        os.ftruncate(lock.fd, 0)
+        os.write(lock.fd, f"{os.getpid()}\n".encode())
         yield
     finally:
         lock.release()
+
+
+def lock_holder(storage: Any) -> int | None:
+    """The PID written into the index's lock file by its last holder, if any."""
+    try:
+        with open(os.path.join(storage.folder, LOCK_NAME), encoding="ascii") as lock_file:
+            return int(lock_file.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def remove_leftovers(storage: Any) -> list[str]:
+    """Delete what writers that were killed left in the index folder; the names removed.
+
+    For a caller that holds :func:`write_lock`. Whoosh deletes segments that
+    are not in the table of contents only when it commits, and never its
+    temporary files: a table of contents half-written and the folder of
+    sorted runs.
+    """
+    toc = TOC.read(storage, INDEX_NAME)
+    segment_files = {name for name in storage if TOC._segment_pattern(INDEX_NAME).match(name)}
+    clean_files(storage, INDEX_NAME, toc.generation, toc.segments)
+    removed = sorted(segment_files - set(storage))
+    for name in list(storage):
+        if name.startswith(f"_{INDEX_NAME}_") and ".toc." in name:  # a table of contents half-written
+            storage.delete_file(name)
+            removed.append(name)
+    for name in os.listdir(storage.folder):
+        if name.endswith(".tmp") and os.path.isdir(os.path.join(storage.folder, name)):
+            shutil.rmtree(os.path.join(storage.folder, name), ignore_errors=True)
+            removed.append(name)
+    return removed
 
 
 def open_writer(ix: Any, *, procs: int = 1) -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from searchidx import IngestReport, ingest
+from searchidx import Index, IngestReport, ingest
 from searchidx.documents import Document, load_documents
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +43,12 @@ def without_root_file_access() -> None:
     for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
         if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "cannot drop root's file access for this test")
+
+
+def stored_documents(index: Path) -> dict[str, dict[str, object]]:
+    """Every document's stored fields in the index, by id."""
+    with Index(index) as ix, ix._ix.searcher() as searcher:
+        return {fields["id"]: fields for fields in searcher.all_stored_fields()}
 
 
 def load_one(path: Path) -> Document:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -235,7 +236,7 @@ def test_an_index_of_another_schema_version_is_refused_until_rebuilt(tmp_path: P
     assert [hit.title for hit in search("bridge", index=index)] == ["Bridge opens"]
 
 
-def test_a_second_ingest_while_one_holds_the_lock_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_second_ingest_waits_for_the_lock_then_says_who_holds_it(tmp_path: Path) -> None:
     from searchidx.errors import IndexLockedError
     from searchidx.schema import index_storage
     from searchidx.writers import write_lock
@@ -243,9 +244,13 @@ def test_a_second_ingest_while_one_holds_the_lock_is_a_clear_error(tmp_path: Pat
     folder = make_folder(tmp_path)
     index = tmp_path / "index"
     ingest(folder, index=index)
-    with write_lock(index_storage(index), index), pytest.raises(IndexLockedError):
-        ingest(folder, index=index)
-    assert ingest(folder, index=index).unchanged == 3  # the lock is free again
+    with write_lock(index_storage(index), index), pytest.raises(IndexLockedError) as raised:
+        ingest(folder, index=index, wait=0.3)
+    assert str(raised.value) == (
+        f"Another ingest (PID {os.getpid()}) is still writing to the index at {index} after 0.3 s. "
+        "Wait for it to finish, or give it longer with --wait SECONDS."
+    )
+    assert ingest(folder, index=index, wait=0).unchanged == 3  # the lock is free again
 
 
 def test_unchanged_files_are_recognised_by_size_and_time_without_reading(tmp_path: Path) -> None:

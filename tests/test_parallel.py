@@ -10,7 +10,7 @@ import pytest
 from searchidx import Index, ingest
 from searchidx.analysis import TOKEN
 
-from .conftest import CORPUS, SHARED, need
+from .conftest import CORPUS, SHARED, need, stored_documents
 
 REUTERS = SHARED / "data" / "news" / "reuters21578.jsonl"
 
@@ -24,11 +24,6 @@ def _queries(index: Path, count: int) -> list[str]:
         words = [word for word in TOKEN.findall(title) if len(word) > 2]
         queries.append(" ".join(words[: 2 + number % 3]) or title)
     return queries
-
-
-def _stored(index: Path) -> dict[str, dict[str, object]]:
-    with Index(index) as ix, ix._ix.searcher() as searcher:
-        return {fields["id"]: fields for fields in searcher.all_stored_fields()}
 
 
 def _top10(index: Path, queries: list[str]) -> list[list[tuple[float, str]]]:
@@ -53,7 +48,7 @@ def _compare(folder: Path, tmp_path: Path, queries: int) -> None:
         len(two.skipped),
     )
     assert len(list((tmp_path / "two").glob("*.seg"))) >= 2  # the workers wrote a segment each
-    assert _stored(tmp_path / "one") == _stored(tmp_path / "two")
+    assert stored_documents(tmp_path / "one") == stored_documents(tmp_path / "two")
     asked = _queries(tmp_path / "one", queries)
     assert len(asked) == queries
     assert _top10(tmp_path / "one", asked) == _top10(tmp_path / "two", asked)

@@ -1,0 +1,166 @@
+"""Two ingests, queries during an ingest, and one Index shared by threads: real processes and threads."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from searchidx import Index, ingest
+from tests.conftest import CORPUS, REPO, SHARED, need, write_article
+
+# Holds the write lock of the index at argv[1] for argv[2] seconds, saying "locked" once it has it.
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from searchidx.schema import index_storage
+from searchidx.writers import write_lock
+index = Path(sys.argv[1])
+with write_lock(index_storage(index), index):
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+@contextmanager
+def lock_held(index: Path, seconds: float) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the index's write lock for ``seconds`` (or until it is killed)."""
+    with subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(index), str(seconds)],
+                          cwd=REPO, stdout=subprocess.PIPE, text=True) as holder:  # fmt: skip
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "locked\n"
+        try:
+            yield holder
+        finally:
+            holder.kill()
+
+
+def searchidx(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "searchidx", *map(str, args)],
+                          cwd=REPO, capture_output=True, text=True)  # fmt: skip
+
+
+@pytest.fixture
+def small_index(tmp_path: Path) -> tuple[Path, Path]:
+    folder = tmp_path / "articles"
+    write_article(folder, "a.txt", "Harbour reopens", "The harbour reopened.")
+    index = tmp_path / "index"
+    ingest(folder, index=index)
+    return folder, index
+
+
+def test_an_ingest_waits_for_another_and_names_it(small_index: tuple[Path, Path]) -> None:
+    folder, index = small_index
+    with lock_held(index, 1.5) as holder:
+        started = time.monotonic()
+        done = searchidx("ingest", folder, "--index", index, "--wait", "30")
+    assert done.returncode == 0, done.stderr
+    assert f"waiting for the index lock held by PID {holder.pid}" in done.stderr
+    assert time.monotonic() - started >= 1.0
+
+
+def test_an_ingest_that_waits_too_long_stops_with_one_sentence(small_index: tuple[Path, Path]) -> None:
+    folder, index = small_index
+    with lock_held(index, 30) as holder:
+        done = searchidx("ingest", folder, "--index", index, "--wait", "0.5")
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        f"searchidx: Another ingest (PID {holder.pid}) is still writing to the index at {index} after 0.5 s. "
+        "Wait for it to finish, or give it longer with --wait SECONDS."
+    )
+
+
+def test_the_lock_of_a_killed_ingest_is_free_at_once(small_index: tuple[Path, Path]) -> None:
+    folder, index = small_index
+    with lock_held(index, 60) as holder:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    done = searchidx("ingest", folder, "--index", index, "--wait", "0")
+    assert done.returncode == 0, done.stderr
+    assert "waiting" not in done.stderr
+
+
+def test_the_next_ingest_removes_what_a_killed_writer_left(small_index: tuple[Path, Path]) -> None:
+    folder, index = small_index
+    leftovers = [
+        index / "_MAIN_7.toc.1732700000.5",
+        index / "MAIN_deadsegment01.pst",
+        index / "MAIN.tmp" / "a.run",
+    ]
+    leftovers[-1].parent.mkdir()
+    for path in leftovers:
+        path.write_bytes(b"half written")
+    report = ingest(folder, index=index)
+    assert report.unchanged == 1
+    assert [path for path in [*leftovers, index / "MAIN.tmp"] if path.exists()] == []
+    with Index(index) as ix:
+        assert [hit.title for hit in ix.search("harbour")] == ["Harbour reopens"]
+
+
+def test_one_index_answers_queries_from_many_threads(tmp_path: Path) -> None:
+    ingest(CORPUS, index=tmp_path / "index")
+    queries = ["Putin parade", "oil prices", "election", "flood", "bank rate", "football", "court ruling"] * 6
+    with Index(tmp_path / "index") as ix:
+        expected = [[(hit.id, hit.snippet) for hit in ix.search(query)] for query in queries]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(lambda q: [(hit.id, hit.snippet) for hit in ix.search(q)], queries))
+    assert results == expected
+
+
+# Queries the index at argv[1] in a loop until the file argv[2] exists; prints answered and failed.
+QUERY_LOOP = """
+import sys, time
+from pathlib import Path
+from searchidx import Index
+from searchidx.errors import IndexNotFoundError
+answered, failed, errors = 0, 0, []
+stop = Path(sys.argv[2])
+while not stop.exists():
+    try:
+        with Index(sys.argv[1]) as ix:
+            for words in ("oil prices", "wheat exports", "bank rate", "coffee"):
+                ix.search(words, limit=10)
+                answered += 1
+    except IndexNotFoundError:
+        time.sleep(0.05)  # before the ingest's first commit there is no index yet
+    except Exception as error:
+        failed += 1
+        errors.append(repr(error))
+print(answered, failed, errors[:3])
+"""
+
+
+@pytest.mark.slow
+def test_queries_during_an_ingest_of_19k_articles_all_succeed(tmp_path: Path) -> None:
+    reuters = need(SHARED / "data" / "news" / "reuters21578.jsonl")
+    folder = tmp_path / "reuters"
+    folder.mkdir()
+    with reuters.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines):
+            record = json.loads(line)
+            (folder / f"{number // 1000:02d}").mkdir(exist_ok=True)
+            write_article(
+                folder / f"{number // 1000:02d}", f"{number:05d}.txt", record["title"], record["body"] or "."
+            )
+    index, stop = tmp_path / "index", tmp_path / "stop"
+    ingest(CORPUS, index=index)  # a committed state to query from the start
+    loop = subprocess.Popen([sys.executable, "-c", QUERY_LOOP, str(index), str(stop)],
+                            cwd=REPO, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    done = searchidx("ingest", folder, "--index", index, "--quiet")
+    stop.touch()
+    out, _ = loop.communicate(timeout=60)
+    assert done.returncode == 0, done.stderr
+    answered, failed, errors = out.split(" ", 2)
+    print(f"queries during the ingest: {answered} answered, {failed} failed")
+    assert int(failed) == 0, errors
+    assert int(answered) > 100
+    assert os.path.exists(index)

@@ -1,0 +1,129 @@
+"""kill -9 at any moment of an ingest loses nothing committed; running the ingest again completes it."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from searchidx import Index
+from tests.conftest import REPO, stored_documents, write_article
+
+ARTICLES = 2_400  # enough for two worker processes (from 2,000 files)
+WORDS = ["harbour", "storm", "election", "parliament", "budget", "wheat", "grain", "oil", "tanker", "strike",
+         "union", "court", "ruling", "minister", "treaty", "border", "trade", "tariff", "bank", "rate",
+         "inflation", "flood", "drought", "vaccine", "trial"]  # fmt: skip
+KILLS = 20
+
+
+def write_corpus(folder: Path) -> None:
+    """Synthetic articles from a small vocabulary, the same on every run."""
+    rng = random.Random(7)
+    for number in range(ARTICLES):
+        title = " ".join(rng.choices(WORDS, k=4)).capitalize()
+        body = "\n\n".join(" ".join(rng.choices(WORDS, k=40)) + "." for _ in range(3))
+        write_article(folder / f"{number // 500:02d}", f"{number:05d}.txt", title, body,
+                      date=f"March {1 + number % 28}, 2016", url=f"https://news.example/{number}")  # fmt: skip
+
+
+def ingest_process(folder: Path, index: Path, *extra: str, verbose: bool) -> subprocess.Popen[str]:
+    """``searchidx ingest`` in a child process; with ``verbose`` its stderr names each document handed over."""
+    command = [sys.executable, "-m", "searchidx", "ingest", str(folder), "--index", str(index), *extra]
+    if verbose:
+        return subprocess.Popen([*command, "--verbose"], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, cwd=REPO, stderr=subprocess.DEVNULL)
+
+
+def kill_during(process: subprocess.Popen[str], *, after_documents: int | None, delay: float) -> str:
+    """kill -9 ``process`` ``delay`` seconds after start, or after it has handed over that many documents."""
+    if after_documents is not None:
+        assert process.stderr is not None
+        seen = 0
+        while seen < after_documents and process.stderr.readline():
+            seen += 1
+    time.sleep(delay)
+    phase = "running" if process.poll() is None else "finished"
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    return phase
+
+
+def processes_using(index: Path, *, within: float = 3.0) -> list[str]:
+    """The command lines of other processes with a file of the index open ``within`` seconds from now.
+
+    The system kills a dead ingest's worker processes for it, but not instantly.
+    """
+    deadline = time.monotonic() + within
+    while (found := _processes_using(index)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
+def _processes_using(index: Path) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            targets = [os.readlink(fd) for fd in (proc / "fd").iterdir()]
+        except OSError:
+            continue
+        if any(target.startswith(f"{index}/") for target in targets):
+            found.append((proc / "cmdline").read_text().replace("\0", " "))
+    return found
+
+
+def answers(index: Path) -> int:
+    """The number of documents of the committed state, after a query against it succeeded."""
+    with Index(index) as ix:
+        ix.search("harbour storm", limit=10)
+        return ix.stats().documents
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_loses_nothing_and_a_rerun_completes(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    write_corpus(folder)
+    clean = tmp_path / "clean"
+    subprocess.run([sys.executable, "-m", "searchidx", "ingest", str(folder), "--index", str(clean), "--quiet"],
+                   cwd=REPO, check=True)  # fmt: skip
+    expected = stored_documents(clean)
+    assert len(expected) == ARTICLES
+
+    rng = random.Random(20)
+    index = tmp_path / "index"
+    phases = []
+    for attempt in range(KILLS):
+        rebuild = attempt % 2 == 1  # odd attempts: --full over the complete index of the attempt before
+        extra = ("--full",) if rebuild else ()
+        if not rebuild:
+            subprocess.run(["rm", "-rf", str(index)], check=True)
+        before = answers(index) if rebuild else 0
+        # Half the kills land at a random time, half after every document was handed over (in the commit).
+        in_commit = attempt % 4 >= 2
+        process = ingest_process(folder, index, *extra, verbose=in_commit)
+        phases.append(kill_during(process, after_documents=ARTICLES if in_commit else None,
+                                  delay=rng.uniform(0, 0.6 if in_commit else 4.0)))  # fmt: skip
+
+        assert processes_using(index) == [], "a worker process outlived the killed ingest"
+        if index.exists() and (index / "searchidx-manifest.sqlite3").exists():
+            committed = answers(index)  # opens and answers: the last committed state
+            assert committed == before if rebuild else committed in (0, ARTICLES)
+        rerun = subprocess.run(
+            [sys.executable, "-m", "searchidx", "ingest", str(folder), "--index", str(index), *extra, "--wait", "5"],
+            cwd=REPO, capture_output=True, text=True,
+        )  # fmt: skip
+        assert rerun.returncode == 0, rerun.stderr
+        assert "waiting" not in rerun.stderr  # the killed ingest's lock went with it
+        assert stored_documents(index) == expected
+        leftovers = [p.name for p in index.iterdir() if ".tmp" in p.name or ".toc." in p.name]
+        assert leftovers == []
+    print(f"kill -9 at {KILLS} moments: {phases.count('running')} during the ingest, "
+          f"{phases.count('finished')} after it had finished")  # fmt: skip
+    assert phases.count("running") >= KILLS * 3 // 4
