@@ -23,6 +23,8 @@ from searchidx.errors import SearchidxError
 from searchidx.rendering import (
     article_json,
     article_text,
+    check_json,
+    check_text,
     facets_text,
     footer_text,
     hit_json,
@@ -355,6 +357,25 @@ def stats_command(index: Path, as_json: bool) -> None:
         _print_json(stats_json(stats))
     else:
         click.echo(stats_text(stats))
+
+
+@cli.command("check")
+@index_option
+@json_option
+def check_command(index: Path, as_json: bool) -> None:
+    """Verify the index: read every segment and stored document, compare with the ingest records.
+
+    Exits 0 when the index is healthy and 1 when a problem was found.
+    """
+    from searchidx.checking import check  # reads the manifest: SQLite, which queries do not load
+
+    report = check(index)
+    if as_json:
+        _print_json(check_json(report))
+    else:
+        click.echo(check_text(report))
+    if not report.healthy:
+        sys.exit(1)
 
 
 def main() -> None:

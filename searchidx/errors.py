@@ -48,6 +48,19 @@ class IncompatibleIndexError(IndexPathError):
     )
 
 
+class IndexDamagedError(IndexPathError):
+    """Files of the index are missing or unreadable."""
+
+    message_template = (
+        "The index at {path} is damaged ({reason}). "
+        "Rebuild it with `searchidx ingest --full DIR` from the folders it was built from."
+    )
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(path, reason=reason)
+        self.reason = reason
+
+
 class IndexLockedError(IndexPathError):
     """Another process is writing to the index."""
 

@@ -118,6 +118,11 @@ class Manifest:
             paths.update(path for (path,) in rows)
         return paths
 
+    def indexed_locations(self) -> dict[str, str]:
+        """Where each document the records say is in the index comes from, by id."""
+        rows = self._connection.execute("SELECT doc_id, location FROM records WHERE status = 'indexed'")
+        return dict(rows)
+
     def indexed_by_id(self, doc_id: str) -> Record | None:
         """The record that put ``doc_id`` in the index, if any."""
         return self._first("WHERE status = 'indexed' AND doc_id = ?", doc_id)

@@ -8,9 +8,12 @@ control character a document may contain before adding marks of their own.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from searchidx.reports import IngestReport
+
+if TYPE_CHECKING:
+    from searchidx.checking import CheckReport
 from searchidx.searching import Article, Hit, Results, Stats
 from searchidx.snippets import MarkedText
 
@@ -150,6 +153,32 @@ def stats_json(stats: Stats) -> dict[str, Any]:
         "size_bytes": stats.size_bytes,
         "last_ingest": stats.last_ingest,
         "schema_version": stats.schema_version,
+    }
+
+
+def check_text(report: CheckReport) -> str:
+    """What ``searchidx check`` found, in plain words."""
+    segments = f"{report.segments} segment{'s' * (report.segments != 1)}"
+    read = f"{report.documents} documents in {segments}"
+    if report.healthy:
+        return (f"{report.path}: healthy. {read} read in full; the ingest records agree "
+                f"({report.seconds:.1f} s).")  # fmt: skip
+    problems = "\n".join(f"  - {problem}" for problem in report.problems)
+    count = len(report.problems)
+    return f"{report.path}: {count} problem{'s' * (count != 1)} ({read} read).\n{problems}\n{report.advice}"
+
+
+def check_json(report: CheckReport) -> dict[str, Any]:
+    """The ``check --json`` report."""
+    return {
+        "index": str(report.path),
+        "healthy": report.healthy,
+        "segments": report.segments,
+        "documents": report.documents,
+        "recorded": report.recorded,
+        "problems": list(report.problems),
+        "advice": report.advice,
+        "seconds": round(report.seconds, 3),
     }
 
 

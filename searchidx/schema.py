@@ -9,19 +9,24 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import struct
+import time
+import zlib
 from array import array
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filetables import FileFormatError
 from whoosh.formats import Positions
 from whoosh.system import _INT_SIZE, pack_uint
 
 from searchidx.analysis import NewsAnalyzer, text_analyzer, url_analyzer
-from searchidx.errors import IncompatibleIndexError, IndexNotFoundError, IndexWriteError
+from searchidx.errors import IncompatibleIndexError, IndexDamagedError, IndexNotFoundError, IndexWriteError
 from searchidx.ranking import HEADLINE_WEIGHT
 
 # Bumped whenever the fields or their analysis change; kept in the pickled schema
@@ -30,6 +35,20 @@ SCHEMA_VERSION = 5
 VERSION_ATTRIBUTE = "searchidx_schema_version"
 DEFAULT_INDEX = "index"
 INDEX_ENV = "SEARCHIDX_INDEX"
+# What reading a truncated or corrupt index file raises inside Whoosh (struct, pickle, zlib and mmap
+# errors, a header it does not know; file-system errors other than a missing file or a permission).
+DAMAGE = (
+    EOFError,
+    pickle.UnpicklingError,
+    struct.error,
+    zlib.error,
+    OSError,
+    ValueError,
+    IndexError,
+    FileFormatError,
+)
+READ_ATTEMPTS = 3
+T = TypeVar("T")
 
 
 def index_path(index: str | os.PathLike[str] | None = None) -> Path:
@@ -110,14 +129,45 @@ def document_id(identity: str) -> str:
 def open_index(path: Path) -> Any:
     """Open the index at ``path`` for reading; :class:`IndexNotFoundError` if there is none.
 
-    :class:`IncompatibleIndexError` when another version of searchidx wrote it.
+    :class:`IncompatibleIndexError` when another version of searchidx wrote
+    it, :class:`IndexDamagedError` when its files cannot be read.
     """
-    if not path.is_dir() or not whoosh_index.exists_in(str(path)):
+    if not path.is_dir():
         raise IndexNotFoundError(path)
-    ix = whoosh_index.open_dir(str(path))
+    ix = read_index_files(path, lambda: _open_existing(path))
     if not _compatible(ix):
         raise IncompatibleIndexError(path)
     return ix
+
+
+def _open_existing(path: Path) -> Any:
+    if not whoosh_index.exists_in(str(path)):
+        raise IndexNotFoundError(path)
+    return whoosh_index.open_dir(str(path))
+
+
+def read_index_files(path: Path, read: Callable[[], T]) -> T:
+    """``read()``, which reads files of the index at ``path``; failures become :class:`IndexDamagedError`.
+
+    A file that is gone is looked for again, twice: an ingest that commits
+    deletes the segments it merged, and a reader that read the table of
+    contents just before finds the new one on its next try.
+    """
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            return read()
+        except FileNotFoundError as error:
+            if attempt == READ_ATTEMPTS - 1:
+                raise IndexDamagedError(path, f"the file {Path(error.filename).name} is missing") from error
+            time.sleep(0.05 * (attempt + 1))
+        except PermissionError as error:
+            raise IndexDamagedError(path, f"no permission to read {error.filename}") from error
+        except Exception as error:
+            if not isinstance(error, DAMAGE) and type(error) is not Exception:  # Whoosh raises a bare
+                raise  # Exception for a corrupt block of postings; nothing else does
+            detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            raise IndexDamagedError(path, f"a file is truncated or corrupt: {detail}") from error
+    raise AssertionError("unreachable")
 
 
 def index_storage(path: Path) -> Any:
@@ -132,17 +182,21 @@ def index_storage(path: Path) -> Any:
 def open_or_create_index(path: Path, *, rebuild: bool = False) -> Any:
     """Open the index at ``path`` for writing, creating it if there is none.
 
-    An index of another schema version raises :class:`IncompatibleIndexError`,
-    or is replaced by an empty one when ``rebuild`` is asked for. The caller
-    holds the write lock.
+    An index of another schema version, or a damaged one, raises
+    :class:`IncompatibleIndexError` or :class:`IndexDamagedError`, or is
+    replaced by an empty one when ``rebuild`` is asked for. The caller holds
+    the write lock.
     """
     try:
-        if whoosh_index.exists_in(str(path)):
-            ix = whoosh_index.open_dir(str(path))
-            if _compatible(ix):
-                return ix
-            if not rebuild:
-                raise IncompatibleIndexError(path)
+        ix = open_index(path)
+        read_index_files(path, lambda: ix.reader().close())  # every segment's files are there
+        return ix
+    except IndexNotFoundError:
+        pass
+    except (IncompatibleIndexError, IndexDamagedError):
+        if not rebuild:
+            raise
+    try:
         return whoosh_index.create_in(str(path), build_schema())
     except OSError as error:
         raise IndexWriteError(path, error.strerror or str(error)) from error

@@ -11,15 +11,16 @@ committed since, so every query sees the last committed state.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, cast, overload
 
 from whoosh import query as wq
 from whoosh import sorting
@@ -38,12 +39,13 @@ from searchidx.querying import (
     words_to_mark,
 )
 from searchidx.ranking import weighting
-from searchidx.schema import document_id, index_path, open_index
+from searchidx.schema import document_id, index_path, open_index, read_index_files
 from searchidx.snippets import MarkedText, join_fragments, make_snippet, mark
 from searchidx.suggestions import suggest
 from searchidx.urls import canonical_url
 
 Sort = Literal["relevance", "date", "-date"]
+F = TypeVar("F", bound=Callable[..., Any])
 When = str | date | datetime | None
 SORTS = ("relevance", "date", "-date")
 FEW_HITS = 3
@@ -158,6 +160,16 @@ class Stats:
     schema_version: str | None
 
 
+def _reads_index(method: F) -> F:
+    """A method of :class:`Index` whose failures to read the index files become :class:`IndexDamagedError`."""
+
+    @functools.wraps(method)
+    def reading(self: Index, *args: Any, **kwargs: Any) -> Any:
+        return read_index_files(self.path, lambda: method(self, *args, **kwargs))
+
+    return cast(F, reading)
+
+
 class Index:
     """An index opened once and queried many times.
 
@@ -188,6 +200,7 @@ class Index:
             searcher.close()
             self._local.searcher = None
 
+    @_reads_index
     def search(
         self,
         query: str,
@@ -249,6 +262,7 @@ class Index:
             facets=self._facets(searcher, parsed.query, allow, facet_names) if facet_names else {},
         )
 
+    @_reads_index
     def similar(self, reference: str, *, limit: int = 10) -> Results:
         """The documents most like the one ``reference`` names (id, URL or path), itself excluded."""
         started = time.perf_counter()
@@ -276,6 +290,7 @@ class Index:
             took=time.perf_counter() - started, limit=limit,
         )  # fmt: skip
 
+    @_reads_index
     def get(self, reference: str) -> Article:
         """The stored document that ``reference`` names: its id, its URL, or its file's path."""
         searcher = self._searcher()
@@ -290,6 +305,7 @@ class Index:
             body=stored.get("body", ""),
         )
 
+    @_reads_index
     def stats(self) -> Stats:
         """Documents, date range, documents per year, top sources, size, last ingest, schema version."""
         searcher = self._searcher()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from searchidx import Index
+from searchidx.checking import check
 from tests.conftest import REPO, stored_documents, write_article
 
 ARTICLES = 2_400  # enough for two worker processes (from 2,000 files)
@@ -122,6 +123,7 @@ def test_kill_9_at_random_moments_loses_nothing_and_a_rerun_completes(tmp_path: 
         assert rerun.returncode == 0, rerun.stderr
         assert "waiting" not in rerun.stderr  # the killed ingest's lock went with it
         assert stored_documents(index) == expected
+        assert check(index).healthy
         leftovers = [p.name for p in index.iterdir() if ".tmp" in p.name or ".toc." in p.name]
         assert leftovers == []
     print(f"kill -9 at {KILLS} moments: {phases.count('running')} during the ingest, "

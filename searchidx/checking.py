@@ -1,0 +1,128 @@
+"""``check()``: read every part of an index and compare it with the ingest records.
+
+An ingest killed at any moment leaves the last committed state, which this
+reports as healthy; what it finds otherwise (a segment file deleted or cut
+short by a disk or a person, records that disagree with the index) is put in
+plain words with what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from whoosh.reading import SegmentReader
+
+from searchidx.errors import IndexDamagedError
+from searchidx.manifest import MANIFEST_NAME, Manifest
+from searchidx.schema import index_path, open_index, read_index_files
+
+REBUILD = "Rebuild it with `searchidx ingest --full DIR` from the folders it was built from."
+RERUN = "Run the same `searchidx ingest DIR` again to bring the records and the index together."
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What :func:`check` found: the counts it read, and each problem in one sentence."""
+
+    path: Path
+    segments: int
+    documents: int
+    recorded: int
+    problems: tuple[str, ...]
+    advice: str
+    seconds: float
+
+    @property
+    def healthy(self) -> bool:
+        """Whether no problem was found."""
+        return not self.problems
+
+
+def check(index: str | os.PathLike[str] | None = None) -> CheckReport:
+    """Open every segment of the index, read every stored document and term, compare with the records.
+
+    Raises :class:`IndexNotFoundError` when there is no index and
+    :class:`IncompatibleIndexError` for another version's index; damage is
+    reported, not raised.
+
+    Example: ``check("index/").healthy`` is ``True`` after a clean ingest.
+    """
+    started = time.perf_counter()
+    path = index_path(index)
+    problems: list[str] = []
+    try:
+        ix = open_index(path)
+        segments = read_index_files(path, ix._segments)
+    except IndexDamagedError as error:
+        return CheckReport(path, 0, 0, 0, (f"The index cannot be opened: {error.reason}.",), REBUILD, 0.0)
+    ids: dict[str, int] = {}
+    for segment in segments:
+        problem = _read_segment(path, ix, segment, ids)
+        if problem:
+            problems.append(problem)
+    advice = REBUILD if problems else ""
+    recorded = _records(path)
+    if not problems and recorded is not None:
+        record_problems = _compare(ids, recorded)
+        problems += record_problems
+        advice = RERUN if record_problems else ""
+    repeated = sum(1 for count in ids.values() if count > 1)
+    if repeated:
+        problems.append(f"{repeated} document ids occur more than once in the index.")
+        advice = REBUILD
+    documents = sum(ids.values())
+    return CheckReport(path, len(segments), documents, len(recorded or {}), tuple(problems), advice,
+                       time.perf_counter() - started)  # fmt: skip
+
+
+def _read_segment(path: Path, ix: Any, segment: Any, ids: dict[str, int]) -> str:
+    """Read all of one segment, counting its live documents' ids; the problem found, or ``""``."""
+    name = segment.segment_id()
+
+    def read_all() -> None:
+        reader = SegmentReader(ix.storage, ix.schema, segment)
+        try:
+            for docnum in range(segment.doc_count_all()):
+                if not reader.is_deleted(docnum):
+                    doc_id = reader.stored_fields(docnum)["id"]
+                    ids[doc_id] = ids.get(doc_id, 0) + 1
+            for fieldname in reader.indexed_field_names():
+                for text in reader.lexicon(fieldname):
+                    reader.postings(fieldname, text).all_ids()
+        finally:
+            reader.close()
+
+    try:
+        read_index_files(path, read_all)
+    except IndexDamagedError as error:
+        return f"Segment {name} cannot be read: {error.reason}."
+    except KeyError:
+        return f"Segment {name} holds a document without an id."
+    return ""
+
+
+def _records(path: Path) -> dict[str, str] | None:
+    if not (path / MANIFEST_NAME).exists():
+        return None
+    manifest = Manifest(path)
+    try:
+        return manifest.indexed_locations()
+    finally:
+        manifest.close()
+
+
+def _compare(ids: dict[str, int], recorded: dict[str, str]) -> list[str]:
+    problems = []
+    missing = sorted(set(recorded) - set(ids))
+    if missing:
+        problems.append(f"{len(missing)} documents of the ingest records are not in the index "
+                        f"(the first: {recorded[missing[0]]}).")  # fmt: skip
+    unrecorded = len(set(ids) - set(recorded))
+    if unrecorded:
+        problems.append(f"{unrecorded} documents in the index are not in the ingest records "
+                        "(an ingest was interrupted after its commit).")  # fmt: skip
+    return problems
