@@ -15,9 +15,11 @@ matched by a ``.searchidxignore`` file are counted as ignored.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import os
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -92,9 +94,10 @@ def ingest(
             run.commit()
             total = int(ix.doc_count())  # read from the newest table of contents
             undated = manifest.undated_count()
-        except OSError as error:
+        except (OSError, sqlite3.Error) as error:  # a full disk, a read-only folder...
             run.cancel()
-            raise IndexWriteError(target, error.strerror or str(error)) from error
+            reason = getattr(error, "strerror", None) or str(error)
+            raise IndexWriteError(target, reason) from error
         except BaseException:
             run.cancel()
             raise
@@ -196,9 +199,14 @@ class _Run:
         self.writer = open_writer(self.ix, procs=self.workers or worker_count(len(left), size))
 
     def cancel(self) -> None:
-        """Drop what this ingest wrote but did not commit."""
+        """Drop what this ingest wrote but did not commit.
+
+        Closing the writer's files can fail again (the disk is still full);
+        what it leaves is removed by the next ingest (``remove_leftovers``).
+        """
         if self.writer is not None:
-            self.writer.cancel()
+            with contextlib.suppress(OSError):
+                self.writer.cancel()
 
     def _hash_all(
         self, keys: dict[Path, str], known: dict[str, str], recorded: dict[str, str]

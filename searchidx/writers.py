@@ -41,6 +41,8 @@ PARALLEL_FROM = 2000
 PARALLEL_FROM_BYTES = 8_000_000
 # Memory for each writer's posting buffer before it spills sorted runs to disk.
 LIMIT_MB = 256
+# What a worker puts on the result queue, in place of its segment, when it fails.
+WORKER_FAILED = "failed"
 # Documents handed to a worker at a time.
 BATCH_SIZE = 200
 
@@ -83,6 +85,14 @@ class _WorkerTask(SubWriterTask):  # type: ignore[misc]  # Whoosh is untyped
 
     def run(self) -> None:
         _die_with_parent()
+        try:
+            self._index_jobs()
+        except Exception as error:  # told to the ingest process, which reports it; no traceback here
+            reason = getattr(error, "strerror", None) or f"{type(error).__name__}: {error}"
+            self.resultqueue.put((WORKER_FAILED, reason, None), timeout=5)
+            sys.exit(1)
+
+    def _index_jobs(self) -> None:
         ix = self.storage.open_index(self.indexname)
         writer = self.writer = FastSegmentWriter(ix, _lk=False, **self.kwargs)
         while self.running:
@@ -175,7 +185,18 @@ class ParallelWriter(MpWriter):  # type: ignore[misc]  # Whoosh is untyped
     def _check_workers(self) -> None:
         failed = [task.exitcode for task in self.tasks if task.exitcode not in (None, 0)]
         if failed:
-            raise WorkerError(f"an indexing worker process stopped with exit code {failed[0]}")
+            told = self._failure_told()
+            raise WorkerError(told or f"an indexing worker process stopped with exit code {failed[0]}")
+
+    def _failure_told(self) -> str | None:
+        """What a failed worker said went wrong (the results of the others are dropped: this ingest stops)."""
+        while True:
+            try:
+                kind, reason, _ = self.resultqueue.get(timeout=0.5)
+            except queue.Empty:
+                return None
+            if kind == WORKER_FAILED:
+                return str(reason)
 
     def cancel(self) -> None:
         """Stop the workers at once; their unfinished segments are removed by the next commit."""

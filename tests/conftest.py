@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,21 @@ def without_root_file_access() -> None:
     for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
         if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "cannot drop root's file access for this test")
+
+
+SYNTHETIC_WORDS = ["harbour", "storm", "election", "parliament", "budget", "wheat", "grain", "oil", "tanker",
+                   "strike", "union", "court", "ruling", "minister", "treaty", "border", "trade", "tariff",
+                   "bank", "rate", "inflation", "flood", "drought", "vaccine", "trial"]  # fmt: skip
+
+
+def write_synthetic_corpus(folder: Path, articles: int) -> None:
+    """Synthetic articles from a small vocabulary, 500 to a folder, the same on every run."""
+    rng = random.Random(7)
+    for number in range(articles):
+        title = " ".join(rng.choices(SYNTHETIC_WORDS, k=4)).capitalize()
+        body = "\n\n".join(" ".join(rng.choices(SYNTHETIC_WORDS, k=40)) + "." for _ in range(3))
+        write_article(folder / f"{number // 500:02d}", f"{number:05d}.txt", title, body,
+                      date=f"March {1 + number % 28}, 2016", url=f"https://news.example/{number}")  # fmt: skip
 
 
 def stored_documents(index: Path) -> dict[str, dict[str, object]]:

@@ -14,23 +14,10 @@ import pytest
 
 from searchidx import Index
 from searchidx.checking import check
-from tests.conftest import REPO, stored_documents, write_article
+from tests.conftest import REPO, stored_documents, write_synthetic_corpus
 
 ARTICLES = 2_400  # enough for two worker processes (from 2,000 files)
-WORDS = ["harbour", "storm", "election", "parliament", "budget", "wheat", "grain", "oil", "tanker", "strike",
-         "union", "court", "ruling", "minister", "treaty", "border", "trade", "tariff", "bank", "rate",
-         "inflation", "flood", "drought", "vaccine", "trial"]  # fmt: skip
 KILLS = 20
-
-
-def write_corpus(folder: Path) -> None:
-    """Synthetic articles from a small vocabulary, the same on every run."""
-    rng = random.Random(7)
-    for number in range(ARTICLES):
-        title = " ".join(rng.choices(WORDS, k=4)).capitalize()
-        body = "\n\n".join(" ".join(rng.choices(WORDS, k=40)) + "." for _ in range(3))
-        write_article(folder / f"{number // 500:02d}", f"{number:05d}.txt", title, body,
-                      date=f"March {1 + number % 28}, 2016", url=f"https://news.example/{number}")  # fmt: skip
 
 
 def ingest_process(folder: Path, index: Path, *extra: str, verbose: bool) -> subprocess.Popen[str]:
@@ -90,7 +77,7 @@ def answers(index: Path) -> int:
 @pytest.mark.slow
 def test_kill_9_at_random_moments_loses_nothing_and_a_rerun_completes(tmp_path: Path) -> None:
     folder = tmp_path / "articles"
-    write_corpus(folder)
+    write_synthetic_corpus(folder, ARTICLES)
     clean = tmp_path / "clean"
     subprocess.run([sys.executable, "-m", "searchidx", "ingest", str(folder), "--index", str(clean), "--quiet"],
                    cwd=REPO, check=True)  # fmt: skip
