@@ -392,6 +392,41 @@ def test_any_query_on_the_command_line_exits_cleanly(
     assert "Traceback" not in result.stderr
 
 
+ANY_VALUE = st.one_of(
+    st.integers(-5, 100_000).map(str),
+    st.sampled_from(["", "x", "2015", "2015-03", "last week", "7d", "2016 to 2015", "year,source", "nope",
+                     "relevance", "-date", "always", "1e9", "-0", "\x1b[2J", "中", "NaN"]),
+    st.text(max_size=12),
+)  # fmt: skip
+VALUE_OPTIONS = ["--limit", "--page", "--offset", "--since", "--until", "--sort", "--facets", "--snippets",
+                 "--snippet-chars", "--color", "--index"]  # fmt: skip
+FLAGS = ["--json", "--jsonl", "--urls-only", "--count", "--show-query"]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    words=st.lists(st.text(max_size=15), max_size=3),
+    options=st.lists(st.tuples(st.sampled_from(VALUE_OPTIONS), ANY_VALUE), max_size=4),
+    flags=st.lists(st.sampled_from(FLAGS), max_size=2, unique=True),
+)
+def test_any_query_with_any_option_values_answers_or_says_why(
+    corpus_index: tuple[Path, IngestReport],
+    words: list[str],
+    options: list[tuple[str, str]],
+    flags: list[str],
+) -> None:
+    index, _ = corpus_index
+    arguments = ["query", "--index", str(index), *flags]
+    for name, value in options:
+        arguments += [name, value]
+    result = CliRunner().invoke(cli, [*arguments, "--", *words])
+    assert result.exit_code in (0, 1, 2), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.stderr
+    if result.exit_code == 2 or (result.exit_code == 1 and not result.stdout):
+        assert result.stderr.strip(), "a failure says why"
+
+
 QUERY_AND_LIST_IMPORTS = """
 import sys
 from searchidx.cli import main
