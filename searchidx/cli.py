@@ -219,6 +219,7 @@ class _IngestPrinter(IngestObserver):
     "--since", metavar="WHEN", help="Only articles dated on or after WHEN (2015-03, last week, 7d...)."
 )
 @click.option("--until", metavar="WHEN", help="Only articles dated on or before WHEN.")
+@click.option("--source", metavar="HOST", help="Only articles from this site (as hits show it: bbc.com).")
 @click.option(
     "--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance", show_default=True,
     help="date = oldest first, -date = newest first.",
@@ -243,8 +244,8 @@ class _IngestPrinter(IngestObserver):
 @color_option
 def query_command(
     words: tuple[str, ...], index: Path, limit: int, page: int, offset: int | None, since: str | None,
-    until: str | None, sort: str, facets: str, snippets: int, snippet_chars: int, show_query: bool,
-    as_json: bool, as_jsonl: bool, urls_only: bool, count_only: bool, color: str,
+    until: str | None, source: str | None, sort: str, facets: str, snippets: int, snippet_chars: int,
+    show_query: bool, as_json: bool, as_jsonl: bool, urls_only: bool, count_only: bool, color: str,
 ) -> None:  # fmt: skip
     """Search the index for WORDS.
 
@@ -255,7 +256,7 @@ def query_command(
     _one_output(as_json=as_json, as_jsonl=as_jsonl, urls_only=urls_only, count_only=count_only)
     with Index(index) as ix:
         results = ix.search(
-            " ".join(words), limit=limit, page=page, offset=offset, since=since, until=until,
+            " ".join(words), limit=limit, page=page, offset=offset, since=since, until=until, source=source,
             sort=sort,  # type: ignore[arg-type]  # click.Choice checked it
             facets=[name.strip() for name in facets.split(",") if name.strip()],
             snippets=snippets, snippet_chars=snippet_chars,
@@ -357,6 +358,33 @@ def stats_command(index: Path, as_json: bool) -> None:
         _print_json(stats_json(stats))
     else:
         click.echo(stats_text(stats))
+
+
+@cli.command("serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port (0: any free port)."
+)
+def serve_command(index: Path, host: str, port: int) -> None:
+    """Search the index in a browser, and over a JSON API (/api/search, /api/doc/ID, /api/stats).
+
+    Serves until Ctrl-C. Binds to this machine only by default: there is no
+    authentication, so anyone who can reach the address can read the archive.
+    """
+    from searchidx.web import is_loopback, serve  # the web server loads only when serving
+
+    if not is_loopback(host):
+        click.echo(
+            f"warning: listening on {host} without authentication: "
+            "anyone who can reach it can read the index.",
+            err=True,
+        )
+
+    def ready(address: str) -> None:
+        click.echo(f"serving {index} at {address} (Ctrl-C to stop)", err=True)
+
+    serve(index, host=host, port=port, ready=ready)
 
 
 @cli.command("check")

@@ -94,6 +94,13 @@ class DocumentNotFoundError(SearchidxError):
     """No document in the index matches the id, URL or path given."""
 
 
+class ServeError(SearchidxError):
+    """``searchidx serve`` cannot listen on the address asked for."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(f"Cannot listen on {address}: {reason}. Choose another port with --port.")
+
+
 class DocumentError(SearchidxError):
     """One file cannot be turned into a document; ingest reports it and goes on."""
 

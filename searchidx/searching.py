@@ -210,6 +210,7 @@ class Index:
         offset: int | None = None,
         since: When = None,
         until: When = None,
+        source: str | None = None,
         sort: Sort = "relevance",
         facets: Iterable[str] = (),
         snippets: int = 2,
@@ -220,14 +221,15 @@ class Index:
 
         ``since``/``until`` take a ``date``/``datetime`` or the CLI's forms
         (``2015-03``, ``last week``, ``7d``...); documents without a date are
-        left out when either is given. ``sort`` is ``relevance``, ``date``
+        left out when either is given. ``source`` keeps the articles of one
+        site (a host as :attr:`Hit.source` gives it). ``sort`` is ``relevance``, ``date``
         (oldest first) or ``-date`` (newest first). ``facets`` names any of
         ``year``, ``month``, ``source``. ``offset`` overrides ``page``.
         """
         started = time.perf_counter()
         facet_names = _check(limit, page, offset, sort, facets, snippets, snippet_chars)
         parsed = parse_query(query, self._ix.schema)
-        allow = _date_filter(since, until, now or datetime.now(UTC))
+        allow = _filter(since, until, source, now or datetime.now(UTC))
         skip = offset if offset is not None else (page - 1) * limit
         searcher = self._searcher()
         ran = parsed.query
@@ -304,6 +306,26 @@ class Index:
             path=stored.get("path", ""),
             body=stored.get("body", ""),
         )
+
+    @_reads_index
+    def document_count(self) -> int:
+        """How many documents the index holds (as of the last commit)."""
+        return int(self._searcher().doc_count())
+
+    def marks(self, article: Article, query: str) -> tuple[MarkedText, MarkedText]:
+        """The article's title and body with the words (and phrases) of ``query`` marked.
+
+        A query that cannot be parsed (empty, only stop words) marks nothing.
+        """
+        try:
+            parsed = parse_query(query, self._ix.schema)
+        except QueryError:
+            return MarkedText(article.title), MarkedText(article.body)
+        phrase_only, phrases = marks_for(parsed.query)
+        words = read_index_files(self.path, lambda: words_to_mark(parsed.query, self._searcher().reader()))
+        words -= phrase_only
+        title = mark(article.title, words, phrases, self._analyzer)
+        return title, mark(article.body, words, phrases, self._analyzer)
 
     @_reads_index
     def stats(self) -> Stats:
@@ -453,6 +475,7 @@ def search(
     page: int = 1,
     since: When = None,
     until: When = None,
+    source: str | None = None,
     sort: Sort = "relevance",
     facets: Iterable[str] = (),
     snippets: int = 2,
@@ -472,6 +495,7 @@ def search(
             page=page,
             since=since,
             until=until,
+            source=source,
             sort=sort,
             facets=facets,
             snippets=snippets,
@@ -495,6 +519,16 @@ def _check(
     if not 0 <= snippets <= 10 or not 40 <= chars <= 2000:
         raise QueryError("Snippets must be 0-10 fragments of 40-2000 characters in all.")
     return names
+
+
+def _filter(since: When, until: When, source: str | None, now: datetime) -> Any:
+    """What a hit must match besides the query: a date range, a source; ``None`` for anything."""
+    dates = _date_filter(since, until, now)
+    site = (
+        wq.Term("source", source.strip().lower().removeprefix("www.")) if source and source.strip() else None
+    )
+    parts = [part for part in (dates, site) if part is not None]
+    return wq.And(parts) if len(parts) > 1 else (parts[0] if parts else None)
 
 
 def _date_filter(since: When, until: When, now: datetime) -> Any:

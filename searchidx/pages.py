@@ -1,0 +1,246 @@
+"""The HTML of ``searchidx serve``: the search page and the document view.
+
+Every piece of document text is HTML-escaped before ``<mark>`` tags are put
+around the matched words; a URL becomes a link only when it is http(s). The
+pages work without JavaScript and load nothing but the server's stylesheet.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, replace
+from urllib.parse import urlencode, urlsplit
+
+from searchidx.searching import Article, Hit, Results
+from searchidx.snippets import MarkedText
+
+PAGE_LINKS = 7  # page numbers shown around the current one, at most
+FACET_LINKS = 12
+CURRENT = ' aria-current="true"'
+
+
+@dataclass(frozen=True)
+class PageState:
+    """What the search page shows, all of it in its URL: ``/?q=putin+parade&since=2015&page=2``."""
+
+    q: str = ""
+    since: str = ""
+    until: str = ""
+    source: str = ""
+    sort: str = "relevance"
+    page: int = 1
+
+    def url(self, **changes: str | int) -> str:
+        """The page's URL with ``changes``; empty and default values are left out, the page reset to 1."""
+        state = replace(self, **{"page": 1, **changes})  # type: ignore[arg-type]
+        defaults = PageState()
+        params = {
+            name: value
+            for name in ("q", "since", "until", "source", "sort", "page")
+            if (value := getattr(state, name)) != getattr(defaults, name)
+        }
+        return "/?" + urlencode(params) if params else "/"
+
+
+def e(text: object) -> str:
+    """Text made safe for HTML content and attribute values."""
+    return html.escape(str(text), quote=True)
+
+
+def safe_link(url: str) -> str | None:
+    """``url`` when it is an http(s) URL a browser can follow safely, else ``None``."""
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def layout(title: str, body: str) -> str:
+    """A whole page."""
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{e(title)}</title>\n"
+        '<link rel="stylesheet" href="/static/searchidx.css">\n</head>\n<body>\n'
+        f"{body}\n</body>\n</html>\n"
+    )
+
+
+def search_box(state: PageState) -> str:
+    """The header: the archive's name and the one search box."""
+    hidden = "".join(
+        f'<input type="hidden" name="{name}" value="{e(value)}">'
+        for name in ("since", "until", "source", "sort")
+        if (value := getattr(state, name)) and value != "relevance"
+    )
+    return (
+        '<header class="top"><a class="home" href="/">searchidx</a>'
+        '<form class="search" role="search" action="/" method="get">'
+        '<label for="q" class="visually-hidden">Search the archive</label>'
+        f'<input id="q" name="q" type="search" value="{e(state.q)}" placeholder="Search the archive" '
+        'autocomplete="off" autofocus>'
+        f'{hidden}<button type="submit">Search</button></form></header>'
+    )
+
+
+def search_page(state: PageState, results: Results | None, documents: int, error: str = "") -> str:
+    """The search page: the box, the filters and facets, the hits, the page links."""
+    if results is None:
+        intro = f'<p class="intro">Search {documents:,} articles. {e(error)}</p>'
+        return layout("searchidx", search_box(state) + f'<main class="empty">{intro}</main>')
+    main = (
+        f'<main class="results-page">{filters(state, results)}'
+        f'<section class="results" aria-label="Results">{summary(state, results)}{hit_list(state, results)}'
+        f"{pagination(state, results)}</section></main>"
+    )
+    return layout(f"{state.q} – searchidx", search_box(state) + main)
+
+
+def summary(state: PageState, results: Results) -> str:
+    """``showing 1-10 of N in X ms``, and what the reader should know about the results."""
+    parts = []
+    if results.total:
+        first, last = results.offset + 1, results.offset + len(results)
+        shown = f"{results.total:,} matches"
+        if results.hits:
+            shown = f"showing {first}-{last} of {results.total:,}"
+        parts.append(f'<p class="summary" role="status">{shown} in {results.took * 1000:.0f} ms</p>')
+    else:
+        parts.append(f'<p class="summary" role="status">No articles match <strong>{e(state.q)}</strong>.</p>')
+    if results.suggestion:
+        link = e(state.url(q=results.suggestion))
+        parts.append(f'<p class="suggestion">Did you mean <a href="{link}">{e(results.suggestion)}</a>?</p>')
+    if results.approximate:
+        parts.append('<p class="note">No exact matches; showing approximate matches.</p>')
+    return "".join(parts)
+
+
+def hit_list(state: PageState, results: Results) -> str:
+    """The hits as an ordered list, numbered from their rank."""
+    if not results.hits:
+        return ""
+    items = "".join(hit_item(state, hit) for hit in results)
+    return f'<ol class="hits" start="{results.offset + 1}">{items}</ol>'
+
+
+def hit_item(state: PageState, hit: Hit) -> str:
+    """One hit: title (to the article, else to the stored copy), date, source, snippet."""
+    stored = document_url(hit.id, state.q)
+    target = safe_link(hit.url) or stored
+    title = MarkedText(hit.title or "(untitled)", hit.title_highlights if hit.title else ()).html()
+    meta = ["no date"]
+    if hit.date:
+        meta = [f'<time datetime="{hit.date.date().isoformat()}">{hit.date:%Y-%m-%d}</time>']
+    if hit.source:
+        meta.append(f'<span class="source">{e(hit.source)}</span>')
+    meta.append(f'<a href="{e(stored)}">stored copy</a>')
+    snippet = MarkedText(hit.snippet, hit.highlights).html()
+    return (
+        f'<li class="hit"><h2><a href="{e(target)}">{title}</a></h2>'
+        f'<p class="meta">{" · ".join(meta)}</p><p class="snippet">{snippet}</p></li>'
+    )
+
+
+def document_url(doc_id: str, query: str) -> str:
+    """The document view of ``doc_id``, marking ``query``'s words."""
+    return f"/doc/{e(doc_id)}" + (f"?{urlencode({'q': query})}" if query else "")
+
+
+def filters(state: PageState, results: Results) -> str:
+    """Date range and sort (a form), facet counts by year and by source (links)."""
+    sorts = "".join(
+        f'<option value="{value}"{" selected" if state.sort == value else ""}>{label}</option>'
+        for value, label in (("relevance", "Relevance"), ("-date", "Newest first"), ("date", "Oldest first"))
+    )
+    kept = "".join(
+        f'<input type="hidden" name="{name}" value="{e(value)}">'
+        for name in ("q", "source")
+        if (value := getattr(state, name))
+    )
+    form = (
+        '<form class="filters" action="/" method="get" aria-label="Filters">'
+        f'{kept}<label for="since">Since</label><input id="since" name="since" value="{e(state.since)}" '
+        'placeholder="2015, 2015-03, last week">'
+        f'<label for="until">Until</label><input id="until" name="until" value="{e(state.until)}" '
+        'placeholder="2016, yesterday">'
+        f'<label for="sort">Sort by</label><select id="sort" name="sort">{sorts}</select>'
+        '<button type="submit">Apply</button></form>'
+    )
+    facets = facet_block(state, results)
+    return f'<aside class="side" aria-label="Refine">{form}{facets}</aside>'
+
+
+def facet_block(state: PageState, results: Results) -> str:
+    """The year and source counts of the matches; each one a link that filters by it."""
+    blocks = []
+    years = results.facets.get("year", {})
+    if years:
+        links = [
+            (f"{year} ({count:,})", state.url(since=year, until=year), state.since == state.until == year)
+            for year, count in sorted(years.items(), reverse=True)[:FACET_LINKS]
+        ]
+        clear = state.url(since="", until="") if state.since or state.until else ""
+        blocks.append(facet_list("Year", "year", links, clear))
+    sources = results.facets.get("source", {})
+    if sources:
+        links = [
+            (f"{source} ({count:,})", state.url(source=source), state.source == source)
+            for source, count in list(sources.items())[:FACET_LINKS]
+            if source
+        ]
+        blocks.append(facet_list("Source", "source", links, state.url(source="") if state.source else ""))
+    return "".join(blocks)
+
+
+def facet_list(title: str, name: str, links: list[tuple[str, str, bool]], clear: str) -> str:
+    """One facet: a heading and its links, the chosen one marked as current."""
+    items = "".join(
+        f'<li><a href="{e(url)}"{CURRENT if current else ""}>{e(label)}</a></li>'
+        for label, url, current in links
+    )
+    reset = f'<li><a class="clear" href="{e(clear)}">any {name}</a></li>' if clear else ""
+    return f'<nav class="facet" aria-label="{title}"><h2>{title}</h2><ul>{items}{reset}</ul></nav>'
+
+
+def pagination(state: PageState, results: Results) -> str:
+    """Previous, numbered and next page links."""
+    pages = max(1, -(-results.total // results.limit))
+    if pages == 1:
+        return ""
+    current = state.page
+    low = max(1, min(current - PAGE_LINKS // 2, pages - PAGE_LINKS + 1))
+    links = []
+    if current > 1:
+        links.append(f'<a rel="prev" href="{e(state.url(page=current - 1))}">Previous</a>')
+    for number in range(low, min(pages, low + PAGE_LINKS - 1) + 1):
+        if number == current:
+            links.append(f'<span aria-current="page">{number}</span>')
+        else:
+            links.append(f'<a href="{e(state.url(page=number))}">{number}</a>')
+    if current < pages:
+        links.append(f'<a rel="next" href="{e(state.url(page=current + 1))}">Next</a>')
+    return f'<nav class="pages" aria-label="Pages">{"".join(links)}</nav>'
+
+
+def document_page(article: Article, title: MarkedText, body: MarkedText, query: str) -> str:
+    """One stored article in full, the query's words marked."""
+    meta = [f"{article.date:%Y-%m-%d}" if article.date else "no date"]
+    if article.source:
+        meta.append(e(article.source))
+    link = safe_link(article.url)
+    original = f'<p class="original">Original: <a href="{e(link)}">{e(link)}</a></p>' if link else ""
+    if article.url and not link:
+        original = f'<p class="original">Original: {e(article.url)}</p>'
+    paragraphs = "".join(f"<p>{part}</p>" for part in body.html().split("\n\n"))
+    back = PageState(q=query).url() if query else "/"
+    return layout(
+        f"{article.title or '(untitled)'} – searchidx",
+        search_box(PageState(q=query))
+        + f'<main class="document"><p class="back"><a href="{e(back)}">Back to results</a></p>'
+        f'<article><h1>{title.html() or "(untitled)"}</h1><p class="meta">{" · ".join(meta)}</p>'
+        f'{original}{paragraphs}<p class="path">{e(article.path)}</p></article></main>',
+    )
+
+
+def error_page(status: str, message: str) -> str:
+    """A page for a failed request: what happened, in one sentence."""
+    main = f'<main class="error"><h1>{e(status)}</h1><p>{e(message)}</p></main>'
+    return layout(f"{status} – searchidx", search_box(PageState()) + main)

@@ -1,0 +1,276 @@
+"""``searchidx serve``: the archive in a browser, and a JSON API for other programs.
+
+A Falcon WSGI application served by waitress (both pure Python, without
+dependencies of their own). The index is opened once; waitress answers
+requests in several threads, each with its own searcher, which is reopened
+when an ingest has committed since, so every request sees the last commit.
+
+Routes: ``/`` (the search page, its state in the URL), ``/doc/<id>`` (one
+article with the query's words marked), ``/api/search``, ``/api/doc/<id>``,
+``/api/similar/<id>`` and ``/api/stats`` (JSON, as ``searchidx query --json``
+and friends print it). Errors are JSON under ``/api/`` and a page elsewhere,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+import falcon
+
+from searchidx.errors import (
+    DocumentNotFoundError,
+    IndexDamagedError,
+    IndexNotFoundError,
+    QueryError,
+    SearchidxError,
+    ServeError,
+)
+from searchidx.pages import PageState, document_page, error_page, search_page
+from searchidx.rendering import article_json, results_json, stats_json
+from searchidx.searching import Index, Results
+
+MAX_QUERY_CHARS = 500
+MAX_LIMIT = 100
+MAX_DEPTH = 10_000  # page x limit: deeper pages would make every request score that many hits
+SORTS = ("relevance", "date", "-date")
+FACETS = ("year", "month", "source")
+PAGE_FACETS = ("year", "source")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+STATUS_OF: list[tuple[type[SearchidxError], str]] = [
+    (QueryError, falcon.HTTP_400),
+    (DocumentNotFoundError, falcon.HTTP_404),
+    (IndexNotFoundError, falcon.HTTP_503),
+    (IndexDamagedError, falcon.HTTP_500),
+]
+
+
+def create_app(index: str | os.PathLike[str] | None = None) -> falcon.App[Any, Any]:
+    """The WSGI application over the index at ``index`` (opened now: :class:`IndexNotFoundError` if none)."""
+    ix = Index(index)
+    app = falcon.App(middleware=[_SecurityHeaders()])
+    app.req_options.keep_blank_qs_values = False
+    app.add_route("/", _SearchPage(ix))
+    app.add_route("/doc/{doc_id}", _DocumentPage(ix))
+    app.add_route("/api/search", _ApiSearch(ix))
+    app.add_route("/api/doc/{doc_id}", _ApiDocument(ix))
+    app.add_route("/api/similar/{doc_id}", _ApiSimilar(ix))
+    app.add_route("/api/stats", _ApiStats(ix))
+    app.add_route("/static/searchidx.css", _Stylesheet())
+    app.add_error_handler(SearchidxError, _searchidx_error)
+    app.add_error_handler(falcon.HTTPError, _http_error)
+    app.add_error_handler(Exception, _internal_error)
+    return app
+
+
+def serve(
+    index: str | os.PathLike[str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    threads: int = 8,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the index until interrupted; ``ready`` is called with the address once it listens.
+
+    Port 0 takes any free port. :class:`ServeError` when the address cannot be used.
+    """
+    import waitress  # only serving needs it
+
+    app = create_app(index)
+    try:
+        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="searchidx")
+    except OSError as error:
+        raise ServeError(f"{host}:{port}", error.strerror or str(error)) from error
+    address = f"http://{_url_host(str(server.effective_host))}:{server.effective_port}/"
+    if ready is not None:
+        ready(address)
+    try:
+        server.run()
+    finally:
+        server.close()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+class _SecurityHeaders:
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any, ok: bool) -> None:
+        resp.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        resp.set_header("X-Content-Type-Options", "nosniff")
+        resp.set_header("Referrer-Policy", "no-referrer")  # links out must not carry the query
+        if not req.path.startswith("/static/"):
+            resp.set_header("Cache-Control", "no-store")
+
+
+class _Resource:
+    def __init__(self, ix: Index) -> None:
+        self.ix = ix
+
+
+class _SearchPage(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        state = PageState(
+            q=_text(req, "q", MAX_QUERY_CHARS),
+            since=_text(req, "since", 100),
+            until=_text(req, "until", 100),
+            source=_text(req, "source", 255),
+            sort=_choice(req, "sort", SORTS),
+            page=_number(req, "page", 1, MAX_DEPTH),
+        )
+        resp.content_type = falcon.MEDIA_HTML
+        if not state.q.strip():
+            resp.text = search_page(state, None, self.ix.document_count())
+            return
+        try:
+            results = self._search(state)
+        except QueryError as error:
+            resp.status = falcon.HTTP_400
+            resp.text = search_page(state, None, self.ix.document_count(), error=error.message)
+            return
+        resp.text = search_page(state, results, self.ix.document_count())
+
+    def _search(self, state: PageState) -> Results:
+        _check_depth(state.page, 10)
+        return self.ix.search(
+            state.q, page=state.page, since=state.since or None, until=state.until or None,
+            source=state.source or None, sort=state.sort, facets=PAGE_FACETS,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+
+class _DocumentPage(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
+        query = _text(req, "q", MAX_QUERY_CHARS)
+        article = self.ix.get(_doc_id(doc_id))
+        title, body = self.ix.marks(article, query)
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = document_page(article, title, body, query)
+
+
+class _ApiSearch(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        limit = _number(req, "limit", 10, MAX_LIMIT)
+        page = _number(req, "page", 1, MAX_DEPTH)
+        _check_depth(page, limit)
+        facets = [name.strip() for name in _text(req, "facets", 100).split(",") if name.strip()]
+        unknown = [name for name in facets if name not in FACETS]
+        if unknown:
+            raise QueryError(f"Unknown facet {unknown[0]!r}; use year, month or source.")
+        results = self.ix.search(
+            _text(req, "q", MAX_QUERY_CHARS), limit=limit, page=page,
+            since=_text(req, "since", 100) or None, until=_text(req, "until", 100) or None,
+            source=_text(req, "source", 255) or None, sort=_choice(req, "sort", SORTS),  # type: ignore[arg-type]
+            facets=facets,
+        )  # fmt: skip
+        resp.media = results_json(results)
+
+
+class _ApiDocument(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
+        resp.media = article_json(self.ix.get(_doc_id(doc_id)))
+
+
+class _ApiSimilar(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
+        limit = _number(req, "limit", 10, MAX_LIMIT)
+        resp.media = results_json(self.ix.similar(_doc_id(doc_id), limit=limit))
+
+
+class _ApiStats(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = stats_json(self.ix.stats())
+
+
+class _Stylesheet:
+    def __init__(self) -> None:
+        self.css = resources.files("searchidx").joinpath("static/searchidx.css").read_text(encoding="utf-8")
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = "text/css; charset=utf-8"
+        resp.set_header("Cache-Control", "max-age=3600")
+        resp.text = self.css
+
+
+def _text(req: falcon.Request, name: str, longest: int) -> str:
+    value = req.get_param(name) or ""
+    if len(value) > longest:
+        raise QueryError(f"The {name} parameter is too long ({len(value)} characters; at most {longest}).")
+    return value
+
+
+def _number(req: falcon.Request, name: str, default: int, highest: int) -> int:
+    value = req.get_param(name)
+    if value is None:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= highest:
+        raise QueryError(
+            f"The {name} parameter must be a whole number from 1 to {highest} (got {value[:20]!r})."
+        )
+    return int(value)
+
+
+def _choice(req: falcon.Request, name: str, choices: tuple[str, ...]) -> str:
+    value = req.get_param(name) or choices[0]
+    if value not in choices:
+        raise QueryError(f"The {name} parameter must be one of {', '.join(choices)} (got {value[:20]!r}).")
+    return value
+
+
+def _check_depth(page: int, limit: int) -> None:
+    if page * limit > MAX_DEPTH:
+        raise QueryError(f"Pages go no deeper than hit {MAX_DEPTH:,}; narrow the search instead.")
+
+
+def _doc_id(raw: str) -> str:
+    if not raw.isalnum() or len(raw) > 64:
+        raise DocumentNotFoundError(f"No document {raw[:64]!r} in the index.")
+    return raw
+
+
+def _is_api(req: falcon.Request) -> bool:
+    return req.path.startswith("/api/")
+
+
+def _respond(req: falcon.Request, resp: falcon.Response, status: str, message: str) -> None:
+    resp.status = status
+    if _is_api(req):
+        resp.media = {"error": {"status": int(status.split()[0]), "message": message}}
+    else:
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = error_page(status, message)
+
+
+def _searchidx_error(req: falcon.Request, resp: falcon.Response, error: SearchidxError, params: Any) -> None:
+    status = next((code for kind, code in STATUS_OF if isinstance(error, kind)), falcon.HTTP_500)
+    _respond(req, resp, status, error.message)
+
+
+def _http_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError, params: Any) -> None:
+    fallback = "There is no page at this address." if error.status == falcon.HTTP_404 else error.title
+    message = error.description or fallback or "The request cannot be answered."
+    _respond(req, resp, error.status, message)  # type: ignore[arg-type]
+
+
+def _internal_error(req: falcon.Request, resp: falcon.Response, error: Exception, params: Any) -> None:
+    if isinstance(error, falcon.HTTPError):  # not found, method not allowed...
+        _http_error(req, resp, error, params)
+        return
+    _respond(req, resp, falcon.HTTP_500, f"An internal error stopped this request ({type(error).__name__}).")

@@ -1,0 +1,239 @@
+"""``searchidx serve``'s pages and JSON API, through Falcon's test client and a real server, on a real index."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from falcon import testing
+
+from searchidx import ingest
+from searchidx.pages import safe_link
+from searchidx.web import CONTENT_SECURITY_POLICY, create_app
+from tests.conftest import CORPUS, REPO, write_article
+
+XSS_TITLE = "<script>alert(1)</script> Harbour plot"
+XSS_BODY = 'The harbour "><img src=x onerror=alert(2)> story <b>bold</b>.'
+
+
+def write_hostile_article(folder: Path) -> None:
+    write_article(folder, "xss.txt", XSS_TITLE, XSS_BODY)
+    (folder / "links.jsonl").write_text(
+        json.dumps(
+            {"title": "Link trap about the harbour", "text": "A harbour link.", "url": "javascript:alert(3)"}
+        )
+        + "\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def web_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo corpus plus articles that try to inject HTML and script."""
+    root = tmp_path_factory.mktemp("web")
+    write_hostile_article(root / "hostile")
+    index = root / "index"
+    ingest([CORPUS, root / "hostile"], index=index)
+    return index
+
+
+@pytest.fixture(scope="module")
+def client(web_index: Path) -> testing.TestClient:
+    return testing.TestClient(create_app(web_index))
+
+
+def cli_json(*args: str | Path) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-m", "searchidx", *map(str, args), "--json"],
+                          cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def without_timing(document: dict[str, object]) -> dict[str, object]:
+    return {key: value for key, value in document.items() if key not in ("took_ms", "seconds")}
+
+
+def test_api_search_returns_what_query_json_prints(client: testing.TestClient, web_index: Path) -> None:
+    params = {
+        "q": "oil prices",
+        "limit": "5",
+        "page": "2",
+        "since": "1987",
+        "sort": "-date",
+        "facets": "year",
+    }
+    answer = client.simulate_get("/api/search", params=params)
+    assert answer.status_code == 200
+    expected = cli_json("query", "oil prices", "--index", web_index, "--limit", "5", "--page", "2",
+                        "--since", "1987", "--sort", "-date", "--facets", "year")  # fmt: skip
+    assert without_timing(answer.json) == without_timing(expected)
+    assert answer.json["page"] == 2
+    assert len(answer.json["hits"]) == 5
+
+
+def test_api_document_similar_and_stats_match_the_cli(client: testing.TestClient, web_index: Path) -> None:
+    first = client.simulate_get("/api/search", params={"q": "Putin parade"}).json["hits"][0]
+    assert client.simulate_get(f"/api/doc/{first['id']}").json == cli_json(
+        "show", first["id"], "--index", web_index
+    )
+    similar = client.simulate_get(f"/api/similar/{first['id']}", params={"limit": "3"}).json
+    assert without_timing(similar) == without_timing(
+        cli_json("similar", first["id"], "-n", "3", "--index", web_index)
+    )
+    stats = client.simulate_get("/api/stats").json
+    assert stats["documents"] == 333
+    assert stats == cli_json("stats", "--index", web_index)
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "says"),
+    [
+        ("/api/search", {"q": "oil", "since": "the day after"}, 400, "is not a date this tool understands"),
+        (
+            "/api/search",
+            {"q": "oil", "limit": "1000"},
+            400,
+            "limit parameter must be a whole number from 1 to 100",
+        ),
+        ("/api/search", {"q": "oil", "limit": "ten"}, 400, "limit parameter must be a whole number"),
+        ("/api/search", {"q": "oil", "page": "9999"}, 400, "Pages go no deeper than hit 10,000"),
+        ("/api/search", {"q": "oil", "sort": "random"}, 400, "sort parameter must be one of"),
+        ("/api/search", {"q": "oil", "facets": "colour"}, 400, "Unknown facet 'colour'"),
+        ("/api/search", {"q": "x" * 501}, 400, "q parameter is too long"),
+        ("/api/search", {}, 400, "The query is empty"),
+        ("/api/doc/0000000000000000", {}, 404, "No document '0000000000000000'"),
+        ("/api/doc/not-an-id!", {}, 404, "No document 'not-an-id!'"),
+        ("/api/similar/ffff", {}, 404, "No document 'ffff'"),
+        ("/api/nothing", {}, 404, "There is no page at this address."),
+    ],
+)
+def test_api_errors_are_json_with_a_status(
+    client: testing.TestClient, path: str, params: dict[str, str], status: int, says: str
+) -> None:
+    answer = client.simulate_get(path, params=params)
+    assert answer.status_code == status
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.json["error"]["status"] == status
+    assert says in answer.json["error"]["message"]
+    assert "Traceback" not in answer.text
+
+
+def test_the_search_page_shows_marked_hits_facets_and_pages(client: testing.TestClient) -> None:
+    page = client.simulate_get("/", params={"q": "oil", "page": "2"})
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    text = page.text
+    assert re.search(r"showing 11-20 of \d+ in \d+ ms", text)
+    assert '<ol class="hits" start="11">' in text
+    assert "<mark>oil</mark>" in text.lower()
+    assert 'href="/?q=oil&amp;page=3"' in text
+    assert 'rel="prev" href="/?q=oil"' in text
+    assert 'href="/?q=oil&amp;since=1987&amp;until=1987"' in text  # a year facet filters
+    assert "<script" not in text
+
+
+def test_a_suggestion_is_a_link_and_a_source_facet_filters(client: testing.TestClient) -> None:
+    page = client.simulate_get("/", params={"q": "Putn parad"}).text
+    assert 'Did you mean <a href="/?q=putin+parade">putin parade</a>?' in page
+    filtered = client.simulate_get("/", params={"q": "space", "source": "space.com"}).text
+    assert "showing 1-1 of 1" in filtered
+    assert 'aria-current="true">space.com (1)</a>' in filtered
+
+
+def test_document_text_is_escaped_before_it_is_marked(client: testing.TestClient) -> None:
+    page = client.simulate_get("/", params={"q": "harbour plot"}).text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; <mark>Harbour</mark> <mark>plot</mark>" in page
+    assert "&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "<script" not in page
+    assert "<img" not in page
+    assert "<b>" not in page
+    assert 'href="javascript:' not in page
+    doc_id = client.simulate_get("/api/search", params={"q": "harbour plot"}).json["hits"][0]["id"]
+    document = client.simulate_get(f"/doc/{doc_id}", params={"q": "harbour"}).text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; <mark>Harbour</mark> plot" in document
+    assert "The <mark>harbour</mark> &quot;&gt;&lt;img src=x" in document
+    assert "<script" not in document
+    assert "<img" not in document
+
+
+def test_only_http_urls_become_links() -> None:
+    assert safe_link("https://news.example/a") == "https://news.example/a"
+    assert safe_link(" javascript:alert(1)") is None
+    assert safe_link("JaVaScRiPt:alert(1)") is None
+    assert safe_link("data:text/html,<script>") is None
+    assert safe_link("//evil.example/x") is None
+
+
+def test_an_empty_search_and_an_unknown_page_are_pages(client: testing.TestClient) -> None:
+    home = client.simulate_get("/")
+    assert home.status_code == 200
+    assert "Search 333 articles." in home.text
+    bad_date = client.simulate_get("/", params={"q": "oil", "since": "soonish"})
+    assert bad_date.status_code == 400
+    assert "is not a date this tool understands" in bad_date.text
+    missing = client.simulate_get("/elsewhere")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert client.simulate_get("/static/searchidx.css").text.startswith("/* searchidx serve")
+
+
+def test_a_new_ingest_is_seen_without_restarting(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    write_article(folder, "a.txt", "Harbour reopens", "The harbour reopened.")
+    index = tmp_path / "index"
+    ingest(folder, index=index)
+    client = testing.TestClient(create_app(index))
+    assert client.simulate_get("/api/search", params={"q": "volcano"}).json["total"] == 0
+    write_article(folder, "b.txt", "Volcano erupts", "Ash covered the villages near the volcano.")
+    ingest(folder, index=index)
+    assert client.simulate_get("/api/search", params={"q": "volcano"}).json["total"] == 1
+
+
+@pytest.fixture(scope="module")
+def server(web_index: Path) -> Iterator[str]:
+    """``searchidx serve`` in a child process on a free port; its address."""
+    with subprocess.Popen([sys.executable, "-m", "searchidx", "serve", "--index", str(web_index), "--port", "0"],
+                          cwd=REPO, stderr=subprocess.PIPE, text=True) as process:  # fmt: skip
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+        assert match, line
+        try:
+            yield match.group(1)
+        finally:
+            process.terminate()
+            process.communicate(timeout=10)
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_a_real_server_answers_concurrent_queries(server: str) -> None:
+    queries = ["oil", "wheat", "bank+rate", "Putin+parade", "coffee", "space", "election", "court"] * 5
+    expected = {query: fetch(f"{server}api/search?q={query}")[1] for query in set(queries)}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda query: fetch(f"{server}api/search?q={query}"), queries))
+    assert all(status == 200 for status, _ in answers)
+    for query, (_, body) in zip(queries, answers, strict=True):
+        assert without_timing(json.loads(body)) == without_timing(json.loads(expected[query]))
+
+
+def test_serve_warns_when_it_listens_beyond_this_machine(web_index: Path) -> None:
+    with subprocess.Popen([sys.executable, "-m", "searchidx", "serve", "--index", str(web_index), "--port", "0",
+                           "--host", "0.0.0.0"], cwd=REPO, stderr=subprocess.PIPE, text=True) as process:  # fmt: skip
+        assert process.stderr is not None
+        warning = process.stderr.readline()
+        process.terminate()
+        process.communicate(timeout=10)
+    assert warning.startswith("warning: listening on 0.0.0.0 without authentication")
