@@ -11,6 +11,7 @@ import html
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode, urlsplit
 
+from searchidx.facets import NO_SOURCE
 from searchidx.searching import Article, Hit, Results
 from searchidx.snippets import MarkedText
 
@@ -59,7 +60,8 @@ def layout(title: str, body: str) -> str:
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{e(title)}</title>\n"
-        '<link rel="stylesheet" href="/static/searchidx.css">\n</head>\n<body>\n'
+        '<link rel="stylesheet" href="/static/searchidx.css">\n'
+        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">\n</head>\n<body>\n'
         f"{body}\n</body>\n</html>\n"
     )
 
@@ -184,7 +186,7 @@ def facet_block(state: PageState, results: Results) -> str:
         links = [
             (f"{source} ({count:,})", state.url(source=source), state.source == source)
             for source, count in list(sources.items())[:FACET_LINKS]
-            if source
+            if source != NO_SOURCE  # articles without a URL: nothing to filter by
         ]
         blocks.append(facet_list("Source", "source", links, state.url(source="") if state.source else ""))
     return "".join(blocks)

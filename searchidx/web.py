@@ -63,7 +63,10 @@ def create_app(index: str | os.PathLike[str] | None = None) -> falcon.App[Any, A
     app.add_route("/api/doc/{doc_id}", _ApiDocument(ix))
     app.add_route("/api/similar/{doc_id}", _ApiSimilar(ix))
     app.add_route("/api/stats", _ApiStats(ix))
-    app.add_route("/static/searchidx.css", _Stylesheet())
+    app.add_route("/static/searchidx.css", _StaticFile("searchidx.css", "text/css; charset=utf-8"))
+    icon = _StaticFile("favicon.svg", "image/svg+xml")
+    app.add_route("/static/favicon.svg", icon)
+    app.add_route("/favicon.ico", icon)
     app.add_error_handler(SearchidxError, _searchidx_error)
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(Exception, _internal_error)
@@ -117,7 +120,7 @@ class _SecurityHeaders:
         resp.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         resp.set_header("X-Content-Type-Options", "nosniff")
         resp.set_header("Referrer-Policy", "no-referrer")  # links out must not carry the query
-        if not req.path.startswith("/static/"):
+        if not req.path.startswith("/static/") and req.path != "/favicon.ico":
             resp.set_header("Cache-Control", "no-store")
 
 
@@ -199,14 +202,17 @@ class _ApiStats(_Resource):
         resp.media = stats_json(self.ix.stats())
 
 
-class _Stylesheet:
-    def __init__(self) -> None:
-        self.css = resources.files("searchidx").joinpath("static/searchidx.css").read_text(encoding="utf-8")
+class _StaticFile:
+    """A file of the package's ``static/`` folder, read once."""
+
+    def __init__(self, name: str, content_type: str) -> None:
+        self.data = resources.files("searchidx").joinpath("static", name).read_bytes()
+        self.content_type = content_type
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.content_type = "text/css; charset=utf-8"
+        resp.content_type = self.content_type
         resp.set_header("Cache-Control", "max-age=3600")
-        resp.text = self.css
+        resp.data = self.data
 
 
 def _text(req: falcon.Request, name: str, longest: int) -> str:
