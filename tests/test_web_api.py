@@ -16,7 +16,8 @@ import pytest
 from falcon import testing
 
 from searchidx import ingest
-from searchidx.pages import safe_link
+from searchidx.pages import PageState, hit_item, safe_link
+from searchidx.searching import Hit
 from searchidx.web import CONTENT_SECURITY_POLICY, create_app
 from tests.conftest import CORPUS, REPO, write_article
 
@@ -26,12 +27,12 @@ XSS_BODY = 'The harbour "><img src=x onerror=alert(2)> story <b>bold</b>.'
 
 def write_hostile_article(folder: Path) -> None:
     write_article(folder, "xss.txt", XSS_TITLE, XSS_BODY)
-    (folder / "links.jsonl").write_text(
-        json.dumps(
-            {"title": "Link trap about the harbour", "text": "A harbour link.", "url": "javascript:alert(3)"}
-        )
-        + "\n"
-    )
+    traps = [
+        {"title": "Link trap about the harbour", "text": "A harbour link.", "url": "javascript:alert(3)"},
+        {"title": "Quote trap about the harbour", "text": "A harbour quote.",
+         "url": 'https://trap.example/"><img src=x onerror=alert(4)>'},
+    ]  # fmt: skip
+    (folder / "links.jsonl").write_text("".join(json.dumps(trap) + "\n" for trap in traps))
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +88,7 @@ def test_api_document_similar_and_stats_match_the_cli(client: testing.TestClient
         cli_json("similar", first["id"], "-n", "3", "--index", web_index)
     )
     stats = client.simulate_get("/api/stats").json
-    assert stats["documents"] == 333
+    assert stats["documents"] == 334
     assert stats == cli_json("stats", "--index", web_index)
 
 
@@ -154,12 +155,27 @@ def test_document_text_is_escaped_before_it_is_marked(client: testing.TestClient
     assert "<img" not in page
     assert "<b>" not in page
     assert 'href="javascript:' not in page
+    traps = client.simulate_get("/", params={"q": "trap harbour"}).text
+    assert "Quote <mark>trap</mark>" in traps
+    assert "<img" not in traps
+    assert 'href="javascript:' not in traps
     doc_id = client.simulate_get("/api/search", params={"q": "harbour plot"}).json["hits"][0]["id"]
     document = client.simulate_get(f"/doc/{doc_id}", params={"q": "harbour"}).text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; <mark>Harbour</mark> plot" in document
     assert "The <mark>harbour</mark> &quot;&gt;&lt;img src=x" in document
     assert "<script" not in document
     assert "<img" not in document
+
+
+def test_a_stored_url_with_markup_stays_inside_its_attribute() -> None:
+    trap = 'https://trap.example/"><img src=x onerror=alert(4)>'
+    hit = Hit(rank=1, id="ab12", title="<b>Trap</b>", date=None, url=trap, source="trap.example", path="/a.txt",
+              score=1.0, snippet="<i>x</i>", highlights=())  # fmt: skip
+    item = hit_item(PageState(q="trap"), hit)
+    assert 'href="https://trap.example/&quot;&gt;&lt;img src=x onerror=alert(4)&gt;"' in item
+    assert "<img" not in item
+    assert "&lt;b&gt;Trap&lt;/b&gt;" in item
+    assert "&lt;i&gt;x&lt;/i&gt;" in item
 
 
 def test_only_http_urls_become_links() -> None:
@@ -173,7 +189,7 @@ def test_only_http_urls_become_links() -> None:
 def test_an_empty_search_and_an_unknown_page_are_pages(client: testing.TestClient) -> None:
     home = client.simulate_get("/")
     assert home.status_code == 200
-    assert "Search 333 articles." in home.text
+    assert "Search 334 articles." in home.text
     bad_date = client.simulate_get("/", params={"q": "oil", "since": "soonish"})
     assert bad_date.status_code == 400
     assert "is not a date this tool understands" in bad_date.text
