@@ -398,7 +398,7 @@ ANY_VALUE = st.one_of(
                      "relevance", "-date", "always", "1e9", "-0", "\x1b[2J", "中", "NaN"]),
     st.text(max_size=12),
 )  # fmt: skip
-VALUE_OPTIONS = ["--limit", "--page", "--offset", "--since", "--until", "--sort", "--facets", "--snippets",
+VALUE_OPTIONS = ["--limit", "--page", "--offset", "--since", "--until", "--source", "--sort", "--facets", "--snippets",
                  "--snippet-chars", "--color", "--index"]  # fmt: skip
 FLAGS = ["--json", "--jsonl", "--urls-only", "--count", "--show-query"]
 
