@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, replace
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from searchidx.facets import NO_SOURCE
 from searchidx.searching import Article, Hit, Results
@@ -142,8 +142,8 @@ def hit_item(state: PageState, hit: Hit) -> str:
 
 
 def document_url(doc_id: str, query: str) -> str:
-    """The document view of ``doc_id``, marking ``query``'s words."""
-    return f"/doc/{e(doc_id)}" + (f"?{urlencode({'q': query})}" if query else "")
+    """The document view of ``doc_id``, marking ``query``'s words (a URL: escape it to put it in HTML)."""
+    return f"/doc/{quote(doc_id)}" + (f"?{urlencode({'q': query})}" if query else "")
 
 
 def filters(state: PageState, results: Results) -> str:
