@@ -48,17 +48,21 @@ class IncompatibleIndexError(IndexPathError):
     )
 
 
-class IndexDamagedError(IndexPathError):
+class IndexReasonError(IndexPathError):
+    """An index error whose message gives a :attr:`reason` found at run time."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(path, reason=reason)
+        self.reason = reason
+
+
+class IndexDamagedError(IndexReasonError):
     """Files of the index are missing or unreadable."""
 
     message_template = (
         "The index at {path} is damaged ({reason}). "
         "Rebuild it with `searchidx ingest --full DIR` from the folders it was built from."
     )
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(path, reason=reason)
-        self.reason = reason
 
 
 class IndexLockedError(IndexPathError):
@@ -70,16 +74,13 @@ class IndexLockedError(IndexPathError):
     )
 
 
-class IndexWriteError(IndexPathError):
+class IndexWriteError(IndexReasonError):
     """The index cannot be created or written (permissions, full disk...)."""
 
     message_template = (
         "Cannot write the index at {path}: {reason}. "
         "Check that the directory is writable and the disk has free space."
     )
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(path, reason=reason)
 
 
 class CorpusError(SearchidxError):

@@ -83,11 +83,14 @@ def search_box(state: PageState) -> str:
     )
 
 
-def search_page(state: PageState, results: Results | None, documents: int, error: str = "") -> str:
+def intro_page(state: PageState, documents: int, error: str = "") -> str:
+    """The search page before a search (or after one that could not run: ``error`` says why)."""
+    intro = f'<p class="intro">Search {documents:,} articles. {e(error)}</p>'
+    return layout("searchidx", search_box(state) + f'<main class="empty">{intro}</main>')
+
+
+def search_page(state: PageState, results: Results) -> str:
     """The search page: the box, the filters and facets, the hits, the page links."""
-    if results is None:
-        intro = f'<p class="intro">Search {documents:,} articles. {e(error)}</p>'
-        return layout("searchidx", search_box(state) + f'<main class="empty">{intro}</main>')
     main = (
         f'<main class="results-page">{filters(state, results)}'
         f'<section class="results" aria-label="Results">{summary(state, results)}{hit_list(state, results)}'

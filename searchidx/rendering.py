@@ -11,11 +11,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from searchidx.reports import IngestReport
+from searchidx.searching import Article, Hit, Results, Stats
+from searchidx.snippets import MarkedText
 
 if TYPE_CHECKING:
     from searchidx.checking import CheckReport
-from searchidx.searching import Article, Hit, Results, Stats
-from searchidx.snippets import MarkedText
 
 # C0/C1 controls (ESC starts terminal escape sequences) and bidi overrides.
 UNSAFE_FOR_TERMINAL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

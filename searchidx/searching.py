@@ -243,8 +243,7 @@ class Index:
             if loose != parsed.query:
                 found, total = self._run(searcher, loose, skip + limit, allow, sort)
                 approximate, ran = total > 0, loose
-        phrase_only, phrases = marks_for(ran)
-        words = words_to_mark(ran, searcher.reader()) - phrase_only if snippets else frozenset()
+        words, phrases = self._marking(searcher, ran) if snippets else (frozenset(), ())
         hits = tuple(
             self._hit(rank, result, words, phrases, snippets, snippet_chars)
             for rank, result in enumerate(found[skip : skip + limit], start=skip + 1)
@@ -312,6 +311,7 @@ class Index:
         """How many documents the index holds (as of the last commit)."""
         return int(self._searcher().doc_count())
 
+    @_reads_index
     def marks(self, article: Article, query: str) -> tuple[MarkedText, MarkedText]:
         """The article's title and body with the words (and phrases) of ``query`` marked.
 
@@ -321,9 +321,7 @@ class Index:
             parsed = parse_query(query, self._ix.schema)
         except QueryError:
             return MarkedText(article.title), MarkedText(article.body)
-        phrase_only, phrases = marks_for(parsed.query)
-        words = read_index_files(self.path, lambda: words_to_mark(parsed.query, self._searcher().reader()))
-        words -= phrase_only
+        words, phrases = self._marking(self._searcher(), parsed.query)
         title = mark(article.title, words, phrases, self._analyzer)
         return title, mark(article.body, words, phrases, self._analyzer)
 
@@ -381,6 +379,11 @@ class Index:
         searcher.search_with_collector(preloaded(query), collector)
         results = ranked.results()
         return results, len(results)
+
+    def _marking(self, searcher: Any, query: Any) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+        """(the words to mark alone, the phrases to mark) for the hits of ``query``."""
+        phrase_only, phrases = marks_for(query)
+        return words_to_mark(query, searcher.reader()) - phrase_only, phrases
 
     def _hit(
         self, rank: int, result: Any, words: frozenset[str], phrases: tuple[tuple[str, ...], ...],

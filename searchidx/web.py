@@ -30,15 +30,13 @@ from searchidx.errors import (
     SearchidxError,
     ServeError,
 )
-from searchidx.pages import PageState, document_page, error_page, search_page
+from searchidx.pages import PageState, document_page, error_page, intro_page, search_page
 from searchidx.rendering import article_json, results_json, stats_json
-from searchidx.searching import Index, Results
+from searchidx.searching import SORTS, Index, Results
 
 MAX_QUERY_CHARS = 500
 MAX_LIMIT = 100
 MAX_DEPTH = 10_000  # page x limit: deeper pages would make every request score that many hits
-SORTS = ("relevance", "date", "-date")
-FACETS = ("year", "month", "source")
 PAGE_FACETS = ("year", "source")
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -141,15 +139,13 @@ class _SearchPage(_Resource):
         )
         resp.content_type = falcon.MEDIA_HTML
         if not state.q.strip():
-            resp.text = search_page(state, None, self.ix.document_count())
+            resp.text = intro_page(state, self.ix.document_count())
             return
         try:
-            results = self._search(state)
+            resp.text = search_page(state, self._search(state))
         except QueryError as error:
             resp.status = falcon.HTTP_400
-            resp.text = search_page(state, None, self.ix.document_count(), error=error.message)
-            return
-        resp.text = search_page(state, results, self.ix.document_count())
+            resp.text = intro_page(state, self.ix.document_count(), error=error.message)
 
     def _search(self, state: PageState) -> Results:
         _check_depth(state.page, 10)
@@ -174,9 +170,6 @@ class _ApiSearch(_Resource):
         page = _number(req, "page", 1, MAX_DEPTH)
         _check_depth(page, limit)
         facets = [name.strip() for name in _text(req, "facets", 100).split(",") if name.strip()]
-        unknown = [name for name in facets if name not in FACETS]
-        if unknown:
-            raise QueryError(f"Unknown facet {unknown[0]!r}; use year, month or source.")
         results = self.ix.search(
             _text(req, "q", MAX_QUERY_CHARS), limit=limit, page=page,
             since=_text(req, "since", 100) or None, until=_text(req, "until", 100) or None,

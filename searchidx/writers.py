@@ -234,11 +234,11 @@ def write_lock(
     deadline = time.monotonic() + wait
     waited = False
     while not lock.acquire(blocking=False):
-        holder = lock_holder(storage)
         if time.monotonic() >= deadline:
+            holder = lock_holder(storage)
             raise IndexLockedError(path, holder=f" (PID {holder})" if holder else "", waited=f"{wait:g}")
         if not waited and on_wait is not None:
-            on_wait(holder)
+            on_wait(lock_holder(storage))
         waited = True
         time.sleep(min(LOCK_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
     try:
@@ -258,8 +258,8 @@ def lock_holder(storage: Any) -> int | None:
         return None
 
 
-def remove_leftovers(storage: Any) -> list[str]:
-    """Delete what writers that were killed left in the index folder; the names removed.
+def remove_leftovers(storage: Any) -> None:
+    """Delete what writers that were killed left in the index folder.
 
     For a caller that holds :func:`write_lock`. Whoosh deletes segments that
     are not in the table of contents only when it commits, and never its
@@ -267,18 +267,13 @@ def remove_leftovers(storage: Any) -> list[str]:
     sorted runs.
     """
     toc = TOC.read(storage, INDEX_NAME)
-    segment_files = {name for name in storage if TOC._segment_pattern(INDEX_NAME).match(name)}
     clean_files(storage, INDEX_NAME, toc.generation, toc.segments)
-    removed = sorted(segment_files - set(storage))
-    for name in list(storage):
+    for name in os.listdir(storage.folder):
+        path = os.path.join(storage.folder, name)
         if name.startswith(f"_{INDEX_NAME}_") and ".toc." in name:  # a table of contents half-written
             storage.delete_file(name)
-            removed.append(name)
-    for name in os.listdir(storage.folder):
-        if name.endswith(".tmp") and os.path.isdir(os.path.join(storage.folder, name)):
-            shutil.rmtree(os.path.join(storage.folder, name), ignore_errors=True)
-            removed.append(name)
-    return removed
+        elif name.endswith(".tmp") and os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def open_writer(ix: Any, *, procs: int = 1) -> Any:
