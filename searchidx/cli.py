@@ -68,12 +68,22 @@ class SearchidxGroup(click.Group):
             )
 
 
+class FilePath(click.Path):
+    """``click.Path`` that refuses a NUL character (which makes ``os.stat`` raise) as a usage error."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The path, or a usage error naming the parameter."""
+        if "\0" in str(value):
+            self.fail(f"{str(value)!r} contains a NUL character, which no file system allows.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def index_option(function: F) -> F:
     """The ``--index PATH`` option shared by every command."""
     return click.option(
         "--index",
         "index",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=FilePath(file_okay=False, path_type=Path),
         envvar="SEARCHIDX_INDEX",
         default="index",
         show_default=True,
@@ -104,7 +114,7 @@ def cli() -> None:
 
 
 @cli.command("ingest")
-@click.argument("directories", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("directories", nargs=-1, required=True, type=FilePath(path_type=Path))
 @index_option
 @click.option("--full", is_flag=True, help="Rebuild the index from these folders only, from scratch.")
 @click.option(
@@ -275,6 +285,8 @@ def query_command(
     else:
         _print_hits(results, color)
     if not results.total:
+        if as_jsonl or urls_only:
+            click.echo("no matches", err=True)
         sys.exit(1)
 
 

@@ -39,6 +39,17 @@ class IndexNotFoundError(IndexPathError):
     )
 
 
+class UnusableIndexPathError(IndexPathError):
+    """The index path holds a character no file system allows in a name."""
+
+    message_template = (
+        "The index path {shown} contains a NUL character, which no file system allows. Choose another path."
+    )
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, shown=repr(str(path)))
+
+
 class IncompatibleIndexError(IndexPathError):
     """The index was written by a version of searchidx this one cannot read."""
 

@@ -369,6 +369,11 @@ def _as_folders(directories: PathLike | Iterable[PathLike]) -> list[Path]:
     if not folders:
         raise CorpusError("No folder to ingest. Give one or more folders of articles.")
     for folder in folders:
+        if "\0" in str(folder):
+            raise CorpusError(
+                f"The folder name {str(folder)!r} contains a NUL character, which no file system allows. "
+                "Check the path and run ingest again."
+            )
         if not folder.exists():
             raise CorpusError(f"The folder {folder} does not exist. Check the path and run ingest again.")
         if not folder.is_dir():

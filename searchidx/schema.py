@@ -26,7 +26,13 @@ from whoosh.formats import Positions
 from whoosh.system import _INT_SIZE, pack_uint
 
 from searchidx.analysis import NewsAnalyzer, text_analyzer, url_analyzer
-from searchidx.errors import IncompatibleIndexError, IndexDamagedError, IndexNotFoundError, IndexWriteError
+from searchidx.errors import (
+    IncompatibleIndexError,
+    IndexDamagedError,
+    IndexNotFoundError,
+    IndexWriteError,
+    UnusableIndexPathError,
+)
 from searchidx.ranking import HEADLINE_WEIGHT
 
 # Bumped whenever the fields or their analysis change; kept in the pickled schema
@@ -53,9 +59,10 @@ T = TypeVar("T")
 
 def index_path(index: str | os.PathLike[str] | None = None) -> Path:
     """The index location: ``index`` if given, else ``$SEARCHIDX_INDEX``, else ``index/``."""
-    if index is not None:
-        return Path(index)
-    return Path(os.environ.get(INDEX_ENV) or DEFAULT_INDEX)
+    path = Path(os.environ.get(INDEX_ENV) or DEFAULT_INDEX) if index is None else Path(index)
+    if "\0" in str(path):
+        raise UnusableIndexPathError(path)
+    return path
 
 
 class CompactPositions(Positions):  # type: ignore[misc]  # Whoosh is untyped

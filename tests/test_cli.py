@@ -81,8 +81,11 @@ def test_json_output_parses_and_has_no_ansi(corpus_index: tuple[Path, IngestRepo
 
 def test_no_matches_exits_1_and_json_is_still_valid(corpus_index: tuple[Path, IngestReport]) -> None:
     index, _ = corpus_index
-    code, out, err = run("query", "xylophonist", "--index", index)
-    assert (code, out, err) == (1, "", "no matches\n")
+    for output in ([], ["--jsonl"], ["--urls-only"]):
+        code, out, err = run("query", "xylophonist", "--index", index, *output)
+        assert (code, out, err) == (1, "", "no matches\n"), output
+    code, out, _ = run("query", "xylophonist", "--index", index, "--count")
+    assert (code, out) == (1, "0\n")
     code, out, _ = run("query", "xylophonist", "--index", index, "--json")
     assert code == 1
     document = json.loads(out)

@@ -11,11 +11,14 @@ import zlib
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from searchidx import ingest, search
+from searchidx.cli import cli
 from searchidx.documents import Document, load_documents
-from searchidx.errors import DocumentError
+from searchidx.errors import CorpusError, DocumentError, UnusableIndexPathError
 from tests.conftest import REPO, without_root_file_access, write_article
 
 # Run the CLI in a child process and print its exit code and peak memory (KiB) on the last line.
@@ -195,3 +198,29 @@ def test_text_shaped_bytes_make_clean_documents_or_a_document_error(tmp_path: Pa
             assert "\u202e" not in document.title + document.body
 
     check()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["ingest", "a\0b"],
+        ["ingest", "corpus", "--index", "\0"],
+        ["query", "x", "--index", "ix\0"],
+        ["check", "--index", "\0"],
+    ],
+)
+def test_a_nul_in_a_path_is_a_usage_error(arguments: list[str]) -> None:
+    result = CliRunner().invoke(cli, arguments)
+    assert result.exit_code == 2
+    assert "contains a NUL character" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_the_library_refuses_a_nul_in_a_path(tmp_path: Path) -> None:
+    with pytest.raises(UnusableIndexPathError, match="NUL character"):
+        search("x", index=tmp_path / "a\0b")
+    with pytest.raises(UnusableIndexPathError, match="NUL character"):
+        ingest(tmp_path, index="\0")
+    with pytest.raises(CorpusError, match="NUL character"):
+        ingest("\0", index=tmp_path / "index")
+    assert not (tmp_path / "index").exists()
