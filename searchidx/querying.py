@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from whoosh import query as wq
+from whoosh.matching import NullMatcher
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 
 from searchidx.errors import QueryError
@@ -28,6 +29,8 @@ QUOTED = re.compile(r'"[^"]*"')
 MINUS = re.compile(r"(?<![^\s(])-(?=[^\s-])")
 WORD = re.compile(r"\w+")
 PAIRS = {")": "(", "]": "[", "}": "{"}
+# A word the index lacks is searched by its near spellings at this weight.
+NEAR_SPELLING_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -70,11 +73,74 @@ def parse_query(text: str, schema: Any) -> ParsedQuery:
 
 
 def fuzzy(query: Any) -> Any:
-    """The query with every title/body word made fuzzy (1 edit, 2 for longer words)."""
-    if isinstance(query, wq.Term) and query.fieldname in SEARCH_FIELDS:
-        edits = 2 if len(query.text) > 5 else 1
-        return wq.FuzzyTerm(query.fieldname, query.text, boost=query.boost, maxdist=edits, prefixlength=1)
-    return query.apply(fuzzy)
+    """The query with every title/body word it searches for made fuzzy."""
+    return _map_words(query, lambda term: _fuzzy_term(term, 1.0))
+
+
+def near_spellings(query: Any, reader: Any) -> Any:
+    """The query with each title/body word the index does not hold searched by its near spellings.
+
+    Such a word can match nothing as typed; most often it is misspelt
+    ("Zelenksy"), so its near spellings count at half its weight while the
+    other words rank as before. Only words of 3 or more characters, as
+    Elasticsearch's ``fuzziness: AUTO`` does (``docs/relevance.md`` has the
+    measurements).
+    """
+
+    def near(term: Any) -> Any:
+        unknown = len(term.text) >= 3 and not reader.doc_frequency("body", term.text)
+        return _fuzzy_term(term, NEAR_SPELLING_WEIGHT) if unknown else term
+
+    return _map_words(query, near)
+
+
+def searches_exact_words(query: Any) -> bool:
+    """Whether ``query`` searches for anything as typed, not only near spellings of unknown words."""
+    if isinstance(query, _FuzzyTerm):
+        return False
+    if isinstance(query, wq.AndNot):
+        return searches_exact_words(query.a)
+    children = list(query.children())
+    return any(searches_exact_words(child) for child in children) if children else query is not wq.NullQuery
+
+
+class _FuzzyTerm(wq.FuzzyTerm):  # type: ignore[misc]  # Whoosh is untyped
+    """Whoosh's fuzzy term, weighted by its boost however many words it stands for.
+
+    Whoosh drops the boost when the term expands to a single indexed word, so
+    a near spelling in the title would count four times its weight. Shown in
+    the query syntax as ``body:word~2^0.5`` (not ``^0.500000``).
+    """
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        """The matcher of every indexed word within reach, each weighted by the boost."""
+        words = [word for word in self._btexts(searcher.reader()) if word]
+        if not words:
+            return NullMatcher()
+        terms = [wq.Term(self.fieldname, word, boost=self.boost) for word in words]
+        return wq.Or(terms).matcher(searcher, context)
+
+    def __str__(self) -> str:
+        edits = str(self.maxdist) if self.maxdist > 1 else ""
+        boost = f"^{self.boost:g}" if self.boost != 1 else ""
+        return f"{self.fieldname}:{self.text}~{edits}{boost}"
+
+
+def _fuzzy_term(term: Any, weight: float) -> Any:
+    """``term`` within 1 edit (2 for words over 5 characters), the first letter kept."""
+    edits = 2 if len(term.text) > 5 else 1
+    return _FuzzyTerm(term.fieldname, term.text, boost=term.boost * weight, maxdist=edits, prefixlength=1)
+
+
+def _map_words(query: Any, change: Any) -> Any:
+    """``query`` with ``change`` applied to each plain title/body word it searches for (not excluded ones)."""
+    if type(query) is wq.Term and query.fieldname in SEARCH_FIELDS:
+        return change(query)
+    if isinstance(query, wq.Not):
+        return query
+    if isinstance(query, wq.AndNot):
+        return wq.AndNot(_map_words(query.a, change), query.b)
+    return query.apply(lambda child: _map_words(child, change))
 
 
 def marks_for(query: Any) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
@@ -163,7 +229,16 @@ def _parse(text: str, schema: Any) -> Any | None:
         return None
     if _has_error(parsed):
         return None
-    return _exclude_negations(parsed)
+    return _weighted_fuzzy(_exclude_negations(parsed))
+
+
+def _weighted_fuzzy(node: Any) -> Any:
+    """The query with each typed ``word~`` keeping its field's weight (see :class:`_FuzzyTerm`)."""
+    if type(node) is wq.FuzzyTerm:
+        return _FuzzyTerm(
+            node.fieldname, node.text, boost=node.boost, maxdist=node.maxdist, prefixlength=node.prefixlength
+        )
+    return node.apply(_weighted_fuzzy)
 
 
 def _parse_plain(words: str, schema: Any) -> Any:

@@ -34,8 +34,10 @@ from searchidx.querying import (
     ParsedQuery,
     fuzzy,
     marks_for,
+    near_spellings,
     parse_query,
     preloaded,
+    searches_exact_words,
     words_to_mark,
 )
 from searchidx.ranking import weighting
@@ -232,15 +234,16 @@ class Index:
         allow = _filter(since, until, source, now or datetime.now(UTC))
         skip = offset if offset is not None else (page - 1) * limit
         searcher = self._searcher()
-        ran = parsed.query
+        searched = ran = near_spellings(parsed.query, searcher.reader())
         found, total = self._run(searcher, ran, skip + limit, allow, sort)
-        suggestion = self._suggestion(searcher, parsed, total, allow)
-        approximate = False
+        misspelt = searched != parsed.query
+        suggestion = self._suggestion(searcher, parsed, total, allow, misspelt=misspelt)
+        approximate = total > 0 and misspelt and not searches_exact_words(searched)
         if total == 0:
             # One retry: the corrected words when there are some (ranked like any
             # query), else every word made fuzzy.
             loose = suggestion.query if suggestion else fuzzy(parsed.query)
-            if loose != parsed.query:
+            if loose != searched:
                 found, total = self._run(searcher, loose, skip + limit, allow, sort)
                 approximate, ran = total > 0, loose
         words, phrases = self._marking(searcher, ran) if snippets else (frozenset(), ())
@@ -250,7 +253,7 @@ class Index:
         )
         return Results(
             query=query,
-            parsed_query=str(parsed.query),
+            parsed_query=str(searched),
             total=total,
             hits=hits,
             plain_words=parsed.fallback,
@@ -260,7 +263,7 @@ class Index:
             offset=skip,
             suggestion=suggestion.text if suggestion else None,
             approximate=approximate,
-            facets=self._facets(searcher, parsed.query, allow, facet_names) if facet_names else {},
+            facets=self._facets(searcher, searched, allow, facet_names) if facet_names else {},
         )
 
     @_reads_index
@@ -420,16 +423,22 @@ class Index:
             title_highlights=mark(title, words, phrases, self._analyzer).highlights if fragments else (),
         )
 
-    def _suggestion(self, searcher: Any, parsed: ParsedQuery, total: int, allow: Any) -> ParsedQuery | None:
-        """The corrected query, parsed, when this one found few hits and the correction finds more."""
-        if total >= FEW_HITS:
+    def _suggestion(
+        self, searcher: Any, parsed: ParsedQuery, total: int, allow: Any, *, misspelt: bool
+    ) -> ParsedQuery | None:
+        """The corrected query, parsed, when this one has a word the index lacks or found few hits.
+
+        Offered when the correction finds something, and (for a query of known
+        words) more than the query itself.
+        """
+        if total >= FEW_HITS and not misspelt:
             return None
         suggestion = suggest(searcher, parsed.text, self._analyzer)
         if suggestion is None:
             return None
         corrected = parse_query(suggestion, self._ix.schema)
         _, found = self._run(searcher, corrected.query, 1, allow, "relevance")
-        return corrected if found >= max(total, 1) else None
+        return corrected if found >= (1 if misspelt else max(total, 1)) else None
 
     def _facets(self, searcher: Any, query: Any, allow: Any, names: list[str]) -> dict[str, dict[str, int]]:
         docnums = set(searcher.docs_for_query(query))

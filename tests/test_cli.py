@@ -312,7 +312,7 @@ def test_paging_footer_suggestion_and_show_query(corpus_index: tuple[Path, Inges
     assert err.rstrip().endswith("(use --page/--limit)")
     code, _, err = run("query", "Putn", "parad", "--index", index, "--show-query")
     assert err.splitlines()[:2] == [
-        "searched: (title:putn^0.25 OR body:putn OR title:parad^0.25 OR body:parad)",
+        "searched: (title:putn~^0.125 OR body:putn~^0.5 OR title:parad^0.25 OR body:parad)",
         "did you mean: putin parade",
     ]
     _, _, err = run("query", "(oil", "--index", index, "--show-query")

@@ -153,6 +153,36 @@ def test_nothing_exact_retries_with_fuzzy_terms(news: Path) -> None:
     assert search("zzzzqqq", index=news).approximate is False
 
 
+def test_a_word_the_index_lacks_is_searched_by_its_near_spellings_at_half_weight(news: Path) -> None:
+    with Index(news) as ix:
+        exact = {hit.title: hit.score for hit in ix.search("budget", now=NOW)}
+        near = ix.search("budgte", now=NOW)
+        mixed = ix.search("military budgte", now=NOW)
+        known = ix.search("military budget", now=NOW)
+    assert near.parsed_query == "(title:budgt~^0.125 OR body:budgt~^0.5)"
+    assert (near.approximate, near.suggestion) == (True, "budget")
+    assert [(hit.title, hit.score) for hit in near] == [
+        ("Budget talks in Washington", pytest.approx(exact["Budget talks in Washington"] / 2))
+    ]
+    # With a known word beside it the query has exact matches, and still offers the correction.
+    assert (mixed.approximate, mixed.suggestion) == (False, "military budget")
+    assert {hit.title for hit in mixed} == {hit.title for hit in known}
+    assert "~" not in known.parsed_query
+
+
+def test_a_typed_fuzzy_word_weighs_what_the_word_it_finds_weighs(news: Path) -> None:
+    # Whoosh itself drops a fuzzy term's field weight when it expands to a single word.
+    with Index(news) as ix:
+        exact = [(hit.title, hit.score) for hit in ix.search("budget", now=NOW)]
+        typed = [(hit.title, pytest.approx(hit.score)) for hit in ix.search("budgat~", now=NOW)]
+    assert typed == exact
+
+
+def test_an_excluded_word_the_index_lacks_excludes_only_itself(news: Path) -> None:
+    assert titles(news, "parade -tankz") == titles(news, "parade")
+    assert "Military parade in Moscow" not in titles(news, "parade -tanks")
+
+
 def test_facet_counts_match_a_hand_count(news: Path) -> None:
     with Index(news) as ix:
         results = ix.search("parade OR cafe OR budget", now=NOW, facets=("year", "month", "source"), limit=1)
