@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from whoosh import query as wq
 from whoosh.matching import NullMatcher
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
+from whoosh.support.levenshtein import distance
 
 from searchidx.errors import QueryError
 from searchidx.ranking import FIELD_BOOSTS
@@ -87,11 +89,33 @@ def near_spellings(query: Any, reader: Any) -> Any:
     measurements).
     """
 
+    found: dict[str, tuple[str, ...]] = {}
+
     def near(term: Any) -> Any:
-        unknown = len(term.text) >= 3 and not reader.doc_frequency("body", term.text)
-        return _fuzzy_term(term, NEAR_SPELLING_WEIGHT) if unknown else term
+        if len(term.text) < 3 or reader.doc_frequency("body", term.text):
+            return term
+        fuzzy = _fuzzy_term(term, NEAR_SPELLING_WEIGHT)
+        if term.text not in found:
+            # The body holds the headline's words too, so its near spellings serve both fields.
+            found[term.text] = tuple(words_within(reader, "body", term.text, fuzzy.maxdist))
+        fuzzy.expansions = found[term.text]
+        return fuzzy
 
     return _map_words(query, near)
+
+
+def words_within(reader: Any, field: str, text: str, edits: int, prefix: int = 1) -> Iterator[str]:
+    """The words of ``field`` within ``edits`` edits of ``text`` that share its first ``prefix`` letters.
+
+    Whoosh's ``terms_within`` with a length check first: a word whose length
+    differs by more than ``edits`` cannot be that close, and most candidates
+    are ruled out without computing the (pure Python) edit distance.
+    """
+    decode = reader.schema[field].from_bytes
+    for indexed in reader.expand_prefix(field, text[:prefix]):
+        word = decode(indexed)
+        if abs(len(word) - len(text)) <= edits and distance(word, text, limit=edits) <= edits:
+            yield word
 
 
 def searches_exact_words(query: Any) -> bool:
@@ -109,8 +133,17 @@ class _FuzzyTerm(wq.FuzzyTerm):  # type: ignore[misc]  # Whoosh is untyped
 
     Whoosh drops the boost when the term expands to a single indexed word, so
     a near spelling in the title would count four times its weight. Shown in
-    the query syntax as ``body:word~2^0.5`` (not ``^0.500000``).
+    the query syntax as ``body:word~2^0.5`` (not ``^0.500000``). ``expansions``,
+    when set, are its words found once for the whole index (Whoosh would look
+    them up again in every segment and for the marks).
     """
+
+    expansions: tuple[str, ...] | None = None
+
+    def _btexts(self, ixreader: Any) -> Any:
+        if self.expansions is not None:
+            return self.expansions
+        return words_within(ixreader, self.fieldname, self.text, self.maxdist, self.prefixlength)
 
     def matcher(self, searcher: Any, context: Any = None) -> Any:
         """The matcher of every indexed word within reach, each weighted by the boost."""

@@ -16,7 +16,7 @@ from typing import Any
 from whoosh import query as wq
 from whoosh.support.levenshtein import distance
 
-from searchidx.querying import OPERATORS, SEARCH_FIELDS
+from searchidx.querying import OPERATORS, SEARCH_FIELDS, words_within
 
 WORD = re.compile(r"\w+")
 MAX_EDITS = 2
@@ -61,10 +61,8 @@ def _closest(searcher: Any, word: str, stem: str, anchors: set[str], analyzer: A
     Candidates come from the stems within two edits of the word's stem; each is
     compared in the form documents use most ("coffee", not the stem "coffe").
     """
-    reader = searcher.reader()
-    stems: set[str] = set()
-    for field in SEARCH_FIELDS:
-        stems.update(reader.terms_within(field, stem, MAX_EDITS, prefix=1))
+    # The body field holds the headline's words too, so its stems are every indexed stem.
+    stems = set(words_within(searcher.reader(), "body", stem, MAX_EDITS))
     stems.discard(stem)
     if not stems:
         return None

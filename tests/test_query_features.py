@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from searchidx import Index, IngestReport, ingest, search
 from searchidx.errors import DocumentNotFoundError, QueryError
+from searchidx.querying import words_within
 from searchidx.schema import SCHEMA_VERSION
 from tests.conftest import write_article
 
@@ -176,6 +177,19 @@ def test_a_typed_fuzzy_word_weighs_what_the_word_it_finds_weighs(news: Path) -> 
         exact = [(hit.title, hit.score) for hit in ix.search("budget", now=NOW)]
         typed = [(hit.title, pytest.approx(hit.score)) for hit in ix.search("budgat~", now=NOW)]
     assert typed == exact
+
+
+@pytest.mark.parametrize(
+    ("word", "edits"), [("prics", 1), ("guvern", 2), ("moscw", 1), ("oil", 2), ("x", 1)]
+)
+def test_words_within_finds_what_whoosh_finds(
+    corpus_index: tuple[Path, IngestReport], word: str, edits: int
+) -> None:
+    with Index(corpus_index[0]) as ix, ix._ix.searcher() as searcher:
+        reader = searcher.reader()
+        expected = set(reader.terms_within("body", word, edits, prefix=1))
+        assert set(words_within(reader, "body", word, edits)) == expected
+    assert expected or word == "x"
 
 
 def test_an_excluded_word_the_index_lacks_excludes_only_itself(news: Path) -> None:
