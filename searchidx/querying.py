@@ -94,12 +94,12 @@ def near_spellings(query: Any, reader: Any) -> Any:
     def near(term: Any) -> Any:
         if len(term.text) < 3 or reader.doc_frequency("body", term.text):
             return term
-        fuzzy = _fuzzy_term(term, NEAR_SPELLING_WEIGHT)
+        spellings = _fuzzy_term(term, NEAR_SPELLING_WEIGHT)
         if term.text not in found:
             # The body holds the headline's words too, so its near spellings serve both fields.
-            found[term.text] = tuple(words_within(reader, "body", term.text, fuzzy.maxdist))
-        fuzzy.expansions = found[term.text]
-        return fuzzy
+            found[term.text] = tuple(words_within(reader, "body", term.text, spellings.maxdist))
+        spellings.expansions = found[term.text]
+        return spellings
 
     return _map_words(query, near)
 

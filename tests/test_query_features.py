@@ -179,9 +179,7 @@ def test_a_typed_fuzzy_word_weighs_what_the_word_it_finds_weighs(news: Path) -> 
     assert typed == exact
 
 
-@pytest.mark.parametrize(
-    ("word", "edits"), [("prics", 1), ("guvern", 2), ("moscw", 1), ("oil", 2), ("x", 1)]
-)
+@pytest.mark.parametrize(("word", "edits"), [("prics", 1), ("guvern", 2), ("moscw", 1), ("oil", 2), ("x", 1)])
 def test_words_within_finds_what_whoosh_finds(
     corpus_index: tuple[Path, IngestReport], word: str, edits: int
 ) -> None:
