@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from searchidx import Index, IngestReport, ingest, search
 from searchidx.errors import DocumentNotFoundError, QueryError
 from searchidx.querying import words_within
-from searchidx.schema import SCHEMA_VERSION
+from searchidx.schema import SCHEMA_VERSION, open_index
 from tests.conftest import write_article
 
 NOW = datetime(2026, 3, 31, 12, tzinfo=UTC)
@@ -183,7 +183,7 @@ def test_a_typed_fuzzy_word_weighs_what_the_word_it_finds_weighs(news: Path) -> 
 def test_words_within_finds_what_whoosh_finds(
     corpus_index: tuple[Path, IngestReport], word: str, edits: int
 ) -> None:
-    with Index(corpus_index[0]) as ix, ix._ix.searcher() as searcher:
+    with open_index(corpus_index[0]).searcher() as searcher:
         reader = searcher.reader()
         expected = set(reader.terms_within("body", word, edits, prefix=1))
         assert set(words_within(reader, "body", word, edits)) == expected
