@@ -19,7 +19,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from searchidx import __version__
-from searchidx.errors import SearchidxError
+from searchidx.errors import NUL_IN_PATH, SearchidxError
 from searchidx.rendering import (
     article_json,
     article_text,
@@ -74,7 +74,7 @@ class FilePath(click.Path):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         """The path, or a usage error naming the parameter."""
         if "\0" in str(value):
-            self.fail(f"{str(value)!r} contains a NUL character, which no file system allows.", param, ctx)
+            self.fail(f"{str(value)!r} {NUL_IN_PATH}.", param, ctx)
         return super().convert(value, param, ctx)
 
 

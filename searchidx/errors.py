@@ -39,12 +39,14 @@ class IndexNotFoundError(IndexPathError):
     )
 
 
+# What is wrong with a path that holds a NUL character (os.stat raises ValueError on one).
+NUL_IN_PATH = "contains a NUL character, which no file system allows"
+
+
 class UnusableIndexPathError(IndexPathError):
     """The index path holds a character no file system allows in a name."""
 
-    message_template = (
-        "The index path {shown} contains a NUL character, which no file system allows. Choose another path."
-    )
+    message_template = f"The index path {{shown}} {NUL_IN_PATH}. Choose another path."
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, shown=repr(str(path)))

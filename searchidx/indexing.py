@@ -30,7 +30,7 @@ from typing import Any
 from whoosh.writing import CLEAR
 
 from searchidx.documents import BadRecord, Document, is_supported, load_documents, path_text, read_bytes
-from searchidx.errors import CorpusError, DocumentError, IndexWriteError
+from searchidx.errors import NUL_IN_PATH, CorpusError, DocumentError, IndexWriteError
 from searchidx.manifest import Manifest, Record
 from searchidx.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
 from searchidx.schema import SCHEMA_VERSION, index_path, index_storage, open_or_create_index
@@ -371,8 +371,7 @@ def _as_folders(directories: PathLike | Iterable[PathLike]) -> list[Path]:
     for folder in folders:
         if "\0" in str(folder):
             raise CorpusError(
-                f"The folder name {str(folder)!r} contains a NUL character, which no file system allows. "
-                "Check the path and run ingest again."
+                f"The folder name {str(folder)!r} {NUL_IN_PATH}. Check the path and run ingest again."
             )
         if not folder.exists():
             raise CorpusError(f"The folder {folder} does not exist. Check the path and run ingest again.")

@@ -159,6 +159,13 @@ class _FuzzyTerm(wq.FuzzyTerm):  # type: ignore[misc]  # Whoosh is untyped
         return f"{self.fieldname}:{self.text}~{edits}{boost}"
 
 
+class _WeightedFuzzyTermPlugin(FuzzyTermPlugin):  # type: ignore[misc]  # Whoosh is untyped
+    """Whoosh's ``word~`` syntax, making a :class:`_FuzzyTerm` that keeps its field's weight."""
+
+    class FuzzyTermNode(FuzzyTermPlugin.FuzzyTermNode):  # type: ignore[misc]
+        qclass = _FuzzyTerm
+
+
 def _fuzzy_term(term: Any, weight: float) -> Any:
     """``term`` within 1 edit (2 for words over 5 characters), the first letter kept."""
     edits = 2 if len(term.text) > 5 else 1
@@ -250,7 +257,7 @@ def _collect(node: Any, alone: set[str], phrases: list[tuple[str, ...]]) -> None
 
 def _parser(schema: Any) -> MultifieldParser:
     parser = MultifieldParser(list(SEARCH_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=OrGroup)
-    parser.add_plugin(FuzzyTermPlugin())
+    parser.add_plugin(_WeightedFuzzyTermPlugin())
     return parser
 
 
@@ -262,16 +269,7 @@ def _parse(text: str, schema: Any) -> Any | None:
         return None
     if _has_error(parsed):
         return None
-    return _weighted_fuzzy(_exclude_negations(parsed))
-
-
-def _weighted_fuzzy(node: Any) -> Any:
-    """The query with each typed ``word~`` keeping its field's weight (see :class:`_FuzzyTerm`)."""
-    if type(node) is wq.FuzzyTerm:
-        return _FuzzyTerm(
-            node.fieldname, node.text, boost=node.boost, maxdist=node.maxdist, prefixlength=node.prefixlength
-        )
-    return node.apply(_weighted_fuzzy)
+    return _exclude_negations(parsed)
 
 
 def _parse_plain(words: str, schema: Any) -> Any:
