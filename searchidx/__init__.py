@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from searchidx.errors import SearchidxError
     from searchidx.indexing import ingest
     from searchidx.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
-    from searchidx.searching import Article, Hit, Index, Results, Stats, search
+    from searchidx.results import Article, Hit, Results, Stats
+    from searchidx.searching import Index, search
 
 __version__ = "0.1.0"
 __all__ = [
@@ -47,11 +48,11 @@ _HOMES = {
     "IngestReport": "searchidx.reports",
     "Skipped": "searchidx.reports",
     "Truncated": "searchidx.reports",
-    "Article": "searchidx.searching",
-    "Hit": "searchidx.searching",
+    "Article": "searchidx.results",
+    "Hit": "searchidx.results",
     "Index": "searchidx.searching",
-    "Results": "searchidx.searching",
-    "Stats": "searchidx.searching",
+    "Results": "searchidx.results",
+    "Stats": "searchidx.results",
     "search": "searchidx.searching",
 }
 

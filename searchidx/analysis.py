@@ -9,6 +9,7 @@ so a word means the same on both sides.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -205,6 +206,37 @@ class NewsAnalyzer(_Stemming, Analyzer):  # type: ignore[misc]  # Whoosh is unty
 
     def _stem_words(self, words: list[str]) -> list[str]:
         return self._stemmer_of().stemWords(words)  # type: ignore[no-any-return]
+
+
+def surface_words(headline: str, text: str) -> dict[str, float]:
+    """The words of an article as written (folded, lower case, not stemmed), each with how often
+    the text writes it capitalized: from 0 (always lower case) to 1 (always, as a name is).
+
+    Only words a speller can offer: letters only, no CJK, not stop words.
+    A word the text writes only in capitals, or only in the headline (which
+    many sites write in title case), gets 0.5: its case says nothing.
+    """
+    capitalized: Counter[str] = Counter()
+    lowercase: Counter[str] = Counter()
+    words: set[str] = set()
+    for form, count in Counter(TOKEN.findall(text)).items():  # each form once: most repeat
+        word = _fold(form.lower())
+        words.add(word)
+        if not form.isupper():
+            (capitalized if form[0].isupper() else lowercase)[word] += count
+    words.update(_fold(form.lower()) for form in TOKEN.findall(headline))
+    shares: dict[str, float] = {}
+    for word in words:
+        if not (word.isalpha() and _indexed(word)) or CJK.search(word):
+            continue
+        upper, lower = capitalized[word], lowercase[word]
+        shares[word] = upper / (upper + lower) if upper + lower else 0.5
+    return shares
+
+
+def fold_word(word: str) -> str:
+    """A word as the speller knows it: lower case, accents folded, not stemmed."""
+    return _fold(word.lower())
 
 
 def _indexed(word: str) -> bool:

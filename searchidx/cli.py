@@ -31,13 +31,16 @@ from searchidx.rendering import (
     hit_text,
     ingest_json,
     ingest_text,
+    past_last_page_text,
+    plural,
     results_json,
     stats_json,
     stats_text,
     terminal_safe,
 )
 from searchidx.reports import IngestObserver
-from searchidx.searching import Index, Results
+from searchidx.results import MAX_HITS, MAX_SIMILAR, MAX_SNIPPETS, SNIPPET_CHARS, Results
+from searchidx.searching import Index
 
 F = TypeVar("F", bound=Callable[..., Any])
 BOLD_RED = ("\x1b[1;31m", "\x1b[0m")
@@ -215,20 +218,41 @@ class _IngestPrinter(IngestObserver):
         return f"{done / max(time.perf_counter() - self._started, 1e-9):.0f} files/s"
 
 
+def paging_options(deepest: int) -> Callable[[F], F]:
+    """``-n/--limit`` (at most ``deepest``), ``--page`` and ``--offset``."""
+
+    def decorate(function: F) -> F:
+        function = click.option("--offset", type=click.IntRange(min=0),
+                                help="Hits to skip (instead of --page).")(function)  # fmt: skip
+        function = click.option("--page", type=click.IntRange(min=1),
+                                help="Page of hits to show (default 1).")(function)  # fmt: skip
+        return click.option("-n", "--limit", type=click.IntRange(1, deepest), default=10, show_default=True,
+                            help=f"Hits per page (at most {deepest:,}).")(function)  # fmt: skip
+
+    return decorate
+
+
+def output_options(function: F) -> F:
+    """``--json``, ``--jsonl``, ``--urls-only``, ``--count`` and ``--color``."""
+    for option in reversed([
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON document."),
+        click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON hit per line."),
+        click.option("--urls-only", is_flag=True, help="Print only each hit's URL (or path)."),
+        click.option("--count", "count_only", is_flag=True, help="Print only the number of matches."),
+    ]):  # fmt: skip
+        function = option(function)
+    return color_option(function)
+
+
 @cli.command("query")
 @click.argument("words", nargs=-1)
 @index_option
-@click.option(
-    "-n", "--limit", type=click.IntRange(1, 10_000), default=10, show_default=True, help="Hits per page."
-)
-@click.option(
-    "--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page of hits to show."
-)
-@click.option("--offset", type=click.IntRange(min=0), help="Hits to skip (instead of --page).")
+@paging_options(MAX_HITS)
 @click.option(
     "--since", metavar="WHEN", help="Only articles dated on or after WHEN (2015-03, last week, 7d...)."
 )
 @click.option("--until", metavar="WHEN", help="Only articles dated on or before WHEN.")
+@click.option("--undated", is_flag=True, help="Only articles without a date.")
 @click.option("--source", metavar="HOST", help="Only articles from this site (as hits show it: bbc.com).")
 @click.option(
     "--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance", show_default=True,
@@ -240,63 +264,85 @@ class _IngestPrinter(IngestObserver):
     default="",
     help="Count the matches by year, month and/or source (comma-separated).",
 )
-@click.option(
-    "--snippets", type=click.IntRange(0, 10), default=2, show_default=True, help="Fragments per snippet."
-)
-@click.option(
-    "--snippet-chars", type=click.IntRange(40, 2000), default=240, show_default=True, help="Snippet length."
-)
+@click.option("--snippets", type=click.IntRange(0, MAX_SNIPPETS), default=2, show_default=True,
+              help="Fragments per snippet.")  # fmt: skip
+@click.option("--snippet-chars", type=click.IntRange(*SNIPPET_CHARS), default=240, show_default=True,
+              help="Snippet length.")  # fmt: skip
+@click.option("--exact", is_flag=True, help="Search the words as typed, even those that look misspelt.")
 @click.option("--show-query", is_flag=True, help="Print the query as searched (on stderr).")
-@json_option
-@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON hit per line.")
-@click.option("--urls-only", is_flag=True, help="Print only each hit's URL (or path).")
-@click.option("--count", "count_only", is_flag=True, help="Print only the number of matches.")
-@color_option
+@output_options
 def query_command(
-    words: tuple[str, ...], index: Path, limit: int, page: int, offset: int | None, since: str | None,
-    until: str | None, source: str | None, sort: str, facets: str, snippets: int, snippet_chars: int,
-    show_query: bool, as_json: bool, as_jsonl: bool, urls_only: bool, count_only: bool, color: str,
+    words: tuple[str, ...], index: Path, limit: int, page: int | None, offset: int | None, since: str | None,
+    until: str | None, undated: bool, source: str | None, sort: str, facets: str, snippets: int,
+    snippet_chars: int, exact: bool, show_query: bool, as_json: bool, as_jsonl: bool, urls_only: bool,
+    count_only: bool, color: str,
 ) -> None:  # fmt: skip
     """Search the index for WORDS.
 
     Plain words match any of them (more matches rank higher); also "quoted
     phrases", AND/OR/NOT and -word, title:/body:/url: fields, prefix*, word~
-    (fuzzy), parentheses and date:[2015 to 2016].
+    (fuzzy), parentheses and date:[2015 to 2016]. A word the archive lacks is
+    searched as its likeliest correction (say --exact to search it as typed).
     """
-    _one_output(as_json=as_json, as_jsonl=as_jsonl, urls_only=urls_only, count_only=count_only)
+    output = _one_output(as_json=as_json, as_jsonl=as_jsonl, urls_only=urls_only, count_only=count_only)
+    if undated and (since or until):
+        raise click.UsageError("--undated cannot be used with --since or --until; choose one.")
     with Index(index) as ix:
         results = ix.search(
-            " ".join(words), limit=limit, page=page, offset=offset, since=since, until=until, source=source,
+            " ".join(words), limit=limit, page=_page(page, offset), offset=offset, since=since, until=until,
+            undated=undated, source=source,
             sort=sort,  # type: ignore[arg-type]  # click.Choice checked it
-            facets=[name.strip() for name in facets.split(",") if name.strip()],
-            snippets=snippets, snippet_chars=snippet_chars,
+            facets=facets, snippets=snippets, snippet_chars=snippet_chars, exact=exact,
         )  # fmt: skip
     _notes(results, show_query=show_query)
-    if as_json:
+    _print_results(results, output, color)
+
+
+def _page(page: int | None, offset: int | None) -> int:
+    if page is not None and offset is not None:
+        raise click.UsageError("--page and --offset cannot be used together; choose one.")
+    return page or 1
+
+
+OUTPUT_FLAGS = {
+    "as_json": "--json",
+    "as_jsonl": "--jsonl",
+    "urls_only": "--urls-only",
+    "count_only": "--count",
+}
+
+
+def _one_output(**choices: bool) -> str:
+    """The output format chosen (``text`` when none); a usage error when several are."""
+    chosen = [name for name, on in choices.items() if on]
+    if len(chosen) > 1:
+        names = " and ".join(OUTPUT_FLAGS[name] for name in chosen)
+        raise click.UsageError(f"{names} cannot be used together; choose one output format.")
+    return chosen[0] if chosen else "text"
+
+
+def _print_results(results: Results, output: str, color: str) -> None:
+    """The results in the chosen format; exit 1 when nothing matched or the page is past the last."""
+    if output == "as_json":
         _print_json(results_json(results))
-    elif as_jsonl:
+    elif output == "as_jsonl":
         for hit in results:
             click.echo(json.dumps(hit_json(hit), ensure_ascii=False))
-    elif count_only:
+    elif output == "count_only":
         click.echo(str(results.total))
-    elif urls_only:
+    elif output == "urls_only":
         for hit in results:
             click.echo(terminal_safe(hit.url or hit.path))
     else:
         _print_hits(results, color)
+    if output in ("as_jsonl", "urls_only") and not results.total:
+        click.echo("no matches", err=True)
     if not results.total:
-        if as_jsonl or urls_only:
-            click.echo("no matches", err=True)
         sys.exit(1)
-
-
-def _one_output(**choices: bool) -> None:
-    chosen = [name for name, on in choices.items() if on]
-    if len(chosen) > 1:
-        names = " and ".join(
-            "--" + name.removeprefix("as_").replace("_only", "").replace("_", "-") for name in chosen
-        )
-        raise click.UsageError(f"{names} cannot be used together; choose one output format.")
+    if not results.hits and output != "count_only":
+        if output != "text":  # the text form said so in its footer
+            click.echo(past_last_page_text(results), err=True)
+        sys.exit(1)
 
 
 def _notes(results: Results, *, show_query: bool) -> None:
@@ -308,10 +354,16 @@ def _notes(results: Results, *, show_query: bool) -> None:
             else ""
         )
         click.echo(f"searched: {results.parsed_query}{note}", err=True)
-    if results.suggestion:
+    if results.corrected:
+        click.echo(f"showing results for: {results.suggestion} (to search the words as typed, add --exact)",
+                   err=True)  # fmt: skip
+    elif results.suggestion:
         click.echo(f"did you mean: {results.suggestion}", err=True)
     if results.approximate:
         click.echo("no exact matches; showing approximate (fuzzy) matches", err=True)
+    if results.undated_left_out:
+        click.echo(f"{plural(results.undated_left_out, 'matching article')} without a date "
+                   "left out by --since/--until", err=True)  # fmt: skip
 
 
 def _print_hits(results: Results, color: str) -> None:
@@ -322,27 +374,28 @@ def _print_hits(results: Results, color: str) -> None:
         click.echo(hit_text(hit, marks), color=colored)
     if results.facets:
         click.echo(facets_text(results.facets))
-    click.echo(footer_text(results) if results.total else "no matches", err=True)
+    if not results.total:
+        click.echo("no matches", err=True)
+    elif not results.hits:
+        click.echo(past_last_page_text(results), err=True)
+    else:
+        click.echo(footer_text(results), err=True)
 
 
 @cli.command("similar")
 @click.argument("reference")
 @index_option
-@click.option(
-    "-n", "--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits to show."
-)
-@json_option
-@color_option
-def similar_command(reference: str, index: Path, limit: int, as_json: bool, color: str) -> None:
+@paging_options(MAX_SIMILAR)
+@output_options
+def similar_command(
+    reference: str, index: Path, limit: int, page: int | None, offset: int | None, as_json: bool,
+    as_jsonl: bool, urls_only: bool, count_only: bool, color: str,
+) -> None:  # fmt: skip
     """The articles most like the one REFERENCE names (its id, URL or file path)."""
+    output = _one_output(as_json=as_json, as_jsonl=as_jsonl, urls_only=urls_only, count_only=count_only)
     with Index(index) as ix:
-        results = ix.similar(reference, limit=limit)
-    if as_json:
-        _print_json(results_json(results))
-    else:
-        _print_hits(results, color)
-    if not results.total:
-        sys.exit(1)
+        results = ix.similar(reference, limit=limit, page=_page(page, offset), offset=offset)
+    _print_results(results, output, color)
 
 
 @cli.command("show")

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from whoosh.columns import MultiColumnReader
 from whoosh.util.times import long_to_datetime
 
 FACETS = ("year", "month", "source")
@@ -36,14 +37,28 @@ def count_facets(reader: Any, docnums: Iterable[int], names: Iterable[str]) -> d
     docnums = list(docnums)
     if not docnums:  # also an index with no documents yet, whose reader has no columns
         return {name: {} for name in wanted}
-    dates = reader.column_reader("date", translate=False)
-    sources = reader.column_reader("source")
+    dates = whole_column(reader, "date", translate=False)
+    sources = whole_column(reader, "source")
     keys: dict[str, Callable[[int], str]] = {
         "year": lambda doc: _date_key(dates[doc], "%Y"),
         "month": lambda doc: _date_key(dates[doc], "%Y-%m"),
         "source": lambda doc: sources[doc] or NO_SOURCE,
     }
     return {name: _ordered(name, Counter(keys[name](doc) for doc in docnums)) for name in wanted}
+
+
+def whole_column(reader: Any, name: str, *, translate: bool = True) -> Any:
+    """The column ``name`` of every document of ``reader``, indexed by document number.
+
+    Whoosh's own multi-segment column reader leaves out the segments that
+    have no file for the column (a segment in which no document has a date),
+    so every later document number points into the wrong segment, or past the
+    end. Each segment's reader gives the column's default value for such a
+    segment instead.
+    """
+    leaves = list(reader.leaf_readers())
+    parts = [leaf.column_reader(name, translate=translate) for leaf, _ in leaves]
+    return parts[0] if len(parts) == 1 else MultiColumnReader(parts, [offset for _, offset in leaves])
 
 
 def _date_key(raw: int, pattern: str) -> str:

@@ -465,6 +465,7 @@ def _fields(document: Document, key: str) -> dict[str, Any]:
         # while the stored body stays the body alone.
         "body": (document.title, document.body),
         "_stored_body": document.body,
+        "spelling": (document.title, document.body),
         "url": document.url,
         "source": document.source,
         "path": key,

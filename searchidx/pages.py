@@ -11,8 +11,8 @@ import html
 from dataclasses import dataclass, replace
 from urllib.parse import quote, urlencode, urlsplit
 
-from searchidx.facets import NO_SOURCE
-from searchidx.searching import Article, Hit, Results
+from searchidx.facets import NO_DATE, NO_SOURCE
+from searchidx.results import Article, Hit, Results
 from searchidx.snippets import MarkedText
 
 PAGE_LINKS = 7  # page numbers shown around the current one, at most
@@ -30,14 +30,19 @@ class PageState:
     source: str = ""
     sort: str = "relevance"
     page: int = 1
+    undated: bool = False
+    exact: bool = False
 
-    def url(self, **changes: str | int) -> str:
-        """The page's URL with ``changes``; empty and default values are left out, the page reset to 1."""
-        state = replace(self, **{"page": 1, **changes})  # type: ignore[arg-type]
+    def url(self, **changes: str | int | bool) -> str:
+        """The page's URL with ``changes``; empty and default values are left out, the page reset to 1.
+
+        A new query is searched with corrections again (``exact`` dropped).
+        """
+        state = replace(self, **{"page": 1, "exact": False, **changes})  # type: ignore[arg-type]
         defaults = PageState()
         params = {
-            name: value
-            for name in ("q", "since", "until", "source", "sort", "page")
+            name: int(value) if isinstance(value, bool) else value
+            for name in ("q", "since", "until", "undated", "source", "sort", "page", "exact")
             if (value := getattr(state, name)) != getattr(defaults, name)
         }
         return "/?" + urlencode(params) if params else "/"
@@ -48,8 +53,10 @@ def e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def safe_link(url: str) -> str | None:
+def safe_link(url: str | None) -> str | None:
     """``url`` when it is an http(s) URL a browser can follow safely, else ``None``."""
+    if not url:
+        return None
     parts = urlsplit(url.strip())
     return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
@@ -69,8 +76,8 @@ def layout(title: str, body: str) -> str:
 def search_box(state: PageState) -> str:
     """The header: the archive's name and the one search box."""
     hidden = "".join(
-        f'<input type="hidden" name="{name}" value="{e(value)}">'
-        for name in ("since", "until", "source", "sort")
+        f'<input type="hidden" name="{name}" value="{e(int(value) if value is True else value)}">'
+        for name in ("since", "until", "undated", "source", "sort")
         if (value := getattr(state, name)) and value != "relevance"
     )
     return (
@@ -102,19 +109,31 @@ def search_page(state: PageState, results: Results) -> str:
 def summary(state: PageState, results: Results) -> str:
     """``showing 1-10 of N in X ms``, and what the reader should know about the results."""
     parts = []
-    if results.total:
+    if results.hits:
         first, last = results.offset + 1, results.offset + len(results)
-        shown = f"{results.total:,} matches"
-        if results.hits:
-            shown = f"showing {first}-{last} of {results.total:,}"
-        parts.append(f'<p class="summary" role="status">{shown} in {results.took * 1000:.0f} ms</p>')
+        shown = f"showing {first}-{last} of {results.total:,} in {results.took * 1000:.0f} ms"
+    elif results.total:
+        shown = (f"Page {state.page} is past the last page: {results.total:,} matches fill "
+                 f'<a href="{e(state.url(page=results.pages))}">{results.pages:,} pages</a>.')  # fmt: skip
     else:
-        parts.append(f'<p class="summary" role="status">No articles match <strong>{e(state.q)}</strong>.</p>')
-    if results.suggestion:
+        shown = f"No articles match <strong>{e(state.q)}</strong>."
+    parts.append(f'<p class="summary" role="status">{shown}</p>')
+    if results.corrected and results.suggestion:
+        fixed = e(state.url(q=results.suggestion))
+        typed = e(state.url(q=state.q, exact=True))
+        parts.append(
+            f'<p class="suggestion">Showing results for <a href="{fixed}">{e(results.suggestion)}</a>. '
+            f'Search instead for <a href="{typed}">{e(state.q)}</a>.</p>'
+        )
+    elif results.suggestion:
         link = e(state.url(q=results.suggestion))
         parts.append(f'<p class="suggestion">Did you mean <a href="{link}">{e(results.suggestion)}</a>?</p>')
     if results.approximate:
         parts.append('<p class="note">No exact matches; showing approximate matches.</p>')
+    if results.undated_left_out:
+        parts.append(f'<p class="note">{results.undated_left_out:,} matching articles have no date, so the '
+                     f'date filter left them out (<a href="{e(state.url(since="", until=""))}">any date</a>).'
+                     "</p>")  # fmt: skip
     return "".join(parts)
 
 
@@ -178,11 +197,20 @@ def facet_block(state: PageState, results: Results) -> str:
     blocks = []
     years = results.facets.get("year", {})
     if years:
+        dated = [(year, count) for year, count in years.items() if year != NO_DATE]
         links = [
-            (f"{year} ({count:,})", state.url(since=year, until=year), state.since == state.until == year)
-            for year, count in sorted(years.items(), reverse=True)[:FACET_LINKS]
-        ]
-        clear = state.url(since="", until="") if state.since or state.until else ""
+            (f"{year} ({count:,})", state.url(since=year, until=year, undated=False),
+             state.since == state.until == year)
+            for year, count in sorted(dated, reverse=True)[:FACET_LINKS]
+        ]  # fmt: skip
+        if NO_DATE in years:
+            links.append((f"{NO_DATE} ({years[NO_DATE]:,})", state.url(since="", until="", undated=True),
+                          state.undated))  # fmt: skip
+        clear = (
+            state.url(since="", until="", undated=False)
+            if state.since or state.until or state.undated
+            else ""
+        )
         blocks.append(facet_list("Year", "year", links, clear))
     sources = results.facets.get("source", {})
     if sources:

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from whoosh import query as wq
 from whoosh.matching import NullMatcher
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
-from whoosh.support.levenshtein import distance
 
+from searchidx.analysis import fold_word
 from searchidx.errors import QueryError
 from searchidx.ranking import FIELD_BOOSTS
+from searchidx.spelling import SPELLING_FIELD, Correction, QueryWord, edits_allowed, words_within
 
 SEARCH_FIELDS = ("title", "body")
 OPERATORS = {"AND", "OR", "NOT"}
@@ -31,8 +31,6 @@ QUOTED = re.compile(r'"[^"]*"')
 MINUS = re.compile(r"(?<![^\s(])-(?=[^\s-])")
 WORD = re.compile(r"\w+")
 PAIRS = {")": "(", "]": "[", "}": "{"}
-# A word the index lacks is searched by its near spellings at this weight.
-NEAR_SPELLING_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -40,12 +38,14 @@ class ParsedQuery:
     """The Whoosh query searched, and the text it came from.
 
     ``text`` is what was actually searched: the user's query, or its plain
-    words when the syntax was broken (``fallback`` is then true).
+    words when the syntax was broken (``fallback`` is then true); ``words``
+    are its words as typed, for the speller.
     """
 
     query: Any
     text: str
     fallback: bool
+    words: tuple[QueryWord, ...] = ()
 
     def __str__(self) -> str:
         return str(self.query)
@@ -71,51 +71,60 @@ def parse_query(text: str, schema: Any) -> ParsedQuery:
             f"The query {text!r} has no searchable words (only stop words or punctuation). "
             "Add a more specific word."
         )
-    return parsed
+    return replace(parsed, words=_query_words(parsed.text, parsed.query, schema["body"].analyzer))
 
 
-def fuzzy(query: Any) -> Any:
-    """The query with every title/body word it searches for made fuzzy."""
-    return _map_words(query, lambda term: _fuzzy_term(term, 1.0))
+def _query_words(text: str, query: Any, analyzer: Any) -> tuple[QueryWord, ...]:
+    """The words of ``text`` that ``query`` searches as plain words (not phrases, prefixes, fuzzy terms)."""
+    plain: set[str] = set()
+
+    def note(term: Any) -> Any:
+        plain.add(term.text)
+        return term
+
+    _map_words(query, note)
+    words = []
+    for start, end, stem in analyzer.spans(text):
+        if stem not in plain:
+            continue
+        written = text[start:end]
+        capitalized = written[:1].isupper() and not written.isupper()
+        words.append(QueryWord(start, end, fold_word(written), stem, capitalized))
+    return tuple(words)
 
 
-def near_spellings(query: Any, reader: Any) -> Any:
-    """The query with each title/body word the index does not hold searched by its near spellings.
-
-    Such a word can match nothing as typed; most often it is misspelt
-    ("Zelenksy"), so its near spellings count at half its weight while the
-    other words rank as before. Only words of 3 or more characters, as
-    Elasticsearch's ``fuzziness: AUTO`` does (``docs/relevance.md`` has the
-    measurements).
-    """
-
-    found: dict[str, tuple[str, ...]] = {}
-
-    def near(term: Any) -> Any:
-        if len(term.text) < 3 or reader.doc_frequency("body", term.text):
-            return term
-        spellings = _fuzzy_term(term, NEAR_SPELLING_WEIGHT)
-        if term.text not in found:
-            # The body holds the headline's words too, so its near spellings serve both fields.
-            found[term.text] = tuple(words_within(reader, "body", term.text, spellings.maxdist))
-        spellings.expansions = found[term.text]
-        return spellings
-
-    return _map_words(query, near)
+def corrected(parsed: ParsedQuery, corrections: dict[str, Correction], analyzer: Any) -> ParsedQuery:
+    """The query with each corrected word searched (and written) as its correction, at the same weight."""
+    stems: dict[str, str] = {}
+    text = parsed.text
+    for word in reversed(parsed.words):
+        correction = corrections.get(word.typed)
+        if correction is None:
+            continue
+        new_stems = analyzer.terms(correction.word)
+        if new_stems:
+            stems[word.stem] = new_stems[0]
+            text = text[: word.start] + correction.word + text[word.end :]
+    query = _map_words(parsed.query, lambda term: _restemmed(term, stems))
+    return ParsedQuery(query, text, parsed.fallback, _query_words(text, query, analyzer))
 
 
-def words_within(reader: Any, field: str, text: str, edits: int, prefix: int = 1) -> Iterator[str]:
-    """The words of ``field`` within ``edits`` edits of ``text`` that share its first ``prefix`` letters.
+def _restemmed(term: Any, stems: dict[str, str]) -> Any:
+    if term.text not in stems:
+        return term
+    return wq.Term(term.fieldname, stems[term.text], boost=term.boost)
 
-    Whoosh's ``terms_within`` with a length check first: a word whose length
-    differs by more than ``edits`` cannot be that close, and most candidates
-    are ruled out without computing the (pure Python) edit distance.
-    """
-    decode = reader.schema[field].from_bytes
-    for indexed in reader.expand_prefix(field, text[:prefix]):
-        word = decode(indexed)
-        if abs(len(word) - len(text)) <= edits and distance(word, text, limit=edits) <= edits:
-            yield word
+
+def fuzzy(parsed: ParsedQuery) -> Any:
+    """The query with every title/body word it searches for made fuzzy (1 edit, 2 over 5 letters)."""
+    typed = {word.stem: word.typed for word in parsed.words}
+
+    def loosen(term: Any) -> Any:
+        word = typed.get(term.text, term.text)
+        return _FuzzyTerm(term.fieldname, term.text, boost=term.boost, maxdist=max(edits_allowed(word), 1),
+                          prefixlength=1, typed=word)  # fmt: skip
+
+    return _map_words(parsed.query, loosen)
 
 
 def searches_exact_words(query: Any) -> bool:
@@ -129,25 +138,32 @@ def searches_exact_words(query: Any) -> bool:
 
 
 class _FuzzyTerm(wq.FuzzyTerm):  # type: ignore[misc]  # Whoosh is untyped
-    """Whoosh's fuzzy term, weighted by its boost however many words it stands for.
+    """Whoosh's fuzzy term, measured on the word as written and weighted by its boost.
 
-    Whoosh drops the boost when the term expands to a single indexed word, so
-    a near spelling in the title would count four times its weight. Shown in
-    the query syntax as ``body:word~2^0.5`` (not ``^0.500000``). ``expansions``,
-    when set, are its words found once for the whole index (Whoosh would look
-    them up again in every segment and for the marks).
+    The edit distance is that of the typed word (``typed``: lower case,
+    accents folded) to the words the archive holds as written (the speller's
+    field), and the stems of those words are searched, so ``goverment~2``
+    finds "government", not every word sharing the stem of "governess".
+    Whoosh would also drop the boost when the term expands to a single word.
+    Shown in the query syntax as ``body:word~2^0.5`` (not ``^0.500000``).
     """
 
-    expansions: tuple[str, ...] | None = None
+    def __init__(self, fieldname: str, text: str, *, typed: str | None = None, **options: Any) -> None:
+        super().__init__(fieldname, text, **options)
+        self.typed = typed if typed is not None else text
+        self._stems: tuple[str, ...] | None = None
 
     def _btexts(self, ixreader: Any) -> Any:
-        if self.expansions is not None:
-            return self.expansions
-        return words_within(ixreader, self.fieldname, self.text, self.maxdist, self.prefixlength)
+        if self._stems is None:  # found once for the whole index (Whoosh would look in every segment)
+            analyzer = ixreader.schema[self.fieldname].analyzer
+            words = words_within(ixreader, SPELLING_FIELD, self.typed, self.maxdist, self.prefixlength)
+            self._stems = tuple(dict.fromkeys(stem for word in words for stem in analyzer.terms(word)[:1]))
+        return self._stems
 
     def matcher(self, searcher: Any, context: Any = None) -> Any:
         """The matcher of every indexed word within reach, each weighted by the boost."""
-        words = [word for word in self._btexts(searcher.reader()) if word]
+        # The whole index's words: Whoosh passes each segment's searcher here.
+        words = [word for word in self._btexts(searcher.get_parent().reader()) if word]
         if not words:
             return NullMatcher()
         terms = [wq.Term(self.fieldname, word, boost=self.boost) for word in words]
@@ -156,20 +172,21 @@ class _FuzzyTerm(wq.FuzzyTerm):  # type: ignore[misc]  # Whoosh is untyped
     def __str__(self) -> str:
         edits = str(self.maxdist) if self.maxdist > 1 else ""
         boost = f"^{self.boost:g}" if self.boost != 1 else ""
-        return f"{self.fieldname}:{self.text}~{edits}{boost}"
+        return f"{self.fieldname}:{self.typed}~{edits}{boost}"
 
 
 class _WeightedFuzzyTermPlugin(FuzzyTermPlugin):  # type: ignore[misc]  # Whoosh is untyped
-    """Whoosh's ``word~`` syntax, making a :class:`_FuzzyTerm` that keeps its field's weight."""
+    """Whoosh's ``word~`` syntax, making a :class:`_FuzzyTerm` of the word as typed."""
 
     class FuzzyTermNode(FuzzyTermPlugin.FuzzyTermNode):  # type: ignore[misc]
         qclass = _FuzzyTerm
 
-
-def _fuzzy_term(term: Any, weight: float) -> Any:
-    """``term`` within 1 edit (2 for words over 5 characters), the first letter kept."""
-    edits = 2 if len(term.text) > 5 else 1
-    return _FuzzyTerm(term.fieldname, term.text, boost=term.boost * weight, maxdist=edits, prefixlength=1)
+        def query(self, parser: Any) -> Any:
+            """The fuzzy term, with the word as typed kept for the edit distance."""
+            term = super().query(parser)
+            if isinstance(term, _FuzzyTerm):
+                term.typed = fold_word(self.text)
+            return term
 
 
 def _map_words(query: Any, change: Any) -> Any:

@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from searchidx.reports import IngestReport
-from searchidx.searching import Article, Hit, Results, Stats
+from searchidx.results import Article, Hit, Results, Stats
 from searchidx.snippets import MarkedText
 
 if TYPE_CHECKING:
@@ -52,11 +52,22 @@ def facets_text(facets: dict[str, dict[str, int]]) -> str:
     )
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 document', '2 documents' (for nouns that take an s)."""
+    return f"{count:,} {noun}{'s' * (count != 1)}"
+
+
 def footer_text(results: Results) -> str:
     """'showing 1-10 of 243 in 0.012 s (use --page/--limit)'."""
     first, last = results.offset + 1, results.offset + len(results)
     more = " (use --page/--limit)" if last < results.total else ""
     return f"showing {first}-{last} of {results.total} in {results.took:.3f} s{more}"
+
+
+def past_last_page_text(results: Results) -> str:
+    """What to say when the page asked for lies past the last hit."""
+    matches = f"{results.total:,} match{'es' * (results.total != 1)}"
+    return f"page {results.page:,} is past the last page: {matches} fill {plural(results.pages, 'page')}"
 
 
 def results_json(results: Results) -> dict[str, Any]:
@@ -70,8 +81,11 @@ def results_json(results: Results) -> dict[str, Any]:
         "page": results.page,
         "limit": results.limit,
         "offset": results.offset,
+        "pages": results.pages,
         "suggestion": results.suggestion,
+        "corrected": results.corrected,
         "approximate": results.approximate,
+        "undated_left_out": results.undated_left_out,
         "facets": results.facets,
         "hits": [hit_json(hit) for hit in results],
     }
@@ -85,8 +99,8 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "title": hit.title,
         "title_highlights": [list(span) for span in hit.title_highlights],
         "date": hit.date.isoformat() if hit.date else None,
-        "url": hit.url or None,
-        "source": hit.source or None,
+        "url": hit.url,
+        "source": hit.source,
         "path": hit.path,
         "score": round(hit.score, 6),
         "snippet": hit.snippet,
@@ -113,8 +127,8 @@ def article_json(article: Article) -> dict[str, Any]:
         "id": article.id,
         "title": article.title,
         "date": article.date.isoformat() if article.date else None,
-        "url": article.url or None,
-        "source": article.source or None,
+        "url": article.url,
+        "source": article.source,
         "path": article.path,
         "body": article.body,
     }
@@ -192,7 +206,7 @@ def ingest_text(report: IngestReport) -> str:
         f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.removed} removed, {len(report.duplicates)} duplicates, {len(report.skipped)} skipped "
         f"({report.records} records in {files}{ignored})\n"
-        f"{report.index} holds {report.total} documents, {report.undated} without a date "
+        f"{report.index} holds {plural(report.total, 'document')}, {report.undated} without a date "
         f"({report.seconds:.1f} s)"
     )
 

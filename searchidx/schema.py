@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from whoosh import index as whoosh_index
-from whoosh.fields import DATETIME, ID, TEXT, Schema
+from whoosh.fields import DATETIME, ID, TEXT, FieldType, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import FileFormatError
-from whoosh.formats import Positions
+from whoosh.formats import Existence, Positions
 from whoosh.system import _INT_SIZE, pack_uint
 
-from searchidx.analysis import NewsAnalyzer, text_analyzer, url_analyzer
+from searchidx.analysis import NewsAnalyzer, surface_words, text_analyzer, url_analyzer
 from searchidx.errors import (
     IncompatibleIndexError,
     IndexDamagedError,
@@ -37,22 +37,17 @@ from searchidx.ranking import HEADLINE_WEIGHT
 
 # Bumped whenever the fields or their analysis change; kept in the pickled schema
 # (and the manifest), and checked whenever an index is opened.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 VERSION_ATTRIBUTE = "searchidx_schema_version"
 DEFAULT_INDEX = "index"
 INDEX_ENV = "SEARCHIDX_INDEX"
-# What reading a truncated or corrupt index file raises inside Whoosh (struct, pickle, zlib and mmap
-# errors, a header it does not know; file-system errors other than a missing file or a permission).
-DAMAGE = (
-    EOFError,
-    pickle.UnpicklingError,
-    struct.error,
-    zlib.error,
-    OSError,
-    ValueError,
-    IndexError,
-    FileFormatError,
-)
+# What decoding a truncated or corrupt index file raises inside Whoosh (struct, pickle, zlib and
+# mmap errors, a header it does not know; file-system errors other than a missing file or a permission).
+DAMAGE = (EOFError, pickle.UnpicklingError, struct.error, zlib.error, OSError, FileFormatError)
+# Raised by damaged files too, but also by plain bugs: damage only when Whoosh's file-reading code
+# raised it (Whoosh raises a bare Exception for a corrupt block of postings).
+AMBIGUOUS = (IndexError, ValueError, KeyError)
+FILE_READING_CODE = (f"{os.sep}whoosh{os.sep}filedb{os.sep}", f"{os.sep}whoosh{os.sep}codec{os.sep}")
 READ_ATTEMPTS = 3
 T = TypeVar("T")
 
@@ -112,6 +107,34 @@ class ArticleText(TEXT):  # type: ignore[misc]  # Whoosh is untyped
         ]
 
 
+class SpellingWords(FieldType):  # type: ignore[misc]  # Whoosh is untyped
+    """The article's words as written (folded, lower case, not stemmed), for the speller only.
+
+    Never searched: the edit distance of a misspelt word must be measured
+    against the words the archive really contains ("abramovich"), not their
+    stems ("abramovich" and "abramov..."). Each posting's weight is 1 plus
+    the share of the word's occurrences written capitalized, so a term's total
+    weight tells the speller how much of a name the word is (see
+    :func:`searchidx.analysis.surface_words`).
+    """
+
+    def __init__(self) -> None:
+        self.format = Existence(field_boost=1.0)
+        self.analyzer = url_analyzer()  # unused by indexing; Whoosh's field protocol wants one
+        self.scorable = False
+        self.stored = False
+        self.unique = False
+        self.vector = None
+
+    def index(self, value: tuple[str, str], **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
+        """Whoosh's field protocol: ``(word, 1, 1 + capitalized share, b"")`` per distinct word."""
+        headline, text = value
+        return [
+            (word.encode("utf-8"), 1, 1.0 + share, b"")
+            for word, share in surface_words(headline, text).items()
+        ]
+
+
 def build_schema() -> Schema:
     """The fields every searchidx document has, marked with :data:`SCHEMA_VERSION`."""
     analyzer = text_analyzer()
@@ -123,6 +146,7 @@ def build_schema() -> Schema:
         url=TEXT(analyzer=url_analyzer(), stored=True),
         source=ID(stored=True, sortable=True),
         path=ID(stored=True),
+        spelling=SpellingWords(),
     )
     setattr(schema, VERSION_ATTRIBUTE, SCHEMA_VERSION)  # pickled with the schema into the index
     return schema
@@ -170,11 +194,24 @@ def read_index_files(path: Path, read: Callable[[], T]) -> T:
         except PermissionError as error:
             raise IndexDamagedError(path, f"no permission to read {error.filename}") from error
         except Exception as error:
-            if not isinstance(error, DAMAGE) and type(error) is not Exception:  # Whoosh raises a bare
-                raise  # Exception for a corrupt block of postings; nothing else does
+            if not _is_damage(error):
+                raise  # a bug, not damage: the caller reports it as an internal error
             detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
             raise IndexDamagedError(path, f"a file is truncated or corrupt: {detail}") from error
     raise AssertionError("unreachable")
+
+
+def _is_damage(error: Exception) -> bool:
+    """Whether ``error`` says an index file could not be decoded, rather than that some code is wrong."""
+    if isinstance(error, DAMAGE):
+        return True
+    if not isinstance(error, AMBIGUOUS) and type(error) is not Exception:
+        return False
+    innermost = error.__traceback__
+    while innermost is not None and innermost.tb_next is not None:
+        innermost = innermost.tb_next
+    return innermost is not None and any(part in innermost.tb_frame.f_code.co_filename
+                                         for part in FILE_READING_CODE)  # fmt: skip
 
 
 def index_storage(path: Path) -> Any:

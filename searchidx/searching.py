@@ -15,12 +15,12 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypeVar, cast, overload
+from typing import Any, Literal, TypeVar, cast
 
 from whoosh import query as wq
 from whoosh import sorting
@@ -28,138 +28,29 @@ from whoosh.collectors import FilterCollector, SortingCollector, TopCollector
 
 from searchidx.dates import parse_when
 from searchidx.errors import DocumentNotFoundError, QueryError
-from searchidx.facets import FACETS, count_facets, date_of, newest_first_key
+from searchidx.facets import FACETS, MISSING_DATE, count_facets, date_of, newest_first_key, whole_column
 from searchidx.querying import (
     SEARCH_FIELDS,
     ParsedQuery,
+    corrected,
     fuzzy,
     marks_for,
-    near_spellings,
     parse_query,
     preloaded,
-    searches_exact_words,
     words_to_mark,
 )
 from searchidx.ranking import weighting
+from searchidx.results import MAX_HITS, MAX_SIMILAR, MAX_SNIPPETS, SNIPPET_CHARS, Article, Hit, Results, Stats
 from searchidx.schema import document_id, index_path, open_index, read_index_files
 from searchidx.snippets import MarkedText, join_fragments, make_snippet, mark
-from searchidx.suggestions import suggest
+from searchidx.spelling import Speller
 from searchidx.urls import canonical_url
 
 Sort = Literal["relevance", "date", "-date"]
 F = TypeVar("F", bound=Callable[..., Any])
 When = str | date | datetime | None
 SORTS = ("relevance", "date", "-date")
-FEW_HITS = 3
-MAX_LIMIT = 10_000
 SIMILAR_TERMS = 25
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One ranked document.
-
-    ``snippet`` is plain text (its fragments joined by `` … ``) and
-    ``highlights`` the ``[start, end)`` offsets of the matched words in it;
-    ``snippets`` holds each fragment with its own offsets, and
-    ``title_highlights`` the offsets in the title. ``date`` is a UTC datetime
-    or ``None``; ``url`` and ``source`` are ``""`` when the article has no URL.
-    """
-
-    rank: int
-    id: str
-    title: str
-    date: datetime | None
-    url: str
-    source: str
-    path: str
-    score: float
-    snippet: str
-    highlights: tuple[tuple[int, int], ...]
-    snippets: tuple[MarkedText, ...] = ()
-    title_highlights: tuple[tuple[int, int], ...] = ()
-
-    def marked_snippet(self, before: str = "[[", after: str = "]]") -> str:
-        """The snippet with ``before``/``after`` around each matched word."""
-        return MarkedText(self.snippet, self.highlights).marked(before, after)
-
-    def marked_title(self, before: str = "[[", after: str = "]]") -> str:
-        """The title with ``before``/``after`` around each matched word."""
-        return MarkedText(self.title, self.title_highlights).marked(before, after)
-
-    def snippet_html(self) -> str:
-        """The snippet as HTML: escaped, then the matches wrapped in ``<mark>``."""
-        return MarkedText(self.snippet, self.highlights).html()
-
-    def title_html(self) -> str:
-        """The title as HTML: escaped, then the matches wrapped in ``<mark>``."""
-        return MarkedText(self.title, self.title_highlights).html()
-
-
-@dataclass(frozen=True)
-class Results(Sequence[Hit]):
-    """The hits of one query (one page of them), best first.
-
-    ``total`` counts every matching document; ``plain_words`` is true when the
-    query's syntax was broken and its words were searched as plain words;
-    ``suggestion`` is a corrected query when this one found few hits;
-    ``approximate`` is true when nothing matched exactly and fuzzy matches are
-    shown; ``took`` is in seconds.
-    """
-
-    query: str
-    parsed_query: str
-    total: int
-    hits: tuple[Hit, ...]
-    plain_words: bool = False
-    took: float = 0.0
-    page: int = 1
-    limit: int = 10
-    offset: int = 0
-    suggestion: str | None = None
-    approximate: bool = False
-    facets: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    @overload
-    def __getitem__(self, index: int) -> Hit: ...
-    @overload
-    def __getitem__(self, index: slice) -> tuple[Hit, ...]: ...
-    def __getitem__(self, index: int | slice) -> Hit | tuple[Hit, ...]:
-        return self.hits[index]
-
-    def __len__(self) -> int:
-        return len(self.hits)
-
-    def __iter__(self) -> Iterator[Hit]:
-        return iter(self.hits)
-
-
-@dataclass(frozen=True)
-class Article:
-    """A stored document in full."""
-
-    id: str
-    title: str
-    date: datetime | None
-    url: str
-    source: str
-    path: str
-    body: str
-
-
-@dataclass(frozen=True)
-class Stats:
-    """What an index holds."""
-
-    path: Path
-    documents: int
-    first_date: datetime | None
-    last_date: datetime | None
-    per_year: dict[str, int]
-    top_sources: dict[str, int]
-    size_bytes: int
-    last_ingest: str | None
-    schema_version: str | None
 
 
 def _reads_index(method: F) -> F:
@@ -212,65 +103,100 @@ class Index:
         offset: int | None = None,
         since: When = None,
         until: When = None,
+        undated: bool = False,
         source: str | None = None,
         sort: Sort = "relevance",
-        facets: Iterable[str] = (),
+        facets: str | Iterable[str] = (),
         snippets: int = 2,
         snippet_chars: int = 240,
+        exact: bool = False,
         now: datetime | None = None,
     ) -> Results:
         """Search and return one page of hits with snippets, and the facet counts asked for.
 
         ``since``/``until`` take a ``date``/``datetime`` or the CLI's forms
         (``2015-03``, ``last week``, ``7d``...); documents without a date are
-        left out when either is given. ``source`` keeps the articles of one
+        left out when either is given, and ``undated`` keeps only those. ``source`` keeps the articles of one
         site (a host as :attr:`Hit.source` gives it). ``sort`` is ``relevance``, ``date``
         (oldest first) or ``-date`` (newest first). ``facets`` names any of
-        ``year``, ``month``, ``source``. ``offset`` overrides ``page``.
+        ``year``, ``month``, ``source`` (a list, or one comma-separated string).
+        ``offset`` overrides ``page``. A misspelt word the archive lacks is
+        searched as its correction (``Results.corrected``) unless ``exact``.
         """
         started = time.perf_counter()
         facet_names = _check(limit, page, offset, sort, facets, snippets, snippet_chars)
+        if undated and (since is not None or until is not None):
+            raise QueryError("Articles without a date cannot also be dated since or until a day; "
+                             "give either the undated filter or a date range.")  # fmt: skip
         parsed = parse_query(query, self._ix.schema)
-        allow = _filter(since, until, source, now or datetime.now(UTC))
         skip = offset if offset is not None else (page - 1) * limit
         searcher = self._searcher()
-        searched = ran = near_spellings(parsed.query, searcher.reader())
-        found, total = self._run(searcher, ran, skip + limit, allow, sort)
-        misspelt = searched != parsed.query
-        suggestion = self._suggestion(searcher, parsed, total, allow, misspelt=misspelt)
-        approximate = total > 0 and misspelt and not searches_exact_words(searched)
-        if total == 0:
-            # One retry: the corrected words when there are some (ranked like any
-            # query), else every word made fuzzy.
-            loose = suggestion.query if suggestion else fuzzy(parsed.query)
-            if loose != searched:
-                found, total = self._run(searcher, loose, skip + limit, allow, sort)
-                approximate, ran = total > 0, loose
-        words, phrases = self._marking(searcher, ran) if snippets else (frozenset(), ())
+        allow = self._filter(searcher, since, until, undated, source, now or datetime.now(UTC))
+        searched = self._search(searcher, parsed, skip + limit, allow, sort, exact=exact)
+        words, phrases = self._marking(searcher, searched.query) if snippets else (frozenset(), ())
         hits = tuple(
             self._hit(rank, result, words, phrases, snippets, snippet_chars)
-            for rank, result in enumerate(found[skip : skip + limit], start=skip + 1)
+            for rank, result in enumerate(searched.found[skip : skip + limit], start=skip + 1)
+        )
+        left_out = (
+            self._undated_matches(searcher, searched.query, source)
+            if searched.total == 0 and (since is not None or until is not None)
+            else 0
         )
         return Results(
             query=query,
-            parsed_query=str(searched),
-            total=total,
+            parsed_query=str(searched.query),
+            total=searched.total,
             hits=hits,
             plain_words=parsed.fallback,
             took=time.perf_counter() - started,
             page=page if offset is None else skip // limit + 1,
             limit=limit,
             offset=skip,
-            suggestion=suggestion.text if suggestion else None,
-            approximate=approximate,
-            facets=self._facets(searcher, searched, allow, facet_names) if facet_names else {},
+            suggestion=searched.suggestion,
+            corrected=searched.corrected,
+            approximate=searched.approximate,
+            facets=self._facets(searcher, searched.query, allow, facet_names) if facet_names else {},
+            undated_left_out=left_out,
         )
 
+    def _search(
+        self, searcher: Any, parsed: ParsedQuery, depth: int, allow: Any, sort: Sort, *, exact: bool
+    ) -> _Searched:
+        """The query that answers: the corrected one when a word is misspelt, else as typed, else fuzzy.
+
+        A word the archive lacks, or holds far less often than a near spelling
+        (see :mod:`searchidx.spelling`), is searched as its correction, with
+        the query as typed offered instead; when nothing matches at all, every
+        word is made fuzzy once.
+        """
+        corrections = Speller(searcher.reader(), self._analyzer).correct(parsed.words)
+        fixed = corrected(parsed, corrections, self._analyzer) if corrections else None
+        if fixed is not None and not exact and any(fix.searched for fix in corrections.values()):
+            found, total = self._run(searcher, fixed.query, depth, allow, sort)
+            if total:
+                return _Searched(fixed.query, found, total, suggestion=fixed.text, corrected=True)
+        found, total = self._run(searcher, parsed.query, depth, allow, sort)
+        suggestion = fixed.text if fixed is not None else None
+        if total:
+            return _Searched(parsed.query, found, total, suggestion=suggestion)
+        loose = fuzzy(parsed)
+        found, total = self._run(searcher, loose, depth, allow, sort)
+        if total:
+            return _Searched(loose, found, total, suggestion=suggestion, approximate=True)
+        return _Searched(parsed.query, found, 0, suggestion=suggestion)
+
     @_reads_index
-    def similar(self, reference: str, *, limit: int = 10) -> Results:
-        """The documents most like the one ``reference`` names (id, URL or path), itself excluded."""
+    def similar(
+        self, reference: str, *, limit: int = 10, page: int = 1, offset: int | None = None
+    ) -> Results:
+        """The documents most like the one ``reference`` names (id, URL or path), itself excluded.
+
+        Paged as :meth:`search` is: ``offset`` overrides ``page``.
+        """
         started = time.perf_counter()
-        _check(limit, 1, None, "relevance", (), 2, 240)
+        _check(limit, page, offset, "relevance", (), 2, 240, deepest=MAX_SIMILAR)
+        skip = offset if offset is not None else (page - 1) * limit
         searcher = self._searcher()
         docnum = self._docnum(searcher, reference)
         stored = searcher.stored_fields(docnum)
@@ -282,16 +208,17 @@ class Index:
                 for word, weight in searcher.key_terms_from_text(name, text, numterms=SIMILAR_TERMS)
             ]
         like = wq.Or(terms)
-        collector = TopCollector(limit, usequality=False, replace=0)
+        collector = TopCollector(skip + limit, usequality=False, replace=0)
         searcher.search_with_collector(preloaded(like), FilterCollector(collector, restrict={docnum}))
         found = collector.results()
         words = frozenset(term.text for term in terms)
         hits = tuple(
-            self._hit(rank, result, words, (), 2, 240) for rank, result in enumerate(found[:limit], start=1)
+            self._hit(rank, result, words, (), 2, 240)
+            for rank, result in enumerate(found[skip : skip + limit], start=skip + 1)
         )
         return Results(
             query=f"similar:{stored['id']}", parsed_query=str(like), total=len(found), hits=hits,
-            took=time.perf_counter() - started, limit=limit,
+            took=time.perf_counter() - started, page=skip // limit + 1, limit=limit, offset=skip,
         )  # fmt: skip
 
     @_reads_index
@@ -303,8 +230,8 @@ class Index:
             id=stored["id"],
             title=stored.get("title", ""),
             date=_utc(stored.get("date")),
-            url=stored.get("url", ""),
-            source=stored.get("source", ""),
+            url=stored.get("url") or None,
+            source=stored.get("source") or None,
             path=stored.get("path", ""),
             body=stored.get("body", ""),
         )
@@ -334,7 +261,7 @@ class Index:
         searcher = self._searcher()
         reader = searcher.reader()
         live = list(reader.all_doc_ids())
-        raw_dates = reader.column_reader("date", translate=False) if live else []
+        raw_dates = whole_column(reader, "date", translate=False) if live else []
         dates = [moment for doc in live if (moment := date_of(raw_dates[doc])) is not None]
         counts = count_facets(reader, live, ("year", "source"))
         meta = self._meta()
@@ -413,8 +340,8 @@ class Index:
             id=stored["id"],
             title=title,
             date=_utc(stored.get("date")),
-            url=stored.get("url", ""),
-            source=stored.get("source", ""),
+            url=stored.get("url") or None,
+            source=stored.get("source") or None,
             path=stored.get("path", ""),
             score=float(result.score or 0.0),
             snippet=joined.text,
@@ -423,28 +350,39 @@ class Index:
             title_highlights=mark(title, words, phrases, self._analyzer).highlights if fragments else (),
         )
 
-    def _suggestion(
-        self, searcher: Any, parsed: ParsedQuery, total: int, allow: Any, *, misspelt: bool
-    ) -> ParsedQuery | None:
-        """The corrected query, parsed, when this one has a word the index lacks or found few hits.
-
-        Offered when the correction finds something, and (for a query of known
-        words) more than the query itself.
-        """
-        if total >= FEW_HITS and not misspelt:
-            return None
-        suggestion = suggest(searcher, parsed.text, self._analyzer)
-        if suggestion is None:
-            return None
-        corrected = parse_query(suggestion, self._ix.schema)
-        _, found = self._run(searcher, corrected.query, 1, allow, "relevance")
-        return corrected if found >= (1 if misspelt else max(total, 1)) else None
-
     def _facets(self, searcher: Any, query: Any, allow: Any, names: list[str]) -> dict[str, dict[str, int]]:
         docnums = set(searcher.docs_for_query(query))
         if allow is not None:
-            docnums &= set(searcher.docs_for_query(allow))
+            docnums &= allow if isinstance(allow, set) else set(searcher.docs_for_query(allow))
         return count_facets(searcher.reader(), sorted(docnums), names)
+
+    def _filter(
+        self, searcher: Any, since: When, until: When, undated: bool, source: str | None, now: datetime
+    ) -> Any:
+        """What a hit must match besides the query: a query, a set of documents, or ``None`` for anything.
+
+        Documents without a date have no term to search for, so ``undated``
+        is the set of documents whose date column is empty.
+        """
+        site = _site_filter(source)
+        if undated:
+            chosen = self._undated(searcher)
+            return chosen & set(searcher.docs_for_query(site)) if site is not None else chosen
+        parts = [part for part in (_date_filter(since, until, now), site) if part is not None]
+        return wq.And(parts) if len(parts) > 1 else (parts[0] if parts else None)
+
+    def _undated(self, searcher: Any) -> set[int]:
+        reader = searcher.reader()
+        if not reader.doc_count_all():
+            return set()
+        dates = whole_column(reader, "date", translate=False)
+        return {doc for doc in reader.all_doc_ids() if dates[doc] == MISSING_DATE}
+
+    def _undated_matches(self, searcher: Any, query: Any, source: str | None) -> int:
+        """How many documents match ``query`` (and ``source``) but have no date."""
+        matches = set(searcher.docs_for_query(query)) & self._undated(searcher)
+        site = _site_filter(source)
+        return len(matches & set(searcher.docs_for_query(site)) if site is not None else matches)
 
     def _docnum(self, searcher: Any, reference: str) -> int:
         reference = reference.strip()
@@ -514,33 +452,47 @@ def search(
         )
 
 
+@dataclass(frozen=True)
+class _Searched:
+    """The query that answered a search, and everything derived from running it."""
+
+    query: Any
+    found: Any
+    total: int
+    suggestion: str | None = None
+    corrected: bool = False
+    approximate: bool = False
+
+
 def _check(
-    limit: int, page: int, offset: int | None, sort: str, facets: Iterable[str], snippets: int, chars: int
-) -> list[str]:
+    limit: int, page: int, offset: int | None, sort: str, facets: str | Iterable[str], snippets: int,
+    chars: int, *, deepest: int = MAX_HITS,
+) -> list[str]:  # fmt: skip
     """The facet names, once every option is known to be sane."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise QueryError(f"The limit must be between 1 and {MAX_LIMIT} (got {limit}).")
+    if not 1 <= limit <= deepest:
+        raise QueryError(f"The limit must be between 1 and {deepest:,} (got {limit}).")
     if page < 1 or (offset is not None and offset < 0):
         raise QueryError("The page must be 1 or more, and the offset 0 or more.")
+    skip = offset if offset is not None else (page - 1) * limit
+    if skip + limit > MAX_HITS:
+        raise QueryError(f"Pages go no deeper than hit {MAX_HITS:,}; narrow the search instead.")
     if sort not in SORTS:
         raise QueryError(f"Unknown sort {sort!r}; use relevance, date or -date.")
-    names = list(facets)
+    names = [name.strip() for name in facets.split(",")] if isinstance(facets, str) else list(facets)
+    names = [name for name in names if name]
     unknown = [name for name in names if name not in FACETS]
     if unknown:
         raise QueryError(f"Unknown facet {unknown[0]!r}; use year, month or source.")
-    if not 0 <= snippets <= 10 or not 40 <= chars <= 2000:
-        raise QueryError("Snippets must be 0-10 fragments of 40-2000 characters in all.")
+    if not 0 <= snippets <= MAX_SNIPPETS or not SNIPPET_CHARS[0] <= chars <= SNIPPET_CHARS[1]:
+        raise QueryError(f"Snippets must be 0-{MAX_SNIPPETS} fragments of {SNIPPET_CHARS[0]}-"
+                         f"{SNIPPET_CHARS[1]} characters in all.")  # fmt: skip
     return names
 
 
-def _filter(since: When, until: When, source: str | None, now: datetime) -> Any:
-    """What a hit must match besides the query: a date range, a source; ``None`` for anything."""
-    dates = _date_filter(since, until, now)
-    site = (
+def _site_filter(source: str | None) -> Any:
+    return (
         wq.Term("source", source.strip().lower().removeprefix("www.")) if source and source.strip() else None
     )
-    parts = [part for part in (dates, site) if part is not None]
-    return wq.And(parts) if len(parts) > 1 else (parts[0] if parts else None)
 
 
 def _date_filter(since: When, until: When, now: datetime) -> Any:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
+import traceback
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
@@ -32,11 +34,9 @@ from searchidx.errors import (
 )
 from searchidx.pages import PageState, document_page, error_page, intro_page, search_page
 from searchidx.rendering import article_json, results_json, stats_json
-from searchidx.searching import SORTS, Index, Results
+from searchidx.results import MAX_API_LIMIT, MAX_HITS, MAX_QUERY_CHARS, Results
+from searchidx.searching import SORTS, Index
 
-MAX_QUERY_CHARS = 500
-MAX_LIMIT = 100
-MAX_DEPTH = 10_000  # page x limit: deeper pages would make every request score that many hits
 PAGE_FACETS = ("year", "source")
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -135,7 +135,9 @@ class _SearchPage(_Resource):
             until=_text(req, "until", 100),
             source=_text(req, "source", 255),
             sort=_choice(req, "sort", SORTS),
-            page=_number(req, "page", 1, MAX_DEPTH),
+            page=_number(req, "page", 1, MAX_HITS),
+            undated=_flag(req, "undated"),
+            exact=_flag(req, "exact"),
         )
         resp.content_type = falcon.MEDIA_HTML
         if not state.q.strip():
@@ -148,10 +150,10 @@ class _SearchPage(_Resource):
             resp.text = intro_page(state, self.ix.document_count(), error=error.message)
 
     def _search(self, state: PageState) -> Results:
-        _check_depth(state.page, 10)
         return self.ix.search(
             state.q, page=state.page, since=state.since or None, until=state.until or None,
-            source=state.source or None, sort=state.sort, facets=PAGE_FACETS,  # type: ignore[arg-type]
+            undated=state.undated, source=state.source or None, sort=state.sort,  # type: ignore[arg-type]
+            facets=PAGE_FACETS, exact=state.exact,
         )  # fmt: skip
 
 
@@ -166,15 +168,14 @@ class _DocumentPage(_Resource):
 
 class _ApiSearch(_Resource):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        limit = _number(req, "limit", 10, MAX_LIMIT)
-        page = _number(req, "page", 1, MAX_DEPTH)
-        _check_depth(page, limit)
-        facets = [name.strip() for name in _text(req, "facets", 100).split(",") if name.strip()]
+        limit = _number(req, "limit", 10, MAX_API_LIMIT)
+        page = _number(req, "page", 1, MAX_HITS)
+        facets = _text(req, "facets", 100)
         results = self.ix.search(
             _text(req, "q", MAX_QUERY_CHARS), limit=limit, page=page,
             since=_text(req, "since", 100) or None, until=_text(req, "until", 100) or None,
-            source=_text(req, "source", 255) or None, sort=_choice(req, "sort", SORTS),  # type: ignore[arg-type]
-            facets=facets,
+            undated=_flag(req, "undated"), source=_text(req, "source", 255) or None,
+            sort=_choice(req, "sort", SORTS), facets=facets, exact=_flag(req, "exact"),  # type: ignore[arg-type]
         )  # fmt: skip
         resp.media = results_json(results)
 
@@ -186,7 +187,7 @@ class _ApiDocument(_Resource):
 
 class _ApiSimilar(_Resource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
-        limit = _number(req, "limit", 10, MAX_LIMIT)
+        limit = _number(req, "limit", 10, MAX_API_LIMIT)
         resp.media = results_json(self.ix.similar(_doc_id(doc_id), limit=limit))
 
 
@@ -226,16 +227,18 @@ def _number(req: falcon.Request, name: str, default: int, highest: int) -> int:
     return int(value)
 
 
+def _flag(req: falcon.Request, name: str) -> bool:
+    value = (req.get_param(name) or "0").lower()
+    if value not in ("0", "1", "true", "false"):
+        raise QueryError(f"The {name} parameter must be 1 or 0 (got {value[:20]!r}).")
+    return value in ("1", "true")
+
+
 def _choice(req: falcon.Request, name: str, choices: tuple[str, ...]) -> str:
     value = req.get_param(name) or choices[0]
     if value not in choices:
         raise QueryError(f"The {name} parameter must be one of {', '.join(choices)} (got {value[:20]!r}).")
     return value
-
-
-def _check_depth(page: int, limit: int) -> None:
-    if page * limit > MAX_DEPTH:
-        raise QueryError(f"Pages go no deeper than hit {MAX_DEPTH:,}; narrow the search instead.")
 
 
 def _doc_id(raw: str) -> str:
@@ -246,6 +249,13 @@ def _doc_id(raw: str) -> str:
 
 def _is_api(req: falcon.Request) -> bool:
     return req.path.startswith("/api/")
+
+
+def _log_failure(req: falcon.Request, error: Exception) -> None:
+    """A request that failed on the server's side, with its traceback, on stderr (for the operator)."""
+    lines = traceback.format_exception(error)
+    sys.stderr.write(f"searchidx serve: {req.method} {req.relative_uri} failed with 500:\n{''.join(lines)}")
+    sys.stderr.flush()
 
 
 def _respond(req: falcon.Request, resp: falcon.Response, status: str, message: str) -> None:
@@ -259,6 +269,8 @@ def _respond(req: falcon.Request, resp: falcon.Response, status: str, message: s
 
 def _searchidx_error(req: falcon.Request, resp: falcon.Response, error: SearchidxError, params: Any) -> None:
     status = next((code for kind, code in STATUS_OF if isinstance(error, kind)), falcon.HTTP_500)
+    if status == falcon.HTTP_500:
+        _log_failure(req, error)
     _respond(req, resp, status, error.message)
 
 
@@ -272,4 +284,5 @@ def _internal_error(req: falcon.Request, resp: falcon.Response, error: Exception
     if isinstance(error, falcon.HTTPError):  # not found, method not allowed...
         _http_error(req, resp, error, params)
         return
+    _log_failure(req, error)
     _respond(req, resp, falcon.HTTP_500, f"An internal error stopped this request ({type(error).__name__}).")

@@ -277,7 +277,8 @@ def test_json_schema_types_and_offsets(corpus_index: tuple[Path, IngestReport]) 
     document = json.loads(out)
     expected_types = {
         "query": str, "parsed_query": str, "plain_words": bool, "total": int, "took_ms": float, "page": int,
-        "limit": int, "offset": int, "suggestion": type(None), "approximate": bool, "facets": dict, "hits": list,
+        "limit": int, "offset": int, "pages": int, "suggestion": type(None), "corrected": bool,
+        "approximate": bool, "undated_left_out": int, "facets": dict, "hits": list,
     }  # fmt: skip
     assert {key: type(value) for key, value in document.items()} == expected_types
     assert document["facets"]["year"]["2015"] == 1
@@ -312,7 +313,12 @@ def test_paging_footer_suggestion_and_show_query(corpus_index: tuple[Path, Inges
     assert err.rstrip().endswith("(use --page/--limit)")
     code, _, err = run("query", "Putn", "parad", "--index", index, "--show-query")
     assert err.splitlines()[:2] == [
-        "searched: (title:putn~^0.125 OR body:putn~^0.5 OR title:parad^0.25 OR body:parad)",
+        "searched: (title:putin^0.25 OR body:putin OR title:parad^0.25 OR body:parad)",
+        "showing results for: putin parade (to search the words as typed, add --exact)",
+    ]
+    code, _, err = run("query", "Putn", "parad", "--index", index, "--show-query", "--exact")
+    assert err.splitlines()[:2] == [
+        "searched: (title:putn^0.25 OR body:putn OR title:parad^0.25 OR body:parad)",
         "did you mean: putin parade",
     ]
     _, _, err = run("query", "(oil", "--index", index, "--show-query")
@@ -379,6 +385,9 @@ def test_dates_sorting_facets_and_approximate_results_on_the_command_line(tmp_pa
     code, out, err = run("query", "tankz", "--index", index)
     assert code == 0
     assert out.startswith("1. Tanks on parade")
+    assert "showing results for: tanks" in err
+    code, out, err = run("query", "tankz", "--index", index, "--exact")
+    assert (code, out.splitlines()[0]) == (0, "1. Tanks on parade")
     assert "did you mean: tanks" in err
     assert "no exact matches; showing approximate (fuzzy) matches" in err
 

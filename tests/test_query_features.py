@@ -148,27 +148,29 @@ def test_did_you_mean_on_the_demo_corpus(corpus_index: tuple[Path, IngestReport]
 
 def test_nothing_exact_retries_with_fuzzy_terms(news: Path) -> None:
     with Index(news) as ix:
-        results = ix.search("tankz", now=NOW)
-    assert results.approximate
+        results = ix.search("tankz", now=NOW, exact=True)
+    assert (results.approximate, results.corrected) == (True, False)
     assert [hit.title for hit in results] == ["Military parade in Moscow"]
     assert search("zzzzqqq", index=news).approximate is False
 
 
-def test_a_word_the_index_lacks_is_searched_by_its_near_spellings_at_half_weight(news: Path) -> None:
+def test_a_word_the_index_lacks_is_searched_as_its_correction(news: Path) -> None:
     with Index(news) as ix:
-        exact = {hit.title: hit.score for hit in ix.search("budget", now=NOW)}
+        exact = [(hit.title, hit.score) for hit in ix.search("budget", now=NOW)]
         near = ix.search("budgte", now=NOW)
+        typed = ix.search("budgte", now=NOW, exact=True)
         mixed = ix.search("military budgte", now=NOW)
         known = ix.search("military budget", now=NOW)
-    assert near.parsed_query == "(title:budgt~^0.125 OR body:budgt~^0.5)"
-    assert (near.approximate, near.suggestion) == (True, "budget")
-    assert [(hit.title, hit.score) for hit in near] == [
-        ("Budget talks in Washington", pytest.approx(exact["Budget talks in Washington"] / 2))
-    ]
-    # With a known word beside it the query has exact matches, and still offers the correction.
-    assert (mixed.approximate, mixed.suggestion) == (False, "military budget")
-    assert {hit.title for hit in mixed} == {hit.title for hit in known}
-    assert "~" not in known.parsed_query
+    assert near.parsed_query == "(title:budget^0.25 OR body:budget)"
+    assert (near.corrected, near.suggestion, near.approximate) == (True, "budget", False)
+    assert [(hit.title, hit.score) for hit in near] == exact
+    # Searched as typed, the word matches nothing, so its fuzzy form is tried and said to be approximate.
+    assert (typed.corrected, typed.suggestion, typed.approximate) == (False, "budget", True)
+    assert "budgte~" in typed.parsed_query
+    # Beside a known word, the correction is searched with it, ranked as if typed so.
+    assert (mixed.corrected, mixed.suggestion) == (True, "military budget")
+    assert [(hit.title, hit.score) for hit in mixed] == [(hit.title, hit.score) for hit in known]
+    assert "~" not in known.parsed_query and known.suggestion is None
 
 
 def test_a_typed_fuzzy_word_weighs_what_the_word_it_finds_weighs(news: Path) -> None:

@@ -141,7 +141,12 @@ def test_the_search_page_shows_marked_hits_facets_and_pages(client: testing.Test
 
 def test_a_suggestion_is_a_link_and_a_source_facet_filters(client: testing.TestClient) -> None:
     page = client.simulate_get("/", params={"q": "Putn parad"}).text
-    assert 'Did you mean <a href="/?q=putin+parade">putin parade</a>?' in page
+    assert (
+        'Showing results for <a href="/?q=putin+parade">putin parade</a>. '
+        'Search instead for <a href="/?q=Putn+parad&amp;exact=1">Putn parad</a>.'
+    ) in page
+    typed = client.simulate_get("/", params={"q": "Putn parad", "exact": "1"}).text
+    assert 'Did you mean <a href="/?q=putin+parade">putin parade</a>?' in typed
     filtered = client.simulate_get("/", params={"q": "space", "source": "space.com"}).text
     assert "showing 1-1 of 1" in filtered
     assert 'aria-current="true">space.com (1)</a>' in filtered

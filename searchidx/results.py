@@ -1,0 +1,142 @@
+"""What a search gives back: hits, pages of results, stored articles, index statistics; and the limits.
+
+Engine-free: plain frozen dataclasses that every entry point (library, CLI,
+web page, JSON API) renders, and the one place each limit on a request is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import overload
+
+from searchidx.snippets import MarkedText
+
+# The deepest hit a query can reach (--limit, --page x --limit, offset + limit).
+MAX_HITS = 10_000
+# Hits of `similar` at most; of one API or web request at most.
+MAX_SIMILAR = 1_000
+MAX_API_LIMIT = 100
+MAX_QUERY_CHARS = 500
+# Snippets: fragments per hit, and characters in all.
+MAX_SNIPPETS = 10
+SNIPPET_CHARS = (40, 2000)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked document.
+
+    ``snippet`` is plain text (its fragments joined by `` … ``) and
+    ``highlights`` the ``[start, end)`` offsets of the matched words in it;
+    ``snippets`` holds each fragment with its own offsets, and
+    ``title_highlights`` the offsets in the title. ``date`` is a UTC datetime
+    or ``None``; ``url`` and ``source`` are ``None`` when the article has no URL.
+    """
+
+    rank: int
+    id: str
+    title: str
+    date: datetime | None
+    url: str | None
+    source: str | None
+    path: str
+    score: float
+    snippet: str
+    highlights: tuple[tuple[int, int], ...]
+    snippets: tuple[MarkedText, ...] = ()
+    title_highlights: tuple[tuple[int, int], ...] = ()
+
+    def marked_snippet(self, before: str = "[[", after: str = "]]") -> str:
+        """The snippet with ``before``/``after`` around each matched word."""
+        return MarkedText(self.snippet, self.highlights).marked(before, after)
+
+    def marked_title(self, before: str = "[[", after: str = "]]") -> str:
+        """The title with ``before``/``after`` around each matched word."""
+        return MarkedText(self.title, self.title_highlights).marked(before, after)
+
+    def snippet_html(self) -> str:
+        """The snippet as HTML: escaped, then the matches wrapped in ``<mark>``."""
+        return MarkedText(self.snippet, self.highlights).html()
+
+    def title_html(self) -> str:
+        """The title as HTML: escaped, then the matches wrapped in ``<mark>``."""
+        return MarkedText(self.title, self.title_highlights).html()
+
+
+@dataclass(frozen=True)
+class Results(Sequence[Hit]):
+    """The hits of one query (one page of them), best first.
+
+    ``total`` counts every matching document; ``plain_words`` is true when the
+    query's syntax was broken and its words were searched as plain words;
+    ``suggestion`` is the query with its misspelt words corrected, and
+    ``corrected`` says that it was searched instead of the query as typed
+    (``parsed_query`` is always what was searched); ``approximate`` is true
+    when nothing matched and fuzzy matches are shown; ``undated_left_out``
+    counts the matches that a date filter left out for having no date (only
+    counted when nothing else matched); ``took`` is in seconds.
+    """
+
+    query: str
+    parsed_query: str
+    total: int
+    hits: tuple[Hit, ...]
+    plain_words: bool = False
+    took: float = 0.0
+    page: int = 1
+    limit: int = 10
+    offset: int = 0
+    suggestion: str | None = None
+    corrected: bool = False
+    approximate: bool = False
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    undated_left_out: int = 0
+
+    @property
+    def pages(self) -> int:
+        """How many pages of ``limit`` hits the matches fill."""
+        return -(-self.total // self.limit)
+
+    @overload
+    def __getitem__(self, index: int) -> Hit: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Hit, ...]: ...
+    def __getitem__(self, index: int | slice) -> Hit | tuple[Hit, ...]:
+        return self.hits[index]
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __iter__(self) -> Iterator[Hit]:
+        return iter(self.hits)
+
+
+@dataclass(frozen=True)
+class Article:
+    """A stored document in full."""
+
+    id: str
+    title: str
+    date: datetime | None
+    url: str | None
+    source: str | None
+    path: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What an index holds."""
+
+    path: Path
+    documents: int
+    first_date: datetime | None
+    last_date: datetime | None
+    per_year: dict[str, int]
+    top_sources: dict[str, int]
+    size_bytes: int
+    last_ingest: str | None
+    schema_version: str | None

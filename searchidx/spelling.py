@@ -1,0 +1,157 @@
+"""The speller: what a misspelt word most likely meant, from the words the archive really contains.
+
+Edit distances are measured on words as written (lower case, accents folded,
+not stemmed), against the ``spelling`` field that ingest keeps for this
+(:class:`searchidx.schema.SpellingWords`): ``abramovic`` is one edit from
+``abramovich``, where their stems are further apart and ``goverment`` shares
+its stem with ``governess``.
+
+Candidates are ranked as a noisy-channel speller ranks them: how likely the
+word is (its document frequency) times how likely the typing error is (each
+edit costs a factor of :data:`EDIT_COST`). A capitalized query word is most
+likely a name, so candidates the archive writes capitalized are preferred
+(``Putn`` is ``putin``, not the more frequent ``put``). A word the archive
+holds is kept unless a neighbour is more likely by the same measure, which
+takes a neighbour :data:`EDIT_COST` times as frequent for one edit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from whoosh.support.levenshtein import damerau_levenshtein
+
+SPELLING_FIELD = "spelling"
+# The likelihood of one more typing error, as a factor: a candidate one edit
+# away must be this many times as frequent as the word typed to replace it.
+EDIT_COST = 100.0
+# How much a capitalized query word prefers a candidate the archive writes capitalized,
+# as a factor between a word always written capitalized and one never so written.
+NAME_PREFERENCE = 60.0
+MIN_LENGTH = 3
+MAX_CANDIDATES = 200
+
+
+@dataclass(frozen=True)
+class QueryWord:
+    """A plain word of a query: where it stands in the text, as the speller knows it, and its stem."""
+
+    start: int
+    end: int
+    typed: str
+    stem: str
+    capitalized: bool
+
+
+@dataclass(frozen=True)
+class Correction:
+    """The archive's word that a query word most likely meant.
+
+    ``searched`` is false for the usual form of a word that is not one but
+    has the stem of one ("parad" for "parade"): the word as typed finds the
+    same documents, so only the wording is corrected.
+    """
+
+    typed: str
+    word: str
+    searched: bool = True
+
+
+def edits_allowed(word: str) -> int:
+    """As Elasticsearch's ``fuzziness: AUTO``: none under 3 letters, 1 up to 5, else 2."""
+    if len(word) < MIN_LENGTH:
+        return 0
+    return 1 if len(word) <= 5 else 2
+
+
+def words_within(reader: Any, field: str, text: str, edits: int, prefix: int = 1) -> Iterator[str]:
+    """The words of ``field`` within ``edits`` edits of ``text`` that share its first ``prefix`` letters.
+
+    A transposition counts as one edit (Damerau). A word whose length differs
+    by more than ``edits`` cannot be that close, so most candidates are ruled
+    out before the (pure Python) edit distance is computed.
+    """
+    decode = reader.schema[field].from_bytes if field != SPELLING_FIELD else _decode
+    for indexed in reader.expand_prefix(field, text[:prefix]):
+        word = decode(indexed)
+        if abs(len(word) - len(text)) <= edits and damerau_levenshtein(word, text, limit=edits) <= edits:
+            yield word
+
+
+def _decode(data: bytes | str) -> str:
+    return data.decode("utf-8") if isinstance(data, bytes) else data
+
+
+class Speller:
+    """Corrections for query words, from one reader of the index."""
+
+    def __init__(self, reader: Any, analyzer: Any) -> None:
+        self._reader = reader
+        self._analyzer = analyzer
+        self._usable = SPELLING_FIELD in reader.schema and reader.doc_count_all() > 0
+
+    def correct(self, words: Iterable[QueryWord]) -> dict[str, Correction]:
+        """``{typed: Correction}`` for each word the archive lacks or holds far less than a near spelling."""
+        found: dict[str, Correction] = {}
+        for word in words:
+            if word.typed not in found and (correction := self.correct_word(word)) is not None:
+                found[word.typed] = correction
+        return found
+
+    def correct_word(self, word: QueryWord) -> Correction | None:
+        """The correction of one word, or ``None`` when the word as typed is the likeliest."""
+        edits = edits_allowed(word.typed)
+        if not self._usable or not edits or not word.typed.isalpha():
+            return None
+        near = [
+            candidate
+            for candidate in words_within(self._reader, SPELLING_FIELD, word.typed, edits)
+            if candidate != word.typed
+        ][:MAX_CANDIDATES]
+        # A near spelling with the typed word's stem is found by the word as typed already.
+        same_stem = {candidate for candidate in near if self._analyzer.terms(candidate)[:1] == [word.stem]}
+        candidates = [candidate for candidate in near if candidate not in same_stem]
+
+        def likelihood(candidate: str) -> float:
+            distance = damerau_levenshtein(candidate, word.typed)
+            return self._prior(candidate, capitalized=word.capitalized) - distance * math.log(EDIT_COST)
+
+        def likeliest(words: Iterable[str]) -> str:
+            return max(words, key=lambda candidate: (likelihood(candidate), candidate))
+
+        # The word as typed finds the documents of its stem ("volcanoes" finds "volcano").
+        typed = int(self._reader.doc_frequency("body", word.stem))
+        if candidates and (not typed or likelihood(likeliest(candidates)) > self._typed_prior(word, typed)):
+            return Correction(word.typed, likeliest(candidates))
+        # Not a word but a bare stem ("parad"); an inflection the archive lacks ("volcanoes") is fine.
+        if same_stem and word.stem == word.typed and not self._frequency(word.typed):
+            return Correction(word.typed, likeliest(same_stem), searched=False)
+        return None
+
+    def _typed_prior(self, word: QueryWord, documents: int) -> float:
+        """The log-likelihood that the user meant the word typed, which ``documents`` hold (by its stem)."""
+        if self._frequency(word.typed):
+            return self._prior(word.typed, capitalized=word.capitalized)
+        return math.log(documents) + (math.log(NAME_PREFERENCE) / 2 if word.capitalized else 0.0)
+
+    def known(self, word: str) -> bool:
+        """Whether some article holds ``word`` as written."""
+        return self._usable and self._frequency(word) > 0
+
+    def _frequency(self, word: str) -> int:
+        return int(self._reader.doc_frequency(SPELLING_FIELD, word))
+
+    def _prior(self, word: str, *, capitalized: bool) -> float:
+        """The log-likelihood that a user meant ``word``: its frequency, and its case against the query's."""
+        info = self._reader.term_info(SPELLING_FIELD, word) if self._frequency(word) else None
+        if info is None:
+            return -math.inf
+        documents = info.doc_frequency()
+        prior = math.log(documents)
+        if capitalized:  # postings weigh 1 + the share of capitalized occurrences
+            name_share = (info.weight() - documents) / documents
+            prior += math.log(NAME_PREFERENCE) * name_share
+        return prior
