@@ -26,7 +26,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 
 from searchidx.documents import normalize_paragraphs
-from searchidx.htmlpages import PARSER, extract_page
+from searchidx.htmlreading import PARSER, extract_page
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "html"
 WORD = re.compile(r"\w+")

@@ -17,7 +17,23 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from searchidx.errors import SearchidxError
+    from searchidx.errors import (
+        CorpusError,
+        DocumentError,
+        DocumentNotFoundError,
+        IncompatibleIndexError,
+        IndexDamagedError,
+        IndexLockedError,
+        IndexNotFoundError,
+        IndexPathError,
+        IndexReasonError,
+        IndexWriteError,
+        NothingToIndexError,
+        QueryError,
+        SearchidxError,
+        ServeError,
+        UnusableIndexPathError,
+    )
     from searchidx.indexing import ingest
     from searchidx.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
     from searchidx.results import Article, Hit, Results, Stats
@@ -26,22 +42,50 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 __all__ = [
     "Article",
+    "CorpusError",
+    "DocumentError",
+    "DocumentNotFoundError",
     "Duplicate",
     "Hit",
+    "IncompatibleIndexError",
     "Index",
+    "IndexDamagedError",
+    "IndexLockedError",
+    "IndexNotFoundError",
+    "IndexPathError",
+    "IndexReasonError",
+    "IndexWriteError",
     "IngestObserver",
     "IngestReport",
+    "NothingToIndexError",
+    "QueryError",
     "Results",
     "SearchidxError",
+    "ServeError",
     "Skipped",
     "Stats",
     "Truncated",
+    "UnusableIndexPathError",
     "__version__",
     "ingest",
     "search",
 ]
 _HOMES = {
+    "CorpusError": "searchidx.errors",
+    "DocumentError": "searchidx.errors",
+    "DocumentNotFoundError": "searchidx.errors",
+    "IncompatibleIndexError": "searchidx.errors",
+    "IndexDamagedError": "searchidx.errors",
+    "IndexLockedError": "searchidx.errors",
+    "IndexNotFoundError": "searchidx.errors",
+    "IndexPathError": "searchidx.errors",
+    "IndexReasonError": "searchidx.errors",
+    "IndexWriteError": "searchidx.errors",
+    "NothingToIndexError": "searchidx.errors",
+    "QueryError": "searchidx.errors",
     "SearchidxError": "searchidx.errors",
+    "ServeError": "searchidx.errors",
+    "UnusableIndexPathError": "searchidx.errors",
     "ingest": "searchidx.indexing",
     "Duplicate": "searchidx.reports",
     "IngestObserver": "searchidx.reports",

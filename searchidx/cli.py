@@ -45,6 +45,7 @@ from searchidx.searching import Index
 F = TypeVar("F", bound=Callable[..., Any])
 BOLD_RED = ("\x1b[1;31m", "\x1b[0m")
 DEBUG_ENV = "SEARCHIDX_DEBUG"
+INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 OUTPUTS = ("json", "jsonl", "urls_only", "count")
 
 
@@ -59,6 +60,8 @@ class SearchidxGroup(click.Group):
             _fail(error.message, error.exit_code)
         except BrokenPipeError:
             _stop_quietly()
+        except KeyboardInterrupt:
+            _fail("interrupted.", INTERRUPTED)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as error:
@@ -161,14 +164,27 @@ def ingest_command(
     from searchidx.indexing import ingest  # the document readers load only when ingesting
 
     show_progress = not (quiet or verbose or as_json) and sys.stderr.isatty()
-    with _IngestPrinter(verbose=verbose, progress=show_progress) as printer:
-        report = ingest(directories, index=index, full=full, workers=workers, wait=wait, observer=printer)
+    try:
+        with _IngestPrinter(verbose=verbose, progress=show_progress) as printer:
+            report = ingest(directories, index=index, full=full, workers=workers, wait=wait, observer=printer)
+    except KeyboardInterrupt:
+        _fail(f"interrupted: {_what_was_kept(index)}; run the same ingest again to go on from there.",
+              INTERRUPTED)  # fmt: skip
     if as_json:
         _print_json(ingest_json(report))
     elif not quiet:
         click.echo(ingest_text(report))
     if report.records == len(report.skipped):
         sys.exit(1)
+
+
+def _what_was_kept(index: Path) -> str:
+    """What an interrupted ingest left: the index as its last commit wrote it."""
+    try:
+        with Index(index) as ix:
+            return f"the index at {index} keeps its last commit ({plural(ix.document_count(), 'document')})"
+    except SearchidxError:
+        return f"nothing was committed to {index} yet"
 
 
 class _IngestPrinter(IngestObserver):

@@ -7,7 +7,7 @@ Supported formats (chosen by the file's extension):
   same line or the next).
 * ``.md`` / ``.markdown``: front matter (``title``, ``date``, ``url``) if present,
   else the first ``#`` heading; the Markdown markup is removed from the body.
-* ``.html`` / ``.htm``: a saved web page; see :mod:`searchidx.htmlpages`.
+* ``.html`` / ``.htm``: a saved web page; see :mod:`searchidx.htmlreading`.
 * ``.jsonl`` / ``.ndjson``: one article per line (``title``; ``date``,
   ``published`` or ``published_at``; ``body``, ``text`` or ``content``;
   ``url`` or ``link``).
@@ -32,7 +32,7 @@ from bs4 import UnicodeDammit
 
 from searchidx.errors import DocumentError
 from searchidx.formats import RawArticle, read_json_lines, read_markdown_article, read_text_article
-from searchidx.htmlpages import extract_page
+from searchidx.htmlreading import extract_page
 from searchidx.schema import document_id
 from searchidx.urls import canonical_url, source_of
 
@@ -142,7 +142,9 @@ def load_documents(path: Path, data: bytes | None = None) -> list[Document | Bad
     if suffix in JSON_LINES_SUFFIXES:
         return _records(path, text)
     document = _document(path, SINGLE_READERS[suffix](text))
-    if not document.body and not document.title:
+    # A page with a title and no text is page furniture (a redirect, a script); a text file may
+    # be a headline alone.
+    if not document.body and (suffix in HTML_SUFFIXES or not document.title):
         raise DocumentError(path, "no article text found")
     return [document]
 

@@ -97,7 +97,13 @@ class IndexWriteError(IndexReasonError):
 
 
 class CorpusError(SearchidxError):
-    """The directory given to ``ingest`` is missing or holds nothing to index."""
+    """A directory given to ``ingest`` is missing or unusable."""
+
+
+class NothingToIndexError(CorpusError):
+    """The folders given to ``ingest`` hold no supported file (exit 1: nothing indexable found)."""
+
+    exit_code = 1
 
 
 class QueryError(SearchidxError):

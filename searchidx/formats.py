@@ -30,6 +30,9 @@ FRONT_MATTER_URL = ("url", "link", "canonical_url", "canonical")
 # Markdown syntax that is not text: images, link targets, emphasis markers,
 # heading and quote markers, fences, inline HTML tags.
 MARKDOWN_RULES = [
+    # Each list item is a paragraph of its own: a blank line before its marker, so that the
+    # items do not run together when the lines of a paragraph are joined.
+    (re.compile(r"^([ \t]{0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+\S)", re.MULTILINE), "\n\\1"),
     (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), ""),
     (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
     (re.compile(r"^[ \t]*\[[^\]]+\]:[ \t]*\S+.*$", re.MULTILINE), ""),

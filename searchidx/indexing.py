@@ -8,15 +8,13 @@ accounted for exactly once: added, updated, unchanged, duplicate or skipped.
 Identity and duplicates: a document is identified by its canonical URL, else
 by its file (and record). A document with the identity, or the title and body
 (case and spacing aside), of one already in the index is a duplicate: the one
-indexed first (in sorted path order within a run) is kept. Hidden files and
-folders (names starting with a dot) are not looked at, as with ripgrep; files
-matched by a ``.searchidxignore`` file are counted as ignored.
+indexed first (in sorted path order within a run) is kept. Which files are
+read is :mod:`searchidx.finding`'s business.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import hashlib
 import os
 import sqlite3
@@ -29,18 +27,17 @@ from typing import Any
 
 from whoosh.writing import CLEAR
 
-from searchidx.documents import BadRecord, Document, is_supported, load_documents, path_text, read_bytes
-from searchidx.errors import NUL_IN_PATH, CorpusError, DocumentError, IndexWriteError
+from searchidx.documents import BadRecord, Document, load_documents, path_text, read_bytes
+from searchidx.errors import NUL_IN_PATH, CorpusError, DocumentError, IndexWriteError, NothingToIndexError
+from searchidx.finding import find_files, is_under
 from searchidx.manifest import Manifest, Record
+from searchidx.rendering import plural
 from searchidx.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
 from searchidx.schema import SCHEMA_VERSION, index_path, index_storage, open_or_create_index
 from searchidx.writers import DEFAULT_WAIT, open_writer, remove_leftovers, worker_count, write_lock
 
 PathLike = str | os.PathLike[str]
 SUPPORTED_NAMES = ".txt, .md, .html, .htm, .jsonl, .ndjson"
-# Like .gitignore, one glob a line: a name pattern matches at any depth below the
-# file's folder, a pattern with a slash matches the path relative to it.
-IGNORE_FILE = ".searchidxignore"
 # The hash of a file not in the manifest: it is new, so it is read (and hashed) anyway.
 NOT_HASHED = ""
 # Documents indexed between two commits of a large ingest: what a crash can cost, and what bounds
@@ -75,11 +72,13 @@ def ingest(
     started = time.perf_counter()
     folders = _as_folders(directories)
     target = index_path(index)
-    candidates, ignored = _find_files(folders, exclude=target)
+    found = find_files(folders, exclude=target)
+    candidates = found.supported
     if not candidates:
         names = ", ".join(str(folder) for folder in folders)
-        raise CorpusError(
-            f"No supported files ({SUPPORTED_NAMES}) in {names} ({ignored} other files ignored). "
+        raise NothingToIndexError(
+            f"No supported files ({SUPPORTED_NAMES}) in {names} "
+            f"({plural(found.ignored, 'other file')} ignored). "
             "Point ingest at the folder that holds your articles."
         )
     observer = observer or IngestObserver()
@@ -106,7 +105,8 @@ def ingest(
     return IngestReport(
         index=target,
         files=len(candidates),
-        ignored=ignored,
+        ignored=found.ignored,
+        ignored_folders=found.ignored_folders,
         added=run.added,
         updated=run.updated,
         unchanged=run.unchanged,
@@ -156,7 +156,7 @@ class _Run:
         known, recorded = self.manifest.file_hashes(), self.manifest.file_stamps()
         hashes = self._hash_all(candidates, known, recorded)
         current = set(candidates.values())
-        gone = {key for key in known if _under(key, folders) and key not in current}
+        gone = {key for key in known if is_under(key, folders) and key not in current}
         changed = {key for key, digest in hashes.items() if digest != known.get(key)}
         size = sum(self._sizes[path] for path, key in candidates.items() if key in changed)
         self.writer = open_writer(self.ix, procs=self.workers or worker_count(len(changed), size))
@@ -259,7 +259,9 @@ class _Run:
                 self.unchanged += 1
             elif record.status == "duplicate":
                 kept = self.manifest.indexed_by_id(record.detail)
-                self.duplicates.append(Duplicate(record.location, kept.location if kept else record.detail))
+                of = kept.location if kept else record.detail
+                self.duplicates.append(Duplicate(record.location, of))
+                self.observer.action("duplicate", record.location, of)
             else:  # still not indexable: say so again
                 self._skip(record.location, record.detail)
 
@@ -378,82 +380,6 @@ def _as_folders(directories: PathLike | Iterable[PathLike]) -> list[Path]:
         if not folder.is_dir():
             raise CorpusError(f"{folder} is not a folder. Give the folder that holds your articles.")
     return folders
-
-
-def _find_files(folders: list[Path], *, exclude: Path) -> tuple[dict[Path, str], int]:
-    """Supported files in sorted order (each once) with their keys; the count of other or excluded files."""
-    excluded = exclude.resolve()
-    seen: set[str] = set()
-    supported: dict[Path, str] = {}
-    ignored = 0
-    for folder in folders:
-        for path, key, wanted in _walk(folder, excluded):
-            if key in seen:
-                continue
-            seen.add(key)
-            if wanted and is_supported(path):
-                supported[path] = key
-            else:
-                ignored += 1
-    return supported, ignored
-
-
-def _walk(folder: Path, excluded: Path) -> Iterator[tuple[Path, str, bool]]:
-    """Every non-hidden file under ``folder``, its key, and whether no ignore file excludes it."""
-    rules: dict[Path, list[tuple[Path, str]]] = {}
-    for root, dirs, files in os.walk(folder):
-        base = Path(root)
-        resolved = base.resolve()  # once per folder; a file's own key costs a resolve only if it is a link
-        inherited = rules.get(base.parent, []) if base != folder else []
-        active = inherited + _ignore_rules(base)
-        rules[base] = active
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if not d.startswith(".")
-            and (base / d).resolve() != excluded
-            and not _ignored(base / d, active, True)
-        )
-        for name in sorted(files):
-            if not name.startswith("."):
-                path = base / name
-                key = _key(path) if os.path.islink(path) else path_text(os.path.join(resolved, name))
-                yield path, key, not _ignored(path, active, False)
-
-
-def _ignore_rules(folder: Path) -> list[tuple[Path, str]]:
-    """The patterns of ``folder/.searchidxignore``, each with the folder it is relative to."""
-    try:
-        lines = (folder / IGNORE_FILE).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    return [(folder, line.strip()) for line in lines if line.strip() and not line.lstrip().startswith("#")]
-
-
-def _ignored(path: Path, rules: list[tuple[Path, str]], is_dir: bool) -> bool:
-    for base, pattern in rules:
-        if pattern.endswith("/"):
-            if not is_dir:
-                continue
-            pattern = pattern.rstrip("/")
-        if "/" in pattern:
-            if fnmatch.fnmatchcase(path.relative_to(base).as_posix(), pattern.lstrip("/")):
-                return True
-        elif fnmatch.fnmatchcase(path.name, pattern):
-            return True
-    return False
-
-
-def _key(path: Path) -> str:
-    """How the manifest names a file: its absolute, resolved path (a link in a loop: its own path)."""
-    try:
-        return path_text(str(path.resolve()))
-    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError for a loop, later versions OSError
-        return path_text(os.path.abspath(path))
-
-
-def _under(path: str, folders: list[Path]) -> bool:
-    return any(path.startswith(_key(folder) + os.sep) for folder in folders)
 
 
 def _fields(document: Document, key: str) -> dict[str, Any]:

@@ -198,8 +198,10 @@ def check_json(report: CheckReport) -> dict[str, Any]:
 
 def ingest_text(report: IngestReport) -> str:
     """The two summary lines of an ingest."""
-    files = f"{report.files} file{'s' * (report.files != 1)}"
-    ignored = f"; {report.ignored} other files ignored" if report.ignored else ""
+    files = plural(report.files, "file")
+    passed_over = [plural(report.ignored, "other file")] if report.ignored else []
+    passed_over += [plural(report.ignored_folders, "folder")] if report.ignored_folders else []
+    ignored = f"; {' and '.join(passed_over)} ignored" if passed_over else ""
     if report.truncated:
         ignored += f"; {len(report.truncated)} too long, indexed in part"
     return (
@@ -217,6 +219,7 @@ def ingest_json(report: IngestReport) -> dict[str, Any]:
         "index": str(report.index),
         "files": report.files,
         "ignored": report.ignored,
+        "ignored_folders": report.ignored_folders,
         "records": report.records,
         "added": report.added,
         "updated": report.updated,

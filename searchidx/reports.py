@@ -44,6 +44,9 @@ class IngestReport:
     cannot be read); ``removed`` documents belonged to files that are gone or
     changed; ``total`` is the number of documents in the index afterwards.
     ``truncated`` lists the added or updated documents too long to index whole.
+    ``ignored`` counts the other files under the folders (hidden, ignored or of
+    another type), ``ignored_folders`` the folders not looked into (hidden or
+    ignored).
     """
 
     index: Path
@@ -59,6 +62,7 @@ class IngestReport:
     total: int
     seconds: float
     truncated: tuple[Truncated, ...] = ()
+    ignored_folders: int = 0
 
     @property
     def records(self) -> int:

@@ -143,7 +143,8 @@ def build_schema() -> Schema:
         title=ArticleText(analyzer=analyzer, stored=True),
         body=ArticleText(analyzer=analyzer, stored=True),
         date=DATETIME(stored=True, sortable=True),
-        url=TEXT(analyzer=url_analyzer(), stored=True),
+        # url:example.com means the parts in that order, not any of them (example.org).
+        url=TEXT(analyzer=url_analyzer(), stored=True, multitoken_query="phrase"),
         source=ID(stored=True, sortable=True),
         path=ID(stored=True),
         spelling=SpellingWords(),

@@ -78,6 +78,9 @@ class Index:
         self._analyzer = self._ix.schema["body"].analyzer
         self._local = threading.local()
 
+    def __repr__(self) -> str:
+        return f"Index({str(self.path)!r})"
+
     def __enter__(self) -> Index:
         return self
 
@@ -132,7 +135,9 @@ class Index:
         skip = offset if offset is not None else (page - 1) * limit
         searcher = self._searcher()
         allow = self._filter(searcher, since, until, undated, source, now or datetime.now(UTC))
-        searched = self._search(searcher, parsed, skip + limit, allow, sort, exact=exact)
+        searched = self._search(searcher, parsed, min(skip + limit, MAX_HITS), allow, sort, exact=exact)
+        if skip < searched.total and skip + limit > MAX_HITS:  # a page past the last one is said so
+            raise QueryError(f"Pages go no deeper than hit {MAX_HITS:,}; narrow the search instead.")
         words, phrases = self._marking(searcher, searched.query) if snippets else (frozenset(), ())
         hits = tuple(
             self._hit(rank, result, words, phrases, snippets, snippet_chars)
@@ -473,9 +478,6 @@ def _check(
         raise QueryError(f"The limit must be between 1 and {deepest:,} (got {limit}).")
     if page < 1 or (offset is not None and offset < 0):
         raise QueryError("The page must be 1 or more, and the offset 0 or more.")
-    skip = offset if offset is not None else (page - 1) * limit
-    if skip + limit > MAX_HITS:
-        raise QueryError(f"Pages go no deeper than hit {MAX_HITS:,}; narrow the search instead.")
     if sort not in SORTS:
         raise QueryError(f"Unknown sort {sort!r}; use relevance, date or -date.")
     names = [name.strip() for name in facets.split(",")] if isinstance(facets, str) else list(facets)

@@ -12,7 +12,8 @@ edit costs a factor of :data:`EDIT_COST`). A capitalized query word is most
 likely a name, so candidates the archive writes capitalized are preferred
 (``Putn`` is ``putin``, not the more frequent ``put``). A word the archive
 holds is kept unless a neighbour is more likely by the same measure, which
-takes a neighbour :data:`EDIT_COST` times as frequent for one edit.
+takes a neighbour :data:`EDIT_COST` times as frequent for one edit, and
+only a rare word (in :data:`RARE` documents or fewer) is corrected at all.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ EDIT_COST = 100.0
 # as a factor between a word always written capitalized and one never so written.
 NAME_PREFERENCE = 60.0
 MIN_LENGTH = 3
+# Only a word in this many documents or fewer (or none) may be corrected; the rest are words of the archive.
+RARE = 2
 MAX_CANDIDATES = 200
 
 
@@ -106,6 +109,8 @@ class Speller:
         edits = edits_allowed(word.typed)
         if not self._usable or not edits or not word.typed.isalpha():
             return None
+        if self._frequency(word.typed) > RARE:  # a word the archive uses: never corrected
+            return None
         near = [
             candidate
             for candidate in words_within(self._reader, SPELLING_FIELD, word.typed, edits)
@@ -116,7 +121,7 @@ class Speller:
         candidates = [candidate for candidate in near if candidate not in same_stem]
 
         def likelihood(candidate: str) -> float:
-            distance = damerau_levenshtein(candidate, word.typed)
+            distance: int = damerau_levenshtein(candidate, word.typed)
             return self._prior(candidate, capitalized=word.capitalized) - distance * math.log(EDIT_COST)
 
         def likeliest(words: Iterable[str]) -> str:

@@ -32,10 +32,10 @@ from searchidx.errors import (
     SearchidxError,
     ServeError,
 )
-from searchidx.pages import PageState, document_page, error_page, intro_page, search_page
 from searchidx.rendering import article_json, results_json, stats_json
 from searchidx.results import MAX_API_LIMIT, MAX_HITS, MAX_QUERY_CHARS, Results
 from searchidx.searching import SORTS, Index
+from searchidx.webpages import PageState, document_page, error_page, intro_page, search_page
 
 PAGE_FACETS = ("year", "source")
 CONTENT_SECURITY_POLICY = (

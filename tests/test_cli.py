@@ -110,10 +110,6 @@ def test_the_index_comes_from_the_environment(corpus_index: tuple[Path, IngestRe
     [
         (("query", "x", "--index", "{tmp}/none"), "No index at {tmp}/none. Run `searchidx ingest DIR` first"),
         (("ingest", "{tmp}/nowhere", "--index", "{tmp}/i"), "The folder {tmp}/nowhere does not exist."),
-        (
-            ("ingest", "{tmp}/pdfs", "--index", "{tmp}/i"),
-            "No supported files (.txt, .md, .html, .htm, .jsonl, .ndjson) in {tmp}/pdfs",
-        ),
         (("query", "", "--index", "{index}"), "The query is empty."),
         (("query", "--index", "{index}"), "The query is empty."),
         (("query", "the of", "--index", "{index}"), "has no searchable words"),
@@ -130,6 +126,20 @@ def test_the_index_comes_from_the_environment(corpus_index: tuple[Path, IngestRe
             ("query", "oil", "--json", "--count", "--index", "{index}"),
             "--json and --count cannot be used together",
         ),
+        (
+            ("query", "oil", "--urls-only", "--count", "--index", "{index}"),
+            "--urls-only and --count cannot be used together",
+        ),
+        (
+            ("query", "oil", "--page", "2", "--offset", "3", "--index", "{index}"),
+            "--page and --offset cannot",
+        ),
+        (
+            ("similar", "x", "--page", "2", "--offset", "3", "--index", "{index}"),
+            "--page and --offset cannot",
+        ),
+        (("query", "oil", "--undated", "--since", "2015", "--index", "{index}"), "--undated cannot be used"),
+        (("similar", "x", "-n", "1001", "--index", "{index}"), "1<=x<=1000"),
         (("show", "0000000000000000", "--index", "{index}"), "No document '0000000000000000' in the index"),
         (("frobnicate",), "No such command 'frobnicate'"),
     ],
@@ -146,6 +156,55 @@ def test_user_errors_are_one_sentence_and_exit_2(
     assert out == ""
     assert message.format(tmp=tmp_path) in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("content", [None, b"%PDF"])
+def test_a_folder_with_nothing_to_index_exits_1_as_the_readme_says(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    if content is not None:
+        (folder / "a.pdf").write_bytes(content)
+    code, out, err = run("ingest", folder, "--index", tmp_path / "index")
+    assert (code, out) == (1, "")
+    ignored = "0 other files" if content is None else "1 other file"
+    assert err == (
+        f"searchidx: No supported files (.txt, .md, .html, .htm, .jsonl, .ndjson) in {folder} "
+        f"({ignored} ignored). Point ingest at the folder that holds your articles.\n"
+    )
+
+
+def test_a_page_past_the_last_says_so_and_exits_1(corpus_index: tuple[Path, IngestReport]) -> None:
+    index, _ = corpus_index
+    total = int(run("query", "oil", "--index", index, "--count")[1])
+    pages = -(-total // 10)
+    code, out, err = run("query", "oil", "--index", index, "--page", "99999")
+    assert (code, out) == (1, "")
+    assert err == f"page 99,999 is past the last page: {total} matches fill {pages} pages\n"
+    code, out, err = run("query", "oil", "--index", index, "--page", "99999", "--jsonl")
+    assert (code, out, err) == (
+        1,
+        "",
+        f"page 99,999 is past the last page: {total} matches fill {pages} pages\n",
+    )
+    assert run("query", "oil", "--index", index, "--page", str(pages))[0] == 0
+
+
+def test_similar_pages_and_prints_the_formats_query_prints(corpus_index: tuple[Path, IngestReport]) -> None:
+    index, _ = corpus_index
+    seed = str(CORPUS / "000_4e7d869d1a4b2b3a.txt")
+    _, first, _ = run("similar", seed, "--index", index, "-n", "4", "--json")
+    _, second, _ = run("similar", seed, "--index", index, "-n", "2", "--page", "2", "--jsonl")
+    ranked = json.loads(first)["hits"]
+    assert [json.loads(line)["id"] for line in second.splitlines()] == [hit["id"] for hit in ranked[2:4]]
+    assert [json.loads(line)["rank"] for line in second.splitlines()] == [3, 4]
+    _, urls, _ = run("similar", seed, "--index", index, "-n", "2", "--offset", "1", "--urls-only")
+    assert urls.splitlines() == [hit["url"] or hit["path"] for hit in ranked[1:3]]
+    code, count, _ = run("similar", seed, "--index", index, "--count")
+    assert (code, int(count)) == (0, json.loads(first)["total"])
+    _, _, footer = run("similar", seed, "--index", index, "-n", "2")
+    assert footer.rstrip().endswith("(use --page/--limit)")
 
 
 def test_bad_files_are_reported_and_the_rest_is_indexed(tmp_path: Path) -> None:
@@ -187,7 +246,8 @@ def test_verbose_lists_every_action_and_json_summarises(tmp_path: Path) -> None:
     ]
     (folder / "c.txt").unlink()
     code, out, err = run("ingest", folder, "--index", index, "--verbose", "--json")
-    assert err == f"removed {folder / 'c.txt'}\n"
+    # The duplicate found in an earlier run is listed again: the summary counts it.
+    assert err.splitlines() == [f"duplicate {folder / 'b.txt'} (of {folder / 'a.txt'})", f"removed {folder / 'c.txt'}"]
     summary = json.loads(out)
     assert {key: summary[key] for key in ("files", "records", "added", "unchanged", "removed", "duplicates", "total")} == {
         "files": 2, "records": 2, "added": 0, "unchanged": 1, "removed": 1, "duplicates": 1, "total": 1,

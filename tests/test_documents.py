@@ -169,7 +169,7 @@ def test_markdown_front_matter(tmp_path: Path) -> None:
         "Bridge opens", datetime(2019, 11, 19, 8, tzinfo=UTC), "https://example.com/bridge",
     )  # fmt: skip
     assert document.body == (
-        "A heading in the body\n\nThe new bridge opened, see the map.\n\nfirst point second_point with snake_case"
+        "A heading in the body\n\nThe new bridge opened, see the map.\n\nfirst point\n\nsecond_point with snake_case"
     )
 
 

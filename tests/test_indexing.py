@@ -65,7 +65,8 @@ def test_every_file_and_record_is_accounted_for(tmp_path: Path) -> None:
         (f"{feed}:line 2", "invalid JSON (Expecting property name enclosed in double quotes, column 2)"),
         (f"{feed}:line 3", "no title or body (expected fields: title, body/text/content)"),
     ])  # fmt: skip
-    assert (report.files, report.ignored, report.records) == (6, 1, 9)
+    # The hidden file is counted among the ignored files, the hidden folder apart (it is not looked into).
+    assert (report.files, report.ignored, report.ignored_folders, report.records) == (6, 2, 1, 9)
     assert report.undated == 3
     assert {hit.title for hit in search("ferry OR port", index=tmp_path / "index")} == {
         "Ferry returns",
@@ -189,7 +190,7 @@ def test_a_folder_without_supported_files_is_a_clear_error(tmp_path: Path) -> No
     folder = tmp_path / "pdfs"
     folder.mkdir()
     (folder / "a.pdf").write_bytes(b"%PDF")
-    with pytest.raises(CorpusError, match=r"No supported files .* \(1 other files ignored\)"):
+    with pytest.raises(CorpusError, match=r"No supported files .* \(1 other file ignored\)"):
         ingest(folder, index=tmp_path / "index")
 
 

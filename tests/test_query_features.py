@@ -170,7 +170,8 @@ def test_a_word_the_index_lacks_is_searched_as_its_correction(news: Path) -> Non
     # Beside a known word, the correction is searched with it, ranked as if typed so.
     assert (mixed.corrected, mixed.suggestion) == (True, "military budget")
     assert [(hit.title, hit.score) for hit in mixed] == [(hit.title, hit.score) for hit in known]
-    assert "~" not in known.parsed_query and known.suggestion is None
+    assert "~" not in known.parsed_query
+    assert known.suggestion is None
 
 
 def test_a_typed_fuzzy_word_weighs_what_the_word_it_finds_weighs(news: Path) -> None:

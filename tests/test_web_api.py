@@ -16,9 +16,9 @@ import pytest
 from falcon import testing
 
 from searchidx import ingest
-from searchidx.pages import PageState, hit_item, safe_link
 from searchidx.searching import Hit
 from searchidx.web import CONTENT_SECURITY_POLICY, create_app
+from searchidx.webpages import PageState, hit_item, safe_link
 from tests.conftest import CORPUS, REPO, write_article
 
 XSS_TITLE = "<script>alert(1)</script> Harbour plot"
@@ -92,6 +92,19 @@ def test_api_document_similar_and_stats_match_the_cli(client: testing.TestClient
     assert stats == cli_json("stats", "--index", web_index)
 
 
+def test_a_page_past_the_last_is_empty_and_says_how_many_pages_there_are(client: testing.TestClient) -> None:
+    answer = client.simulate_get("/api/search", params={"q": "oil", "page": "9999"})
+    assert answer.status_code == 200
+    assert answer.json["hits"] == []
+    total, pages = answer.json["total"], answer.json["pages"]
+    assert pages == -(-total // 10) > 1
+    page = client.simulate_get("/", params={"q": "oil", "page": "9999"}).text
+    assert (
+        f'Page 9999 is past the last page: {total:,} matches fill <a href="/?q=oil&amp;page={pages}">'
+        f"{pages} pages</a>."
+    ) in page
+
+
 @pytest.mark.parametrize(
     ("path", "params", "status", "says"),
     [
@@ -103,7 +116,12 @@ def test_api_document_similar_and_stats_match_the_cli(client: testing.TestClient
             "limit parameter must be a whole number from 1 to 100",
         ),
         ("/api/search", {"q": "oil", "limit": "ten"}, 400, "limit parameter must be a whole number"),
-        ("/api/search", {"q": "oil", "page": "9999"}, 400, "Pages go no deeper than hit 10,000"),
+        (
+            "/api/search",
+            {"q": "oil", "page": "10001"},
+            400,
+            "page parameter must be a whole number from 1 to",
+        ),
         ("/api/search", {"q": "oil", "sort": "random"}, 400, "sort parameter must be one of"),
         ("/api/search", {"q": "oil", "facets": "colour"}, 400, "Unknown facet 'colour'"),
         ("/api/search", {"q": "x" * 501}, 400, "q parameter is too long"),

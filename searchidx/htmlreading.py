@@ -44,6 +44,13 @@ UNLIKELY = re.compile(
     r"toolbar|trending|widget|yom-remote",
     re.IGNORECASE,
 )
+# Page furniture whatever pass is tried: a block named so that holds little text or mostly links.
+FURNITURE = re.compile(
+    r"share|sharing|social|newsletter|cookie|consent|gdpr|breadcrumb|subscri|related|recommend|"
+    r"comment|advert|sponsor|promo",
+    re.IGNORECASE,
+)
+FURNITURE_CHARS = 200
 MAYBE_CONTENT = re.compile(r"and|article|body|column|content|main|shadow|story|entry|post", re.IGNORECASE)
 POSITIVE = re.compile(
     r"article|body|content|entry|hentry|h-entry|main|page|post|text|blog|story|paragraph",
@@ -244,12 +251,14 @@ def article_text(markup: str, soup: BeautifulSoup, title: str) -> str:
         return best
     whole = BeautifulSoup(markup, PARSER)
     _remove_never_content(whole)
+    _remove_furniture(whole)
     root = whole.body or whole
     return _drop_title("\n\n".join(_paragraphs(root)), title)
 
 
 def _extract(soup: BeautifulSoup, attempt: Pass, title: str) -> str:
     _remove_never_content(soup)
+    _remove_furniture(soup)
     if attempt.strip_unlikely:
         _remove_unlikely(soup)
     root = soup.body or soup
@@ -315,6 +324,23 @@ def _remove_never_content(soup: BeautifulSoup) -> None:
         # A date stamp on its own is page furniture; inside a sentence it is prose.
         if isinstance(tag.parent, Tag) and tag.parent.name not in PROSE:
             tag.decompose()
+
+
+def _remove_furniture(soup: BeautifulSoup) -> None:
+    """Share bars, newsletter boxes, cookie notices: named so, short or mostly links.
+
+    The later passes keep the blocks the first one removes for their names
+    (an article shorter than a page of text must not lose its paragraphs), but
+    not these: no article is short enough to be one.
+    """
+    for tag in soup.find_all(True):
+        if tag.attrs is None or tag.name in ("html", "body", "article", "main"):
+            continue
+        marks = _class_and_id(tag)
+        if marks and FURNITURE.search(marks):
+            text = tag.get_text(" ", strip=True)
+            if len(text) < FURNITURE_CHARS or _link_density(tag) > 0.5:
+                tag.decompose()
 
 
 def _hidden_or_not_content(tag: Tag) -> bool:
