@@ -180,7 +180,9 @@ def main() -> int:
         print(json.dumps(figures, indent=2))
         return 0
     print(f"{options.articles} articles; share of the top 3 hits holding the intended word; p50 latency")
-    print(f"{'words':<22}{'queries':>8}{'misspelt':>10}{'spelt right':>13}{'ms misspelt':>13}{'ms right':>10}")
+    print(
+        f"{'words':<22}{'queries':>8}{'misspelt':>10}{'spelt right':>13}{'ms misspelt':>13}{'ms right':>10}"
+    )
     for kind, row in figures.items():
         print(f"{kind:<22}{row['queries']:>8}{row['top3_share_misspelt']:>10.3f}"
               f"{row['top3_share_spelt_right']:>13.3f}{row['p50_ms_misspelt']:>13.1f}"

@@ -43,6 +43,8 @@ MIN_WORD_LENGTH = 2
 # Whoosh's default token: runs of word characters (and ``*``, for wildcards),
 # joined across single dots, so "U.S" and "3.5" stay one token.
 TOKEN = re.compile(r"[\w*]+(?:\.?[\w*]+)*")
+# A token that starts with a capital letter (the same token boundaries).
+CAPITALIZED = re.compile(r"(?<![\w*.])[A-Z][\w*]*(?:\.?[\w*]+)*")
 
 
 class CjkBigramFilter(Filter):  # type: ignore[misc]  # Whoosh is untyped
@@ -209,29 +211,32 @@ class NewsAnalyzer(_Stemming, Analyzer):  # type: ignore[misc]  # Whoosh is unty
 
 
 def surface_words(headline: str, text: str) -> dict[str, float]:
-    """The words of an article as written (folded, lower case, not stemmed), each with how often
-    the text writes it capitalized: from 0 (always lower case) to 1 (always, as a name is).
+    """The words of an article as written (folded, lower case, not stemmed), each with the share
+    of its occurrences in the text that are capitalized: 1 for a word always written so (a name),
+    0 for one never so written, 0.5 for a word only in the headline (which many sites write in
+    title case, so its case says nothing).
 
-    Only words a speller can offer: letters only, no CJK, not stop words.
-    A word the text writes only in capitals, or only in the headline (which
-    many sites write in title case), gets 0.5: its case says nothing.
+    Only words a speller can offer: letters only, no CJK, not stop words. An
+    all-capitals text makes every word look capitalized, which changes no
+    ranking between them.
     """
-    capitalized: Counter[str] = Counter()
-    lowercase: Counter[str] = Counter()
-    words: set[str] = set()
-    for form, count in Counter(TOKEN.findall(text)).items():  # each form once: most repeat
-        word = _fold(form.lower())
-        words.add(word)
-        if not form.isupper():
-            (capitalized if form[0].isupper() else lowercase)[word] += count
-    words.update(_fold(form.lower()) for form in TOKEN.findall(headline))
-    shares: dict[str, float] = {}
-    for word in words:
-        if not (word.isalpha() and _indexed(word)) or CJK.search(word):
-            continue
-        upper, lower = capitalized[word], lowercase[word]
-        shares[word] = upper / (upper + lower) if upper + lower else 0.5
-    return shares
+    lowered = text.lower()
+    occurrences = Counter(TOKEN.findall(lowered))
+    capitalized = Counter(word.lower() for word in CAPITALIZED.findall(text))
+    shares = {word: capitalized[word] / count for word, count in occurrences.items()}
+    for word in TOKEN.findall(headline.lower()):
+        shares.setdefault(word, 0.5)
+    if not (text.isascii() and headline.isascii()):
+        folded: dict[str, float] = {}
+        for word, share in shares.items():
+            folded[_fold(word)] = max(share, folded.get(_fold(word), 0.0))
+        shares = folded
+        return {word: share for word, share in shares.items() if _speller_word(word) and not CJK.search(word)}
+    return {word: share for word, share in shares.items() if _speller_word(word)}
+
+
+def _speller_word(word: str) -> bool:
+    return word.isalpha() and len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS
 
 
 def fold_word(word: str) -> str:

@@ -22,7 +22,7 @@ from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 from searchidx.analysis import fold_word
 from searchidx.errors import QueryError
 from searchidx.ranking import FIELD_BOOSTS
-from searchidx.spelling import SPELLING_FIELD, Correction, QueryWord, edits_allowed, words_within
+from searchidx.spelling import Correction, QueryWord, edits_allowed, words_within
 
 SEARCH_FIELDS = ("title", "body")
 OPERATORS = {"AND", "OR", "NOT"}
@@ -31,6 +31,9 @@ QUOTED = re.compile(r'"[^"]*"')
 MINUS = re.compile(r"(?<![^\s(])-(?=[^\s-])")
 WORD = re.compile(r"\w+")
 PAIRS = {")": "(", "]": "[", "}": "{"}
+# From this many plain words a query is a request, in which a corrected word counts this much.
+LONG_QUERY = 4
+LONG_QUERY_CORRECTION_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,14 @@ def _query_words(text: str, query: Any, analyzer: Any) -> tuple[QueryWord, ...]:
 
 
 def corrected(parsed: ParsedQuery, corrections: dict[str, Correction], analyzer: Any) -> ParsedQuery:
-    """The query with each corrected word searched (and written) as its correction, at the same weight."""
+    """The query with each corrected word searched (and written) as its correction.
+
+    In a short query the correction weighs what the word would have; in a
+    request of :data:`LONG_QUERY` words or more, where a word the archive
+    lacks is as often a rare term as a typing error, it counts half
+    (``docs/relevance.md`` has the measurements).
+    """
+    weight = LONG_QUERY_CORRECTION_WEIGHT if len(parsed.words) >= LONG_QUERY else 1.0
     stems: dict[str, str] = {}
     text = parsed.text
     for word in reversed(parsed.words):
@@ -105,14 +115,14 @@ def corrected(parsed: ParsedQuery, corrections: dict[str, Correction], analyzer:
         if new_stems:
             stems[word.stem] = new_stems[0]
             text = text[: word.start] + correction.word + text[word.end :]
-    query = _map_words(parsed.query, lambda term: _restemmed(term, stems))
+    query = _map_words(parsed.query, lambda term: _restemmed(term, stems, weight))
     return ParsedQuery(query, text, parsed.fallback, _query_words(text, query, analyzer))
 
 
-def _restemmed(term: Any, stems: dict[str, str]) -> Any:
+def _restemmed(term: Any, stems: dict[str, str], weight: float) -> Any:
     if term.text not in stems:
         return term
-    return wq.Term(term.fieldname, stems[term.text], boost=term.boost)
+    return wq.Term(term.fieldname, stems[term.text], boost=term.boost * weight)
 
 
 def fuzzy(parsed: ParsedQuery) -> Any:
@@ -156,7 +166,7 @@ class _FuzzyTerm(wq.FuzzyTerm):  # type: ignore[misc]  # Whoosh is untyped
     def _btexts(self, ixreader: Any) -> Any:
         if self._stems is None:  # found once for the whole index (Whoosh would look in every segment)
             analyzer = ixreader.schema[self.fieldname].analyzer
-            words = words_within(ixreader, SPELLING_FIELD, self.typed, self.maxdist, self.prefixlength)
+            words = words_within(ixreader, self.typed, self.maxdist, self.prefixlength)
             self._stems = tuple(dict.fromkeys(stem for word in words for stem in analyzer.terms(word)[:1]))
         return self._stems
 

@@ -430,10 +430,12 @@ def search(
     page: int = 1,
     since: When = None,
     until: When = None,
+    undated: bool = False,
     source: str | None = None,
     sort: Sort = "relevance",
-    facets: Iterable[str] = (),
+    facets: str | Iterable[str] = (),
     snippets: int = 2,
+    exact: bool = False,
 ) -> Results:
     """Search the index once: open it, run :meth:`Index.search`, close it.
 
@@ -450,10 +452,12 @@ def search(
             page=page,
             since=since,
             until=until,
+            undated=undated,
             source=source,
             sort=sort,
             facets=facets,
             snippets=snippets,
+            exact=exact,
         )
 
 

@@ -19,7 +19,8 @@ only a rare word (in :data:`RARE` documents or fewer) is corrected at all.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,22 +71,48 @@ def edits_allowed(word: str) -> int:
     return 1 if len(word) <= 5 else 2
 
 
-def words_within(reader: Any, field: str, text: str, edits: int, prefix: int = 1) -> Iterator[str]:
-    """The words of ``field`` within ``edits`` edits of ``text`` that share its first ``prefix`` letters.
+def words_within(reader: Any, text: str, edits: int, prefix: int = 1) -> list[str]:
+    """The archive's words as written within ``edits`` edits of ``text``, with its first ``prefix`` letters.
 
-    A transposition counts as one edit (Damerau). A word whose length differs
-    by more than ``edits`` cannot be that close, so most candidates are ruled
-    out before the (pure Python) edit distance is computed.
+    A transposition counts as one edit (optimal string alignment, as
+    Whoosh's own Damerau distance). The words of each first letter are read
+    from the index once per reader and kept while it is open.
     """
-    decode = reader.schema[field].from_bytes if field != SPELLING_FIELD else _decode
-    for indexed in reader.expand_prefix(field, text[:prefix]):
-        word = decode(indexed)
-        if abs(len(word) - len(text)) <= edits and damerau_levenshtein(word, text, limit=edits) <= edits:
-            yield word
+    from rapidfuzz import process  # only a rare or misspelt word pays for the import
+    from rapidfuzz.distance import OSA
+
+    words = _lexicon(reader).starting_with(text[:prefix])
+    found = process.extract(text, words, scorer=OSA.distance, score_cutoff=edits, limit=None)
+    return [word for word, _, _ in found]
 
 
-def _decode(data: bytes | str) -> str:
-    return data.decode("utf-8") if isinstance(data, bytes) else data
+class _Lexicon:
+    """The spelling field's words of one reader, by their first letters, read on first use."""
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+        self._words: dict[str, list[str]] = {}
+
+    def starting_with(self, prefix: str) -> list[str]:
+        if prefix not in self._words:
+            # Each segment's words apart: Whoosh's merge of all segments' term lists costs more.
+            words: set[str] = set()
+            for leaf, _ in self._reader.leaf_readers():
+                if SPELLING_FIELD in leaf.schema and leaf.doc_count_all():
+                    words.update(term.decode("utf-8") for term in leaf.expand_prefix(SPELLING_FIELD, prefix))
+            self._words[prefix] = sorted(words)
+        return self._words[prefix]
+
+
+# One lexicon per open reader (each thread has its own); gone with the reader.
+_LEXICONS: weakref.WeakKeyDictionary[Any, _Lexicon] = weakref.WeakKeyDictionary()
+
+
+def _lexicon(reader: Any) -> _Lexicon:
+    lexicon = _LEXICONS.get(reader)
+    if lexicon is None:
+        lexicon = _LEXICONS[reader] = _Lexicon(reader)
+    return lexicon
 
 
 class Speller:
@@ -113,7 +140,7 @@ class Speller:
             return None
         near = [
             candidate
-            for candidate in words_within(self._reader, SPELLING_FIELD, word.typed, edits)
+            for candidate in words_within(self._reader, word.typed, edits)
             if candidate != word.typed
         ][:MAX_CANDIDATES]
         # A near spelling with the typed word's stem is found by the word as typed already.

@@ -141,7 +141,9 @@ def hit_list(state: PageState, results: Results) -> str:
     """The hits as an ordered list, numbered from their rank."""
     if not results.hits:
         return ""
-    items = "".join(hit_item(state, hit) for hit in results)
+    # The stored copy marks the words that were searched: the correction, when there was one.
+    marking = replace(state, q=results.suggestion) if results.corrected and results.suggestion else state
+    items = "".join(hit_item(marking, hit) for hit in results)
     return f'<ol class="hits" start="{results.offset + 1}">{items}</ol>'
 
 

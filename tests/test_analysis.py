@@ -87,3 +87,13 @@ def test_the_analyzer_survives_pickling_with_the_schema() -> None:
 
     analyzer = pickle.loads(pickle.dumps(NewsAnalyzer()))
     assert analyzer.terms("Parades were held") == ["parad", "held"]
+
+
+def test_the_speller_keeps_words_as_written_with_how_often_they_are_capitalized() -> None:
+    from searchidx.analysis import surface_words
+
+    words = surface_words(
+        "Putin Visits China", "Putin said the parade in Moscow. Moscow put it off; put 2 cafés. Café"
+    )
+    assert words == {"putin": 1.0, "said": 0.0, "parade": 0.0, "moscow": 1.0, "put": 0.0, "off": 0.0,
+                     "cafes": 0.0, "cafe": 1.0, "visits": 0.5, "china": 0.5}  # fmt: skip

@@ -120,3 +120,84 @@ def test_check_without_an_index_says_how_to_make_one(tmp_path: Path) -> None:
     done = searchidx("check", "--index", tmp_path / "none")
     assert done.returncode == 2
     assert done.stderr.startswith(f"searchidx: No index at {tmp_path / 'none'}.")
+
+
+def undated_index_in_two_runs(tmp_path: Path) -> Path:
+    """Two one-line undated articles, each ingested in its own run: two segments, no date column."""
+    folder, index = tmp_path / "notes", tmp_path / "index"
+    folder.mkdir()
+    (folder / "one.txt").write_text("Oil prices rise\n", encoding="utf-8")
+    assert searchidx("ingest", folder, "--index", index).returncode == 0
+    (folder / "two.txt").write_text("Gas prices fall\n", encoding="utf-8")
+    assert searchidx("ingest", folder, "--index", index).returncode == 0
+    return index
+
+
+def test_an_undated_index_of_several_segments_is_not_damaged(tmp_path: Path) -> None:
+    index = undated_index_in_two_runs(tmp_path)
+    stats = searchidx("stats", "--index", index)
+    assert stats.returncode == 0, stats.stderr
+    assert "per year        (no date) (2)" in stats.stdout
+    faceted = searchidx("query", "prices", "--facets", "year,month", "--index", index)
+    assert faceted.returncode == 0, faceted.stderr
+    assert faceted.stdout.splitlines()[-2:] == ["year: (no date) (2)", "month: (no date) (2)"]
+    assert check(index).healthy
+    from searchidx import Index
+
+    with Index(index) as ix:
+        assert ix.stats().per_year == {"(no date)": 2}
+        assert ix.search("prices", facets=("year",)).facets == {"year": {"(no date)": 2}}
+
+
+def test_a_dated_segment_between_undated_ones_keeps_each_date_with_its_document(tmp_path: Path) -> None:
+    index = undated_index_in_two_runs(tmp_path)
+    folder = tmp_path / "notes"
+    (folder / "three.txt").write_text(
+        "# Oil deal signed\n\nMarch 20, 2015\n\nOil deal text.\n", encoding="utf-8"
+    )
+    assert searchidx("ingest", folder, "--index", index).returncode == 0
+    (folder / "four.txt").write_text("Oil again\n", encoding="utf-8")
+    assert searchidx("ingest", folder, "--index", index).returncode == 0
+    faceted = json.loads(searchidx("query", "oil", "--facets", "year", "--json", "--index", index).stdout)
+    assert faceted["facets"]["year"] == {"2015": 1, "(no date)": 2}
+    assert {hit["title"]: hit["date"] for hit in faceted["hits"]} == {
+        "Oil deal signed": "2015-03-20T00:00:00+00:00", "Oil prices rise": None, "Oil again": None,
+    }  # fmt: skip
+    newest = searchidx("query", "oil", "--sort", "-date", "--urls-only", "--index", index).stdout.splitlines()
+    assert Path(newest[0]).name == "three.txt"
+
+
+def test_an_error_in_computing_is_not_reported_as_damage(tmp_path: Path) -> None:
+    from searchidx.errors import IndexDamagedError
+    from searchidx.schema import read_index_files
+
+    def computes_wrongly() -> None:
+        [].pop()  # an IndexError raised by code, not by reading a file
+
+    with pytest.raises(IndexError):
+        read_index_files(tmp_path, computes_wrongly)
+    with pytest.raises(IndexDamagedError):
+        read_index_files(tmp_path, lambda: open(tmp_path / "gone.seg", "rb"))  # noqa: SIM115
+
+
+def test_the_server_logs_every_500_with_its_traceback(index: Path) -> None:
+    import re
+    import signal
+    import urllib.error
+    import urllib.request
+
+    command = [sys.executable, "-m", "searchidx", "serve", "--index", str(index), "--port", "0"]
+    with subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True) as server:
+        assert server.stderr is not None
+        address = re.search(r"at (http://\S+/)", server.stderr.readline())
+        assert address
+        damage_by_truncating(index)
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(f"{address.group(1)}api/search?q=oil", timeout=30)
+        assert answer.value.code == 500
+        assert DAMAGED in json.loads(answer.value.read())["error"]["message"]
+        server.send_signal(signal.SIGINT)
+        log = server.communicate(timeout=20)[1]
+    assert "searchidx serve: GET /api/search?q=oil failed with 500:" in log
+    assert "Traceback (most recent call last):" in log
+    assert "IndexDamagedError" in log

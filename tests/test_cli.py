@@ -247,7 +247,10 @@ def test_verbose_lists_every_action_and_json_summarises(tmp_path: Path) -> None:
     (folder / "c.txt").unlink()
     code, out, err = run("ingest", folder, "--index", index, "--verbose", "--json")
     # The duplicate found in an earlier run is listed again: the summary counts it.
-    assert err.splitlines() == [f"duplicate {folder / 'b.txt'} (of {folder / 'a.txt'})", f"removed {folder / 'c.txt'}"]
+    assert err.splitlines() == [
+        f"duplicate {folder / 'b.txt'} (of {folder / 'a.txt'})",
+        f"removed {folder / 'c.txt'}",
+    ]
     summary = json.loads(out)
     assert {key: summary[key] for key in ("files", "records", "added", "unchanged", "removed", "duplicates", "total")} == {
         "files": 2, "records": 2, "added": 0, "unchanged": 1, "removed": 1, "duplicates": 1, "total": 1,

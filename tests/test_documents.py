@@ -213,3 +213,13 @@ def test_a_bad_json_line_is_reported_with_its_line_and_the_rest_is_read(tmp_path
         ("line 2", "not a JSON object"),
         ("line 3", "invalid JSON (Expecting value, column 11)"),
     ]
+
+
+def test_markdown_list_items_stay_apart(tmp_path: Path) -> None:
+    path = tmp_path / "figures.md"
+    path.write_text("# Figures\n\nKey figures:\n\n- Unemployment fell 2%\n- Work could resume\n"
+                    "1. First\n2) Second\n", encoding="utf-8")  # fmt: skip
+    assert (
+        load_one(path).body
+        == "Key figures:\n\nUnemployment fell 2%\n\nWork could resume\n\n1. First\n\n2) Second"
+    )

@@ -186,3 +186,26 @@ def test_a_page_rendered_by_javascript_falls_back_to_its_json_ld_article_body(tm
     <body><div id="app"><p>Loading the article about water vapour on Europa, please wait a moment.</p></div>
     </body></html>"""
     assert load(tmp_path, markup).body == full_text
+
+
+def test_a_share_bar_stays_out_of_a_short_article(tmp_path: Path) -> None:
+    # Too short for the first pass, so the later ones (which keep blocks by their names) decide.
+    short = (
+        '<div class="share"><a href="#">Facebook</a> <a href="#">Twitter</a> Share this article</div>'
+        "<p>A storm cut power to thousands of homes on Monday.</p><p>Repairs will take days.</p>"
+    )
+    path = tmp_path / "storm.html"
+    path.write_text(page("<title>Storm</title>", article=short, h1="Storm hits coast"), encoding="utf-8")
+    document = load_one(path)
+    assert document.body == "A storm cut power to thousands of homes on Monday.\n\nRepairs will take days."
+
+
+def test_a_page_whose_only_text_is_a_script_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    from searchidx.documents import load_documents
+    from searchidx.errors import DocumentError
+
+    path = tmp_path / "script.html"
+    path.write_text("<html><head><title><script>alert(1)</script></title></head>"
+                    "<body><script>alert(1)</script></body></html>", encoding="utf-8")  # fmt: skip
+    with pytest.raises(DocumentError, match="no article text found"):
+        load_documents(path)

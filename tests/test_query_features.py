@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from whoosh.support.levenshtein import damerau_levenshtein
 
 from searchidx import Index, IngestReport, ingest, search
 from searchidx.errors import DocumentNotFoundError, QueryError
-from searchidx.querying import words_within
 from searchidx.schema import SCHEMA_VERSION, open_index
+from searchidx.spelling import words_within
 from tests.conftest import write_article
 
 NOW = datetime(2026, 3, 31, 12, tzinfo=UTC)
@@ -182,14 +183,17 @@ def test_a_typed_fuzzy_word_weighs_what_the_word_it_finds_weighs(news: Path) -> 
     assert typed == exact
 
 
-@pytest.mark.parametrize(("word", "edits"), [("prics", 1), ("guvern", 2), ("moscw", 1), ("oil", 2), ("x", 1)])
-def test_words_within_finds_what_whoosh_finds(
+@pytest.mark.parametrize(
+    ("word", "edits"), [("prics", 1), ("guvern", 2), ("moscw", 1), ("oil", 2), ("x", 1), ("pirces", 1)]
+)
+def test_words_within_finds_the_words_whooshs_damerau_distance_finds(
     corpus_index: tuple[Path, IngestReport], word: str, edits: int
 ) -> None:
     with open_index(corpus_index[0]).searcher() as searcher:
         reader = searcher.reader()
-        expected = set(reader.terms_within("body", word, edits, prefix=1))
-        assert set(words_within(reader, "body", word, edits)) == expected
+        lexicon = [term.decode("utf-8") for term in reader.expand_prefix("spelling", word[:1])]
+        expected = {known for known in lexicon if damerau_levenshtein(known, word) <= edits}
+        assert set(words_within(reader, word, edits)) == expected
     assert expected or word == "x"
 
 
@@ -342,3 +346,74 @@ def test_any_string_gives_results_or_a_clear_error(news: Path, query: str) -> No
         message = "."
         assert results.total >= len(results)
     assert message.endswith(".")
+
+
+def test_an_article_without_a_url_has_none_for_url_and_source(news: Path) -> None:
+    with Index(news) as ix:
+        (hit,) = ix.search("notes", now=NOW)
+        article = ix.get(hit.id)
+    assert (hit.url, hit.source, article.url, article.source) == (None, None, None, None)
+    assert hit.path.endswith("e.txt")
+
+
+def test_facets_may_be_one_comma_separated_string(news: Path) -> None:
+    with Index(news) as ix:
+        assert ix.search("parade", facets="year").facets == ix.search("parade", facets=("year",)).facets
+        assert set(ix.search("parade", facets="year, source").facets) == {"year", "source"}
+        with pytest.raises(QueryError, match="Unknown facet 'colour'"):
+            ix.search("parade", facets="year,colour")
+
+
+def test_undated_keeps_only_the_articles_without_a_date(news: Path) -> None:
+    assert titles(news, "parade", undated=True) == ["Undated notes on parades"]
+    with pytest.raises(QueryError, match="either the undated filter or a date range"):
+        titles(news, "parade", undated=True, since="2015")
+    with Index(news) as ix:
+        left_out = ix.search("notes", since="2015", now=NOW)
+        found = ix.search("parade", since="2015", now=NOW)
+    assert (left_out.total, left_out.undated_left_out) == (0, 1)
+    assert found.undated_left_out == 0  # counted only when nothing else matched
+
+
+def test_facets_and_the_parsed_query_describe_the_query_that_answered(news: Path) -> None:
+    with Index(news) as ix:
+        for results in (ix.search("tankz", facets="year"), ix.search("tankz", facets="year", exact=True)):
+            assert results.total == sum(results.facets["year"].values()) == 1
+            assert "tank" in results.parsed_query
+
+
+def test_a_url_query_matches_its_parts_in_order(news: Path) -> None:
+    assert set(titles(news, "url:food.example")) == {
+        "Cafe prices rise in Sao Paulo",
+        "Café culture in São Paulo",
+    }
+    assert titles(news, "url:food.example/prices") == ["Cafe prices rise in Sao Paulo"]
+    assert set(titles(news, "url:news.example")) == {"Parade season", "Budget talks in Washington"}
+    assert titles(news, "url:example.food") == []
+
+
+def test_an_index_says_where_it_is(news: Path) -> None:
+    with Index(news) as ix:
+        assert repr(ix) == f"Index({str(news)!r})"
+
+
+def test_every_error_a_user_can_cause_is_exported_by_the_package() -> None:
+    import inspect
+
+    import searchidx
+    from searchidx import errors
+
+    defined = {name for name, value in vars(errors).items()
+               if inspect.isclass(value) and issubclass(value, errors.SearchidxError)}  # fmt: skip
+    assert defined <= set(searchidx.__all__)
+    assert all(getattr(searchidx, name) is getattr(errors, name) for name in defined)
+
+
+def test_in_a_long_request_a_corrected_word_counts_half(news: Path) -> None:
+    with Index(news) as ix:
+        alone = {hit.title: hit.score for hit in ix.search("budget", now=NOW)}
+        request = ix.search("cafe prices parade season budgte", now=NOW)
+    assert request.corrected
+    assert "body:budget^0.5" in request.parsed_query
+    scores = {hit.title: hit.score for hit in request}
+    assert scores["Budget talks in Washington"] == pytest.approx(alone["Budget talks in Washington"] / 2)

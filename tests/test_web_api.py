@@ -276,3 +276,13 @@ def test_serve_warns_when_it_listens_beyond_this_machine(web_index: Path) -> Non
         process.terminate()
         process.communicate(timeout=10)
     assert warning.startswith("warning: listening on 0.0.0.0 without authentication")
+
+
+def test_the_stored_copy_of_a_corrected_search_marks_the_correction(client: testing.TestClient) -> None:
+    page = client.simulate_get("/", params={"q": "Putn parad"}).text
+    assert "/doc/" in page
+    assert "?q=putin+parade" in page
+    link = re.search(r'href="(/doc/[^"]+)">stored copy', page)
+    assert link
+    copy = client.simulate_get(link.group(1).replace("&amp;", "&")).text
+    assert "<mark>Putin</mark>" in copy
