@@ -137,16 +137,6 @@ def fuzzy(parsed: ParsedQuery) -> Any:
     return _map_words(parsed.query, loosen)
 
 
-def searches_exact_words(query: Any) -> bool:
-    """Whether ``query`` searches for anything as typed, not only near spellings of unknown words."""
-    if isinstance(query, _FuzzyTerm):
-        return False
-    if isinstance(query, wq.AndNot):
-        return searches_exact_words(query.a)
-    children = list(query.children())
-    return any(searches_exact_words(child) for child in children) if children else query is not wq.NullQuery
-
-
 class _FuzzyTerm(wq.FuzzyTerm):  # type: ignore[misc]  # Whoosh is untyped
     """Whoosh's fuzzy term, measured on the word as written and weighted by its boost.
 

@@ -169,10 +169,6 @@ class Speller:
             return self._prior(word.typed, capitalized=word.capitalized)
         return math.log(documents) + (math.log(NAME_PREFERENCE) / 2 if word.capitalized else 0.0)
 
-    def known(self, word: str) -> bool:
-        """Whether some article holds ``word`` as written."""
-        return self._usable and self._frequency(word) > 0
-
     def _frequency(self, word: str) -> int:
         return int(self._reader.doc_frequency(SPELLING_FIELD, word))
 
