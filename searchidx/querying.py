@@ -161,12 +161,24 @@ class _FuzzyTerm(wq.FuzzyTerm):  # type: ignore[misc]  # Whoosh is untyped
         return self._stems
 
     def matcher(self, searcher: Any, context: Any = None) -> Any:
-        """The matcher of every indexed word within reach, each weighted by the boost."""
+        """The matcher of every indexed word within reach, each weighted by the boost.
+
+        Every word is scored with the IDF of the most common one (Elasticsearch's
+        blended frequencies): otherwise the rarest near spelling, often a typo
+        in some article, would outrank the word meant.
+        """
         # The whole index's words: Whoosh passes each segment's searcher here.
-        words = [word for word in self._btexts(searcher.get_parent().reader()) if word]
+        parent = searcher.get_parent()
+        words = [word for word in self._btexts(parent.reader()) if word]
         if not words:
             return NullMatcher()
-        terms = [wq.Term(self.fieldname, word, boost=self.boost) for word in words]
+        field = self.fieldname
+
+        def idf(word: str) -> float:
+            return float(searcher.weighting.idf(parent, field, word))
+
+        common = idf(max(words, key=lambda word: parent.doc_frequency(field, word)))
+        terms = [wq.Term(field, word, boost=self.boost * common / max(idf(word), 1e-9)) for word in words]
         return wq.Or(terms).matcher(searcher, context)
 
     def __str__(self) -> str:
@@ -182,10 +194,11 @@ class _WeightedFuzzyTermPlugin(FuzzyTermPlugin):  # type: ignore[misc]  # Whoosh
         qclass = _FuzzyTerm
 
         def query(self, parser: Any) -> Any:
-            """The fuzzy term, with the word as typed kept for the edit distance."""
+            """The fuzzy term, with the word as typed kept for the edit distance, its first letter kept."""
             term = super().query(parser)
             if isinstance(term, _FuzzyTerm):
                 term.typed = fold_word(self.text)
+                term.prefixlength = max(term.prefixlength, 1)
             return term
 
 

@@ -417,3 +417,17 @@ def test_in_a_long_request_a_corrected_word_counts_half(news: Path) -> None:
     assert "body:budget^0.5" in request.parsed_query
     scores = {hit.title: hit.score for hit in request}
     assert scores["Budget talks in Washington"] == pytest.approx(alone["Budget talks in Washington"] / 2)
+
+
+def test_a_typed_fuzzy_word_scores_its_near_spellings_as_the_most_common_one(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    for number, name in enumerate(["one", "two", "three", "four", "five"]):
+        write_article(folder, f"{number}.txt", f"Story {name}", "The government said no.")
+    write_article(folder, "typo.txt", "Story six", "The goverment said no.")
+    ingest(folder, index=tmp_path / "index")
+    with Index(tmp_path / "index") as ix:
+        results = ix.search("goverment~", snippets=0)
+    assert results.total == 6
+    scores = {hit.path.rsplit("/", 1)[-1]: hit.score for hit in results}
+    # Without blending, the typo's rarity (1 article) would put it far ahead of the word meant.
+    assert scores["typo.txt"] == pytest.approx(scores["0.txt"])
