@@ -20,6 +20,7 @@ from searchidx.errors import IndexDamagedError
 from searchidx.manifest import MANIFEST_NAME, Manifest
 from searchidx.schema import index_path, open_index, read_index_files
 
+SORTABLE_FIELDS = ("date", "source")
 REBUILD = "Rebuild it with `searchidx ingest --full DIR` from the folders it was built from."
 RERUN = "Run the same `searchidx ingest DIR` again to bring the records and the index together."
 
@@ -80,7 +81,10 @@ def check(index: str | os.PathLike[str] | None = None) -> CheckReport:
 
 
 def _read_segment(path: Path, ix: Any, segment: Any, ids: dict[str, int]) -> str:
-    """Read all of one segment, counting its live documents' ids; the problem found, or ``""``."""
+    """Read all of one segment (documents, postings, columns), counting its live documents' ids.
+
+    The problem found, or ``""``.
+    """
     name = segment.segment_id()
 
     def read_all() -> None:
@@ -93,6 +97,8 @@ def _read_segment(path: Path, ix: Any, segment: Any, ids: dict[str, int]) -> str
             for fieldname in reader.indexed_field_names():
                 for text in reader.lexicon(fieldname):
                     reader.postings(fieldname, text).all_ids()
+            for fieldname in SORTABLE_FIELDS:  # what stats, facets and sorting read
+                list(reader.column_reader(fieldname, translate=False))
         finally:
             reader.close()
 
