@@ -141,7 +141,8 @@ class Speller:
         edits = edits_allowed(word.typed)
         if not self._usable or not edits or not word.typed.isalpha():
             return None
-        if self._frequency(word.typed) > self._rare:  # a word the archive uses: never corrected
+        written = self._frequency(word.typed)
+        if written > self._rare:  # a word the archive uses: never corrected
             return None
         near = [
             candidate
@@ -159,20 +160,23 @@ class Speller:
         def likeliest(words: Iterable[str]) -> str:
             return max(words, key=lambda candidate: (likelihood(candidate), candidate))
 
-        # The word as typed finds the documents of its stem ("volcanoes" finds "volcano").
-        typed = int(self._reader.doc_frequency("body", word.stem))
-        if candidates and (not typed or likelihood(likeliest(candidates)) > self._typed_prior(word, typed)):
-            return Correction(word.typed, likeliest(candidates))
+        if candidates:
+            best = likeliest(candidates)
+            # The word as typed finds the documents of its stem ("volcanoes" finds "volcano").
+            stemmed = int(self._reader.doc_frequency("body", word.stem))
+            if not stemmed or likelihood(best) > self._typed_prior(word, written=written, stemmed=stemmed):
+                return Correction(word.typed, best)
         # Not a word but a bare stem ("parad"); an inflection the archive lacks ("volcanoes") is fine.
-        if same_stem and word.stem == word.typed and not self._frequency(word.typed):
+        if same_stem and word.stem == word.typed and not written:
             return Correction(word.typed, likeliest(same_stem), searched=False)
         return None
 
-    def _typed_prior(self, word: QueryWord, documents: int) -> float:
-        """The log-likelihood that the user meant the word typed, which ``documents`` hold (by its stem)."""
-        if self._frequency(word.typed):
+    def _typed_prior(self, word: QueryWord, *, written: int, stemmed: int) -> float:
+        """The log-likelihood that the user meant the word typed: ``written`` articles hold it as
+        typed, ``stemmed`` by its stem."""
+        if written:
             return self._prior(word.typed, capitalized=word.capitalized)
-        return math.log(documents) + (math.log(NAME_PREFERENCE) / 2 if word.capitalized else 0.0)
+        return math.log(stemmed) + (math.log(NAME_PREFERENCE) / 2 if word.capitalized else 0.0)
 
     def _frequency(self, word: str) -> int:
         return int(self._reader.doc_frequency(SPELLING_FIELD, word))
