@@ -251,7 +251,7 @@ def paging_options(deepest: int) -> Callable[[F], F]:
 def output_options(function: F) -> F:
     """``--json``, ``--jsonl``, ``--urls-only``, ``--count`` and ``--color``."""
     for option in reversed([
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON document."),
+        json_option,
         click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON hit per line."),
         click.option("--urls-only", is_flag=True, help="Print only each hit's URL (or path)."),
         click.option("--count", "count_only", is_flag=True, help="Print only the number of matches."),
