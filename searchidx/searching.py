@@ -13,58 +13,39 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from whoosh import query as wq
-from whoosh import sorting
-from whoosh.collectors import FilterCollector, SortingCollector, TopCollector
-
+from searchidx.backends import Backend, Filters, Page, Row, Sort, open_backend
 from searchidx.dates import parse_when
-from searchidx.errors import DocumentNotFoundError, QueryError
-from searchidx.facets import FACETS, MISSING_DATE, count_facets, date_of, newest_first_key, whole_column
-from searchidx.querying import (
-    SEARCH_FIELDS,
-    ParsedQuery,
-    corrected,
-    fuzzy,
-    marks_for,
-    parse_query,
-    preloaded,
-    words_to_mark,
-)
-from searchidx.ranking import weighting
+from searchidx.errors import QueryError
+from searchidx.facets import FACETS
+from searchidx.querying import ParsedQuery, corrected, fuzzy, marks_for, parse_query
 from searchidx.results import MAX_HITS, MAX_SIMILAR, MAX_SNIPPETS, SNIPPET_CHARS, Article, Hit, Results, Stats
-from searchidx.schema import document_id, index_path, open_index, read_index_files
 from searchidx.snippets import MarkedText, join_fragments, make_snippet, mark
 from searchidx.spelling import Speller
-from searchidx.urls import canonical_url
 
-Sort = Literal["relevance", "date", "-date"]
 F = TypeVar("F", bound=Callable[..., Any])
 When = str | date | datetime | None
 SORTS = ("relevance", "date", "-date")
-SIMILAR_TERMS = 25
 
 
 def _reads_index(method: F) -> F:
-    """A method of :class:`Index` whose failures to read the index files become :class:`IndexDamagedError`."""
+    """A method of :class:`Index` whose engine failures become searchidx's errors (damage, a lost cluster)."""
 
     @functools.wraps(method)
     def reading(self: Index, *args: Any, **kwargs: Any) -> Any:
-        return read_index_files(self.path, lambda: method(self, *args, **kwargs))
+        return self._backend.reading(lambda: method(self, *args, **kwargs))
 
     return cast(F, reading)
 
 
 class Index:
-    """An index opened once and queried many times.
+    """An index opened once and queried many times: a folder (Whoosh) or a cluster's URL (OpenSearch).
 
     >>> with Index("index/") as ix:  # doctest: +SKIP
     ...     ix.search("Putin parade", since="2015")[0].title
@@ -72,14 +53,18 @@ class Index:
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = index_path(path)
-        self._ix = open_index(self.path)
-        # The analyzer the index was built with (Whoosh keeps it in the index).
-        self._analyzer = self._ix.schema["body"].analyzer
-        self._local = threading.local()
+        self._backend: Backend = open_backend(path)
+        self.location = self._backend.location
+        # The analyzer of titles, bodies and queries (Whoosh keeps the one an index was built with).
+        self._analyzer = self._backend.schema["body"].analyzer
+
+    @property
+    def path(self) -> Any:
+        """The index's folder (a :class:`~pathlib.Path`), or the URL of a cluster's index."""
+        return getattr(self._backend, "path", self.location)
 
     def __repr__(self) -> str:
-        return f"Index({str(self.path)!r})"
+        return f"Index({self.location!r})"
 
     def __enter__(self) -> Index:
         return self
@@ -90,11 +75,8 @@ class Index:
         self.close()
 
     def close(self) -> None:
-        """Release this thread's searcher (others are released when their threads end)."""
-        searcher = getattr(self._local, "searcher", None)
-        if searcher is not None:
-            searcher.close()
-            self._local.searcher = None
+        """Release this thread's searcher or connection (others are released when their threads end)."""
+        self._backend.close()
 
     @_reads_index
     def search(
@@ -131,21 +113,20 @@ class Index:
         if undated and (since is not None or until is not None):
             raise QueryError("Articles without a date cannot also be dated since or until a day; "
                              "give either the undated filter or a date range.")  # fmt: skip
-        parsed = parse_query(query, self._ix.schema)
+        parsed = parse_query(query, self._backend.schema)
         skip = offset if offset is not None else (page - 1) * limit
-        searcher = self._searcher()
-        allow = self._filter(searcher, since, until, undated, source, now or datetime.now(UTC))
-        searched = self._search(searcher, parsed, min(skip + limit, MAX_HITS), allow, sort, exact=exact)
+        filters = _filters(since, until, undated, source, now or datetime.now(UTC))
+        searched = self._search(parsed, min(skip + limit, MAX_HITS), filters, sort, skip, exact=exact)
         if skip < searched.total and skip + limit > MAX_HITS:  # a page past the last one is said so
             raise QueryError(f"Pages go no deeper than hit {MAX_HITS:,}; narrow the search instead.")
-        words, phrases = self._marking(searcher, searched.query) if snippets else (frozenset(), ())
+        words, phrases = self._marking(searched.query) if snippets else (frozenset(), ())
         hits = tuple(
-            self._hit(rank, result, words, phrases, snippets, snippet_chars)
-            for rank, result in enumerate(searched.found[skip : skip + limit], start=skip + 1)
+            self._hit(rank, row, words, phrases, snippets, snippet_chars)
+            for rank, row in enumerate(searched.page.rows, start=skip + 1)
         )
         left_out = (
-            self._undated_matches(searcher, searched.query, source)
-            if searched.total == 0 and (since is not None or until is not None)
+            self._backend.undated_matches(searched.query, filters.source)
+            if searched.total == 0 and filters.ranged
             else 0
         )
         return Results(
@@ -161,12 +142,12 @@ class Index:
             suggestion=searched.suggestion,
             corrected=searched.corrected,
             approximate=searched.approximate,
-            facets=self._facets(searcher, searched.query, allow, facet_names) if facet_names else {},
+            facets=self._backend.facets(searched.query, filters, facet_names) if facet_names else {},
             undated_left_out=left_out,
         )
 
     def _search(
-        self, searcher: Any, parsed: ParsedQuery, depth: int, allow: Any, sort: Sort, *, exact: bool
+        self, parsed: ParsedQuery, depth: int, filters: Filters, sort: Sort, skip: int, *, exact: bool
     ) -> _Searched:
         """The query that answers: the corrected one when a word is misspelt, else as typed, else fuzzy.
 
@@ -175,21 +156,22 @@ class Index:
         the query as typed offered instead; when nothing matches at all, every
         word is made fuzzy once.
         """
-        corrections = Speller(searcher.reader(), self._analyzer).correct(parsed.words)
+        corrections = Speller(self._backend.lexicon(), self._analyzer).correct(parsed.words)
         fixed = corrected(parsed, corrections, self._analyzer) if corrections else None
+        run = self._backend.run
         if fixed is not None and not exact and any(fix.searched for fix in corrections.values()):
-            found, total = self._run(searcher, fixed.query, depth, allow, sort)
-            if total:
-                return _Searched(fixed.query, found, total, suggestion=fixed.text, corrected=True)
-        found, total = self._run(searcher, parsed.query, depth, allow, sort)
+            page = run(fixed.query, depth, filters, sort, skip)
+            if page.total:
+                return _Searched(fixed.query, page, suggestion=fixed.text, corrected=True)
+        page = run(parsed.query, depth, filters, sort, skip)
         suggestion = fixed.text if fixed is not None else None
-        if total:
-            return _Searched(parsed.query, found, total, suggestion=suggestion)
+        if page.total:
+            return _Searched(parsed.query, page, suggestion=suggestion)
         loose = fuzzy(parsed)
-        found, total = self._run(searcher, loose, depth, allow, sort)
-        if total:
-            return _Searched(loose, found, total, suggestion=suggestion, approximate=True)
-        return _Searched(parsed.query, found, 0, suggestion=suggestion)
+        page = run(loose, depth, filters, sort, skip)
+        if page.total:
+            return _Searched(loose, page, suggestion=suggestion, approximate=True)
+        return _Searched(parsed.query, page, suggestion=suggestion)
 
     @_reads_index
     def similar(
@@ -202,35 +184,20 @@ class Index:
         started = time.perf_counter()
         _check(limit, page, offset, "relevance", (), 2, 240, deepest=MAX_SIMILAR)
         skip = offset if offset is not None else (page - 1) * limit
-        searcher = self._searcher()
-        docnum = self._docnum(searcher, reference)
-        stored = searcher.stored_fields(docnum)
-        terms = []
-        for name in SEARCH_FIELDS:
-            text = stored.get(name) or ""
-            terms += [
-                wq.Term(name, word, boost=weight)
-                for word, weight in searcher.key_terms_from_text(name, text, numterms=SIMILAR_TERMS)
-            ]
-        like = wq.Or(terms)
-        collector = TopCollector(skip + limit, usequality=False, replace=0)
-        searcher.search_with_collector(preloaded(like), FilterCollector(collector, restrict={docnum}))
-        found = collector.results()
-        words = frozenset(term.text for term in terms)
+        stored = self._backend.document(reference)
+        found, words, shown = self._backend.similar(stored, skip + limit, skip)
         hits = tuple(
-            self._hit(rank, result, words, (), 2, 240)
-            for rank, result in enumerate(found[skip : skip + limit], start=skip + 1)
+            self._hit(rank, row, words, (), 2, 240) for rank, row in enumerate(found.rows, start=skip + 1)
         )
         return Results(
-            query=f"similar:{stored['id']}", parsed_query=str(like), total=len(found), hits=hits,
+            query=f"similar:{stored['id']}", parsed_query=shown, total=found.total, hits=hits,
             took=time.perf_counter() - started, page=skip // limit + 1, limit=limit, offset=skip,
         )  # fmt: skip
 
     @_reads_index
     def get(self, reference: str) -> Article:
         """The stored document that ``reference`` names: its id, its URL, or its file's path."""
-        searcher = self._searcher()
-        stored = searcher.stored_fields(self._docnum(searcher, reference))
+        stored = self._backend.document(reference)
         return Article(
             id=stored["id"],
             title=stored.get("title", ""),
@@ -244,7 +211,7 @@ class Index:
     @_reads_index
     def document_count(self) -> int:
         """How many documents the index holds (as of the last commit)."""
-        return int(self._searcher().doc_count())
+        return self._backend.document_count()
 
     @_reads_index
     def marks(self, article: Article, query: str) -> tuple[MarkedText, MarkedText]:
@@ -253,79 +220,30 @@ class Index:
         A query that cannot be parsed (empty, only stop words) marks nothing.
         """
         try:
-            parsed = parse_query(query, self._ix.schema)
+            parsed = parse_query(query, self._backend.schema)
         except QueryError:
             return MarkedText(article.title), MarkedText(article.body)
-        words, phrases = self._marking(self._searcher(), parsed.query)
+        words, phrases = self._marking(parsed.query)
         title = mark(article.title, words, phrases, self._analyzer)
         return title, mark(article.body, words, phrases, self._analyzer)
 
     @_reads_index
     def stats(self) -> Stats:
-        """Documents, date range, documents per year, top sources, size, last ingest, schema version."""
-        searcher = self._searcher()
-        reader = searcher.reader()
-        live = list(reader.all_doc_ids())
-        raw_dates = whole_column(reader, "date", translate=False) if live else []
-        dates = [moment for doc in live if (moment := date_of(raw_dates[doc])) is not None]
-        counts = count_facets(reader, live, ("year", "source"))
-        meta = self._meta()
-        return Stats(
-            path=self.path,
-            documents=len(live),
-            first_date=_utc(min(dates)) if dates else None,
-            last_date=_utc(max(dates)) if dates else None,
-            per_year=counts["year"],
-            top_sources=dict(list(counts["source"].items())[:10]),
-            size_bytes=sum(entry.stat().st_size for entry in self.path.iterdir() if entry.is_file()),
-            last_ingest=meta.get("last_ingest"),
-            schema_version=meta.get("schema_version"),
-        )
+        """Documents, date range, documents per year, top sources, size, last ingest, schema version
+        (and, for a cluster, its name, health, shards and replicas)."""
+        return self._backend.stats()
 
-    def _searcher(self) -> Any:
-        searcher = getattr(self._local, "searcher", None)
-        if searcher is None:
-            searcher = self._ix.searcher(weighting=weighting())
-        elif not searcher.up_to_date():
-            if searcher.doc_count_all():
-                searcher = searcher.refresh()
-            else:  # Whoosh cannot refresh the reader of an index that had no documents
-                searcher.close()
-                searcher = self._ix.searcher(weighting=weighting())
-        self._local.searcher = searcher
-        return searcher
-
-    def _run(self, searcher: Any, query: Any, depth: int, allow: Any, sort: Sort) -> tuple[Any, int]:
-        """(the top ``depth`` results, the number of matches)."""
-        if sort == "relevance" or searcher.doc_count_all() == 0:  # an empty index has no date column
-            # No block skipping (usequality=False) and no early termination
-            # (replace=0): skipping can drop a true top-k document on a
-            # multi-segment index, and the collector then counts every match
-            # as it scores it, where Whoosh would run the query a second time
-            # to count them.
-            ranked: Any = TopCollector(depth, usequality=False, replace=0)
-        elif sort == "date":
-            ranked = SortingCollector(sorting.FieldFacet("date"), limit=depth)
-        else:
-            ranked = SortingCollector(
-                sorting.TranslateFacet(newest_first_key, sorting.FieldFacet("date")), limit=depth
-            )
-        collector = FilterCollector(ranked, allow=allow) if allow is not None else ranked
-        searcher.search_with_collector(preloaded(query), collector)
-        results = ranked.results()
-        return results, len(results)
-
-    def _marking(self, searcher: Any, query: Any) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+    def _marking(self, query: Any) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
         """(the words to mark alone, the phrases to mark) for the hits of ``query``."""
         phrase_only, phrases = marks_for(query)
-        return words_to_mark(query, searcher.reader()) - phrase_only, phrases
+        return self._backend.marked_words(query) - phrase_only, phrases
 
     def _hit(
-        self, rank: int, result: Any, words: frozenset[str], phrases: tuple[tuple[str, ...], ...],
+        self, rank: int, row: Row, words: frozenset[str], phrases: tuple[tuple[str, ...], ...],
         fragments: int, chars: int,
     ) -> Hit:  # fmt: skip
         """One hit; ``words`` (stems) and ``phrases`` are marked where they occur."""
-        stored = result.fields()
+        stored = row.fields
         snippet = (
             ()
             if fragments == 0
@@ -348,78 +266,12 @@ class Index:
             url=stored.get("url") or None,
             source=stored.get("source") or None,
             path=stored.get("path", ""),
-            score=float(result.score or 0.0),
+            score=row.score,
             snippet=joined.text,
             highlights=joined.highlights,
             snippets=snippet,
             title_highlights=mark(title, words, phrases, self._analyzer).highlights if fragments else (),
         )
-
-    def _facets(self, searcher: Any, query: Any, allow: Any, names: list[str]) -> dict[str, dict[str, int]]:
-        docnums = set(searcher.docs_for_query(query))
-        if allow is not None:
-            docnums &= allow if isinstance(allow, set) else set(searcher.docs_for_query(allow))
-        return count_facets(searcher.reader(), sorted(docnums), names)
-
-    def _filter(
-        self, searcher: Any, since: When, until: When, undated: bool, source: str | None, now: datetime
-    ) -> Any:
-        """What a hit must match besides the query: a query, a set of documents, or ``None`` for anything.
-
-        Documents without a date have no term to search for, so ``undated``
-        is the set of documents whose date column is empty.
-        """
-        site = _site_filter(source)
-        if undated:
-            chosen = self._undated(searcher)
-            return chosen & set(searcher.docs_for_query(site)) if site is not None else chosen
-        parts = [part for part in (_date_filter(since, until, now), site) if part is not None]
-        return wq.And(parts) if len(parts) > 1 else (parts[0] if parts else None)
-
-    def _undated(self, searcher: Any) -> set[int]:
-        reader = searcher.reader()
-        if not reader.doc_count_all():
-            return set()
-        dates = whole_column(reader, "date", translate=False)
-        return {doc for doc in reader.all_doc_ids() if dates[doc] == MISSING_DATE}
-
-    def _undated_matches(self, searcher: Any, query: Any, source: str | None) -> int:
-        """How many documents match ``query`` (and ``source``) but have no date."""
-        matches = set(searcher.docs_for_query(query)) & self._undated(searcher)
-        site = _site_filter(source)
-        return len(matches & set(searcher.docs_for_query(site)) if site is not None else matches)
-
-    def _docnum(self, searcher: Any, reference: str) -> int:
-        reference = reference.strip()
-        candidates = [reference, document_id(canonical) if (canonical := canonical_url(reference)) else None]
-        for doc_id in filter(None, candidates):
-            docnum = searcher.document_number(id=doc_id)
-            if docnum is not None:
-                return int(docnum)
-        path = str(Path(reference).expanduser().resolve())
-        docnums = list(searcher.document_numbers(path=path))
-        if len(docnums) == 1:
-            return int(docnums[0])
-        if docnums:
-            ids = ", ".join(searcher.stored_fields(doc)["id"] for doc in docnums[:5])
-            raise DocumentNotFoundError(
-                f"{reference} holds {len(docnums)} documents; name one by its id ({ids}, ...)."
-            )
-        raise DocumentNotFoundError(
-            f"No document {reference!r} in the index at {self.path}. Give an id, URL or file path "
-            "as `searchidx query --json` shows it."
-        )
-
-    def _meta(self) -> dict[str, str]:
-        from searchidx.manifest import MANIFEST_NAME, Manifest  # SQLite: only `stats` reads the manifest
-
-        if not (self.path / MANIFEST_NAME).exists():
-            return {}
-        manifest = Manifest(self.path)
-        try:
-            return manifest.meta()
-        finally:
-            manifest.close()
 
 
 def search(
@@ -466,11 +318,15 @@ class _Searched:
     """The query that answered a search, and everything derived from running it."""
 
     query: Any
-    found: Any
-    total: int
+    page: Page
     suggestion: str | None = None
     corrected: bool = False
     approximate: bool = False
+
+    @property
+    def total(self) -> int:
+        """How many documents the query matched."""
+        return self.page.total
 
 
 def _check(
@@ -495,20 +351,16 @@ def _check(
     return names
 
 
-def _site_filter(source: str | None) -> Any:
-    return (
-        wq.Term("source", source.strip().lower().removeprefix("www.")) if source and source.strip() else None
-    )
-
-
-def _date_filter(since: When, until: When, now: datetime) -> Any:
+def _filters(since: When, until: When, undated: bool, source: str | None, now: datetime) -> Filters:
+    """The filters of a search, with the date range checked and the source as hosts are stored."""
+    site = source.strip().lower().removeprefix("www.") if source and source.strip() else None
     if since is None and until is None:
-        return None
+        return Filters(undated=undated, source=site)
     start = _bound(since, now, first=True) if since is not None else None
     end = _bound(until, now, first=False) if until is not None else None
     if start is not None and end is not None and start > end:
         raise QueryError("--since is after --until: nothing can match. Swap them or widen the range.")
-    return wq.DateRange("date", start, end)
+    return Filters(start=start, end=end, ranged=True, source=site)
 
 
 def _bound(when: str | date | datetime, now: datetime, *, first: bool) -> datetime:

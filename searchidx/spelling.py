@@ -24,9 +24,12 @@ import math
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh.support.levenshtein import damerau_levenshtein
+
+if TYPE_CHECKING:
+    from searchidx.backends import Lexicon
 
 SPELLING_FIELD = "spelling"
 # The likelihood of one more typing error, as a factor: a candidate one edit
@@ -120,13 +123,13 @@ def _lexicon(reader: Any) -> _Lexicon:
 
 
 class Speller:
-    """Corrections for query words, from one reader of the index."""
+    """Corrections for query words, from the words an archive holds (a backend's lexicon)."""
 
-    def __init__(self, reader: Any, analyzer: Any) -> None:
-        self._reader = reader
+    def __init__(self, lexicon: Lexicon, analyzer: Any) -> None:
+        self._lexicon = lexicon
         self._analyzer = analyzer
-        self._usable = SPELLING_FIELD in reader.schema and reader.doc_count_all() > 0
-        self._rare = max(RARE, reader.doc_count_all() // RARE_SHARE)
+        self._usable = lexicon.documents() > 0
+        self._rare = max(RARE, lexicon.documents() // RARE_SHARE)
 
     def correct(self, words: Iterable[QueryWord]) -> dict[str, Correction]:
         """``{typed: Correction}`` for each word the archive lacks or holds far less than a near spelling."""
@@ -141,12 +144,12 @@ class Speller:
         edits = edits_allowed(word.typed)
         if not self._usable or not edits or not word.typed.isalpha():
             return None
-        written = self._frequency(word.typed)
+        written = self._lexicon.frequency(word.typed)
         if written > self._rare:  # a word the archive uses: never corrected
             return None
         near = [
             candidate
-            for candidate in words_within(self._reader, word.typed, edits)
+            for candidate in self._lexicon.words_within(word.typed, edits)
             if candidate != word.typed
         ][:MAX_CANDIDATES]
         # A near spelling with the typed word's stem is found by the word as typed already.
@@ -163,7 +166,7 @@ class Speller:
         if candidates:
             best = likeliest(candidates)
             # The word as typed finds the documents of its stem ("volcanoes" finds "volcano").
-            stemmed = int(self._reader.doc_frequency("body", word.stem))
+            stemmed = self._lexicon.stem_frequency(word.stem)
             if not stemmed or likelihood(best) > self._typed_prior(word, written=written, stemmed=stemmed):
                 return Correction(word.typed, best)
         # Not a word but a bare stem ("parad"); an inflection the archive lacks ("volcanoes") is fine.
@@ -178,17 +181,12 @@ class Speller:
             return self._prior(word.typed, capitalized=word.capitalized)
         return math.log(stemmed) + (math.log(NAME_PREFERENCE) / 2 if word.capitalized else 0.0)
 
-    def _frequency(self, word: str) -> int:
-        return int(self._reader.doc_frequency(SPELLING_FIELD, word))
-
     def _prior(self, word: str, *, capitalized: bool) -> float:
         """The log-likelihood that a user meant ``word``: its frequency, and its case against the query's."""
-        info = self._reader.term_info(SPELLING_FIELD, word) if self._frequency(word) else None
-        if info is None:
+        documents = self._lexicon.frequency(word)
+        if not documents:
             return -math.inf
-        documents = info.doc_frequency()
         prior = math.log(documents)
-        if capitalized:  # postings weigh 1 + the share of capitalized occurrences
-            name_share = (info.weight() - documents) / documents
-            prior += math.log(NAME_PREFERENCE) * name_share
+        if capitalized:
+            prior += math.log(NAME_PREFERENCE) * self._lexicon.name_share(word)
         return prior

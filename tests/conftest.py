@@ -63,7 +63,9 @@ def write_synthetic_corpus(folder: Path, articles: int) -> None:
 
 def stored_documents(index: Path) -> dict[str, dict[str, object]]:
     """Every document's stored fields in the index, by id."""
-    with Index(index) as ix, ix._ix.searcher() as searcher:
+    from whoosh import index as whoosh_index
+
+    with whoosh_index.open_dir(str(index)).searcher() as searcher:
         return {fields["id"]: fields for fields in searcher.all_stored_fields()}
 
 

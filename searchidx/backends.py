@@ -1,0 +1,144 @@
+"""The seam between searchidx and a search engine: what :class:`searchidx.Index` asks of one.
+
+Two engines answer: Whoosh, in a folder on this machine (the default, see
+:mod:`searchidx.whooshbackend`), and an OpenSearch cluster, named by an
+``http(s)://host:port/index`` URL (:mod:`searchidx.opensearchbackend`, with the
+``searchidx[opensearch]`` extra). Reading files, the query language, the
+speller's ranking, snippets and rendering are searchidx's own and the same for
+both; a backend runs a parsed query, counts facets, looks words up and
+returns stored documents.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol, TypeVar
+
+from searchidx.results import Stats
+
+Sort = Literal["relevance", "date", "-date"]
+T = TypeVar("T")
+CLUSTER_SCHEMES = ("http://", "https://")
+
+
+def is_cluster(location: str | os.PathLike[str] | None) -> bool:
+    """Whether an index location names an OpenSearch index (a URL) rather than a folder."""
+    return isinstance(location, str) and location.strip().lower().startswith(CLUSTER_SCHEMES)
+
+
+def index_location(index: str | os.PathLike[str] | None) -> str | os.PathLike[str] | None:
+    """``index`` if given, else ``$SEARCHIDX_INDEX`` when it names a cluster, else ``None`` (a folder)."""
+    if index is None and is_cluster(os.environ.get("SEARCHIDX_INDEX")):
+        return os.environ["SEARCHIDX_INDEX"].strip()
+    return index
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a hit must match besides the query.
+
+    ``start``/``end`` are naive UTC datetimes (either may be open); when
+    ``ranged``, documents without a date are left out. ``undated`` keeps only
+    those; ``source`` one site's articles.
+    """
+
+    start: datetime | None = None
+    end: datetime | None = None
+    ranged: bool = False
+    undated: bool = False
+    source: str | None = None
+
+    @property
+    def any(self) -> bool:
+        """Whether anything is filtered at all."""
+        return self.ranged or self.undated or self.source is not None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One matching document: its stored fields (``date`` a naive UTC datetime or None) and score."""
+
+    fields: dict[str, Any]
+    score: float
+
+
+@dataclass(frozen=True)
+class Page:
+    """The rows asked for (from ``skip``), and how many documents match in all."""
+
+    rows: list[Row]
+    total: int
+
+
+class Lexicon(Protocol):
+    """The words an archive holds, as the speller needs them (:mod:`searchidx.spelling`)."""
+
+    def documents(self) -> int:
+        """How many documents there are; 0 when there is nothing to correct against."""
+
+    def frequency(self, word: str) -> int:
+        """How many documents hold ``word`` as written (folded, lower case)."""
+
+    def name_share(self, word: str) -> float:
+        """The share (0 to 1) of the word's occurrences that are written capitalized."""
+
+    def stem_frequency(self, stem: str) -> int:
+        """How many documents hold the stem ``stem`` in the body field."""
+
+    def words_within(self, text: str, edits: int, prefix: int = 1) -> list[str]:
+        """The archive's words within ``edits`` edits of ``text`` that share its first ``prefix`` letters."""
+
+
+class Backend(Protocol):
+    """One engine's index, opened for searching."""
+
+    location: str
+    schema: Any
+
+    def reading(self, action: Callable[[], T]) -> T:
+        """``action()``, with the engine's failures turned into searchidx's errors."""
+
+    def lexicon(self) -> Lexicon:
+        """The words of the archive, for the speller."""
+
+    def run(self, query: Any, depth: int, filters: Filters, sort: Sort, skip: int) -> Page:
+        """The rows ``skip`` to ``depth`` of ``query``'s hits, in ``sort`` order, and the total."""
+
+    def undated_matches(self, query: Any, source: str | None) -> int:
+        """How many documents match ``query`` (and ``source``) but have no date."""
+
+    def facets(self, query: Any, filters: Filters, names: list[str]) -> dict[str, dict[str, int]]:
+        """Counts by facet of the documents matching ``query`` and ``filters``, in facet order."""
+
+    def marked_words(self, query: Any) -> frozenset[str]:
+        """The indexed words a hit of ``query`` can have matched (prefix and fuzzy terms expanded)."""
+
+    def document(self, reference: str) -> dict[str, Any]:
+        """The stored fields of the document ``reference`` names (id, URL or path)."""
+
+    def similar(self, fields: dict[str, Any], depth: int, skip: int) -> tuple[Page, frozenset[str], str]:
+        """The documents most like the stored one (not itself), the words that matched, the query shown."""
+
+    def document_count(self) -> int:
+        """How many documents the index holds."""
+
+    def stats(self) -> Stats:
+        """What the index holds."""
+
+    def close(self) -> None:
+        """Release what this thread holds."""
+
+
+def open_backend(location: str | os.PathLike[str] | None) -> Backend:
+    """The backend of an index location: a URL is an OpenSearch index, anything else a Whoosh folder."""
+    location = index_location(location)
+    if location is not None and is_cluster(location):
+        from searchidx.opensearchbackend import OpenSearchBackend  # the optional extra, only when asked for
+
+        return OpenSearchBackend(str(location))
+    from searchidx.whooshbackend import WhooshBackend
+
+    return WhooshBackend(location)

@@ -1,0 +1,251 @@
+"""The Whoosh backend: an index in a folder on this machine, searched in this process.
+
+Threads: one backend may be shared by many threads (a web server). Each
+thread gets its own Whoosh searcher, reopened when an ingest has committed
+since, so every query sees the last committed state.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+from typing import Any, TypeVar
+
+from whoosh import query as wq
+from whoosh import sorting
+from whoosh.collectors import FilterCollector, SortingCollector, TopCollector
+
+from searchidx.backends import Filters, Page, Row, Sort
+from searchidx.errors import DocumentNotFoundError
+from searchidx.facets import MISSING_DATE, count_facets, date_of, newest_first_key, whole_column
+from searchidx.querying import SEARCH_FIELDS, preloaded, words_to_mark
+from searchidx.ranking import weighting
+from searchidx.results import Stats
+from searchidx.schema import document_id, index_path, open_index, read_index_files
+from searchidx.spelling import SPELLING_FIELD, words_within
+from searchidx.urls import canonical_url
+
+SIMILAR_TERMS = 25
+T = TypeVar("T")
+
+
+class WhooshBackend:
+    """A Whoosh index in a folder, opened for searching."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = index_path(path)
+        self.location = str(self.path)
+        self._ix = open_index(self.path)
+        self.schema = self._ix.schema
+        self._local = threading.local()
+
+    def reading(self, action: Callable[[], T]) -> T:
+        """``action()``; failures to read the index files become :class:`IndexDamagedError`."""
+        return read_index_files(self.path, action)
+
+    def close(self) -> None:
+        """Release this thread's searcher (others are released when their threads end)."""
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None:
+            searcher.close()
+            self._local.searcher = None
+
+    def lexicon(self) -> WhooshLexicon:
+        """The words of the index's ``spelling`` field, for the speller."""
+        return WhooshLexicon(self._searcher().reader())
+
+    def run(self, query: Any, depth: int, filters: Filters, sort: Sort, skip: int) -> Page:
+        """The rows ``skip`` to ``depth`` of ``query``'s hits, and the number of matches."""
+        searcher = self._searcher()
+        allow = self._allow(searcher, filters)
+        if sort == "relevance" or searcher.doc_count_all() == 0:  # an empty index has no date column
+            # No block skipping (usequality=False) and no early termination
+            # (replace=0): skipping can drop a true top-k document on a
+            # multi-segment index, and the collector then counts every match
+            # as it scores it, where Whoosh would run the query a second time
+            # to count them.
+            ranked: Any = TopCollector(depth, usequality=False, replace=0)
+        elif sort == "date":
+            ranked = SortingCollector(sorting.FieldFacet("date"), limit=depth)
+        else:
+            ranked = SortingCollector(
+                sorting.TranslateFacet(newest_first_key, sorting.FieldFacet("date")), limit=depth
+            )
+        collector = FilterCollector(ranked, allow=allow) if allow is not None else ranked
+        searcher.search_with_collector(preloaded(query), collector)
+        results = ranked.results()
+        rows = [Row(result.fields(), float(result.score or 0.0)) for result in results[skip:depth]]
+        return Page(rows, len(results))
+
+    def undated_matches(self, query: Any, source: str | None) -> int:
+        """How many documents match ``query`` (and ``source``) but have no date."""
+        searcher = self._searcher()
+        matches = set(searcher.docs_for_query(query)) & self._undated(searcher)
+        site = _site_filter(source)
+        return len(matches & set(searcher.docs_for_query(site)) if site is not None else matches)
+
+    def facets(self, query: Any, filters: Filters, names: list[str]) -> dict[str, dict[str, int]]:
+        """Counts by facet of the documents matching ``query`` and ``filters``."""
+        searcher = self._searcher()
+        allow = self._allow(searcher, filters)
+        docnums = set(searcher.docs_for_query(query))
+        if allow is not None:
+            docnums &= allow if isinstance(allow, set) else set(searcher.docs_for_query(allow))
+        return count_facets(searcher.reader(), sorted(docnums), names)
+
+    def marked_words(self, query: Any) -> frozenset[str]:
+        """The indexed words a hit of ``query`` can have matched."""
+        return words_to_mark(query, self._searcher().reader())
+
+    def document(self, reference: str) -> dict[str, Any]:
+        """The stored fields of the document ``reference`` names: its id, URL or file path."""
+        searcher = self._searcher()
+        return dict(searcher.stored_fields(self._docnum(searcher, reference)))
+
+    def similar(self, fields: dict[str, Any], depth: int, skip: int) -> tuple[Page, frozenset[str], str]:
+        """The documents sharing the most distinctive words of the stored document ``fields``."""
+        searcher = self._searcher()
+        docnum = searcher.document_number(id=fields["id"])
+        terms = []
+        for name in SEARCH_FIELDS:
+            text = fields.get(name) or ""
+            terms += [
+                wq.Term(name, word, boost=weight)
+                for word, weight in searcher.key_terms_from_text(name, text, numterms=SIMILAR_TERMS)
+            ]
+        like = wq.Or(terms)
+        collector = TopCollector(depth, usequality=False, replace=0)
+        searcher.search_with_collector(preloaded(like), FilterCollector(collector, restrict={docnum}))
+        found = collector.results()
+        rows = [Row(result.fields(), float(result.score or 0.0)) for result in found[skip:depth]]
+        return Page(rows, len(found)), frozenset(term.text for term in terms), str(like)
+
+    def document_count(self) -> int:
+        """How many documents the index holds (as of the last commit)."""
+        return int(self._searcher().doc_count())
+
+    def stats(self) -> Stats:
+        """Documents, date range, documents per year, top sources, size, last ingest, schema version."""
+        searcher = self._searcher()
+        reader = searcher.reader()
+        live = list(reader.all_doc_ids())
+        raw_dates = whole_column(reader, "date", translate=False) if live else []
+        dates = [moment for doc in live if (moment := date_of(raw_dates[doc])) is not None]
+        counts = count_facets(reader, live, ("year", "source"))
+        meta = self._meta()
+        return Stats(
+            path=self.path,
+            documents=len(live),
+            first_date=min(dates).replace(tzinfo=UTC) if dates else None,
+            last_date=max(dates).replace(tzinfo=UTC) if dates else None,
+            per_year=counts["year"],
+            top_sources=dict(list(counts["source"].items())[:10]),
+            size_bytes=sum(entry.stat().st_size for entry in self.path.iterdir() if entry.is_file()),
+            last_ingest=meta.get("last_ingest"),
+            schema_version=meta.get("schema_version"),
+        )
+
+    def _searcher(self) -> Any:
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is None:
+            searcher = self._ix.searcher(weighting=weighting())
+        elif not searcher.up_to_date():
+            if searcher.doc_count_all():
+                searcher = searcher.refresh()
+            else:  # Whoosh cannot refresh the reader of an index that had no documents
+                searcher.close()
+                searcher = self._ix.searcher(weighting=weighting())
+        self._local.searcher = searcher
+        return searcher
+
+    def _allow(self, searcher: Any, filters: Filters) -> Any:
+        """What a hit must match besides the query: a query, a set of documents, or ``None`` for anything.
+
+        Documents without a date have no term to search for, so ``undated``
+        is the set of documents whose date column is empty.
+        """
+        site = _site_filter(filters.source)
+        if filters.undated:
+            chosen = self._undated(searcher)
+            return chosen & set(searcher.docs_for_query(site)) if site is not None else chosen
+        dated = wq.DateRange("date", filters.start, filters.end) if filters.ranged else None
+        parts = [part for part in (dated, site) if part is not None]
+        return wq.And(parts) if len(parts) > 1 else (parts[0] if parts else None)
+
+    def _undated(self, searcher: Any) -> set[int]:
+        reader = searcher.reader()
+        if not reader.doc_count_all():
+            return set()
+        dates = whole_column(reader, "date", translate=False)
+        return {doc for doc in reader.all_doc_ids() if dates[doc] == MISSING_DATE}
+
+    def _docnum(self, searcher: Any, reference: str) -> int:
+        reference = reference.strip()
+        candidates = [reference, document_id(canonical) if (canonical := canonical_url(reference)) else None]
+        for doc_id in filter(None, candidates):
+            docnum = searcher.document_number(id=doc_id)
+            if docnum is not None:
+                return int(docnum)
+        path = str(Path(reference).expanduser().resolve())
+        docnums = list(searcher.document_numbers(path=path))
+        if len(docnums) == 1:
+            return int(docnums[0])
+        if docnums:
+            ids = ", ".join(searcher.stored_fields(doc)["id"] for doc in docnums[:5])
+            raise DocumentNotFoundError(
+                f"{reference} holds {len(docnums)} documents; name one by its id ({ids}, ...)."
+            )
+        raise DocumentNotFoundError(
+            f"No document {reference!r} in the index at {self.path}. Give an id, URL or file path "
+            "as `searchidx query --json` shows it."
+        )
+
+    def _meta(self) -> dict[str, str]:
+        from searchidx.manifest import MANIFEST_NAME, Manifest  # SQLite: only `stats` reads the manifest
+
+        if not (self.path / MANIFEST_NAME).exists():
+            return {}
+        manifest = Manifest(self.path)
+        try:
+            return manifest.meta()
+        finally:
+            manifest.close()
+
+
+class WhooshLexicon:
+    """The speller's view of one Whoosh reader: the ``spelling`` field's words and their weights."""
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+        self._usable = SPELLING_FIELD in reader.schema and reader.doc_count_all() > 0
+
+    def documents(self) -> int:
+        """How many documents the reader has (0 for an index without a spelling field)."""
+        return int(self._reader.doc_count_all()) if self._usable else 0
+
+    def frequency(self, word: str) -> int:
+        """How many documents hold ``word`` as written."""
+        return int(self._reader.doc_frequency(SPELLING_FIELD, word))
+
+    def name_share(self, word: str) -> float:
+        """Postings weigh 1 + the share of capitalized occurrences: their mean, less 1."""
+        info = self._reader.term_info(SPELLING_FIELD, word) if self.frequency(word) else None
+        if info is None:
+            return 0.0
+        documents = info.doc_frequency()
+        return float((info.weight() - documents) / documents)
+
+    def stem_frequency(self, stem: str) -> int:
+        """How many documents hold ``stem`` in the body field."""
+        return int(self._reader.doc_frequency("body", stem))
+
+    def words_within(self, text: str, edits: int, prefix: int = 1) -> list[str]:
+        """The reader's words within ``edits`` edits of ``text`` (see :func:`spelling.words_within`)."""
+        return words_within(self._reader, text, edits, prefix)
+
+
+def _site_filter(source: str | None) -> Any:
+    return wq.Term("source", source) if source else None
