@@ -24,24 +24,36 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 CLASSPATH_FILE = HERE / "target" / "classpath.txt"
 CLASSES = HERE / "target" / "classes"
-JVM_OPTIONS = ["-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-Dopensearch.set.netty.runtime.available.processors=false"]
+JVM_OPTIONS = [
+    "-Xms256m",
+    "-Xmx512m",
+    "-XX:+UseSerialGC",
+    "-Dopensearch.set.netty.runtime.available.processors=false",
+]
 START_TIMEOUT = 180.0
 
 
-class ClusterUnavailable(RuntimeError):
+class ClusterUnavailableError(RuntimeError):
     """Java or Maven is missing, or the jars cannot be resolved."""
 
 
 def prepare() -> str:
     """The launcher's classpath, resolving the jars and compiling the launcher when needed."""
     if shutil.which("java") is None or shutil.which("mvn") is None:
-        raise ClusterUnavailable("Java and Maven are needed to run OpenSearch nodes")
+        raise ClusterUnavailableError("Java and Maven are needed to run OpenSearch nodes")
     launcher = CLASSES / "searchidx" / "cluster" / "ClusterNode.class"
     if not CLASSPATH_FILE.exists() or not launcher.exists():
-        command = ["mvn", "-q", "-B", "dependency:build-classpath", f"-Dmdep.outputFile={CLASSPATH_FILE}", "compile"]
+        command = [
+            "mvn",
+            "-q",
+            "-B",
+            "dependency:build-classpath",
+            f"-Dmdep.outputFile={CLASSPATH_FILE}",
+            "compile",
+        ]
         done = subprocess.run(command, cwd=HERE, capture_output=True, text=True, check=False)
         if done.returncode:
-            raise ClusterUnavailable(f"mvn failed: {(done.stdout + done.stderr)[-2000:]}")
+            raise ClusterUnavailableError(f"mvn failed: {(done.stdout + done.stderr)[-2000:]}")
     return f"{CLASSES}{os.pathsep}{CLASSPATH_FILE.read_text().strip()}"
 
 
@@ -98,9 +110,22 @@ class Cluster:
             node = Node(name, ports[2 * i], ports[2 * i + 1], self.root / name)
             node.home.mkdir(parents=True)
             log = (node.home / "node.log").open("wb")
-            command = ["java", *JVM_OPTIONS, "-cp", classpath, "searchidx.cluster.ClusterNode", str(node.home), name,
-                       str(node.http_port), str(node.transport_port), ",".join(transport), ",".join(names)]  # fmt: skip
-            node.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            command = [
+                "java",
+                *JVM_OPTIONS,
+                "-cp",
+                classpath,
+                "searchidx.cluster.ClusterNode",
+                str(node.home),
+                name,
+                str(node.http_port),
+                str(node.transport_port),
+                ",".join(transport),
+                ",".join(names),
+            ]
+            node.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
             self.nodes.append(node)
         try:
             self.wait_for("green", nodes=self.size, timeout=START_TIMEOUT)
@@ -138,12 +163,20 @@ class Cluster:
                 if not health.get("timed_out"):
                     return
                 last = json.dumps(health)
-            dead = [node.name for node in self.nodes if node.process is not None and node.process.poll() is not None]
+            dead = [
+                node.name
+                for node in self.nodes
+                if node.process is not None and node.process.poll() is not None
+            ]
             if len(dead) == len(self.nodes):
                 break
             time.sleep(1)
-        logs = "\n".join(f"--- {n.name}\n{(n.home / 'node.log').read_text(errors='replace')[-1500:]}" for n in self.nodes)
-        raise ClusterUnavailable(f"the cluster did not become {status} with {nodes} nodes: {last}\n{logs}")
+        logs = "\n".join(
+            f"--- {n.name}\n{(n.home / 'node.log').read_text(errors='replace')[-1500:]}" for n in self.nodes
+        )
+        raise ClusterUnavailableError(
+            f"the cluster did not become {status} with {nodes} nodes: {last}\n{logs}"
+        )
 
     def stop(self) -> None:
         """Stop every node by PID and remove their folders."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from searchidx import Index, IngestReport, ingest
+from searchidx import IngestReport, ingest
 from searchidx.documents import Document, load_documents
 
 REPO = Path(__file__).resolve().parents[1]
