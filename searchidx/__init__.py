@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from searchidx.errors import (
+        ClusterError,
+        ClusterExtraMissingError,
         CorpusError,
         DocumentError,
         DocumentNotFoundError,
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 __all__ = [
     "Article",
+    "ClusterError",
+    "ClusterExtraMissingError",
     "CorpusError",
     "DocumentError",
     "DocumentNotFoundError",
@@ -71,6 +75,8 @@ __all__ = [
     "search",
 ]
 _HOMES = {
+    "ClusterError": "searchidx.errors",
+    "ClusterExtraMissingError": "searchidx.errors",
     "CorpusError": "searchidx.errors",
     "DocumentError": "searchidx.errors",
     "DocumentNotFoundError": "searchidx.errors",

@@ -113,8 +113,8 @@ class Backend(Protocol):
     def facets(self, query: Any, filters: Filters, names: list[str]) -> dict[str, dict[str, int]]:
         """Counts by facet of the documents matching ``query`` and ``filters``, in facet order."""
 
-    def marked_words(self, query: Any) -> frozenset[str]:
-        """The indexed words a hit of ``query`` can have matched (prefix and fuzzy terms expanded)."""
+    def marked_words(self, query: Any, rows: list[Row]) -> frozenset[str]:
+        """The indexed words the hits ``rows`` of ``query`` can have matched (prefixes expanded)."""
 
     def document(self, reference: str) -> dict[str, Any]:
         """The stored fields of the document ``reference`` names (id, URL or path)."""

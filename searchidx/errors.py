@@ -128,3 +128,21 @@ class DocumentError(SearchidxError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class ClusterError(SearchidxError):
+    """An OpenSearch cluster cannot do what was asked: unreachable, login refused, red, no such index...
+
+    The message names the cluster by its address without credentials, which
+    searchidx never prints.
+    """
+
+
+class ClusterExtraMissingError(ClusterError):
+    """An index URL was given but the optional OpenSearch client is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "An index URL needs the OpenSearch client, which is not installed. "
+            "Install it with `pip install 'searchidx[opensearch]'`, or give an index folder instead."
+        )

@@ -30,13 +30,13 @@ class FoundFiles:
     ignored_folders: int = 0
 
 
-def find_files(folders: list[Path], *, exclude: Path) -> FoundFiles:
+def find_files(folders: list[Path], *, exclude: Path | None = None) -> FoundFiles:
     """Every supported file under ``folders`` once (a file reached twice, through a link, counts once).
 
     ``exclude`` (the index folder, when it lies inside one of them) is not
     looked into and not counted.
     """
-    excluded = exclude.resolve()
+    excluded = exclude.resolve() if exclude is not None else None
     seen: set[str] = set()
     found = FoundFiles()
     for folder in folders:
@@ -64,7 +64,7 @@ def is_under(key: str, folders: list[Path]) -> bool:
     return any(key.startswith(file_key(folder) + os.sep) for folder in folders)
 
 
-def _walk(folder: Path, excluded: Path, found: FoundFiles) -> Iterator[tuple[Path, str, bool]]:
+def _walk(folder: Path, excluded: Path | None, found: FoundFiles) -> Iterator[tuple[Path, str, bool]]:
     """Every file under ``folder``, its key, and whether it is to be read (not hidden, not ignored)."""
     rules: dict[Path, list[tuple[Path, str]]] = {}
     for root, dirs, files in os.walk(folder):

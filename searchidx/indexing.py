@@ -19,7 +19,7 @@ import hashlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from typing import Any
 
 from whoosh.writing import CLEAR
 
+from searchidx.backends import index_location, is_cluster
 from searchidx.documents import BadRecord, Document, load_documents, path_text, read_bytes
 from searchidx.errors import NUL_IN_PATH, CorpusError, DocumentError, IndexWriteError, NothingToIndexError
 from searchidx.finding import find_files, is_under
@@ -55,11 +56,15 @@ def ingest(
     workers: int | None = None,
     wait: float = DEFAULT_WAIT,
     observer: IngestObserver | None = None,
+    shards: int | None = None,
+    replicas: int | None = None,
 ) -> IngestReport:
     """Bring the index at ``index`` up to date with the articles under ``directories``.
 
     ``index`` defaults to ``$SEARCHIDX_INDEX`` or ``index/``; it is created if
-    missing. Documents that came from other folders are left alone, unless
+    missing. An ``http(s)://host:port/name`` URL is an index on an OpenSearch
+    cluster (``shards`` and ``replicas`` set when it is created; default 1 and
+    1). Documents that came from other folders are left alone, unless
     ``full`` asks for a rebuild from these folders only. ``workers`` is the
     number of indexing processes (default: one per core, up to 4, when there
     are 2,000 files or 8 MB to read, or more). An ingest that finds another
@@ -71,7 +76,9 @@ def ingest(
     """
     started = time.perf_counter()
     folders = _as_folders(directories)
-    target = index_path(index)
+    location = index_location(index)
+    cluster = location is not None and is_cluster(location)
+    target = index_path(location) if not cluster else None
     found = find_files(folders, exclude=target)
     candidates = found.supported
     if not candidates:
@@ -82,28 +89,30 @@ def ingest(
             "Point ingest at the folder that holds your articles."
         )
     observer = observer or IngestObserver()
-    with write_lock(index_storage(target), target, wait=wait, on_wait=observer.waiting):
-        ix = open_or_create_index(target, rebuild=full)
-        remove_leftovers(ix.storage)
-        manifest = Manifest(target)
-        fresh = full or ix.doc_count_all() == 0
-        run = _Run(ix, manifest, observer, full=full, fresh=fresh, workers=workers)
+    if target is None:
+        from searchidx.opensearchwriting import cluster_store  # the optional extra, only for a cluster
+
+        opened: Any = cluster_store(
+            str(location), full=full, shards=shards, replicas=replicas, wait=wait, on_wait=observer.waiting
+        )
+    else:
+        opened = _whoosh_store(target, full=full, workers=workers, wait=wait, observer=observer)
+    with opened as store:
+        run = _Run(store.new_writer, store.manifest, observer, full=full, fresh=full or store.fresh)
         try:
             run.execute(candidates, folders)
             run.commit()
-            total = int(ix.doc_count())  # read from the newest table of contents
-            undated = manifest.undated_count()
+            total = store.document_count()
+            undated = store.manifest.undated_count()
         except (OSError, sqlite3.Error) as error:  # a full disk, a read-only folder...
             run.cancel()
             reason = getattr(error, "strerror", None) or str(error)
-            raise IndexWriteError(target, reason) from error
+            raise IndexWriteError(target or Path(str(location)), reason) from error
         except BaseException:
             run.cancel()
             raise
-        finally:
-            manifest.close()
     return IngestReport(
-        index=target,
+        index=store.location,
         files=len(candidates),
         ignored=found.ignored,
         ignored_folders=found.ignored_folders,
@@ -121,15 +130,51 @@ def ingest(
 
 
 @dataclass
+class _WhooshStore:
+    """What an ingest writes to in a folder: the Whoosh index, its manifest, a writer per batch."""
+
+    ix: Any
+    manifest: Manifest
+    location: Path
+    workers: int | None
+
+    @property
+    def fresh(self) -> bool:
+        """Whether the index holds no document yet (every document can be added, not updated)."""
+        return bool(self.ix.doc_count_all() == 0)
+
+    def new_writer(self, files: int, size: int) -> Any:
+        """A writer with as many processes as ``files`` files of ``size`` bytes deserve."""
+        return open_writer(self.ix, procs=self.workers or worker_count(files, size))
+
+    def document_count(self) -> int:
+        """The documents of the newest table of contents."""
+        return int(self.ix.doc_count())
+
+
+@contextlib.contextmanager
+def _whoosh_store(
+    target: Path, *, full: bool, workers: int | None, wait: float, observer: IngestObserver
+) -> Iterator[_WhooshStore]:
+    with write_lock(index_storage(target), target, wait=wait, on_wait=observer.waiting):
+        ix = open_or_create_index(target, rebuild=full)
+        remove_leftovers(ix.storage)
+        manifest = Manifest(target)
+        try:
+            yield _WhooshStore(ix, manifest, target, workers)
+        finally:
+            manifest.close()
+
+
+@dataclass
 class _Run:
     """The state of one ingest: the writer, the manifest and the counts."""
 
-    ix: Any
+    new_writer: Callable[[int, int], Any]
     manifest: Manifest
     observer: IngestObserver
     full: bool
     fresh: bool
-    workers: int | None = None
     added: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -159,7 +204,7 @@ class _Run:
         gone = {key for key in known if is_under(key, folders) and key not in current}
         changed = {key for key, digest in hashes.items() if digest != known.get(key)}
         size = sum(self._sizes[path] for path, key in candidates.items() if key in changed)
-        self.writer = open_writer(self.ix, procs=self.workers or worker_count(len(changed), size))
+        self.writer = self.new_writer(len(changed), size)
         reread = self._retire(gone | changed, current)
         unchanged = [key for key in hashes if key not in reread]
         self._account_unchanged(unchanged)
@@ -188,15 +233,30 @@ class _Run:
             self.writer.commit()
         else:
             self.writer.cancel()
+        self._account_rejected(getattr(self.writer, "rejected", {}))
         self.manifest.set_meta("last_ingest", datetime.now(UTC).isoformat())
         self.manifest.set_meta("schema_version", str(SCHEMA_VERSION))
         self.manifest.commit()
 
+    def _account_rejected(self, rejected: dict[str, str]) -> None:
+        """Documents a cluster refused are skipped records, reported with the cluster's reason."""
+        for doc_id, reason in rejected.items():
+            if doc_id not in self._new_ids or doc_id not in self.written:
+                continue
+            location = self._new_ids.pop(doc_id)
+            self.written.discard(doc_id)
+            if doc_id in self.retired:
+                self.updated -= 1
+            else:
+                self.added -= 1
+            self.manifest.reject(doc_id, reason)
+            self._skip(location, reason)
+        rejected.clear()
+
     def _commit_batch(self, left: list[Path]) -> None:
         self.commit()
         self._batched = 0
-        size = sum(self._sizes.get(path, 0) for path in left)
-        self.writer = open_writer(self.ix, procs=self.workers or worker_count(len(left), size))
+        self.writer = self.new_writer(len(left), sum(self._sizes.get(path, 0) for path in left))
 
     def cancel(self) -> None:
         """Drop what this ingest wrote but did not commit.

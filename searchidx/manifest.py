@@ -65,8 +65,9 @@ class Record:
 class Manifest:
     """The manifest of one index; changes become visible on :meth:`commit`."""
 
-    def __init__(self, index_dir: Path) -> None:
-        self._connection = sqlite3.connect(index_dir / MANIFEST_NAME)
+    def __init__(self, index_dir: Path | None) -> None:
+        """The manifest in ``index_dir``, or (``None``) an empty one in memory, as a cluster's is loaded."""
+        self._connection = sqlite3.connect(index_dir / MANIFEST_NAME if index_dir is not None else ":memory:")
         self._connection.executescript(SCHEMA)
         columns = {row[1] for row in self._connection.execute("PRAGMA table_info(files)")}
         if "stamp" not in columns:  # a manifest from before stamps
@@ -148,6 +149,14 @@ class Manifest:
             "INSERT INTO records (path, location, status, doc_id, content_key, detail, dated)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
+        )
+
+    def reject(self, doc_id: str, reason: str) -> None:
+        """The document ``doc_id`` was not indexed after all (a cluster refused it): a skipped record."""
+        self._connection.execute(
+            "UPDATE records SET status = 'skipped', detail = ?, doc_id = NULL"
+            " WHERE doc_id = ? AND status = 'indexed'",
+            (reason, doc_id),
         )
 
     def undated_count(self) -> int:

@@ -49,7 +49,7 @@ class IngestReport:
     ignored).
     """
 
-    index: Path
+    index: Path | str  # a folder, or a cluster's index as searchidx shows it
     files: int
     ignored: int
     added: int

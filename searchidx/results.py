@@ -131,7 +131,7 @@ class Article:
 class Stats:
     """What an index holds."""
 
-    path: Path
+    path: Path | str
     documents: int
     first_date: datetime | None
     last_date: datetime | None
@@ -140,3 +140,6 @@ class Stats:
     size_bytes: int
     last_ingest: str | None
     schema_version: str | None
+    backend: str = "whoosh"
+    # For a cluster: its name, health, nodes, and the index's shards and replicas.
+    cluster: dict[str, str] | None = None

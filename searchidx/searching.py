@@ -119,7 +119,7 @@ class Index:
         searched = self._search(parsed, min(skip + limit, MAX_HITS), filters, sort, skip, exact=exact)
         if skip < searched.total and skip + limit > MAX_HITS:  # a page past the last one is said so
             raise QueryError(f"Pages go no deeper than hit {MAX_HITS:,}; narrow the search instead.")
-        words, phrases = self._marking(searched.query) if snippets else (frozenset(), ())
+        words, phrases = self._marking(searched.query, searched.page.rows) if snippets else (frozenset(), ())
         hits = tuple(
             self._hit(rank, row, words, phrases, snippets, snippet_chars)
             for rank, row in enumerate(searched.page.rows, start=skip + 1)
@@ -223,7 +223,8 @@ class Index:
             parsed = parse_query(query, self._backend.schema)
         except QueryError:
             return MarkedText(article.title), MarkedText(article.body)
-        words, phrases = self._marking(parsed.query)
+        shown = {"title": article.title, "body": article.body}
+        words, phrases = self._marking(parsed.query, [Row(shown, 0.0)])
         title = mark(article.title, words, phrases, self._analyzer)
         return title, mark(article.body, words, phrases, self._analyzer)
 
@@ -233,10 +234,10 @@ class Index:
         (and, for a cluster, its name, health, shards and replicas)."""
         return self._backend.stats()
 
-    def _marking(self, query: Any) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
-        """(the words to mark alone, the phrases to mark) for the hits of ``query``."""
+    def _marking(self, query: Any, rows: list[Row]) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+        """(the words to mark alone, the phrases to mark) for the hits ``rows`` of ``query``."""
         phrase_only, phrases = marks_for(query)
-        return self._backend.marked_words(query) - phrase_only, phrases
+        return self._backend.marked_words(query, rows) - phrase_only, phrases
 
     def _hit(
         self, rank: int, row: Row, words: frozenset[str], phrases: tuple[tuple[str, ...], ...],

@@ -96,8 +96,8 @@ class WhooshBackend:
             docnums &= allow if isinstance(allow, set) else set(searcher.docs_for_query(allow))
         return count_facets(searcher.reader(), sorted(docnums), names)
 
-    def marked_words(self, query: Any) -> frozenset[str]:
-        """The indexed words a hit of ``query`` can have matched."""
+    def marked_words(self, query: Any, rows: list[Row]) -> frozenset[str]:
+        """The indexed words a hit of ``query`` can have matched, over the whole index's words."""
         return words_to_mark(query, self._searcher().reader())
 
     def document(self, reference: str) -> dict[str, Any]:

@@ -1,0 +1,149 @@
+"""searchidx's parsed queries as OpenSearch's query DSL.
+
+The query language is parsed once, by :mod:`searchidx.querying`, into a tree
+of Whoosh query objects; this module writes the same tree as the DSL, node
+for node: words OR-ed with the same field weights, phrases, ``NOT``,
+prefixes, fuzzy words and date ranges. The cluster indexes the terms
+searchidx's own analyzer makes (see :mod:`searchidx.opensearchbackend`), so
+a term here is the exact term indexed, as on Whoosh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from math import log
+from typing import Any
+
+from whoosh import query as wq
+
+from searchidx.errors import QueryError
+
+Dsl = dict[str, Any]
+# (field, stems) -> documents holding each stem in that field, for the blended IDF of fuzzy words.
+Frequencies = Callable[[str, list[str]], dict[str, int]]
+# (typed word, edits, prefix letters) -> the archive's words as written within reach.
+Neighbours = Callable[[str, int, int], list[str]]
+MATCH_NOTHING: Dsl = {"match_none": {}}
+
+
+class Translator:
+    """Writes query trees as DSL; fuzzy words are expanded with the cluster's own words."""
+
+    def __init__(
+        self, documents: int, frequencies: Frequencies, neighbours: Neighbours, stem: Callable[[str], str]
+    ) -> None:
+        self._documents = documents
+        self._frequencies = frequencies
+        self._neighbours = neighbours
+        self._stem = stem
+        self.expanded: dict[tuple[str, str], list[str]] = {}
+
+    def dsl(self, node: Any) -> Dsl:
+        """The DSL of one node of the tree (and of its children)."""
+        boost = float(getattr(node, "boost", 1.0))
+        found = self._node(node)
+        if boost != 1.0 and "bool" in found:
+            found["bool"]["boost"] = boost
+        return found
+
+    def _node(self, node: Any) -> Dsl:
+        if node is wq.NullQuery or isinstance(node, wq.NullQuery.__class__):
+            return MATCH_NOTHING
+        if isinstance(node, wq.Every):
+            return {"match_all": {}}
+        if isinstance(node, wq.FuzzyTerm):  # before Term: a fuzzy term is one
+            return self._fuzzy(node)
+        if isinstance(node, wq.Prefix):
+            return {"prefix": {node.fieldname: {"value": node.text, "boost": node.boost}}}
+        if isinstance(node, wq.Wildcard):
+            return {"wildcard": {node.fieldname: {"value": node.text, "boost": node.boost}}}
+        if isinstance(node, wq.Term):
+            return {"term": {node.fieldname: {"value": node.text, "boost": node.boost}}}
+        if isinstance(node, wq.Phrase):
+            return self._phrase(node)
+        if isinstance(node, wq.DateRange):
+            return {"range": {node.fieldname: _bounds(node.startdate, node.enddate, node)}}
+        if isinstance(node, wq.TermRange):
+            return {"range": {node.fieldname: _bounds(node.start, node.end, node)}}
+        if isinstance(node, wq.Not):
+            return {"bool": {"must": [{"match_all": {}}], "must_not": [self.dsl(node.query)]}}
+        if isinstance(node, wq.AndNot):
+            return {"bool": {"must": [self.dsl(node.a)], "must_not": [self.dsl(node.b)]}}
+        if isinstance(node, wq.AndMaybe):
+            return {"bool": {"must": [self.dsl(node.a)], "should": [self.dsl(node.b)]}}
+        if isinstance(node, wq.Require):
+            return {"bool": {"must": [self.dsl(node.a)], "filter": [self.dsl(node.b)]}}
+        if isinstance(node, wq.DisjunctionMax):
+            return {
+                "dis_max": {
+                    "queries": [self.dsl(sub) for sub in node.subqueries],
+                    "tie_breaker": node.tiebreak,
+                }
+            }
+        if isinstance(node, wq.And):
+            return {"bool": {"must": [self.dsl(sub) for sub in node.subqueries]}}
+        if isinstance(node, wq.Or):
+            return {"bool": {"should": [self.dsl(sub) for sub in node.subqueries], "minimum_should_match": 1}}
+        if isinstance(node, wq.ConstantScoreQuery):
+            return {"constant_score": {"filter": self.dsl(node.child), "boost": node.score}}
+        raise QueryError(f"This part of the query cannot be searched on a cluster: {node}. Rephrase it.")
+
+    def _phrase(self, node: Any) -> Dsl:
+        # Whoosh's slop counts the step between neighbours (1: adjacent); Lucene's the words between.
+        return {
+            "match_phrase": {
+                node.fieldname: {
+                    "query": " ".join(node.words),
+                    "slop": max(node.slop - 1, 0),
+                    "boost": node.boost,
+                }
+            }
+        }
+
+    def _fuzzy(self, node: Any) -> Dsl:
+        """The stems of the archive's words within reach of the word typed, scored with one IDF.
+
+        As on Whoosh (:class:`searchidx.querying._FuzzyTerm`): the edit distance
+        is measured on words as written, and each stem found weighs the IDF of
+        the most common one (Elasticsearch's blended frequencies).
+        """
+        typed = getattr(node, "typed", node.text)
+        words = self._neighbours(typed, max(int(node.maxdist), 1), max(int(node.prefixlength), 1))
+        stems = list(dict.fromkeys(self._stem(word) for word in words if self._stem(word)))
+        self.expanded[(node.fieldname, typed)] = stems
+        if not stems:
+            return MATCH_NOTHING
+        counts = self._frequencies(node.fieldname, stems)
+        stems = [stem for stem in stems if counts.get(stem)]
+        if not stems:
+            return MATCH_NOTHING
+        common = self._idf(max(counts[stem] for stem in stems))
+        should = [
+            {
+                "term": {
+                    node.fieldname: {
+                        "value": stem,
+                        "boost": node.boost * common / max(self._idf(counts[stem]), 1e-9),
+                    }
+                }
+            }
+            for stem in stems
+        ]
+        return {"bool": {"should": should, "minimum_should_match": 1}}
+
+    def _idf(self, frequency: int) -> float:
+        return log(1 + (self._documents - frequency + 0.5) / (frequency + 0.5))
+
+
+def _bounds(start: Any, end: Any, node: Any) -> Dsl:
+    bounds: Dsl = {}
+    if start is not None:
+        bounds["gt" if getattr(node, "startexcl", False) else "gte"] = _value(start)
+    if end is not None:
+        bounds["lt" if getattr(node, "endexcl", False) else "lte"] = _value(end)
+    return bounds
+
+
+def _value(value: Any) -> Any:
+    return value.isoformat() + ("Z" if value.tzinfo is None else "") if isinstance(value, datetime) else value
