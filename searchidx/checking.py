@@ -16,6 +16,7 @@ from typing import Any
 
 from whoosh.reading import SegmentReader
 
+from searchidx.backends import index_location, is_cluster
 from searchidx.errors import IndexDamagedError
 from searchidx.manifest import MANIFEST_NAME, Manifest
 from searchidx.schema import index_path, open_index, read_index_files
@@ -29,13 +30,14 @@ RERUN = "Run the same `searchidx ingest DIR` again to bring the records and the 
 class CheckReport:
     """What :func:`check` found: the counts it read, and each problem in one sentence."""
 
-    path: Path
-    segments: int
+    path: Path | str  # a folder, or a cluster's index
+    segments: int  # on a cluster: the shards
     documents: int
     recorded: int
     problems: tuple[str, ...]
     advice: str
     seconds: float
+    part: str = "segment"  # what ``segments`` counts: a cluster's index is read by shard
 
     @property
     def healthy(self) -> bool:
@@ -53,7 +55,12 @@ def check(index: str | os.PathLike[str] | None = None) -> CheckReport:
     Example: ``check("index/").healthy`` is ``True`` after a clean ingest.
     """
     started = time.perf_counter()
-    path = index_path(index)
+    location = index_location(index)
+    if location is not None and is_cluster(location):
+        from searchidx.opensearchwriting import check_cluster
+
+        return check_cluster(str(location), compare=compare_records)
+    path = index_path(location)
     problems: list[str] = []
     try:
         ix = open_index(path)
@@ -68,7 +75,7 @@ def check(index: str | os.PathLike[str] | None = None) -> CheckReport:
     advice = REBUILD if problems else ""
     recorded = _records(path)
     if not problems and recorded is not None:
-        record_problems = _compare(ids, recorded)
+        record_problems = compare_records(ids, recorded)
         problems += record_problems
         advice = RERUN if record_problems else ""
     repeated = sum(1 for count in ids.values() if count > 1)
@@ -121,7 +128,8 @@ def _records(path: Path) -> dict[str, str] | None:
         manifest.close()
 
 
-def _compare(ids: dict[str, int], recorded: dict[str, str]) -> list[str]:
+def compare_records(ids: dict[str, int], recorded: dict[str, str]) -> list[str]:
+    """What disagrees between the ids in the index (and how often each occurs) and the ingest records."""
     problems = []
     missing = sorted(set(recorded) - set(ids))
     if missing:

@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from searchidx import __version__
+from searchidx.backends import is_cluster
 from searchidx.errors import NUL_IN_PATH, SearchidxError
 from searchidx.rendering import (
     article_json,
@@ -84,16 +85,28 @@ class FilePath(click.Path):
         return super().convert(value, param, ctx)
 
 
+class IndexLocation(FilePath):
+    """An index folder, or the ``http(s)://host:port/name`` URL of an index on an OpenSearch cluster."""
+
+    name = "path|url"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The URL as it is (a string), or the folder as a path."""
+        if is_cluster(str(value)):
+            return str(value).strip()
+        return super().convert(value, param, ctx)
+
+
 def index_option(function: F) -> F:
-    """The ``--index PATH`` option shared by every command."""
+    """The ``--index PATH|URL`` option shared by every command."""
     return click.option(
         "--index",
         "index",
-        type=FilePath(file_okay=False, path_type=Path),
+        type=IndexLocation(file_okay=False, path_type=Path),
         envvar="SEARCHIDX_INDEX",
         default="index",
         show_default=True,
-        help="Index directory (env SEARCHIDX_INDEX).",
+        help="Index folder, or an OpenSearch index URL http(s)://host:9200/NAME (env SEARCHIDX_INDEX).",
     )(function)
 
 
@@ -144,15 +157,23 @@ def cli() -> None:
     metavar="SECONDS",
     help="How long to wait for another ingest into the same index to finish.",
 )
+@click.option(
+    "--shards", type=click.IntRange(1, 1024), help="On a cluster: primary shards of a new index (default 1)."
+)
+@click.option(
+    "--replicas", type=click.IntRange(0, 16), help="On a cluster: copies of each shard (default 1)."
+)
 @json_option
 def ingest_command(
     directories: tuple[Path, ...],
-    index: Path,
+    index: Path | str,
     full: bool,
     quiet: bool,
     verbose: bool,
     workers: int | None,
     wait: float,
+    shards: int | None,
+    replicas: int | None,
     as_json: bool,
 ) -> None:
     """Index the articles under DIRECTORIES (.txt, .md, .html, .htm, .jsonl, .ndjson).
@@ -166,7 +187,8 @@ def ingest_command(
     show_progress = not (quiet or verbose or as_json) and sys.stderr.isatty()
     try:
         with _IngestPrinter(verbose=verbose, progress=show_progress) as printer:
-            report = ingest(directories, index=index, full=full, workers=workers, wait=wait, observer=printer)
+            report = ingest(directories, index=index, full=full, workers=workers, wait=wait, observer=printer,
+                            shards=shards, replicas=replicas)  # fmt: skip
     except KeyboardInterrupt:
         _fail(f"interrupted: {_what_was_kept(index)}; run the same ingest again to go on from there.",
               INTERRUPTED)  # fmt: skip
@@ -178,7 +200,7 @@ def ingest_command(
         sys.exit(1)
 
 
-def _what_was_kept(index: Path) -> str:
+def _what_was_kept(index: Path | str) -> str:
     """What an interrupted ingest left: the index as its last commit wrote it."""
     try:
         with Index(index) as ix:
@@ -288,10 +310,10 @@ def output_options(function: F) -> F:
 @click.option("--show-query", is_flag=True, help="Print the query as searched (on stderr).")
 @output_options
 def query_command(
-    words: tuple[str, ...], index: Path, limit: int, page: int | None, offset: int | None, since: str | None,
-    until: str | None, undated: bool, source: str | None, sort: str, facets: str, snippets: int,
-    snippet_chars: int, exact: bool, show_query: bool, as_json: bool, as_jsonl: bool, urls_only: bool,
-    count_only: bool, color: str,
+    words: tuple[str, ...], index: Path | str, limit: int, page: int | None, offset: int | None,
+    since: str | None, until: str | None, undated: bool, source: str | None, sort: str, facets: str,
+    snippets: int, snippet_chars: int, exact: bool, show_query: bool, as_json: bool, as_jsonl: bool,
+    urls_only: bool, count_only: bool, color: str,
 ) -> None:  # fmt: skip
     """Search the index for WORDS.
 
@@ -404,7 +426,7 @@ def _print_hits(results: Results, color: str) -> None:
 @paging_options(MAX_SIMILAR)
 @output_options
 def similar_command(
-    reference: str, index: Path, limit: int, page: int | None, offset: int | None, as_json: bool,
+    reference: str, index: Path | str, limit: int, page: int | None, offset: int | None, as_json: bool,
     as_jsonl: bool, urls_only: bool, count_only: bool, color: str,
 ) -> None:  # fmt: skip
     """The articles most like the one REFERENCE names (its id, URL or file path)."""
@@ -418,7 +440,7 @@ def similar_command(
 @click.argument("reference")
 @index_option
 @json_option
-def show_command(reference: str, index: Path, as_json: bool) -> None:
+def show_command(reference: str, index: Path | str, as_json: bool) -> None:
     """Print the stored article REFERENCE names (its id, URL or file path) in full."""
     with Index(index) as ix:
         article = ix.get(reference)
@@ -431,7 +453,7 @@ def show_command(reference: str, index: Path, as_json: bool) -> None:
 @cli.command("stats")
 @index_option
 @json_option
-def stats_command(index: Path, as_json: bool) -> None:
+def stats_command(index: Path | str, as_json: bool) -> None:
     """What the index holds: documents, dates, sources, size, last ingest."""
     with Index(index) as ix:
         stats = ix.stats()
@@ -447,7 +469,7 @@ def stats_command(index: Path, as_json: bool) -> None:
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port (0: any free port)."
 )
-def serve_command(index: Path, host: str, port: int) -> None:
+def serve_command(index: Path | str, host: str, port: int) -> None:
     """Search the index in a browser, and over a JSON API (/api/search, /api/doc/ID, /api/stats).
 
     Serves until Ctrl-C. Binds to this machine only by default: there is no
@@ -471,7 +493,7 @@ def serve_command(index: Path, host: str, port: int) -> None:
 @cli.command("check")
 @index_option
 @json_option
-def check_command(index: Path, as_json: bool) -> None:
+def check_command(index: Path | str, as_json: bool) -> None:
     """Verify the index: read every segment and stored document, compare with the ingest records.
 
     Exits 0 when the index is healthy and 1 when a problem was found.

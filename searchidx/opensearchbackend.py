@@ -468,7 +468,9 @@ class OpenSearchBackend:
                 "like": [{"doc": like}],
                 "max_query_terms": SIMILAR_TERMS,
                 "min_term_freq": 1,
-                "min_doc_freq": 1,
+                # A word of this article alone finds nothing else; any shared word counts, as on Whoosh.
+                "min_doc_freq": 2,
+                "minimum_should_match": 1,
             }
         }
         query = {"bool": {"must": [mlt], "must_not": [{"term": {"id": fields["id"]}}]}}
@@ -484,7 +486,7 @@ class OpenSearchBackend:
                 "doc": like,
                 "fields": ["body"],
                 "term_statistics": True,
-                "filter": {"max_num_terms": SIMILAR_TERMS, "min_term_freq": 1, "min_doc_freq": 1},
+                "filter": {"max_num_terms": SIMILAR_TERMS, "min_term_freq": 1, "min_doc_freq": 2},
             },
         )
         words = frozenset(vectors.get("term_vectors", {}).get("body", {}).get("terms", {}))
@@ -613,9 +615,6 @@ class ClusterLexicon:
                     "prefix_length": prefix,
                     "size": 50,
                     "min_word_length": 2,
-                    "string_distance": "damerau_levenshtein",
-                    "max_term_freq": 1.0,
-                    "min_doc_freq": 1,
                 },
             }
         }

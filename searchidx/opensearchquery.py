@@ -16,6 +16,7 @@ from math import log
 from typing import Any
 
 from whoosh import query as wq
+from whoosh.util.times import long_to_datetime
 
 from searchidx.errors import QueryError
 
@@ -64,6 +65,8 @@ class Translator:
             return self._phrase(node)
         if isinstance(node, wq.DateRange):
             return {"range": {node.fieldname: _bounds(node.startdate, node.enddate, node)}}
+        if isinstance(node, wq.NumericRange):  # what Whoosh makes of date:2015: ticks since year 1
+            return {"range": {node.fieldname: _bounds(_moment(node.start), _moment(node.end), node)}}
         if isinstance(node, wq.TermRange):
             return {"range": {node.fieldname: _bounds(node.start, node.end, node)}}
         if isinstance(node, wq.Not):
@@ -143,6 +146,10 @@ def _bounds(start: Any, end: Any, node: Any) -> Dsl:
     if end is not None:
         bounds["lt" if getattr(node, "endexcl", False) else "lte"] = _value(end)
     return bounds
+
+
+def _moment(ticks: int | None) -> datetime | None:
+    return long_to_datetime(ticks) if ticks is not None else None
 
 
 def _value(value: Any) -> Any:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from searchidx.checking import RERUN, CheckReport
 from searchidx.errors import ClusterError
 from searchidx.manifest import Manifest, Record
 from searchidx.opensearchbackend import (
@@ -358,3 +359,53 @@ def _stale(holder: dict[str, Any]) -> bool:
     except (KeyError, ValueError):
         return True
     return (datetime.now(UTC) - since).total_seconds() > STALE_LOCK_SECONDS
+
+
+def check_cluster(url: str, *, compare: Callable[[dict[str, int], dict[str, str]], list[str]]) -> CheckReport:
+    """The cluster's health and the index's documents against the ingest records kept beside them."""
+    from opensearchpy import helpers
+
+    started = time.perf_counter()
+    address = parse_address(url)
+    client = connect(address)
+
+    def read() -> tuple[str, int, dict[str, int], dict[str, str]]:
+        health = client.cluster.health(index=address.name)
+        ids: dict[str, int] = {}
+        for hit in helpers.scan(client, index=address.name, query={"_source": ["id"]}, preference="_primary"):
+            ids[hit["_source"]["id"]] = ids.get(hit["_source"]["id"], 0) + 1
+        manifest = ClusterManifest(client, address)
+        try:
+            return (
+                str(health["status"]),
+                int(health["active_primary_shards"]),
+                ids,
+                manifest.indexed_locations(),
+            )
+        finally:
+            manifest.close()
+
+    status, shards, ids, recorded = call(address, read)
+    problems = []
+    if status == "red":
+        problems.append(
+            "The cluster is red: a shard of the index has no live copy, so searches miss documents."
+        )
+    problems += compare(ids, recorded)
+    advice = RERUN if problems else ""
+    if status == "red":
+        advice = "Bring the missing nodes back (the cluster's own logs say which), then check again."
+    elif status == "yellow":
+        advice = (
+            "The cluster is yellow: some replicas are not assigned (too few nodes?); no document is missing."
+        )
+    return CheckReport(
+        address.shown,
+        shards,
+        sum(ids.values()),
+        len(recorded),
+        tuple(problems),
+        advice,
+        time.perf_counter() - started,
+        part="shard",
+    )

@@ -152,6 +152,15 @@ def stats_text(stats: Stats) -> str:
         f"last ingest     {stats.last_ingest or 'unknown'}",
         f"schema version  {stats.schema_version or 'unknown'}",
     ]
+    if stats.cluster:
+        info = stats.cluster
+        lines[1:1] = [
+            f"backend         OpenSearch cluster {terminal_safe(info['name'])}: {info['health']}, "
+            f"{plural(int(info['nodes']), 'node')}",
+            f"layout          {plural(int(info['shards']), 'shard')} x {info['replicas']} "
+            f"{'replica' if info['replicas'] == '1' else 'replicas'}",
+        ]
+        lines[-3] = f"size            {stats.size_bytes / 1_000_000:.1f} MB (primaries)"
     return "\n".join(lines)
 
 
@@ -167,12 +176,14 @@ def stats_json(stats: Stats) -> dict[str, Any]:
         "size_bytes": stats.size_bytes,
         "last_ingest": stats.last_ingest,
         "schema_version": stats.schema_version,
+        "backend": stats.backend,
+        "cluster": stats.cluster,
     }
 
 
 def check_text(report: CheckReport) -> str:
     """What ``searchidx check`` found, in plain words."""
-    segments = f"{report.segments} segment{'s' * (report.segments != 1)}"
+    segments = plural(report.segments, report.part)
     read = f"{report.documents} documents in {segments}"
     if report.healthy:
         return (f"{report.path}: healthy. {read} read in full; the ingest records agree "

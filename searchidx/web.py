@@ -25,6 +25,7 @@ from typing import Any
 import falcon
 
 from searchidx.errors import (
+    ClusterError,
     DocumentNotFoundError,
     IndexDamagedError,
     IndexNotFoundError,
@@ -47,6 +48,7 @@ STATUS_OF: list[tuple[type[SearchidxError], str]] = [
     (DocumentNotFoundError, falcon.HTTP_404),
     (IndexNotFoundError, falcon.HTTP_503),
     (IndexDamagedError, falcon.HTTP_500),
+    (ClusterError, falcon.HTTP_503),  # the cluster is unreachable or lost shards: try again later
 ]
 
 
