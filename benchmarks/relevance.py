@@ -9,6 +9,11 @@ MultifieldParser with OrGroup) and SQLite FTS5 (``porter unicode61``,
 ``bm25()``, the query's words OR-ed as quoted terms).
 
     python benchmarks/relevance.py [--collection scifact|cranfield|PATH ...] [--split test|train]
+                                   [--backend opensearch [--cluster URL]]
+
+``--backend opensearch`` adds searchidx on an OpenSearch index beside
+searchidx on Whoosh (same ingest, same queries), on the cluster at ``--cluster``
+or on one node started from ``cluster/`` for the run.
 
 Prints, per collection: queries, nDCG@10, MAP (depth 1000), Recall@100 and the
 mean query time for each engine, and searchidx's lead over the best reference.
@@ -17,15 +22,17 @@ mean query time for each engine, and searchidx's lead over the best reference.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ireval import evaluate
 from whoosh import index as whoosh_index
@@ -71,17 +78,19 @@ def load_collection(folder: Path, split: str) -> Collection:
     return Collection(folder.name, corpus, queries, qrels)
 
 
-def run_searchidx(collection: Collection, work: Path) -> tuple[Runs, float]:
-    """Ingest the corpus as JSON Lines and run every query through ``Index.search``."""
+def run_searchidx(collection: Collection, work: Path, location: str | None = None) -> tuple[Runs, float]:
+    """Ingest the corpus as JSON Lines into ``location`` (default: a folder in ``work``) and run
+    every query through ``Index.search``."""
     folder = work / "articles"
     folder.mkdir(parents=True)
     source = folder / "corpus.jsonl"
     with source.open("w", encoding="utf-8") as out:
         for doc, (title, text) in collection.corpus.items():
             out.write(json.dumps({"id": doc, "title": title, "body": text}) + "\n")
-    ingest(folder, index=work / "index")
+    index = location or str(work / "index")
+    ingest(folder, index=index, full=True)
     ids = {document_id(f"{source.resolve()}#{doc}"): doc for doc in collection.corpus}
-    with Index(work / "index") as ix:
+    with Index(index) as ix:
 
         def ranked(text: str) -> list[str]:
             return [ids[hit.id] for hit in ix.search(text, limit=DEPTH, snippets=0)]
@@ -151,21 +160,30 @@ ENGINES: dict[str, Callable[[Collection, Path], tuple[Runs, float]]] = {
 }
 
 
-def report(collection: Collection, work: Path) -> dict[str, dict[str, float]]:
+def report(collection: Collection, work: Path, cluster: str | None = None) -> dict[str, dict[str, float]]:
     """Run every engine on the collection and print its table."""
+    engines = dict(ENGINES)
+    if cluster is not None:
+        url = f"{cluster.rstrip('/')}/relevance-{re.sub(r'[^a-z0-9]', '-', collection.name.lower())}"
+        engines = {"searchidx": run_searchidx,
+                   "searchidx (OpenSearch)": lambda c, w: run_searchidx(c, w, url), **ENGINES}  # fmt: skip
     scores: dict[str, dict[str, float]] = {}
-    for name, engine in ENGINES.items():
+    for name, engine in engines.items():
         runs, seconds = engine(collection, work / name.replace(" ", "-"))
         scores[name] = {**evaluate(runs, collection.qrels), "ms/query": seconds * 1000}
     print(f"\n{collection.name}: {len(collection.queries)} queries, {len(collection.corpus)} documents")
-    print(f"{'engine':<14} {'nDCG@10':>8} {'MAP':>7} {'R@100':>7} {'ms/query':>9}")
+    print(f"{'engine':<24} {'nDCG@10':>8} {'MAP':>7} {'R@100':>7} {'ms/query':>9}")
     for name, row in scores.items():
         measures = (
             f"{row['ndcg@10']:>8.4f} {row['map']:>7.4f} {row['recall@100']:>7.4f} {row['ms/query']:>9.1f}"
         )
-        print(f"{name:<14} {measures}")
+        print(f"{name:<24} {measures}")
+    if "searchidx (OpenSearch)" in scores:
+        for measure in ("ndcg@10", "map", "recall@100"):
+            gap = scores["searchidx (OpenSearch)"][measure] - scores["searchidx"][measure]
+            print(f"OpenSearch - Whoosh on {measure:<10} {gap:+.4f}")
     for measure in ("ndcg@10", "map", "recall@100"):
-        best = max(scores[name][measure] for name in ENGINES if name != "searchidx")
+        best = max(scores[name][measure] for name in ENGINES if not name.startswith("searchidx"))
         lead = scores["searchidx"][measure] - best
         print(f"searchidx lead on {measure:<10} {lead:+.4f} over the best reference")
     return scores
@@ -176,7 +194,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collection", action="append", help="scifact, cranfield or a BEIR-layout folder")
     parser.add_argument("--split", default="test")
+    parser.add_argument("--backend", choices=["whoosh", "opensearch"], default="whoosh")
+    parser.add_argument("--cluster", help="an OpenSearch cluster's URL (default: start one node)")
     args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        cluster = None
+        if args.backend == "opensearch":
+            cluster = args.cluster or stack.enter_context(_one_node()).url
+        return _report_all(args, cluster)
+
+
+@contextlib.contextmanager
+def _one_node() -> Iterator[Any]:
+    sys.path.insert(0, str(ROOT / "cluster"))
+    from nodes import Cluster
+
+    with Cluster(1) as cluster:
+        yield cluster
+
+
+def _report_all(args: argparse.Namespace, cluster: str | None) -> int:
     names = args.collection or ["scifact", "cranfield"]
     for name in names:
         folder = Path(name) if Path(name).is_dir() else RELEVANCE / name
@@ -185,7 +222,7 @@ def main() -> int:
             return 2
         split = args.split if (folder / "qrels" / f"{args.split}.tsv").exists() else "test"
         with tempfile.TemporaryDirectory(prefix="searchidx-relevance-") as work:
-            report(load_collection(folder, split), Path(work))
+            report(load_collection(folder, split), Path(work), cluster)
     return 0
 
 

@@ -12,7 +12,7 @@ returns stored documents.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
@@ -78,6 +78,9 @@ class Lexicon(Protocol):
 
     def documents(self) -> int:
         """How many documents there are; 0 when there is nothing to correct against."""
+
+    def prepare(self, words: Iterable[str]) -> None:
+        """The speller will ask about these words (a cluster counts them all in one request)."""
 
     def frequency(self, word: str) -> int:
         """How many documents hold ``word`` as written (folded, lower case)."""

@@ -309,8 +309,10 @@ class OpenSearchBackend:
         """Nothing to release per thread: the client's connections are pooled."""
 
     def lexicon(self) -> ClusterLexicon:
-        """The archive's words as written, from the cluster's ``spelling`` field."""
-        return ClusterLexicon(self)
+        """The archive's words as written, from the cluster's ``spelling`` field; what it learns is
+        kept for the rest of this search (each search starts with a new one)."""
+        self._local.lexicon = ClusterLexicon(self)
+        return self._local.lexicon  # type: ignore[no-any-return]
 
     def search(self, body: Dsl, *, size: int = 0, start: int = 0, **options: Any) -> Dsl:
         """One search of the index with global term statistics; a search that meets a shard with
@@ -345,9 +347,9 @@ class OpenSearchBackend:
 
     def translator(self) -> Translator:
         """A query translator whose fuzzy words are expanded from this cluster's words."""
-        lexicon = self.lexicon()
+        lexicon = getattr(self._local, "lexicon", None) or self.lexicon()
         return Translator(
-            lexicon.documents(),
+            lexicon.documents,
             self.term_frequencies,
             lexicon.words_within,
             lambda word: (self._analyzer.terms(word) or [""])[0],
@@ -543,12 +545,19 @@ class OpenSearchBackend:
     def term_frequencies(self, field: str, terms: Iterable[str]) -> dict[str, int]:
         """How many documents hold each term in ``field``: one request for them all."""
         wanted = list(dict.fromkeys(terms))
-        if not wanted:
-            return {}
-        filters = {str(number): {"term": {field: term}} for number, term in enumerate(wanted)}
-        answer = self.search({"aggs": {"terms": {"filters": {"filters": filters}}}})
-        buckets = answer["aggregations"]["terms"]["buckets"]
-        return {term: int(buckets[str(number)]["doc_count"]) for number, term in enumerate(wanted)}
+        counts, _ = self.counts([(field, term) for term in wanted])
+        return {term: counts[(field, term)] for term in wanted}
+
+    def counts(self, pairs: list[tuple[str, str]]) -> tuple[dict[tuple[str, str], int], int]:
+        """How many documents hold each ``(field, term)``, and how many documents there are: one request."""
+        filters = {str(number): {"term": {field: term}} for number, (field, term) in enumerate(pairs)}
+        body: Dsl = {"track_total_hits": True}
+        if pairs:
+            body["aggs"] = {"terms": {"filters": {"filters": filters}}}
+        answer = self.search(body)
+        buckets = answer.get("aggregations", {}).get("terms", {}).get("buckets", {})
+        found = {pair: int(buckets[str(number)]["doc_count"]) for number, pair in enumerate(pairs)}
+        return found, int(answer["hits"]["total"]["value"])
 
     def _filtered(self, query: Dsl, filters: Filters) -> Dsl:
         parts: list[Dsl] = []
@@ -588,6 +597,14 @@ class ClusterLexicon:
         if self._documents is None:
             self._documents = self._backend.document_count()
         return self._documents
+
+    def prepare(self, words: Iterable[str]) -> None:
+        """Count the words as written, and the documents, in one request."""
+        pairs = [
+            ("spelling", word) for word in dict.fromkeys(words) if ("spelling", word) not in self._counts
+        ]
+        found, self._documents = self._backend.counts(pairs)
+        self._counts.update(found)
 
     def frequency(self, word: str) -> int:
         """How many documents hold ``word`` as written."""
@@ -629,10 +646,10 @@ class ClusterLexicon:
         return words
 
     def _count(self, field: str, words: list[str]) -> dict[str, int]:
-        missing = [word for word in words if (field, word) not in self._counts]
+        missing = [(field, word) for word in dict.fromkeys(words) if (field, word) not in self._counts]
         if missing:
-            for word, count in self._backend.term_frequencies(field, missing).items():
-                self._counts[(field, word)] = count
+            found, self._documents = self._backend.counts(missing)
+            self._counts.update(found)
         return {word: self._counts[(field, word)] for word in words}
 
 

@@ -32,7 +32,11 @@ class Translator:
     """Writes query trees as DSL; fuzzy words are expanded with the cluster's own words."""
 
     def __init__(
-        self, documents: int, frequencies: Frequencies, neighbours: Neighbours, stem: Callable[[str], str]
+        self,
+        documents: Callable[[], int],
+        frequencies: Frequencies,
+        neighbours: Neighbours,
+        stem: Callable[[str], str],
     ) -> None:
         self._documents = documents
         self._frequencies = frequencies
@@ -136,7 +140,7 @@ class Translator:
         return {"bool": {"should": should, "minimum_should_match": 1}}
 
     def _idf(self, frequency: int) -> float:
-        return log(1 + (self._documents - frequency + 0.5) / (frequency + 0.5))
+        return log(1 + (self._documents() - frequency + 0.5) / (frequency + 0.5))
 
 
 def _bounds(start: Any, end: Any, node: Any) -> Dsl:

@@ -128,18 +128,22 @@ class Speller:
     def __init__(self, lexicon: Lexicon, analyzer: Any) -> None:
         self._lexicon = lexicon
         self._analyzer = analyzer
-        self._usable = lexicon.documents() > 0
-        self._rare = max(RARE, lexicon.documents() // RARE_SHARE)
+        self._usable = False
+        self._rare = RARE
 
     def correct(self, words: Iterable[QueryWord]) -> dict[str, Correction]:
         """``{typed: Correction}`` for each word the archive lacks or holds far less than a near spelling."""
+        words = list(words)
+        self._lexicon.prepare(word.typed for word in words)  # one request on a cluster
+        documents = self._lexicon.documents()
+        self._usable, self._rare = documents > 0, max(RARE, documents // RARE_SHARE)
         found: dict[str, Correction] = {}
         for word in words:
-            if word.typed not in found and (correction := self.correct_word(word)) is not None:
+            if word.typed not in found and (correction := self._correct_word(word)) is not None:
                 found[word.typed] = correction
         return found
 
-    def correct_word(self, word: QueryWord) -> Correction | None:
+    def _correct_word(self, word: QueryWord) -> Correction | None:
         """The correction of one word, or ``None`` when the word as typed is the likeliest."""
         edits = edits_allowed(word.typed)
         if not self._usable or not edits or not word.typed.isalpha():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC
 from pathlib import Path
 from typing import Any, TypeVar
@@ -225,6 +225,9 @@ class WhooshLexicon:
     def documents(self) -> int:
         """How many documents the reader has (0 for an index without a spelling field)."""
         return int(self._reader.doc_count_all()) if self._usable else 0
+
+    def prepare(self, words: Iterable[str]) -> None:
+        """Nothing to prepare: the reader answers each word at once."""
 
     def frequency(self, word: str) -> int:
         """How many documents hold ``word`` as written."""
