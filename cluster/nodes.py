@@ -77,7 +77,15 @@ class Node:
     http_port: int
     transport_port: int
     home: Path
+    command: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
+
+    def launch(self) -> None:
+        """Start (or start again) the node's JVM, its output appended to ``node.log``."""
+        with (self.home / "node.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     @property
     def url(self) -> str:
@@ -109,23 +117,17 @@ class Cluster:
         for i, name in enumerate(names):
             node = Node(name, ports[2 * i], ports[2 * i + 1], self.root / name)
             node.home.mkdir(parents=True)
-            log = (node.home / "node.log").open("wb")
-            command = [
+            arguments = [str(node.home), name, str(node.http_port), str(node.transport_port)]
+            arguments += [",".join(transport), ",".join(names)]
+            node.command = [
                 "java",
                 *JVM_OPTIONS,
                 "-cp",
                 classpath,
                 "searchidx.cluster.ClusterNode",
-                str(node.home),
-                name,
-                str(node.http_port),
-                str(node.transport_port),
-                ",".join(transport),
-                ",".join(names),
+                *arguments,
             ]
-            node.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+            node.launch()
             self.nodes.append(node)
         try:
             self.wait_for("green", nodes=self.size, timeout=START_TIMEOUT)
@@ -138,6 +140,16 @@ class Cluster:
     def url(self) -> str:
         """The first node's HTTP address."""
         return self.nodes[0].url
+
+    @property
+    def urls(self) -> str:
+        """An index URL's host part naming every node, so a client can go on when one dies."""
+        return ",".join(node.url for node in self.nodes).replace(",http://", ",")
+
+    def restart(self, node: Node, *, timeout: float = 120.0) -> None:
+        """Start a killed node again (same folder, ports and name) and wait for it to rejoin, green."""
+        node.launch()
+        self.wait_for("green", nodes=self.size, timeout=timeout)
 
     def live_nodes(self) -> list[Node]:
         """The nodes whose process still runs."""

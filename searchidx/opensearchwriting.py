@@ -371,6 +371,8 @@ def check_cluster(url: str, *, compare: Callable[[dict[str, int], dict[str, str]
 
     def read() -> tuple[str, int, dict[str, int], dict[str, str]]:
         health = client.cluster.health(index=address.name)
+        if health["status"] == "red":  # a shard without a live copy: its documents cannot be read
+            return "red", int(health["active_primary_shards"]), {}, {}
         ids: dict[str, int] = {}
         for hit in helpers.scan(client, index=address.name, query={"_source": ["id"]}, preference="_primary"):
             ids[hit["_source"]["id"]] = ids.get(hit["_source"]["id"], 0) + 1

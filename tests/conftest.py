@@ -5,7 +5,9 @@ from __future__ import annotations
 import ctypes
 import os
 import random
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,3 +97,35 @@ def corpus_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Ingest
     """The repo's demo corpus ingested once for the whole session."""
     index = tmp_path_factory.mktemp("corpus") / "index"
     return index, ingest(CORPUS, index=index)
+
+
+@pytest.fixture(scope="session")
+def opensearch_cluster() -> Iterator[Any]:
+    """Three OpenSearch 2.19.6 nodes on loopback, one JVM each, from Maven jars (``cluster/``).
+
+    Skipped with the reason on a machine without Java and Maven, or without the
+    ``opensearch`` extra; in CI (``CI=true``) that is a failure instead.
+    """
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec("opensearchpy") is None:
+        _cluster_unavailable("the OpenSearch client is not installed (pip install -e '.[test]')")
+    sys.path.insert(0, str(REPO / "cluster"))
+    import nodes
+
+    cluster = nodes.Cluster(3)
+    try:
+        cluster.start()
+    except nodes.ClusterUnavailableError as error:
+        _cluster_unavailable(str(error))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _cluster_unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run the cluster tests: {reason}")
+    pytest.skip(f"no OpenSearch cluster here: {reason}")

@@ -1,0 +1,376 @@
+"""searchidx on a real three-node OpenSearch cluster (one JVM a node, started by ``cluster/nodes.py``).
+
+The Reuters JSON Lines (19,043 records) go into a 2-shard x 1-replica index
+through the CLI and into a 1-shard index through the API; the same folder
+into a Whoosh index. Then: placement of shards, counts and duplicates as on
+Whoosh, incremental runs, equal rankings across shard layouts, overlap with
+Whoosh, errors in one sentence, credentials never printed, and a node killed
+with -9 during an ingest and between queries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from searchidx import ClusterError, Index, IngestObserver, IngestReport, ingest, search
+from tests.conftest import REPO, SHARED, need, write_article
+
+pytestmark = pytest.mark.slow
+REUTERS = SHARED / "data" / "news" / "reuters21578.jsonl"
+QUERIES = [
+    line.strip() for line in (REPO / "benchmarks" / "queries.txt").read_text().splitlines() if line.strip()
+][:50]
+SECRET = "s3cret-Pa55word"
+
+
+def cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "searchidx", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=900,
+    )
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+def top10(index: str | Path, query: str) -> list[str]:
+    with Index(index) as ix:
+        return [hit.id for hit in ix.search(query, snippets=0)]
+
+
+@pytest.fixture(scope="module")
+def reuters_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("reuters")
+    shutil.copy(need(REUTERS), folder / "reuters.jsonl")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def whoosh_reuters(
+    reuters_folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, IngestReport]:
+    index = tmp_path_factory.mktemp("whoosh") / "index"
+    return index, ingest(reuters_folder, index=index)
+
+
+@pytest.fixture(scope="module")
+def two_shards(opensearch_cluster: Any, reuters_folder: Path) -> tuple[str, dict[str, Any]]:
+    """The Reuters records ingested by ``searchidx ingest`` into 2 shards x 1 replica."""
+    url = f"{opensearch_cluster.url}/reuters2"
+    done = cli("ingest", reuters_folder, "--index", url, "--shards", "2", "--replicas", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    return url, json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def one_shard(opensearch_cluster: Any, reuters_folder: Path) -> str:
+    url = f"{opensearch_cluster.url}/reuters1"
+    ingest(reuters_folder, index=url, shards=1, replicas=0)
+    return url
+
+
+def test_two_shards_have_their_primary_and_replica_on_different_nodes(
+    opensearch_cluster: Any, two_shards: tuple[str, dict[str, Any]]
+) -> None:
+    shards = get_json(f"{opensearch_cluster.url}/_cat/shards/reuters2?format=json")
+    by_shard: dict[str, dict[str, str]] = {}
+    for copy in shards:
+        assert copy["state"] == "STARTED"
+        by_shard.setdefault(copy["shard"], {})[copy["prirep"]] = copy["node"]
+    assert sorted(by_shard) == ["0", "1"]
+    for copies in by_shard.values():
+        assert set(copies) == {"p", "r"}
+        assert copies["p"] != copies["r"]
+
+
+def test_the_cluster_holds_what_whoosh_holds_for_the_same_input(
+    opensearch_cluster: Any, two_shards: tuple[str, dict[str, Any]], whoosh_reuters: tuple[Path, IngestReport]
+) -> None:
+    url, report = two_shards
+    _, whoosh = whoosh_reuters
+    assert report["records"] == 19_043
+    assert report["added"] == whoosh.added == whoosh.total
+    assert report["duplicate_items"] == [{"location": d.location, "of": d.of} for d in whoosh.duplicates]
+    assert report["total"] == get_json(f"{opensearch_cluster.url}/reuters2/_count")["count"] == whoosh.total
+    assert report["added"] + report["duplicates"] + report["skipped"] == report["records"]
+    stats = json.loads(cli("stats", "--index", url, "--json").stdout)
+    assert stats["backend"] == "opensearch"
+    assert stats["documents"] == whoosh.total
+    assert stats["cluster"] == {
+        "name": "searchidx-test",
+        "health": "green",
+        "nodes": "3",
+        "shards": "2",
+        "replicas": "1",
+    }
+    with Index(whoosh_reuters[0]) as ix:
+        assert stats["per_year"] == ix.stats().per_year
+    assert "OpenSearch cluster searchidx-test: green, 3 nodes" in cli("stats", "--index", url).stdout
+
+
+def test_an_unchanged_rerun_changes_nothing(
+    two_shards: tuple[str, dict[str, Any]], reuters_folder: Path
+) -> None:
+    url, first = two_shards
+    again = ingest(reuters_folder, index=url)
+    assert (again.added, again.updated, again.removed) == (0, 0, 0)
+    assert again.unchanged == first["added"]
+    assert again.total == first["total"]
+    assert len(again.duplicates) == first["duplicates"]
+
+
+def test_a_changed_file_updates_and_a_removed_file_deletes(opensearch_cluster: Any, tmp_path: Path) -> None:
+    url = f"{opensearch_cluster.url}/small"
+    for number, word in enumerate(["harbour", "glacier", "orchard"]):
+        write_article(
+            tmp_path,
+            f"{number}.txt",
+            f"The {word} story",
+            f"A story about the {word}.",
+            url=f"https://small.example/{number}",
+        )
+    assert ingest(tmp_path, index=url).added == 3
+    write_article(
+        tmp_path,
+        "0.txt",
+        "The lighthouse story",
+        "A story about the lighthouse.",
+        url="https://small.example/0",
+    )
+    (tmp_path / "2.txt").unlink()
+    # A new ingest reads what earlier ones recorded from the cluster, as another machine would.
+    report = ingest(tmp_path, index=url)
+    assert (report.added, report.updated, report.unchanged, report.removed, report.total) == (0, 1, 1, 1, 2)
+    assert [hit.title for hit in search("lighthouse", index=url)] == ["The lighthouse story"]
+    assert [hit.title for hit in search("glacier", index=url)] == ["The glacier story"]
+    assert search("harbour orchard", index=url, exact=True).total == 0
+    assert cli("check", "--index", url).returncode == 0
+
+
+def test_two_shards_rank_as_one_shard_and_the_overlap_with_whoosh_is_measured(
+    two_shards: tuple[str, dict[str, Any]],
+    one_shard: str,
+    whoosh_reuters: tuple[Path, IngestReport],
+    record_property: Any,
+) -> None:
+    url, _ = two_shards
+    overlaps = []
+    for query in QUERIES:
+        sharded = top10(url, query)
+        assert sharded == top10(one_shard, query), query
+        whoosh = top10(whoosh_reuters[0], query)
+        overlaps.append(len(set(sharded) & set(whoosh)) / max(len(whoosh), 1))
+    mean = sum(overlaps) / len(overlaps)
+    record_property("overlap_at_10_with_whoosh", round(mean, 3))
+    print(f"overlap@10 with Whoosh over {len(QUERIES)} queries: mean {mean:.3f}, min {min(overlaps):.2f}")
+    assert mean > 0.8  # the same terms and the same BM25: what differs is length quantization and ties
+
+
+def test_search_from_python_hits_snippets_facets_and_similar(
+    two_shards: tuple[str, dict[str, Any]], whoosh_reuters: tuple[Path, IngestReport]
+) -> None:
+    url, _ = two_shards
+    found = search("cocoa prices", index=url, facets="year,source", since="1987-03-01")
+    on_whoosh = search("cocoa prices", index=whoosh_reuters[0], facets="year,source", since="1987-03-01")
+    assert found.total == on_whoosh.total > 10
+    assert found.facets == on_whoosh.facets
+    first = found.hits[0]
+    assert "cocoa" in first.snippet.lower()
+    assert first.highlights
+    twin = next(hit for hit in on_whoosh.hits if hit.id == first.id)
+    assert (first.snippet, first.highlights) == (twin.snippet, twin.highlights)
+    corrected = search("cocao prices", index=url)
+    assert corrected.corrected
+    assert corrected.suggestion == "cocoa prices"
+    with Index(url) as ix:
+        assert ix.get(first.id).title == first.title
+        similar = ix.similar(first.id, limit=5)
+        assert len(similar.hits) == 5
+        assert first.id not in {hit.id for hit in similar.hits}
+        assert (
+            search('"cocoa prices"', index=url).total
+            == search('"cocoa prices"', index=whoosh_reuters[0]).total
+        )
+
+
+def test_credentials_are_never_printed(
+    opensearch_cluster: Any, two_shards: tuple[str, dict[str, Any]]
+) -> None:
+    url, _ = two_shards
+    env = {"SEARCHIDX_OPENSEARCH_USER": "reader", "SEARCHIDX_OPENSEARCH_PASSWORD": SECRET}
+    closed = f"http://127.0.0.1:{_free_port()}/news"
+    for args in (
+        ("stats", "--index", url),
+        ("stats", "--index", url, "--json"),
+        ("query", "oil", "--index", url),
+        ("query", "oil", "--index", closed),
+        ("check", "--index", closed),
+    ):
+        done = cli(*args, env=env)
+        assert SECRET not in done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+    with_credentials = cli("query", "oil", "--index", f"http://reader:{SECRET}@127.0.0.1:9/news")
+    assert with_credentials.returncode == 2
+    assert SECRET not in with_credentials.stderr
+    assert "SEARCHIDX_OPENSEARCH_PASSWORD" in with_credentials.stderr
+
+
+def test_cluster_errors_are_one_sentence_and_exit_2(opensearch_cluster: Any) -> None:
+    closed = cli("query", "oil", "--index", f"http://127.0.0.1:{_free_port()}/news")
+    assert closed.returncode == 2
+    assert closed.stderr.startswith("searchidx: Cannot reach the cluster at")
+    missing = cli("query", "oil", "--index", f"{opensearch_cluster.url}/no-such-index")
+    assert missing.returncode == 2
+    assert "No index 'no-such-index'" in missing.stderr
+    with _refusing_server() as port:
+        refused = cli("stats", "--index", f"http://127.0.0.1:{port}/news")
+    assert refused.returncode == 2
+    assert "refused the login" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_a_red_index_is_reported(opensearch_cluster: Any) -> None:
+    """An index whose only shard cannot be placed on any node: `check` says red, a query says what to do."""
+    from searchidx.opensearchbackend import index_body
+
+    body = index_body(1, 0)
+    body["settings"]["index.routing.allocation.require._name"] = "no-such-node"
+    request = urllib.request.Request(
+        f"{opensearch_cluster.url}/reddish?wait_for_active_shards=0",
+        method="PUT",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=30).close()
+    try:
+        checked = cli("check", "--index", f"{opensearch_cluster.url}/reddish")
+        queried = cli("query", "harbour", "--index", f"{opensearch_cluster.url}/reddish")
+    finally:  # a red index keeps the whole cluster red
+        deleted = urllib.request.Request(f"{opensearch_cluster.url}/reddish", method="DELETE")
+        urllib.request.urlopen(deleted, timeout=30).close()
+    assert checked.returncode == 1, checked
+    assert "is red" in checked.stdout
+    assert queried.returncode == 2
+    assert "Traceback" not in queried.stderr
+    assert queried.stderr.startswith("searchidx: "), queried.stderr
+    assert queried.stderr.count("\n") == 1
+
+
+def test_a_node_killed_during_an_ingest_and_between_queries_loses_nothing(
+    opensearch_cluster: Any, two_shards: tuple[str, dict[str, Any]], reuters_folder: Path
+) -> None:
+    """kill -9 of a node holding a primary: queries answer the same within 60 s; the ingest running
+    then ends with every document indexed or reported."""
+    every_node = f"http://{opensearch_cluster.urls.removeprefix('http://')}"
+    url = f"{every_node}/reuters2"
+    before = {query: top10(url, query) for query in QUERIES}
+    shards = get_json(f"{opensearch_cluster.url}/_cat/shards/reuters2?format=json")
+    victim_name = next(copy["node"] for copy in shards if copy["prirep"] == "p")
+    victim = next(node for node in opensearch_cluster.nodes if node.name == victim_name)
+
+    progress = _Progress()
+    outcome: dict[str, Any] = {}
+
+    def run_ingest() -> None:
+        try:
+            outcome["report"] = ingest(
+                reuters_folder, index=f"{every_node}/during", shards=2, replicas=1, observer=progress
+            )
+        except Exception as error:  # the test reports it
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run_ingest)
+    worker.start()
+    try:
+        assert progress.documents.wait(300), "the ingest never started writing"
+        victim.kill()
+        killed = time.monotonic()
+        while True:
+            try:
+                after = {query: top10(url, query) for query in QUERIES}
+                break
+            except ClusterError:
+                assert time.monotonic() - killed < 60, "queries did not answer within 60 s of the kill"
+                time.sleep(1)
+        answered = time.monotonic() - killed
+        assert after == before
+        print(f"all {len(QUERIES)} queries answered, the same, {answered:.1f} s after the kill")
+        assert answered < 60
+        worker.join(600)
+        assert "error" not in outcome, outcome.get("error")
+        report: IngestReport = outcome["report"]
+        survivors = [node for node in opensearch_cluster.nodes if node is not victim]
+        opensearch_cluster.wait_for("green", nodes=2, timeout=180)
+        count = get_json(f"{survivors[0].url}/during/_count")["count"]
+        assert report.added + len(report.duplicates) + len(report.skipped) == report.records == 19_043
+        assert count == report.total == report.added == two_shards[1]["added"]
+    finally:
+        worker.join(600)
+        opensearch_cluster.restart(victim)
+
+
+class _Progress(IngestObserver):
+    """Sets ``documents`` once the ingest has placed a few thousand documents."""
+
+    def __init__(self) -> None:
+        self.placed = 0
+        self.documents = threading.Event()
+
+    def action(self, kind: str, location: str, detail: str = "") -> None:
+        self.placed += 1
+        if self.placed >= 3000:
+            self.documents.set()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _Refuse(BaseHTTPRequestHandler):
+    """A server that answers every request as a cluster with security does to a wrong password."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"error": {"type": "security_exception", "reason": "Unauthorized"}, "status": 401})
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    do_HEAD = do_POST = do_PUT = do_GET  # noqa: N815  # the names http.server calls
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _refusing_server:  # noqa: N801  # used as a context manager, like a function
+    def __enter__(self) -> int:
+        self.server = HTTPServer(("127.0.0.1", 0), _Refuse)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return int(self.server.server_address[1])
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
