@@ -362,7 +362,7 @@ class OpenSearchBackend:
             "track_total_hits": True,
             "sort": _sort(sort),
         }
-        answer = self.search(body, size=max(depth - skip, 0), start=skip)
+        answer = self.search(body, size=max(depth - skip, 0), start=min(skip, depth))
         rows = [Row(stored_fields(hit), float(hit.get("_score") or 0.0)) for hit in answer["hits"]["hits"]]
         return Page(rows, int(answer["hits"]["total"]["value"]))
 
@@ -479,7 +479,7 @@ class OpenSearchBackend:
         answer = self.search(
             {"query": query, "track_total_hits": True, "sort": _sort("relevance")},
             size=max(depth - skip, 0),
-            start=skip,
+            start=min(skip, depth),  # past the last hit: only the total (the window ends at depth)
         )
         rows = [Row(stored_fields(hit), float(hit.get("_score") or 0.0)) for hit in answer["hits"]["hits"]]
         vectors = self._client.termvectors(

@@ -35,13 +35,16 @@ def write_hostile_article(folder: Path) -> None:
     (folder / "links.jsonl").write_text("".join(json.dumps(trap) + "\n" for trap in traps))
 
 
-@pytest.fixture(scope="module")
-def web_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo corpus plus articles that try to inject HTML and script."""
+@pytest.fixture(scope="module", params=["whoosh", "opensearch"])
+def web_index(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path | str:
+    """The demo corpus plus articles that try to inject HTML and script, in a folder or on a cluster:
+    every test of the pages and the API runs on both backends."""
     root = tmp_path_factory.mktemp("web")
     write_hostile_article(root / "hostile")
-    index = root / "index"
-    ingest([CORPUS, root / "hostile"], index=index)
+    index: Path | str = root / "index"
+    if request.param == "opensearch":
+        index = f"{request.getfixturevalue('opensearch_cluster').url}/web"
+    ingest([CORPUS, root / "hostile"], index=index, full=True)
     return index
 
 
