@@ -20,6 +20,13 @@ end to end, each engine on the same files:
   synthetic): ingest time, index size, peak RSS, query p50/p95.
 
     python benchmarks/speed.py [--quick] [--docs N] [--cache DIR]
+    python benchmarks/speed.py --backend opensearch [--docs N] [--cache DIR]
+
+``--backend opensearch`` measures searchidx on an OpenSearch cluster
+instead, beside searchidx on Whoosh in the same run: one node (1 shard) and
+three nodes (3 shards x 1 replica) started from ``cluster/`` on this machine,
+each at 1x and 5x the corpus: ``searchidx ingest DIR --index URL`` end to end
+and query p50/p95 with snippets through ``Index.search``.
 
 ``--quick`` measures 1x with 100 queries (under 3 minutes); ``--docs N`` uses
 the first N articles only (CI runs ``--quick --docs 2000``).
@@ -250,7 +257,7 @@ def available(engine: str) -> bool:
 # ------------------------------------------------------- the engines' queries
 
 
-def searchidx_queries(index: Path) -> tuple[Callable[[str], object], Callable[[str], object]]:
+def searchidx_queries(index: Path | str) -> tuple[Callable[[str], object], Callable[[str], object]]:
     from searchidx import Index
 
     ix = Index(index)
@@ -498,12 +505,57 @@ def measure_scale(cache: Path, work: Path, limit: int | None, queries: list[str]
               f"{size:>7.1f}MB {times['p50']:>9.1f} {times['p95']:>9.1f}")  # fmt: skip
 
 
+LAYOUTS = [  # (label, nodes, shards, replicas); 0 nodes: Whoosh
+    ("Whoosh", 0, 0, 0),
+    ("OpenSearch, 1 node, 1 shard", 1, 1, 0),
+    ("OpenSearch, 3 nodes, 3 shards x 1 replica", 3, 3, 1),
+]
+
+
+def measure_backends(cache: Path, work: Path, limit: int | None, queries: list[str]) -> None:
+    """Whoosh and OpenSearch (1 and 3 nodes) side by side at 1x and 5x: ingest and query latency."""
+    sys.path.insert(0, str(ROOT / "cluster"))
+    from nodes import Cluster
+
+    print("\nBackends side by side (all on this machine; copies 2 and up are synthetic)")
+    columns = ("ingest s", "docs/s", "p50 snip", "p95 snip", "p50 x 1x")
+    print(f"{'backend':<46} {'documents':>10} " + " ".join(f"{name:>9}" for name in columns))
+    for label, nodes, shards, replicas in LAYOUTS:
+        with contextlib.ExitStack() as stack:
+            cluster = stack.enter_context(Cluster(nodes)) if nodes else None
+            base = None
+            for copies in (1, 5):
+                documents = write_corpus(cache / f"x{copies}", copies, limit)
+                index = f"{cluster.url}/speed{copies}" if cluster else str(work / f"whoosh{copies}")
+                command = [
+                    sys.executable,
+                    "-m",
+                    "searchidx",
+                    "ingest",
+                    str(cache / f"x{copies}"),
+                    "--index",
+                    index,
+                ]
+                if cluster:
+                    command += ["--shards", str(shards), "--replicas", str(replicas)]
+                seconds, _, _ = run_measured([*command, "--quiet"])
+                times = latencies(searchidx_queries(index)[0], queries)
+                base = base or times["p50"]
+                row = f"{label} {copies}x"
+                figures = (seconds, documents / seconds, times["p50"], times["p95"], times["p50"] / base)
+                print(
+                    f"{row:<46} {documents:>10,} " + " ".join(f"{value:>9.2f}" for value in figures),
+                    flush=True,
+                )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1x only, 100 queries")
     parser.add_argument("--docs", type=int, help="use the first N articles only")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "searchidx-speed-corpus")
     parser.add_argument("--write-queries", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--backend", choices=["whoosh", "opensearch"], default="whoosh")
     parser.add_argument(
         "--ingest-with", nargs=3, metavar=("ENGINE", "FOLDER", "INDEX"), help=argparse.SUPPRESS
     )
@@ -522,6 +574,10 @@ def main() -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"searchidx speed benchmark, {time.strftime('%Y-%m-%d')}, {platform.python_implementation()} "
           f"{platform.python_version()}, {cores} cores, {len(queries)} queries")  # fmt: skip
+    if args.backend == "opensearch":
+        with tempfile.TemporaryDirectory(prefix="searchidx-speed-") as temp:
+            measure_backends(args.cache, Path(temp), args.docs, queries)
+        return 0
     folder = args.cache / "x1"
     documents = write_corpus(folder, 1, args.docs)
     with tempfile.TemporaryDirectory(prefix="searchidx-speed-") as temp:

@@ -122,7 +122,6 @@ def connect(address: ClusterAddress) -> Any:
         "retry_on_timeout": True,
         "retry_on_status": (502, 503, 504),
         "verify_certs": True,
-        "http_compress": True,
     }
     if os.environ.get(API_KEY_ENV):
         options["headers"] = {"Authorization": f"ApiKey {os.environ[API_KEY_ENV]}"}
@@ -314,9 +313,11 @@ class OpenSearchBackend:
         self._local.lexicon = ClusterLexicon(self)
         return self._local.lexicon  # type: ignore[no-any-return]
 
-    def search(self, body: Dsl, *, size: int = 0, start: int = 0, **options: Any) -> Dsl:
-        """One search of the index with global term statistics; a search that meets a shard with
-        no live copy (a node just died) is tried again until :data:`SEARCH_RETRY_SECONDS` pass."""
+    def search(self, body: Dsl, *, size: int = 0, start: int = 0, scored: bool = False) -> Dsl:
+        """One search of the index; ``scored`` ones with global term statistics (a first round trip
+        to every shard). A search that meets a shard with no live copy (a node just died) is tried
+        again until :data:`SEARCH_RETRY_SECONDS` pass."""
+        search_type = "dfs_query_then_fetch" if scored else "query_then_fetch"
         deadline = time.monotonic() + SEARCH_RETRY_SECONDS
         pause = 0.25
         while True:
@@ -326,10 +327,9 @@ class OpenSearchBackend:
                     body=body,
                     size=size,
                     from_=start,
-                    search_type="dfs_query_then_fetch",
+                    search_type=search_type,
                     preference=PREFERENCE,
                     allow_partial_search_results=False,
-                    **options,
                 )
             except Exception as error:
                 if not _retryable(error) or time.monotonic() > deadline:
@@ -362,7 +362,7 @@ class OpenSearchBackend:
             "track_total_hits": True,
             "sort": _sort(sort),
         }
-        answer = self.search(body, size=max(depth - skip, 0), start=min(skip, depth))
+        answer = self.search(body, size=max(depth - skip, 0), start=min(skip, depth), scored=True)
         rows = [Row(stored_fields(hit), float(hit.get("_score") or 0.0)) for hit in answer["hits"]["hits"]]
         return Page(rows, int(answer["hits"]["total"]["value"]))
 
@@ -480,6 +480,7 @@ class OpenSearchBackend:
             {"query": query, "track_total_hits": True, "sort": _sort("relevance")},
             size=max(depth - skip, 0),
             start=min(skip, depth),  # past the last hit: only the total (the window ends at depth)
+            scored=True,
         )
         rows = [Row(stored_fields(hit), float(hit.get("_score") or 0.0)) for hit in answer["hits"]["hits"]]
         vectors = self._client.termvectors(
