@@ -17,6 +17,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,32 +156,36 @@ class Cluster:
         """The nodes whose process still runs."""
         return [node for node in self.nodes if node.process is not None and node.process.poll() is None]
 
-    def health(self, via: Node | None = None, query: str = "") -> dict[str, object]:
-        """``_cluster/health`` as one live node answers it."""
-        node = via or self.live_nodes()[0]
-        with urllib.request.urlopen(f"{node.url}/_cluster/health{query}", timeout=30) as answer:
-            return json.loads(answer.read())  # type: ignore[no-any-return]
+    def health(self, via: Node | None = None, query: str = "", index: str = "") -> dict[str, object]:
+        """``_cluster/health`` (of ``index`` only, if given) as one live node answers it.
 
-    def wait_for(self, status: str, *, nodes: int, timeout: float = 120.0) -> None:
-        """Wait until the cluster is ``status`` (or better) with ``nodes`` nodes."""
+        A wait that times out answers 408 with the health as it is.
+        """
+        node = via or self.live_nodes()[0]
+        try:
+            with urllib.request.urlopen(f"{node.url}/_cluster/health/{index}{query}", timeout=30) as answer:
+                return json.loads(answer.read())  # type: ignore[no-any-return]
+        except urllib.error.HTTPError as error:
+            if error.code != 408:
+                raise
+            return json.loads(error.read())  # type: ignore[no-any-return]
+
+    def wait_for(self, status: str, *, nodes: int, timeout: float = 120.0, index: str = "") -> None:
+        """Wait until the cluster (or the indexes in ``index``) is ``status`` or better on ``nodes`` nodes."""
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
             for node in self.live_nodes():
                 try:
-                    health = self.health(node, f"?wait_for_status={status}&wait_for_nodes={nodes}&timeout=5s")
+                    query = f"?wait_for_status={status}&wait_for_nodes={nodes}&timeout=5s"
+                    health = self.health(node, query, index)
                 except OSError as error:
                     last = str(error)
                     continue
                 if not health.get("timed_out"):
                     return
                 last = json.dumps(health)
-            dead = [
-                node.name
-                for node in self.nodes
-                if node.process is not None and node.process.poll() is not None
-            ]
-            if len(dead) == len(self.nodes):
+            if not self.live_nodes():
                 break
             time.sleep(1)
         logs = "\n".join(

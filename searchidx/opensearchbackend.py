@@ -399,15 +399,20 @@ class OpenSearchBackend:
     def marked_words(self, query: Any, rows: list[Row]) -> frozenset[str]:
         """The words and phrase words of ``query``; prefix and wildcard words as the hits hold them,
         fuzzy words as the cluster's words within reach."""
-        held: set[str] = set()
-        for row in rows:
-            held.update(self._analyzer.terms(row.fields.get("title", "")))
-            held.update(self._analyzer.terms(row.fields.get("body", "")))
+        analyzer = self._analyzer
+        terms: list[set[str]] = []
+
+        def held() -> set[str]:  # the hits' terms, read once and only when a prefix needs them
+            if not terms:
+                fields = [row.fields.get(name, "") for row in rows for name in SEARCH_FIELDS]
+                terms.append({term for text in fields for term in analyzer.terms(text)})
+            return terms[0]
+
         words: set[str] = set()
         self._positive_words(query, held, words)
         return frozenset(words)
 
-    def _positive_words(self, node: Any, held: set[str], words: set[str]) -> None:
+    def _positive_words(self, node: Any, held: Callable[[], set[str]], words: set[str]) -> None:
         if isinstance(node, wq.Not):
             return
         if isinstance(node, wq.AndNot):
@@ -422,7 +427,7 @@ class OpenSearchBackend:
             words.update(stem for word in near for stem in self._analyzer.terms(word)[:1])
         elif isinstance(node, (wq.Prefix, wq.Wildcard)):
             pattern = node.text if isinstance(node, wq.Wildcard) else node.text + "*"
-            words.update(fnmatch.filter(held, pattern))
+            words.update(fnmatch.filter(held(), pattern))
         elif isinstance(node, wq.Term):
             words.add(node.text)
         elif isinstance(node, wq.Phrase):

@@ -166,6 +166,30 @@ def test_a_changed_file_updates_and_a_removed_file_deletes(opensearch_cluster: A
     assert cli("check", "--index", url).returncode == 0
 
 
+def test_a_document_the_cluster_rejects_is_reported_like_a_bad_file(
+    opensearch_cluster: Any, tmp_path: Path
+) -> None:
+    url = f"{opensearch_cluster.url}/rejects"
+    write_article(tmp_path, "fine.txt", "Harbour story", "A story about the harbour.")
+    # A site name longer than the 32,766 bytes Lucene allows a term: the cluster refuses the document.
+    write_article(
+        tmp_path,
+        "immense.txt",
+        "Immense site",
+        "A story from a site with an immense name.",
+        url=f"https://{'x' * 40_000}.example/story",
+    )
+    first = ingest(tmp_path, index=url)
+    assert (first.added, first.total) == (1, 1)
+    (skipped,) = first.skipped
+    assert skipped.location.endswith("immense.txt")
+    assert skipped.reason.startswith("the cluster rejected the document (")
+    assert first.records == 2
+    again = ingest(tmp_path, index=url)  # still reported, still not lost from the counts
+    assert (again.unchanged, [item.location for item in again.skipped]) == (1, [skipped.location])
+    assert cli("check", "--index", url).returncode == 0
+
+
 def test_two_shards_rank_as_one_shard_and_the_overlap_with_whoosh_is_measured(
     two_shards: tuple[str, dict[str, Any]],
     one_shard: str,
@@ -319,7 +343,8 @@ def test_a_node_killed_during_an_ingest_and_between_queries_loses_nothing(
         assert "error" not in outcome, outcome.get("error")
         report: IngestReport = outcome["report"]
         survivors = [node for node in opensearch_cluster.nodes if node is not victim]
-        opensearch_cluster.wait_for("green", nodes=2, timeout=180)
+        # The indexes this test wrote (a 0-replica index on the killed node stays red until it is back).
+        opensearch_cluster.wait_for("green", nodes=2, timeout=180, index="reuters2,during")
         count = get_json(f"{survivors[0].url}/during/_count")["count"]
         assert report.added + len(report.duplicates) + len(report.skipped) == report.records == 19_043
         assert count == report.total == report.added == two_shards[1]["added"]
