@@ -218,7 +218,7 @@ def index_body(shards: int, replicas: int) -> Dsl:
     }
 
 
-def files_index_body(shards: int, replicas: int) -> Dsl:
+def files_index_body(replicas: int) -> Dsl:
     """Settings and mapping of the index of ingest records: one document per source file."""
     return {
         "settings": {"number_of_shards": 1, "number_of_replicas": replicas},

@@ -271,7 +271,7 @@ def _ensure_indexes(
         if shards is not None or replicas is not None:
             _check_layout(client, address, shards, replicas)
         if not client.indices.exists(index=address.files):
-            client.indices.create(index=address.files, body=files_index_body(1, replicas or DEFAULT_REPLICAS))
+            client.indices.create(index=address.files, body=files_index_body(replicas or DEFAULT_REPLICAS))
         return
     if exists:
         settings = client.indices.get_settings(index=address.name)[address.name]["settings"]["index"]
@@ -283,9 +283,7 @@ def _ensure_indexes(
     shards = shards or DEFAULT_SHARDS
     replicas = DEFAULT_REPLICAS if replicas is None else replicas
     client.indices.create(index=address.name, body=index_body(shards, replicas), wait_for_active_shards="all")
-    client.indices.create(
-        index=address.files, body=files_index_body(1, replicas), wait_for_active_shards="all"
-    )
+    client.indices.create(index=address.files, body=files_index_body(replicas), wait_for_active_shards="all")
 
 
 def _check_compatible(client: Any, address: ClusterAddress) -> None:
@@ -316,27 +314,31 @@ def _lock(
     from opensearchpy.exceptions import ConflictError
 
     holder = {"host": socket.gethostname(), "pid": os.getpid(), "since": datetime.now(UTC).isoformat()}
+
+    def take() -> bool:
+        try:
+            client.create(index=address.files, id=LOCK_ID, body=holder, refresh=True)
+        except ConflictError:
+            return False
+        return True
+
     deadline = time.monotonic() + wait
     told = False
-    while True:
-        try:
-            call(address, lambda: client.create(index=address.files, id=LOCK_ID, body=holder, refresh=True))
-            break
-        except ConflictError:
-            current = _lock_holder(client, address)
-            if current and _stale(current):
-                client.delete(index=address.files, id=LOCK_ID, refresh=True)
-                continue
-            if time.monotonic() >= deadline:
-                who = f" ({current.get('host')}, PID {current.get('pid')})" if current else ""
-                raise ClusterError(
-                    f"Another ingest{who} is still writing to {address.shown} after {wait:g} s. "
-                    "Wait for it to finish, or give it longer with --wait SECONDS."
-                ) from None
-            if not told:
-                on_wait(int(current["pid"]) if current and current.get("pid") else None)
-                told = True
-            time.sleep(LOCK_POLL_SECONDS)
+    while not call(address, take):
+        current = call(address, lambda: _lock_holder(client, address))
+        if current and _stale(current):
+            call(address, lambda: client.delete(index=address.files, id=LOCK_ID, refresh=True))
+            continue
+        if time.monotonic() >= deadline:
+            who = f" ({current.get('host')}, PID {current.get('pid')})" if current else ""
+            raise ClusterError(
+                f"Another ingest{who} is still writing to {address.shown} after {wait:g} s. "
+                "Wait for it to finish, or give it longer with --wait SECONDS."
+            )
+        if not told:
+            on_wait(int(current["pid"]) if current and current.get("pid") else None)
+            told = True
+        time.sleep(LOCK_POLL_SECONDS)
     try:
         yield
     finally:

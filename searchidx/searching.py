@@ -4,9 +4,12 @@ Plain words match documents with ANY of them (BM25F over title and body),
 ranked so that documents with more of the words, and with them in the title,
 come first; see :mod:`searchidx.querying` for the rest of the language.
 
-Threads: one :class:`Index` may be shared by many threads (a web server).
-Each thread gets its own Whoosh searcher, reopened when an ingest has
-committed since, so every query sees the last committed state.
+The engine behind an :class:`Index` is a backend (:mod:`searchidx.backends`):
+Whoosh for a folder, OpenSearch for an index URL. This module is the same
+for both: options, the speller's corrections, paging, snippets and results.
+
+Threads: one :class:`Index` may be shared by many threads (a web server);
+every query sees the last committed (or, on a cluster, refreshed) state.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
@@ -59,9 +63,10 @@ class Index:
         self._analyzer = self._backend.schema["body"].analyzer
 
     @property
-    def path(self) -> Any:
-        """The index's folder (a :class:`~pathlib.Path`), or the URL of a cluster's index."""
-        return getattr(self._backend, "path", self.location)
+    def path(self) -> Path | str:
+        """The index's folder, or the URL of a cluster's index."""
+        folder: Path | None = getattr(self._backend, "path", None)
+        return folder if folder is not None else self.location
 
     def __repr__(self) -> str:
         return f"Index({self.location!r})"

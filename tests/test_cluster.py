@@ -166,6 +166,30 @@ def test_a_changed_file_updates_and_a_removed_file_deletes(opensearch_cluster: A
     assert cli("check", "--index", url).returncode == 0
 
 
+def test_an_ingest_waits_for_another_holding_the_lock(opensearch_cluster: Any, tmp_path: Path) -> None:
+    url = f"{opensearch_cluster.url}/locked"
+    write_article(tmp_path, "a.txt", "Harbour story", "A story about the harbour.")
+    ingest(tmp_path, index=url)
+    lock = json.dumps(
+        {"host": "newsroom-2", "pid": 4242, "since": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())}
+    ).encode()
+    request = urllib.request.Request(
+        f"{opensearch_cluster.url}/locked-searchidx-files/_create/searchidx:lock?refresh=true",
+        data=lock,
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=30).close()
+    refused = cli("ingest", tmp_path, "--index", url, "--wait", "1")
+    assert refused.returncode == 2
+    assert "Another ingest (newsroom-2, PID 4242) is still writing to" in refused.stderr
+    remove = urllib.request.Request(
+        f"{opensearch_cluster.url}/locked-searchidx-files/_doc/searchidx:lock?refresh=true", method="DELETE"
+    )
+    urllib.request.urlopen(remove, timeout=30).close()
+    assert ingest(tmp_path, index=url).unchanged == 1
+
+
 def test_a_document_the_cluster_rejects_is_reported_like_a_bad_file(
     opensearch_cluster: Any, tmp_path: Path
 ) -> None:
