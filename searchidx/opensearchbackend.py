@@ -141,8 +141,8 @@ def call(address: ClusterAddress, action: Callable[[], T]) -> T:
         return action()
     except failure.SSLError as error:
         raise ClusterError(
-            f"The certificate of {where} could not be verified ({_reason(error)}). "
-            f"Set {CA_ENV} to the CA bundle that signed it."
+            f"The TLS connection to {where} failed ({_reason(error)}). Check that the cluster speaks https "
+            f"there and that its certificate is trusted ({CA_ENV} names the CA bundle that signed it)."
         ) from error
     except failure.ConnectionError as error:
         raise ClusterError(

@@ -286,6 +286,10 @@ def test_cluster_errors_are_one_sentence_and_exit_2(opensearch_cluster: Any) -> 
     closed = cli("query", "oil", "--index", f"http://127.0.0.1:{_free_port()}/news")
     assert closed.returncode == 2
     assert closed.stderr.startswith("searchidx: Cannot reach the cluster at")
+    plain = opensearch_cluster.url.removeprefix("http://")
+    tls = cli("query", "oil", "--index", f"https://{plain}/news")  # certificates are checked: no TLS there
+    assert tls.returncode == 2
+    assert tls.stderr.startswith(f"searchidx: The TLS connection to https://{plain}/news failed")
     missing = cli("query", "oil", "--index", f"{opensearch_cluster.url}/no-such-index")
     assert missing.returncode == 2
     assert "No index 'no-such-index'" in missing.stderr
