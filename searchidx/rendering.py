@@ -148,7 +148,9 @@ def stats_text(stats: Stats) -> str:
         "per year        " + ", ".join(f"{year} ({count})" for year, count in stats.per_year.items()),
         "top sources     "
         + ", ".join(f"{terminal_safe(name)} ({count})" for name, count in stats.top_sources.items()),
-        f"size on disk    {stats.size_bytes / 1_000_000:.1f} MB",
+        f"size on disk    {stats.size_bytes / 1_000_000:.1f} MB"
+        if stats.cluster is None
+        else f"size            {stats.size_bytes / 1_000_000:.1f} MB (primaries)",
         f"last ingest     {stats.last_ingest or 'unknown'}",
         f"schema version  {stats.schema_version or 'unknown'}",
     ]
@@ -160,7 +162,6 @@ def stats_text(stats: Stats) -> str:
             f"layout          {plural(int(info['shards']), 'shard')} x {info['replicas']} "
             f"{'replica' if info['replicas'] == '1' else 'replicas'}",
         ]
-        lines[-3] = f"size            {stats.size_bytes / 1_000_000:.1f} MB (primaries)"
     return "\n".join(lines)
 
 
