@@ -313,6 +313,11 @@ class OpenSearchBackend:
         self._local.lexicon = ClusterLexicon(self)
         return self._local.lexicon  # type: ignore[no-any-return]
 
+    def _current_lexicon(self) -> ClusterLexicon:
+        """This search's lexicon (what it has looked up already is not asked again)."""
+        lexicon: ClusterLexicon | None = getattr(self._local, "lexicon", None)
+        return lexicon if lexicon is not None else self.lexicon()
+
     def search(self, body: Dsl, *, size: int = 0, start: int = 0, scored: bool = False) -> Dsl:
         """One search of the index; ``scored`` ones with global term statistics (a first round trip
         to every shard). A search that meets a shard with no live copy (a node just died) is tried
@@ -347,7 +352,7 @@ class OpenSearchBackend:
 
     def translator(self) -> Translator:
         """A query translator whose fuzzy words are expanded from this cluster's words."""
-        lexicon = getattr(self._local, "lexicon", None) or self.lexicon()
+        lexicon = self._current_lexicon()
         return Translator(
             lexicon.documents,
             self.term_frequencies,
@@ -421,7 +426,7 @@ class OpenSearchBackend:
             return
         elif isinstance(node, wq.FuzzyTerm):
             typed = getattr(node, "typed", node.text)
-            near = self.lexicon().words_within(
+            near = self._current_lexicon().words_within(
                 typed, max(int(node.maxdist), 1), max(int(node.prefixlength), 1)
             )
             words.update(stem for word in near for stem in self._analyzer.terms(word)[:1])
@@ -596,6 +601,7 @@ class ClusterLexicon:
     def __init__(self, backend: OpenSearchBackend) -> None:
         self._backend = backend
         self._counts: dict[tuple[str, str], int] = {}
+        self._near: dict[tuple[str, int, int], list[str]] = {}
         self._documents: int | None = None
 
     def documents(self) -> int:
@@ -627,7 +633,10 @@ class ClusterLexicon:
 
     def words_within(self, text: str, edits: int, prefix: int = 1) -> list[str]:
         """The cluster's words within ``edits`` edits of ``text``, from its term suggester; their
-        counts are kept, so the speller asks the cluster once for them all."""
+        counts are kept, so the speller asks the cluster once for them all; each word is asked once."""
+        key = (text, edits, prefix)
+        if key in self._near:
+            return self._near[key]
         suggest = {
             "word": {
                 "text": text,
@@ -649,6 +658,7 @@ class ClusterLexicon:
         for option in options:
             self._counts[("spelling", option["text"])] = int(option["freq"])
         self._count("names", words)
+        self._near[key] = words
         return words
 
     def _count(self, field: str, words: list[str]) -> dict[str, int]:

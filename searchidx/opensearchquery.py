@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from math import log
 from typing import Any
 
 from whoosh import query as wq
 from whoosh.util.times import long_to_datetime
 
 from searchidx.errors import QueryError
+from searchidx.ranking import lucene_idf
 
 Dsl = dict[str, Any]
 # (field, stems) -> documents holding each stem in that field, for the blended IDF of fuzzy words.
@@ -42,7 +42,6 @@ class Translator:
         self._frequencies = frequencies
         self._neighbours = neighbours
         self._stem = stem
-        self.expanded: dict[tuple[str, str], list[str]] = {}
 
     def dsl(self, node: Any) -> Dsl:
         """The DSL of one node of the tree (and of its children)."""
@@ -118,7 +117,6 @@ class Translator:
         typed = getattr(node, "typed", node.text)
         words = self._neighbours(typed, max(int(node.maxdist), 1), max(int(node.prefixlength), 1))
         stems = list(dict.fromkeys(self._stem(word) for word in words if self._stem(word)))
-        self.expanded[(node.fieldname, typed)] = stems
         if not stems:
             return MATCH_NOTHING
         counts = self._frequencies(node.fieldname, stems)
@@ -140,7 +138,7 @@ class Translator:
         return {"bool": {"should": should, "minimum_should_match": 1}}
 
     def _idf(self, frequency: int) -> float:
-        return log(1 + (self._documents() - frequency + 0.5) / (frequency + 0.5))
+        return lucene_idf(self._documents(), frequency)
 
 
 def _bounds(start: Any, end: Any, node: Any) -> Dsl:

@@ -31,9 +31,12 @@ class LuceneIdfBM25F(BM25F):  # type: ignore[misc]  # Whoosh is untyped
     def idf(self, searcher: Any, fieldname: str, text: str) -> float:
         """``log(1 + (N - df + 0.5) / (df + 0.5))`` over all documents."""
         parent = searcher.get_parent()
-        frequency = parent.doc_frequency(fieldname, text)
-        documents = parent.doc_count_all()
-        return log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
+        return lucene_idf(parent.doc_count_all(), parent.doc_frequency(fieldname, text))
+
+
+def lucene_idf(documents: int, frequency: int) -> float:
+    """Lucene's BM25 IDF of a term in ``frequency`` of ``documents`` documents."""
+    return log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
 
 
 def weighting() -> Any:
