@@ -67,10 +67,15 @@ class Row:
 
 @dataclass(frozen=True)
 class Page:
-    """The rows asked for (from ``skip``), and how many documents match in all."""
+    """The rows asked for (from ``skip``), and how many documents match in all.
+
+    ``total`` is exact when ``exact``; else it is an estimate, and more than
+    :data:`~searchidx.results.EXACT_TOTAL_UP_TO` documents match.
+    """
 
     rows: list[Row]
     total: int
+    exact: bool = True
 
 
 class Lexicon(Protocol):
@@ -107,8 +112,14 @@ class Backend(Protocol):
     def lexicon(self) -> Lexicon:
         """The words of the archive, for the speller."""
 
-    def run(self, query: Any, depth: int, filters: Filters, sort: Sort, skip: int) -> Page:
-        """The rows ``skip`` to ``depth`` of ``query``'s hits, in ``sort`` order, and the total."""
+    def run(
+        self, query: Any, depth: int, filters: Filters, sort: Sort, skip: int, *, exact_total: bool = False
+    ) -> Page:
+        """The rows ``skip`` to ``depth`` of ``query``'s hits, in ``sort`` order, and the total.
+
+        The total may be an estimate past :data:`~searchidx.results.EXACT_TOTAL_UP_TO`
+        matches unless ``exact_total``.
+        """
 
     def undated_matches(self, query: Any, source: str | None) -> int:
         """How many documents match ``query`` (and ``source``) but have no date."""
@@ -122,7 +133,9 @@ class Backend(Protocol):
     def document(self, reference: str) -> dict[str, Any]:
         """The stored fields of the document ``reference`` names (id, URL or path)."""
 
-    def similar(self, fields: dict[str, Any], depth: int, skip: int) -> tuple[Page, frozenset[str], str]:
+    def similar(
+        self, fields: dict[str, Any], depth: int, skip: int, *, exact_total: bool = False
+    ) -> tuple[Page, frozenset[str], str]:
         """The documents most like the stored one (not itself), the words that matched, the query shown."""
 
     def document_count(self) -> int:

@@ -331,6 +331,7 @@ def query_command(
             undated=undated, source=source,
             sort=sort,  # type: ignore[arg-type]  # click.Choice checked it
             facets=facets, snippets=snippets, snippet_chars=snippet_chars, exact=exact,
+            exact_total=output == "count_only",
         )  # fmt: skip
     _notes(results, show_query=show_query)
     _print_results(results, output, color)
@@ -432,7 +433,13 @@ def similar_command(
     """The articles most like the one REFERENCE names (its id, URL or file path)."""
     output = _one_output(as_json=as_json, as_jsonl=as_jsonl, urls_only=urls_only, count_only=count_only)
     with Index(index) as ix:
-        results = ix.similar(reference, limit=limit, page=_page(page, offset), offset=offset)
+        results = ix.similar(
+            reference,
+            limit=limit,
+            page=_page(page, offset),
+            offset=offset,
+            exact_total=output == "count_only",
+        )
     _print_results(results, output, color)
 
 

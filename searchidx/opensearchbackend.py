@@ -360,7 +360,9 @@ class OpenSearchBackend:
             lambda word: (self._analyzer.terms(word) or [""])[0],
         )
 
-    def run(self, query: Any, depth: int, filters: Filters, sort: Sort, skip: int) -> Page:
+    def run(
+        self, query: Any, depth: int, filters: Filters, sort: Sort, skip: int, *, exact_total: bool = False
+    ) -> Page:
         """The hits ``skip`` to ``depth`` of ``query``, ties in score broken by id, and the exact total."""
         body: Dsl = {
             "query": self._filtered(self.translator().dsl(query), filters),
@@ -467,7 +469,9 @@ class OpenSearchBackend:
             "as `searchidx query --json` shows it."
         )
 
-    def similar(self, fields: dict[str, Any], depth: int, skip: int) -> tuple[Page, frozenset[str], str]:
+    def similar(
+        self, fields: dict[str, Any], depth: int, skip: int, *, exact_total: bool = False
+    ) -> tuple[Page, frozenset[str], str]:
         """more_like_this over the document's terms; the words are its most distinctive terms."""
         analyzer = self._analyzer
         like = {

@@ -57,11 +57,19 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'s' * (count != 1)}"
 
 
+def total_text(results: Results) -> str:
+    """'243', or 'about 12,300' when the total is an estimate (three significant digits)."""
+    if results.total_is_exact:
+        return f"{results.total:,}"
+    digits = max(0, len(str(results.total)) - 3)
+    return f"about {round(results.total, -digits):,}"
+
+
 def footer_text(results: Results) -> str:
     """'showing 1-10 of 243 in 0.012 s (use --page/--limit)'."""
     first, last = results.offset + 1, results.offset + len(results)
     more = " (use --page/--limit)" if last < results.total else ""
-    return f"showing {first}-{last} of {results.total} in {results.took:.3f} s{more}"
+    return f"showing {first}-{last} of {total_text(results)} in {results.took:.3f} s{more}"
 
 
 def past_last_page_text(results: Results) -> str:
@@ -77,6 +85,7 @@ def results_json(results: Results) -> dict[str, Any]:
         "parsed_query": results.parsed_query,
         "plain_words": results.plain_words,
         "total": results.total,
+        "total_is_exact": results.total_is_exact,
         "took_ms": round(results.took * 1000, 3),
         "page": results.page,
         "limit": results.limit,

@@ -18,6 +18,8 @@ from searchidx.snippets import MarkedText
 MAX_HITS = 10_000
 # Hits of `similar` at most; of one API or web request at most.
 MAX_SIMILAR = 1_000
+# Totals of matches are exact up to this many; past it a query may give an estimate (Lucene's default too).
+EXACT_TOTAL_UP_TO = 1_000
 MAX_API_LIMIT = 100
 MAX_QUERY_CHARS = 500
 # Snippets: fragments per hit, and characters in all.
@@ -70,7 +72,8 @@ class Hit:
 class Results(Sequence[Hit]):
     """The hits of one query (one page of them), best first.
 
-    ``total`` counts every matching document; ``plain_words`` is true when the
+    ``total`` counts every matching document, exactly when ``total_is_exact``
+    (always up to 1,000 matches), else as an estimate; ``plain_words`` is true when the
     query's syntax was broken and its words were searched as plain words;
     ``suggestion`` is the query with its misspelt words corrected, and
     ``corrected`` says that it was searched instead of the query as typed
@@ -84,6 +87,7 @@ class Results(Sequence[Hit]):
     parsed_query: str
     total: int
     hits: tuple[Hit, ...]
+    total_is_exact: bool = True
     plain_words: bool = False
     took: float = 0.0
     page: int = 1

@@ -100,6 +100,7 @@ class Index:
         snippets: int = 2,
         snippet_chars: int = 240,
         exact: bool = False,
+        exact_total: bool = False,
         now: datetime | None = None,
     ) -> Results:
         """Search and return one page of hits with snippets, and the facet counts asked for.
@@ -112,6 +113,8 @@ class Index:
         ``year``, ``month``, ``source`` (a list, or one comma-separated string).
         ``offset`` overrides ``page``. A misspelt word the archive lacks is
         searched as its correction (``Results.corrected``) unless ``exact``.
+        ``Results.total`` is exact up to 1,000 matches, and past that may be an
+        estimate (``Results.total_is_exact``), unless ``exact_total``.
         """
         started = time.perf_counter()
         facet_names = _check(limit, page, offset, sort, facets, snippets, snippet_chars)
@@ -121,7 +124,10 @@ class Index:
         parsed = parse_query(query, self._backend.schema)
         skip = offset if offset is not None else (page - 1) * limit
         filters = _filters(since, until, undated, source, now or datetime.now(UTC))
-        searched = self._search(parsed, min(skip + limit, MAX_HITS), filters, sort, skip, exact=exact)
+        depth = min(skip + limit, MAX_HITS)
+        searched = self._search(parsed, depth, filters, sort, skip, exact=exact, exact_total=exact_total)
+        if not searched.page.rows and not searched.page.exact:  # past the last page: say exactly where it is
+            searched = self._search(parsed, depth, filters, sort, skip, exact=exact, exact_total=True)
         if skip < searched.total and skip + limit > MAX_HITS:  # a page past the last one is said so
             raise QueryError(f"Pages go no deeper than hit {MAX_HITS:,}; narrow the search instead.")
         words, phrases = self._marking(searched.query, searched.page.rows) if snippets else (frozenset(), ())
@@ -138,6 +144,7 @@ class Index:
             query=query,
             parsed_query=str(searched.query),
             total=searched.total,
+            total_is_exact=searched.page.exact,
             hits=hits,
             plain_words=parsed.fallback,
             took=time.perf_counter() - started,
@@ -152,7 +159,15 @@ class Index:
         )
 
     def _search(
-        self, parsed: ParsedQuery, depth: int, filters: Filters, sort: Sort, skip: int, *, exact: bool
+        self,
+        parsed: ParsedQuery,
+        depth: int,
+        filters: Filters,
+        sort: Sort,
+        skip: int,
+        *,
+        exact: bool,
+        exact_total: bool,
     ) -> _Searched:
         """The query that answers: the corrected one when a word is misspelt, else as typed, else fuzzy.
 
@@ -163,7 +178,10 @@ class Index:
         """
         corrections = Speller(self._backend.lexicon(), self._analyzer).correct(parsed.words)
         fixed = corrected(parsed, corrections, self._analyzer) if corrections else None
-        run = self._backend.run
+
+        def run(query: Any, depth: int, filters: Filters, sort: Sort, skip: int) -> Page:
+            return self._backend.run(query, depth, filters, sort, skip, exact_total=exact_total)
+
         if fixed is not None and not exact and any(fix.searched for fix in corrections.values()):
             page = run(fixed.query, depth, filters, sort, skip)
             if page.total:
@@ -180,22 +198,29 @@ class Index:
 
     @_reads_index
     def similar(
-        self, reference: str, *, limit: int = 10, page: int = 1, offset: int | None = None
+        self,
+        reference: str,
+        *,
+        limit: int = 10,
+        page: int = 1,
+        offset: int | None = None,
+        exact_total: bool = False,
     ) -> Results:
         """The documents most like the one ``reference`` names (id, URL or path), itself excluded.
 
-        Paged as :meth:`search` is: ``offset`` overrides ``page``.
+        Paged as :meth:`search` is: ``offset`` overrides ``page``; the total as :meth:`search` counts it.
         """
         started = time.perf_counter()
         _check(limit, page, offset, "relevance", (), 2, 240, deepest=MAX_SIMILAR)
         skip = offset if offset is not None else (page - 1) * limit
         stored = self._backend.document(reference)
-        found, words, shown = self._backend.similar(stored, skip + limit, skip)
+        found, words, shown = self._backend.similar(stored, skip + limit, skip, exact_total=exact_total)
         hits = tuple(
             self._hit(rank, row, words, (), 2, 240) for rank, row in enumerate(found.rows, start=skip + 1)
         )
         return Results(
-            query=f"similar:{stored['id']}", parsed_query=shown, total=found.total, hits=hits,
+            query=f"similar:{stored['id']}", parsed_query=shown, total=found.total,
+            total_is_exact=found.exact, hits=hits,
             took=time.perf_counter() - started, page=skip // limit + 1, limit=limit, offset=skip,
         )  # fmt: skip
 
@@ -294,6 +319,7 @@ def search(
     facets: str | Iterable[str] = (),
     snippets: int = 2,
     exact: bool = False,
+    exact_total: bool = False,
 ) -> Results:
     """Search the index once: open it, run :meth:`Index.search`, close it.
 
@@ -316,6 +342,7 @@ def search(
             facets=facets,
             snippets=snippets,
             exact=exact,
+            exact_total=exact_total,
         )
 
 

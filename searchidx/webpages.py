@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import quote, urlencode, urlsplit
 
 from searchidx.facets import NO_DATE, NO_SOURCE
+from searchidx.rendering import total_text
 from searchidx.results import Article, Hit, Results
 from searchidx.snippets import MarkedText
 
@@ -111,7 +112,7 @@ def summary(state: PageState, results: Results) -> str:
     parts = []
     if results.hits:
         first, last = results.offset + 1, results.offset + len(results)
-        shown = f"showing {first}-{last} of {results.total:,} in {results.took * 1000:.0f} ms"
+        shown = f"showing {first}-{last} of {total_text(results)} in {results.took * 1000:.0f} ms"
     elif results.total:
         shown = (f"Page {state.page} is past the last page: {results.total:,} matches fill "
                  f'<a href="{e(state.url(page=results.pages))}">{results.pages:,} pages</a>.')  # fmt: skip

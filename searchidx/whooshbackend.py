@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from whoosh import query as wq
 from whoosh import sorting
-from whoosh.collectors import FilterCollector, SortingCollector, TopCollector
+from whoosh.collectors import FilterCollector, SortingCollector
 
 from searchidx.backends import Filters, Page, Row, Sort
 from searchidx.errors import DocumentNotFoundError
@@ -27,6 +27,7 @@ from searchidx.results import Stats
 from searchidx.schema import document_id, index_path, open_index, read_index_files
 from searchidx.spelling import SPELLING_FIELD, words_within
 from searchidx.urls import canonical_url
+from searchidx.whooshtopk import Ranked, top_documents
 
 SIMILAR_TERMS = 25
 T = TypeVar("T")
@@ -57,28 +58,38 @@ class WhooshBackend:
         """The words of the index's ``spelling`` field, for the speller."""
         return WhooshLexicon(self._searcher().reader())
 
-    def run(self, query: Any, depth: int, filters: Filters, sort: Sort, skip: int) -> Page:
-        """The rows ``skip`` to ``depth`` of ``query``'s hits, and the number of matches."""
+    def run(
+        self, query: Any, depth: int, filters: Filters, sort: Sort, skip: int, *, exact_total: bool = False
+    ) -> Page:
+        """The rows ``skip`` to ``depth`` of ``query``'s hits, and the number of matches.
+
+        By relevance, the best ``depth`` come from :mod:`searchidx.whooshtopk`
+        (exact top k without scoring every match; the total is estimated past
+        :data:`~searchidx.results.EXACT_TOTAL_UP_TO` unless ``exact_total``).
+        """
         searcher = self._searcher()
         allow = self._allow(searcher, filters)
         if sort == "relevance" or searcher.doc_count_all() == 0:  # an empty index has no date column
-            # No block skipping (usequality=False) and no early termination
-            # (replace=0): skipping can drop a true top-k document on a
-            # multi-segment index, and the collector then counts every match
-            # as it scores it, where Whoosh would run the query a second time
-            # to count them.
-            ranked: Any = TopCollector(depth, usequality=False, replace=0)
-        elif sort == "date":
-            ranked = SortingCollector(sorting.FieldFacet("date"), limit=depth)
+            ranked = top_documents(searcher, query, depth, allow, count_all=exact_total)
+            return Page(self._rows(searcher, ranked, skip), ranked.total, ranked.exact)
+        if sort == "date":
+            facet: Any = sorting.FieldFacet("date")
         else:
-            ranked = SortingCollector(
-                sorting.TranslateFacet(newest_first_key, sorting.FieldFacet("date")), limit=depth
-            )
-        collector = FilterCollector(ranked, allow=allow) if allow is not None else ranked
-        searcher.search_with_collector(preloaded(query), collector)
-        results = ranked.results()
+            facet = sorting.TranslateFacet(newest_first_key, sorting.FieldFacet("date"))
+        collector = SortingCollector(facet, limit=depth)
+        searcher.search_with_collector(
+            preloaded(query), FilterCollector(collector, allow=allow) if allow is not None else collector
+        )
+        results = collector.results()
         rows = [Row(result.fields(), float(result.score or 0.0)) for result in results[skip:depth]]
         return Page(rows, len(results))
+
+    @staticmethod
+    def _rows(searcher: Any, ranked: Ranked, skip: int) -> list[Row]:
+        return [
+            Row(dict(searcher.stored_fields(docnum)), score)
+            for docnum, score in zip(ranked.docnums[skip:], ranked.scores[skip:], strict=True)
+        ]
 
     def undated_matches(self, query: Any, source: str | None) -> int:
         """How many documents match ``query`` (and ``source``) but have no date."""
@@ -105,7 +116,9 @@ class WhooshBackend:
         searcher = self._searcher()
         return dict(searcher.stored_fields(self._docnum(searcher, reference)))
 
-    def similar(self, fields: dict[str, Any], depth: int, skip: int) -> tuple[Page, frozenset[str], str]:
+    def similar(
+        self, fields: dict[str, Any], depth: int, skip: int, *, exact_total: bool = False
+    ) -> tuple[Page, frozenset[str], str]:
         """The documents sharing the most distinctive words of the stored document ``fields``."""
         searcher = self._searcher()
         docnum = searcher.document_number(id=fields["id"])
@@ -117,11 +130,9 @@ class WhooshBackend:
                 for word, weight in searcher.key_terms_from_text(name, text, numterms=SIMILAR_TERMS)
             ]
         like = wq.Or(terms)
-        collector = TopCollector(depth, usequality=False, replace=0)
-        searcher.search_with_collector(preloaded(like), FilterCollector(collector, restrict={docnum}))
-        found = collector.results()
-        rows = [Row(result.fields(), float(result.score or 0.0)) for result in found[skip:depth]]
-        return Page(rows, len(found)), frozenset(term.text for term in terms), str(like)
+        ranked = top_documents(searcher, like, depth, exclude={docnum}, count_all=exact_total)
+        page = Page(self._rows(searcher, ranked, skip), ranked.total, ranked.exact)
+        return page, frozenset(term.text for term in terms), str(like)
 
     def document_count(self) -> int:
         """How many documents the index holds (as of the last commit)."""

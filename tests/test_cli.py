@@ -339,9 +339,9 @@ def test_json_schema_types_and_offsets(corpus_index: tuple[Path, IngestReport]) 
     assert code == 0
     document = json.loads(out)
     expected_types = {
-        "query": str, "parsed_query": str, "plain_words": bool, "total": int, "took_ms": float, "page": int,
-        "limit": int, "offset": int, "pages": int, "suggestion": type(None), "corrected": bool,
-        "approximate": bool, "undated_left_out": int, "facets": dict, "hits": list,
+        "query": str, "parsed_query": str, "plain_words": bool, "total": int, "total_is_exact": bool,
+        "took_ms": float, "page": int, "limit": int, "offset": int, "pages": int, "suggestion": type(None),
+        "corrected": bool, "approximate": bool, "undated_left_out": int, "facets": dict, "hits": list,
     }  # fmt: skip
     assert {key: type(value) for key, value in document.items()} == expected_types
     assert document["facets"]["year"]["2015"] == 1

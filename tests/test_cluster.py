@@ -238,8 +238,11 @@ def test_search_from_python_hits_snippets_facets_and_similar(
 ) -> None:
     url, _ = two_shards
     found = search("cocoa prices", index=url, facets="year,source", since="1987-03-01")
-    on_whoosh = search("cocoa prices", index=whoosh_reuters[0], facets="year,source", since="1987-03-01")
+    on_whoosh = search(
+        "cocoa prices", index=whoosh_reuters[0], facets="year,source", since="1987-03-01", exact_total=True
+    )
     assert found.total == on_whoosh.total > 10
+    assert (found.total_is_exact, on_whoosh.total_is_exact) == (True, True)
     assert found.facets == on_whoosh.facets
     first = found.hits[0]
     assert "cocoa" in first.snippet.lower()

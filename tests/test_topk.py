@@ -1,0 +1,175 @@
+"""Ranking without scoring every match (searchidx.whooshtopk): the same top k as Whoosh scoring every match.
+
+On 3,000 real Reuters articles ingested three ways (one segment; three
+segments; three segments after a re-ingest left deleted documents behind),
+the pruned top 10 (and top 50) of benchmark queries and of every kind of
+query the language has must equal, document for document and score for
+score, what Whoosh's own collector gives when it scores every match with no
+block skipping. Totals past 1,000 matches are estimates, said so in the
+text, the JSON and the web page; ``--count`` stays exact.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from falcon import testing
+from whoosh.collectors import TopCollector
+
+from searchidx import Index, ingest, search
+from searchidx.querying import parse_query, preloaded
+from searchidx.ranking import weighting
+from searchidx.schema import open_index
+from searchidx.web import create_app
+from searchidx.whooshtopk import top_documents
+from tests.conftest import REPO, SHARED, need
+from tests.test_cli import run
+
+REUTERS = SHARED / "data" / "news" / "reuters21578.jsonl"
+ARTICLES = 3_000
+PARTS = 3
+BENCHMARK_QUERIES = (REPO / "benchmarks" / "queries.txt").read_text(encoding="utf-8").splitlines()[:100]
+EVERY_KIND = [
+    '"money supply" rates',
+    "oil AND gas",
+    "opec*",
+    "canada -wilson seeks",
+    'prices -"crude oil"',
+    "title:oil price",
+    "coffe~ prices",
+    "coffee OR (cocoa AND brazil)",
+    "(oil OR gas) AND prices",
+    "date:[19870301 TO 19870315] oil",
+    "url:reuters oil",
+    "the bank said it would",
+]
+# More than 1,000 of the 3,000 articles say "said"; few say "cocoa".
+COMMON_QUERY = "cocoa said"
+
+
+def write_records(folder: Path, lines: list[str], name: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The same articles as one segment, as three, and as three with deleted documents left in them."""
+    lines = need(REUTERS).read_text(encoding="utf-8").splitlines()[:ARTICLES]
+    root = tmp_path_factory.mktemp("topk")
+    one = root / "one"
+    ingest(write_records(root / "all", lines, "all.jsonl"), index=one, workers=1)
+    size = ARTICLES // PARTS
+    many, deleted = root / "many", root / "deleted"
+    for part in range(PARTS):
+        folder = write_records(root / f"part{part}", lines[part * size : (part + 1) * size], "part.jsonl")
+        ingest(folder, index=many, workers=1)
+        ingest(folder, index=deleted, workers=1)
+    # The first part again without its first 200 records: their documents are deleted, not merged away.
+    ingest(write_records(root / "part0", lines[200:size], "part.jsonl"), index=deleted, workers=1)
+    return {"one": one, "many": many, "deleted": deleted}
+
+
+def segments(index: Path) -> int:
+    return len(open_index(index).reader().leaf_readers())
+
+
+def exhaustive(searcher: Any, query: Any, k: int) -> tuple[list[tuple[int, float]], int]:
+    """Whoosh scoring every match, no block skipping, no early termination: the reference."""
+    collector = TopCollector(k, usequality=False, replace=0)
+    searcher.search_with_collector(preloaded(query), collector)
+    results = collector.results()
+    return [(hit.docnum, hit.score) for hit in results], len(results)
+
+
+def test_the_layouts_are_what_they_claim(layouts: dict[str, Path]) -> None:
+    assert segments(layouts["one"]) == 1
+    assert segments(layouts["many"]) == PARTS
+    reader = open_index(layouts["deleted"]).reader()
+    assert len(reader.leaf_readers()) >= PARTS
+    assert reader.has_deletions()
+
+
+@pytest.mark.parametrize("layout", ["one", "many", "deleted"])
+def test_pruned_top_k_equals_scoring_every_match(layouts: dict[str, Path], layout: str) -> None:
+    ix = open_index(layouts[layout])
+    with ix.searcher(weighting=weighting()) as searcher:
+        pruned_somewhere = False
+        for text in BENCHMARK_QUERIES + EVERY_KIND:
+            query = parse_query(text, ix.schema).query
+            for k in (10, 50):
+                expected, matches = exhaustive(searcher, query, k)
+                got = top_documents(searcher, query, k)
+                assert list(zip(got.docnums, got.scores, strict=True)) == expected, (text, k)
+                if got.exact:
+                    assert got.total == matches, text
+                else:  # an estimate only past 1,000 matches
+                    assert min(matches, got.total) > 1_000, text
+                    pruned_somewhere = True
+                every = top_documents(searcher, query, k, count_all=True)
+                assert (every.total, every.exact, every.docnums) == (matches, True, got.docnums)
+        assert pruned_somewhere
+
+
+def test_one_segment_and_three_rank_the_same_documents_the_same(layouts: dict[str, Path]) -> None:
+    """Same scores in the same order; the same articles where no other hit ties (duplicates may swap).
+
+    The files differ between the layouts, so do the ids: articles are compared by title and date.
+    """
+    with Index(layouts["one"]) as one, Index(layouts["many"]) as many:
+        for text in BENCHMARK_QUERIES[:40] + EVERY_KIND:
+            ranked = [
+                [(hit.score, hit.title, hit.date) for hit in ix.search(text, snippets=0)]
+                for ix in (one, many)
+            ]
+            scores = [hit[0] for hit in ranked[0]]
+            assert scores == [hit[0] for hit in ranked[1]], text
+            alone = [{hit for hit in hits if scores.count(hit[0]) == 1} for hits in ranked]
+            assert alone[0] == alone[1], text
+
+
+def test_a_total_past_a_thousand_is_an_estimate_said_as_such(layouts: dict[str, Path]) -> None:
+    index = layouts["many"]
+    estimated = search(COMMON_QUERY, index=index)
+    exact = search(COMMON_QUERY, index=index, exact_total=True)
+    assert (estimated.total_is_exact, exact.total_is_exact) == (False, True)
+    assert exact.total > 1_000
+    assert 0.5 * exact.total <= estimated.total <= 2 * exact.total
+    assert [hit.id for hit in estimated] == [hit.id for hit in exact]
+    ix = open_index(index)
+    with ix.searcher(weighting=weighting()) as searcher:
+        assert exhaustive(searcher, parse_query(COMMON_QUERY, ix.schema).query, 10)[1] == exact.total
+
+    code, out, err = run("query", COMMON_QUERY, "--index", index)
+    assert code == 0
+    assert " of about " in err
+    code, out, _ = run("query", COMMON_QUERY, "--index", index, "--json")
+    assert (json.loads(out)["total_is_exact"], json.loads(out)["total"]) == (False, estimated.total)
+    code, out, _ = run("query", COMMON_QUERY, "--index", index, "--count")
+    assert (code, int(out)) == (0, exact.total)
+
+    client = testing.TestClient(create_app(index))
+    page = client.simulate_get("/", params={"q": COMMON_QUERY})
+    assert "showing 1-10 of about " in page.text
+    answer = client.simulate_get("/api/search", params={"q": COMMON_QUERY}).json
+    assert (answer["total"], answer["total_is_exact"]) == (estimated.total, False)
+
+
+def test_a_page_past_the_last_says_the_exact_total(layouts: dict[str, Path]) -> None:
+    exact = search(COMMON_QUERY, index=layouts["many"], exact_total=True)
+    past = search(COMMON_QUERY, index=layouts["many"], page=exact.total // 10 + 2)
+    assert (len(past), past.total, past.total_is_exact) == (0, exact.total, True)
+
+
+def test_few_matches_are_counted_exactly_even_when_words_are_common(layouts: dict[str, Path]) -> None:
+    ix = open_index(layouts["many"])
+    with ix.searcher(weighting=weighting()) as searcher:
+        for text in BENCHMARK_QUERIES:
+            got = search(text, index=layouts["many"], snippets=0, exact=True)  # as typed, not corrected
+            matches = exhaustive(searcher, parse_query(text, ix.schema).query, 10)[1]
+            if 0 < matches <= 1_000:
+                assert (got.total, got.total_is_exact) == (matches, True), text
