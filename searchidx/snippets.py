@@ -10,6 +10,7 @@ no match gives its opening instead.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable, Iterable
@@ -27,6 +28,16 @@ ABBREVIATION = re.compile(
     r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)|\b[a-z])\.$",
     re.IGNORECASE,
 )
+
+# A word with a letter beyond ASCII is folded before it is stemmed: such texts are analysed whole.
+NON_ASCII_LETTER = re.compile(r"[^\W\x00-\x7f]")
+# A stem differs from its word in the last letters at most (the stemmer rewrites endings only).
+STEM_CHANGES = 2
+# Past this many places where a match may begin, the sentences are found over the whole text at once.
+MAX_SPOTS = 64
+SENTENCE_REACH = 2000
+# Up to this many chars (most news articles), analysing the whole text costs less than finding where first.
+SHORT_TEXT = 4000
 
 Span = tuple[int, int]
 Match = tuple[Span, str]
@@ -117,8 +128,8 @@ def make_snippet(
     >>> fragment.marked("[", "]")
     'The [parades] were long.'
     """
-    matches = find_matches(text, words, phrases, analyzer)
-    sentences = [sentence for sentence in _sentences(text, matches) if sentence.matches]
+    bounds, matches = _matches_by_sentence(text, frozenset(words), tuple(phrases), analyzer)
+    sentences = [sentence for sentence in _sentences(bounds, matches) if sentence.matches]
     if not sentences:
         return (MarkedText(_opening(text, max_chars)),)
     return _assemble(text, _choose(sentences, max_chars, max_fragments), max_chars)
@@ -134,7 +145,71 @@ def _without_overlaps(matches: list[Match]) -> list[Match]:
     return kept
 
 
-def _sentences(text: str, matches: list[tuple[Span, str]]) -> list[_Sentence]:
+def _matches_by_sentence(
+    text: str, words: frozenset[str], phrases: tuple[tuple[str, ...], ...], analyzer: Any
+) -> tuple[list[Span], list[Match]]:
+    """The sentences that can hold a match, and the matches of :func:`find_matches` in them.
+
+    Analysing a whole body costs time in proportion to its length. A
+    regular expression (run in C) first finds where a word that can stem to
+    a wanted term begins; only the sentences around those places are found
+    and analysed, so the cost follows the number of matches, not the length.
+    A short text, and one with letters beyond ASCII (the analyzer folds
+    them), is analysed whole.
+    """
+    starts = _term_starts(words | {word for phrase in phrases for word in phrase})
+    if starts is None or len(text) <= SHORT_TEXT or NON_ASCII_LETTER.search(text):
+        return _sentence_bounds(text), find_matches(text, words, phrases, analyzer)
+    spots = [found.start() for found in starts.finditer(text)]
+    bounds = _sentence_bounds(text) if len(spots) > MAX_SPOTS else _bounds_around(text, spots)
+    matches: list[Match] = []
+    spot = 0
+    for begin, end in bounds:
+        while spot < len(spots) and spots[spot] < begin:
+            spot += 1
+        if spot < len(spots) and spots[spot] < end:
+            inside = find_matches(text[begin:end], words, phrases, analyzer)
+            matches += [((start + begin, stop + begin), term) for (start, stop), term in inside]
+    return bounds, matches
+
+
+def _bounds_around(text: str, spots: list[int]) -> list[Span]:
+    """The sentences holding ``spots`` (ascending), each found within ``SENTENCE_REACH`` chars of its spot.
+
+    The same sentences :func:`_sentence_bounds` finds in the whole text,
+    unless one is longer than the reach (it is then cut there: a snippet
+    shows only part of it anyway).
+    """
+    bounds: list[Span] = []
+    for spot in spots:
+        if bounds and spot < bounds[-1][1]:
+            continue
+        low = max(0, spot - SENTENCE_REACH, bounds[-1][1] if bounds else 0)
+        high = min(len(text), spot + SENTENCE_REACH)
+        for begin, end in _sentence_bounds(text[low:high]):
+            if begin + low <= spot < end + low:
+                chunk = text[begin + low : end + low]
+                bounds.append((begin + low + len(chunk) - len(chunk.lstrip()), end + low))
+                break
+    return bounds
+
+
+@functools.lru_cache(maxsize=256)
+def _term_starts(terms: frozenset[str]) -> re.Pattern[str] | None:
+    """Where a word that can stem to one of ``terms`` begins, or ``None`` to analyse everything.
+
+    A stem keeps all but the last few letters of its word (checked on the
+    130,000 words of the shared collections: no word changes more than its
+    last two), so a word stemming to ``term`` starts with
+    ``term[:-STEM_CHANGES]``.
+    """
+    if not terms or not all(term.isascii() and term.isalnum() for term in terms):
+        return None
+    prefixes = sorted({term[: max(1, len(term) - STEM_CHANGES)] for term in terms})
+    return re.compile(r"(?<![\w*])(?:" + "|".join(map(re.escape, prefixes)) + ")", re.IGNORECASE)
+
+
+def _sentence_bounds(text: str) -> list[Span]:
     bounds: list[Span] = []
     start = 0
     for boundary in SENTENCE_END.finditer(text):
@@ -144,6 +219,10 @@ def _sentences(text: str, matches: list[tuple[Span, str]]) -> list[_Sentence]:
         bounds.append((start, cut))
         start = boundary.end()
     bounds.append((start, len(text)))
+    return bounds
+
+
+def _sentences(bounds: list[Span], matches: list[tuple[Span, str]]) -> list[_Sentence]:
     ordered = sorted(matches, key=lambda match: match[0])
     sentences = []
     first = 0  # sentences and matches are both in text order: one pass over each

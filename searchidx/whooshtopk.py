@@ -99,9 +99,8 @@ def top_documents(
         usable = _usable(subsearcher, offset, allow, excluded, context)
         if exclude:
             usable = _without(usable, exclude, offset, int(subsearcher.reader().doc_count_all()))
-        segment = _Segment(subsearcher, offset, context, usable)
-        segment.rank(plan, best, prune)
-        segments.append(segment)
+        segments.append(_Segment(subsearcher, offset, context, usable, plan))
+    _rank(segments, plan, best, prune)
     total, exact = _count(segments, EXACT_TOTAL_UP_TO if not count_all else None)
     return Ranked(best.docnums.tolist(), best.scores.tolist(), total, exact)
 
@@ -244,7 +243,9 @@ def _below(bounds: np.ndarray | float, threshold: float) -> Any:
 class _Segment:
     """One segment of the index: its documents that may match, the leaves' postings, and the ranking."""
 
-    def __init__(self, searcher: Any, offset: int, context: Any, usable: np.ndarray | None) -> None:
+    def __init__(
+        self, searcher: Any, offset: int, context: Any, usable: np.ndarray | None, plan: _Plan
+    ) -> None:
         self.searcher = searcher
         self.reader = searcher.reader()
         self.offset = offset
@@ -252,8 +253,12 @@ class _Segment:
         self.size = int(self.reader.doc_count_all())
         self.usable = usable
         self.seen = np.zeros(self.size, dtype=bool)
+        self.partial = np.zeros(self.size, dtype=np.float64)  # the sum of the leaves read whole
         self.exact = True
         self.pending: list[_Leaf] = []  # leaves not read whole, for counting
+        self.leaves = [
+            self.leaf(plan, node, scale) for node, scale in zip(plan.leaves, plan.scales, strict=True)
+        ]
 
     def leaf(self, plan: _Plan, node: _Node, scale: float) -> _Leaf:
         """The postings of a leaf in this segment."""
@@ -268,40 +273,86 @@ class _Segment:
             cached[fieldname] = LENGTH_TABLE[_length_bytes(self.reader, fieldname, self.size)]
         return cached[fieldname]
 
-    def rank(self, plan: _Plan, best: _Best, prune: bool) -> None:
-        """Add this segment's best documents to ``best``."""
-        leaves = [self.leaf(plan, node, scale) for node, scale in zip(plan.leaves, plan.scales, strict=True)]
-        order = sorted(range(len(leaves)), key=lambda index: -leaves[index].bound)
-        rest = [*np.cumsum([leaves[index].bound for index in reversed(order)])[::-1].tolist(), 0.0]
-        partial = np.zeros(self.size, dtype=np.float64)
-        threshold = best.threshold(NO_SCORES)
-        step = 0
-        while step < len(order) and not (prune and _below(rest[step], threshold)):
-            ids, scores = leaves[order[step]].whole()
-            partial[ids] += scores
-            self.seen[ids] = True
-            threshold = best.threshold(partial[self.seen])
-            step += 1
+    def read_whole(self, leaf: int) -> None:
+        """Add the scores of every document the leaf matches to the partial sums."""
+        ids, scores = self.leaves[leaf].whole()
+        self.partial[ids] += scores
+        self.seen[ids] = True
+
+    def finish(self, plan: _Plan, best: _Best, rest: list[int], floor: float) -> None:
+        """Add this segment's best documents to ``best``, reading the ``rest`` of the leaves where needed.
+
+        ``floor`` is a lower bound of the k-th best score found over all segments.
+        """
         candidates = np.flatnonzero(self.seen)
-        sums = partial[candidates]
-        if step < len(order):
+        sums = self.partial[candidates]
+        threshold = max(floor, best.threshold(sums))
+        if rest:
             self.exact = False
-            self.pending = [leaves[index] for index in order[step:]]
-            for position in range(step, len(order)):
-                leaf = leaves[order[position]]
-                candidates, sums = leaf.add_to(candidates, sums, rest[position + 1], threshold, self.seen)
-                threshold = best.threshold(sums)
-                keep = ~_below(sums + rest[position + 1], threshold)
-                candidates, sums = candidates[keep], sums[keep]
+            self.pending = [self.leaves[index] for index in rest]
+            candidates = self._complete(candidates, sums, self.pending, best, threshold, floor)
         else:
             candidates = candidates[~_below(sums, threshold)]
-        scores = _scores(plan.root, leaves, candidates)
+        scores = _scores(plan.root, self.leaves, candidates)
         matched = scores > 0  # Whoosh's union counts a document whose scores add up to 0 as no match
         best.add(scores[matched], candidates[matched] + self.offset)
+
+    def _complete(
+        self,
+        candidates: np.ndarray,
+        sums: np.ndarray,
+        rest: list[_Leaf],
+        best: _Best,
+        threshold: float,
+        floor: float,
+    ) -> np.ndarray:
+        """The candidates that can still reach the top k, once the leaves not read whole are added.
+
+        Each candidate's ceiling is its sum so far plus, for every leaf left,
+        the bound of the block it would be in; a leaf is read only in the
+        blocks of the candidates whose ceiling still reaches the threshold,
+        and its exact scores then replace its bounds.
+        """
+        bounds = np.array([leaf.block_bounds(candidates) for leaf in rest]).reshape(
+            len(rest), len(candidates)
+        )
+        ceilings = sums + bounds.sum(axis=0)
+        for position, leaf in enumerate(rest):
+            keep = ~_below(ceilings, threshold)
+            candidates, sums, ceilings, bounds = candidates[keep], sums[keep], ceilings[keep], bounds[:, keep]
+            exact = leaf.scores_at(candidates, self.seen)
+            sums += exact
+            ceilings += exact - bounds[position]
+            threshold = max(floor, best.threshold(sums))
+        survivors: np.ndarray = candidates[~_below(ceilings, threshold)]
+        return survivors
 
     def count(self) -> int:
         """How many documents are known to match."""
         return int(self.seen.sum())
+
+
+def _rank(segments: list[_Segment], plan: _Plan, best: _Best, prune: bool) -> None:
+    """MaxScore over all segments at once: leaves are read whole while documents only they hold can win.
+
+    The leaves are taken by their bound (the largest over the segments),
+    highest first; after each, the threshold is the k-th best partial sum
+    over every segment, so every segment prunes with what all of them found.
+    """
+    count = len(plan.leaves)
+    bounds = [
+        max((segment.leaves[index].bound for segment in segments), default=0.0) for index in range(count)
+    ]
+    order = sorted(range(count), key=lambda index: -bounds[index])
+    rest = [*np.cumsum([bounds[index] for index in reversed(order)])[::-1].tolist(), 0.0]
+    threshold, step = 0.0, 0
+    while step < count and not (prune and _below(rest[step], threshold)):
+        for segment in segments:
+            segment.read_whole(order[step])
+        threshold = best.threshold(np.concatenate([NO_SCORES] + [seg.partial[seg.seen] for seg in segments]))
+        step += 1
+    for segment in segments:
+        segment.finish(plan, best, order[step:], threshold)
 
 
 def _length_bytes(reader: Any, fieldname: str, size: int) -> np.ndarray:
@@ -371,13 +422,14 @@ class _Leaf:
         """The leaf's score in each candidate (0 where it does not match), from what was read."""
         raise NotImplementedError
 
-    def add_to(
-        self, candidates: np.ndarray, sums: np.ndarray, rest: float, threshold: float, seen: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The candidates that can still reach ``threshold``, with this leaf's scores added to their sums."""
-        ids, scores = self.whole()
-        seen[ids] = True
-        return candidates, sums + _lookup(ids, scores, candidates)
+    def block_bounds(self, candidates: np.ndarray) -> np.ndarray:
+        """An upper bound on the leaf's score in each candidate."""
+        return self.contribution(candidates)
+
+    def scores_at(self, candidates: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        """The leaf's scores in the candidates (reading what holds them), marking what it read as ``seen``."""
+        seen[self.whole()[0]] = True
+        return self.contribution(candidates)
 
     def ids(self) -> np.ndarray:
         """Every usable document the leaf matches (for counting)."""
@@ -467,22 +519,29 @@ class _TermPostings(_Leaf):
         usable = self.segment.usable
         return ids[usable[ids]] if usable is not None else ids
 
-    def add_to(
-        self, candidates: np.ndarray, sums: np.ndarray, rest: float, threshold: float, seen: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if self.terminfo is None or not len(candidates):
-            return candidates, sums
+    def _blocks_of(self, candidates: np.ndarray) -> tuple[_BlockTable, np.ndarray, np.ndarray]:
+        """The block each candidate would be in, and whether there is one."""
         table = self.blocks()
-        block = np.searchsorted(table.last_ids, candidates)  # the block each candidate would be in
-        inside = block < len(table.last_ids)
-        bound = np.zeros(len(candidates), dtype=np.float64)
-        bound[inside] = self.term.bm25(table.max_weights, table.min_lengths)[block[inside]] * self.scale
-        keep = ~_below(sums + bound + rest, threshold)
-        candidates, sums, block, inside = candidates[keep], sums[keep], block[keep], inside[keep]
-        ids, scores = self._scored(*table.decode(np.unique(block[inside]).tolist()))
-        self._read_ids, self._read_scores = ids, scores
-        seen[ids] = True
-        return candidates, sums + _lookup(ids, scores, candidates)
+        block = np.searchsorted(table.last_ids, candidates)
+        return table, block, block < len(table.last_ids)
+
+    def block_bounds(self, candidates: np.ndarray) -> np.ndarray:
+        bounds = np.zeros(len(candidates), dtype=np.float64)
+        if self.terminfo is None or not len(candidates):
+            return bounds
+        table, block, inside = self._blocks_of(candidates)
+        if table.bounds is None:
+            table.bounds = self.term.bm25(table.max_weights, table.min_lengths) * self.scale
+        bounds[inside] = table.bounds[block[inside]]
+        return bounds
+
+    def scores_at(self, candidates: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        if self.terminfo is None or not len(candidates):
+            return np.zeros(len(candidates), dtype=np.float64)
+        table, block, inside = self._blocks_of(candidates)
+        self._read_ids, self._read_scores = self._scored(*table.decode(np.unique(block[inside]).tolist()))
+        seen[self._read_ids] = True
+        return _lookup(self._read_ids, self._read_scores, candidates)
 
     def contribution(self, candidates: np.ndarray) -> np.ndarray:
         return _lookup(self._read_ids, self._read_scores, candidates)
@@ -497,6 +556,7 @@ class _BlockTable:
     """
 
     def __init__(self, postfile: Any, terminfo: Any) -> None:
+        self.bounds: np.ndarray | None = None  # each block's bound, set by the term that reads it
         self._inlined = terminfo.inlined_postings() if terminfo.is_inlined() else None
         if self._inlined is not None:
             ids, weights, _ = self._inlined
@@ -531,23 +591,28 @@ class _BlockTable:
     def decode(self, blocks: Any) -> tuple[np.ndarray, np.ndarray]:
         """The ids and weights of the blocks numbered ``blocks`` (ascending), concatenated."""
         if self._inlined is not None:
-            ids, weights, _ = self._inlined
-            return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
-        all_ids: list[np.ndarray] = []
-        all_weights: list[np.ndarray] = []
+            inlined_ids, inlined_weights, _ = self._inlined
+            return np.array(inlined_ids, dtype=np.int64), np.array(inlined_weights, dtype=np.float64)
+        # Each block's ids are deltas from 0: its first delta is made relative
+        # to the last id before it, so that one running sum decodes them all.
+        deltas: list[int] = []
+        weights: list[float] = []
+        previous = 0
         for number in blocks:
             start, end, count, compression = self._spans[number]
-            deltas, weights = _ids_and_weights(self._data[start:end], count, compression)
-            all_ids.append(np.cumsum(np.array(deltas, dtype=np.int64)))
-            if weights is None:
-                all_weights.append(np.ones(count, dtype=np.float64))
-            elif isinstance(weights, float):
-                all_weights.append(np.full(count, weights, dtype=np.float64))
+            block_deltas, block_weights = _ids_and_weights(self._data[start:end], count, compression)
+            deltas.append(block_deltas[0] - previous)
+            deltas += block_deltas[1:]
+            if block_weights is None:
+                weights += [1.0] * count
+            elif isinstance(block_weights, float):
+                weights += [block_weights] * count
             else:
-                all_weights.append(np.array(weights, dtype=np.float64))
-        if not all_ids:
+                weights += block_weights
+            previous = int(self.last_ids[number])
+        if not deltas:
             return NO_IDS, NO_SCORES
-        return np.concatenate(all_ids), np.concatenate(all_weights)
+        return np.cumsum(np.array(deltas, dtype=np.int64)), np.array(weights, dtype=np.float64)
 
 
 def _ids_and_weights(data: bytes, count: int, compressed: int) -> tuple[Any, Any]:
