@@ -16,8 +16,13 @@ end to end, each engine on the same files:
   tantivy; median, p95 and max after a warm-up pass;
 - cold CLI: median of 10 fresh ``searchidx query Q --limit 10`` processes,
   beside a plain-Whoosh script doing the same and ``sqlite-utils search``;
-- scale: 1x, 2x and 5x the corpus (copies with new ids and URLs, labelled
-  synthetic): ingest time, index size, peak RSS, query p50/p95.
+- snippet time per hit for articles of 1,000 to 100,000 chars;
+- scale: 1x, 2x, 5x and 10x the corpus (copies with new ids and URLs, labelled
+  synthetic): ingest time, index size, peak RSS, segments, query p50/p95 and
+  their ratios to 1x, against the bars of issue 15;
+- the pruned top 10 (``searchidx/whooshtopk.py``) against Whoosh scoring every
+  match, for every query, on a one-segment 1x index and the multi-segment
+  1x, 5x and 10x ones.
 
     python benchmarks/speed.py [--quick] [--docs N] [--cache DIR]
     python benchmarks/speed.py --backend opensearch [--docs N] [--cache DIR]
@@ -67,6 +72,11 @@ SMALL_WORDS = frozenset([
 
 
 # ---------------------------------------------------------------- the corpus
+
+
+def read_records() -> list[dict[str, str]]:
+    """The Reuters records, as the JSON lines hold them."""
+    return [json.loads(line) for line in REUTERS.read_text(encoding="utf-8").splitlines()]
 
 
 def write_corpus(folder: Path, copies: int, limit: int | None) -> int:
@@ -436,6 +446,12 @@ def report_bars(rows: dict[str, dict[str, float]], cold: dict[str, float]) -> No
             1.0,
             False,
         ),
+        (
+            "query p50 with snippets / plain Whoosh p50 with highlights <= 1",
+            ours["p50 snip"] / plain["p50 snip"],
+            1.0,
+            False,
+        ),
         ("query p95 / p50 with snippets <= 2", ours["p95 snip"] / ours["p50 snip"], 2.0, False),
     ]
     if "sqlite-utils" in cold:
@@ -447,7 +463,7 @@ def report_bars(rows: dict[str, dict[str, float]], cold: dict[str, float]) -> No
                 False,
             )
         )
-    print("\nThe bars of issue 6 (ratios from this run)")
+    print("\nThe bars of issues 6 and 15 at 1x (ratios from this run)")
     for label, value, limit, at_least in bars:
         met = value >= limit if at_least else value <= limit
         print(f"  {'met    ' if met else 'NOT MET'}  {label:<58} {value:6.2f}")
@@ -486,11 +502,28 @@ def measure_cold(work: Path, queries: list[str], runs: int) -> dict[str, float]:
     return cold
 
 
-def measure_scale(cache: Path, work: Path, limit: int | None, queries: list[str], base: float) -> None:
+SCALES = (1, 2, 5, 10)
+
+
+def measure_scale(
+    cache: Path, work: Path, limit: int | None, queries: list[str]
+) -> dict[int, dict[str, float]]:
+    """Ingest and query latency with snippets at 1x, 2x, 5x and 10x the corpus; each index kept for checks."""
     print("\nScale (copies 2 and up are synthetic: the same articles under new ids and URLs)")
-    columns = ("ingest s", "x 1x", "peak RSS", "size", "p50 snip", "p95 snip")
+    columns = (
+        "ingest s",
+        "x 1x",
+        "peak RSS",
+        "size",
+        "segments",
+        "p50 snip",
+        "p95 snip",
+        "p50 x 1x",
+        "p95/p50",
+    )
     print(f"{'corpus':<8} {'documents':>10} " + " ".join(f"{name:>9}" for name in columns))
-    for copies in (1, 2, 5):
+    scale: dict[int, dict[str, float]] = {}
+    for copies in SCALES:
         folder = cache / f"x{copies}"
         documents = write_corpus(folder, copies, limit)
         index = work / f"scale{copies}"
@@ -499,10 +532,92 @@ def measure_scale(cache: Path, work: Path, limit: int | None, queries: list[str]
         )
         with_snippets, _ = searchidx_queries(index)
         times = latencies(with_snippets, queries)
-        base = base if copies > 1 else seconds
+        row = {"seconds": seconds, "rss": peak, "p50": times["p50"], "p95": times["p95"]}
+        scale[copies] = row
+        first = scale[SCALES[0]]
         size, rss = folder_size(index) / 2**20, peak / 2**20
-        print(f"{copies}x{'':<6} {documents:>10,} {seconds:>9.2f} {seconds / base:>9.2f} {rss:>7.0f}MB "
-              f"{size:>7.1f}MB {times['p50']:>9.1f} {times['p95']:>9.1f}")  # fmt: skip
+        print(f"{copies}x{'':<6} {documents:>10,} {seconds:>9.2f} {seconds / first['seconds']:>9.2f} "
+              f"{rss:>7.0f}MB {size:>7.1f}MB {segment_count(index):>9} {times['p50']:>9.1f} "
+              f"{times['p95']:>9.1f} {times['p50'] / first['p50']:>9.2f} {times['p95'] / times['p50']:>9.2f}",
+              flush=True)  # fmt: skip
+    return scale
+
+
+def segment_count(index: Path) -> int:
+    from searchidx.schema import open_index
+
+    return len(open_index(index).reader().leaf_readers())
+
+
+def report_scale_bars(scale: dict[int, dict[str, float]]) -> None:
+    """The bars of issue 15 at scale, from this run."""
+    one, five, ten = scale[1], scale[5], scale[10]
+    bars = [
+        ("5x query p50 with snippets / 1x p50 <= 2", five["p50"] / one["p50"], 2.0),
+        ("5x query p95 / 5x p50 <= 2.5", five["p95"] / five["p50"], 2.5),
+        ("10x query p50 with snippets / 1x p50 <= 3", ten["p50"] / one["p50"], 3.0),
+        ("10x ingest time / 1x ingest time <= 11", ten["seconds"] / one["seconds"], 11.0),
+        ("10x ingest peak RSS (GB) < 2", ten["rss"] / 2**30, 2.0),
+    ]
+    print("\nThe bars of issue 15 at scale (ratios from this run)")
+    for label, value, limit in bars:
+        print(f"  {'met    ' if value <= limit else 'NOT MET'}  {label:<58} {value:6.2f}")
+
+
+def check_pruning(indexes: dict[str, Path], queries: list[str]) -> None:
+    """For every query, the pruned top 10 against Whoosh scoring every match (ids, order and scores)."""
+    from whoosh.collectors import TopCollector
+
+    from searchidx.querying import parse_query, preloaded
+    from searchidx.ranking import weighting
+    from searchidx.schema import open_index
+    from searchidx.whooshtopk import top_documents
+
+    print(
+        "\nPruned top 10 against Whoosh scoring every match (usequality=False, replace=0), ids, order, scores"
+    )
+    for label, index in indexes.items():
+        ix = open_index(index)
+        with ix.searcher(weighting=weighting()) as searcher:
+            equal = estimated = 0
+            pruned_ms = exhaustive_ms = 0.0
+            for text in queries:
+                query = parse_query(text, ix.schema).query
+                started = time.perf_counter()
+                collector = TopCollector(10, usequality=False, replace=0)
+                searcher.search_with_collector(preloaded(query), collector)
+                expected = [(hit.docnum, hit.score) for hit in collector.results()]
+                exhaustive_ms += (time.perf_counter() - started) * 1000
+                started = time.perf_counter()
+                got = top_documents(searcher, query, 10)
+                pruned_ms += (time.perf_counter() - started) * 1000
+                equal += list(zip(got.docnums, got.scores, strict=True)) == expected
+                estimated += not got.exact
+            print(f"  {label:<34} {segment_count(index):>3} segments: {equal}/{len(queries)} equal; "
+                  f"totals estimated for {estimated}; mean ms: Whoosh exhaustive "
+                  f"{exhaustive_ms / len(queries):.1f}, pruned {pruned_ms / len(queries):.1f}")  # fmt: skip
+
+
+def measure_snippet_lengths() -> None:
+    """Snippet time per hit against article length: one matching sentence among others that do not match."""
+    from searchidx.analysis import text_analyzer
+    from searchidx.snippets import make_snippet
+
+    analyzer = text_analyzer()
+    words = frozenset({"parad", "putin"})
+    filler = [
+        record["body"] for record in read_records() if not re.search(r"(?i)parad|putin", record["body"])
+    ]
+    pool = " ".join(filler)
+    print("\nSnippet time per hit by article length (one sentence matches; ms, median of 50)")
+    for size in (1_000, 10_000, 100_000):
+        text = pool[: size // 2] + " Putin watched the parade in Moscow. " + pool[size // 2 : size]
+        times = []
+        for _ in range(50):
+            started = time.perf_counter()
+            make_snippet(text, words, analyzer)
+            times.append((time.perf_counter() - started) * 1000)
+        print(f"  {size:>8,} chars: {statistics.median(times):6.3f} ms")
 
 
 LAYOUTS = [  # (label, nodes, shards, replicas); 0 nodes: Whoosh
@@ -587,8 +702,18 @@ def main() -> int:
         print_table(rows, documents)
         cold = measure_cold(work, queries, runs=5 if args.quick else 10)
         report_bars(rows, cold)
+        measure_snippet_lengths()
         if not args.quick:
-            measure_scale(args.cache, work, args.docs, queries, rows["searchidx"]["seconds"])
+            scale = measure_scale(args.cache, work, args.docs, queries)
+            report_scale_bars(scale)
+            one_segment = work / "one-segment"
+            one_writer = ["ingest", str(folder), "--index", str(one_segment), "--workers", "1", "--quiet"]
+            run_measured([sys.executable, "-m", "searchidx", *one_writer])
+            check_pruning(
+                {"1x, one writer": one_segment, "1x, two workers": work / "scale1", "5x": work / "scale5",
+                 "10x": work / "scale10"},
+                queries,
+            )  # fmt: skip
     return 0
 
 

@@ -34,7 +34,8 @@ NON_ASCII_LETTER = re.compile(r"[^\W\x00-\x7f]")
 # A stem differs from its word in the last letters at most (the stemmer rewrites endings only).
 STEM_CHANGES = 2
 # Past this many places where a match may begin, the sentences are found over the whole text at once.
-MAX_SPOTS = 64
+MAX_SPOTS = 200
+TOKEN_CHAR = re.compile(r"[\w*]")
 SENTENCE_REACH = 2000
 # Up to this many chars (most news articles), analysing the whole text costs less than finding where first.
 SHORT_TEXT = 4000
@@ -151,16 +152,18 @@ def _matches_by_sentence(
     """The sentences that can hold a match, and the matches of :func:`find_matches` in them.
 
     Analysing a whole body costs time in proportion to its length. A
-    regular expression (run in C) first finds where a word that can stem to
-    a wanted term begins; only the sentences around those places are found
-    and analysed, so the cost follows the number of matches, not the length.
+    regular expression (run in C) first finds the words that begin as a
+    wanted term's stem does; those alone are stemmed, and only the sentences
+    around the ones that match are found and analysed, so the cost follows
+    the number of matches, not the length.
     A short text, and one with letters beyond ASCII (the analyzer folds
     them), is analysed whole.
     """
-    starts = _term_starts(words | {word for phrase in phrases for word in phrase})
-    if starts is None or len(text) <= SHORT_TEXT or NON_ASCII_LETTER.search(text):
+    terms = words | {word for phrase in phrases for word in phrase}
+    candidates = _candidate_words(terms)
+    if candidates is None or len(text) <= SHORT_TEXT or NON_ASCII_LETTER.search(text):
         return _sentence_bounds(text), find_matches(text, words, phrases, analyzer)
-    spots = [found.start() for found in starts.finditer(text)]
+    spots = _spots(text, candidates, terms, analyzer)
     bounds = _sentence_bounds(text) if len(spots) > MAX_SPOTS else _bounds_around(text, spots)
     matches: list[Match] = []
     spot = 0
@@ -194,19 +197,44 @@ def _bounds_around(text: str, spots: list[int]) -> list[Span]:
     return bounds
 
 
-@functools.lru_cache(maxsize=256)
-def _term_starts(terms: frozenset[str]) -> re.Pattern[str] | None:
-    """Where a word that can stem to one of ``terms`` begins, or ``None`` to analyse everything.
+def _spots(text: str, candidates: re.Pattern[str], terms: frozenset[str], analyzer: Any) -> list[int]:
+    """Where the words of ``text`` that stem to one of ``terms`` begin (stemming the candidates only)."""
+    found = [
+        (word.start(), word.group())
+        for word in candidates.finditer(text)
+        if _token_starts(text, word.start())
+    ]
+    offsets, position = [], 0
+    for _, word in found:
+        offsets.append(position)
+        position += len(word) + 1
+    stems = {start: stem for start, _, stem in analyzer.spans(" ".join(word for _, word in found))}
+    return [start for (start, _), offset in zip(found, offsets, strict=True) if stems.get(offset) in terms]
 
-    A stem keeps all but the last few letters of its word (checked on the
-    130,000 words of the shared collections: no word changes more than its
-    last two), so a word stemming to ``term`` starts with
-    ``term[:-STEM_CHANGES]``.
+
+@functools.lru_cache(maxsize=256)
+def _candidate_words(terms: frozenset[str]) -> re.Pattern[str] | None:
+    """The words (as the analyzer's tokens) that can stem to one of ``terms``; ``None`` to analyse everything.
+
+    A stem keeps all but the last letters of its word (checked on the
+    130,000 words of the shared collections: none changes more than its last
+    two), so a word stemming to ``term`` starts with ``term[:-STEM_CHANGES]``.
+    The expression starts with the prefixes, so that the search runs at the
+    speed of a string search; :func:`_token_starts` then keeps the matches
+    that begin a token.
     """
     if not terms or not all(term.isascii() and term.isalnum() for term in terms):
         return None
-    prefixes = sorted({term[: max(1, len(term) - STEM_CHANGES)] for term in terms})
-    return re.compile(r"(?<![\w*])(?:" + "|".join(map(re.escape, prefixes)) + ")", re.IGNORECASE)
+    prefixes = "|".join(sorted({re.escape(term[: max(1, len(term) - STEM_CHANGES)]) for term in terms}))
+    return re.compile(rf"(?i:{prefixes})[\w*]*(?:\.?[\w*]+)*")
+
+
+def _token_starts(text: str, position: int) -> bool:
+    """Whether an analyzer token can begin at ``position``: not after a word char, nor after one and a dot."""
+    before = text[max(0, position - 2) : position]
+    return not (before[-1:] and TOKEN_CHAR.match(before[-1])) and not (
+        len(before) == 2 and before[1] == "." and TOKEN_CHAR.match(before[0])
+    )
 
 
 def _sentence_bounds(text: str) -> list[Span]:
