@@ -9,6 +9,7 @@ alone, cancels cleanly and leaves no stray process or traceback behind.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -85,6 +86,11 @@ class _WorkerTask(SubWriterTask):  # type: ignore[misc]  # Whoosh is untyped
 
     def run(self) -> None:
         _die_with_parent()
+        # The objects this process inherited from the ingest process are
+        # never freed here: left to the garbage collector, each full
+        # collection would walk all of them (and copy their memory pages),
+        # a cost growing with the ingest's heap, batch after batch.
+        gc.freeze()
         try:
             self._index_jobs()
         except Exception as error:  # told to the ingest process, which reports it; no traceback here

@@ -33,4 +33,5 @@ def test_quick_mode_completes_and_prints_every_column(tmp_path: Path) -> None:
     assert len(rows["searchidx"]) == len(COLUMNS)  # a figure in every column
     assert all(value != "-" for value in rows["searchidx"])
     assert "Cold CLI" in done.stdout
-    assert "The bars of issue 6" in done.stdout
+    assert "The bars of issues 6 and 15 at 1x" in done.stdout
+    assert "Snippet time per hit by article length" in done.stdout
