@@ -225,10 +225,11 @@ def marks_for(query: Any) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
 def preloaded(query: Any) -> Any:
     """The query with every OR scored through Whoosh's array matcher.
 
-    searchidx scores every matching document (see ``searching.Index._run``);
-    for that, adding up each clause's matches in arrays is faster than
-    Whoosh's default tree of union matchers, which is built to skip ahead
-    (measured: p50 -16%, p95 -50% on the Reuters queries, same results).
+    Where Whoosh scores every match (sorting by date, the clauses
+    :mod:`searchidx.whooshtopk` leaves to Whoosh, and the reference it is
+    tested against), adding up each clause's matches in arrays is faster
+    than Whoosh's default tree of union matchers, which is built to skip
+    ahead (measured: p50 -16%, p95 -50% on the Reuters queries, same results).
     """
     query = query.apply(preloaded)
     if isinstance(query, wq.Or):
