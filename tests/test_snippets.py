@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from _pytest.monkeypatch import MonkeyPatch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from searchidx import snippets
 from searchidx.analysis import text_analyzer
 from searchidx.snippets import MarkedText, join_fragments, make_snippet
+from tests.conftest import CORPUS
 
 ANALYZER = text_analyzer()
 BODY = (
@@ -102,3 +108,37 @@ def test_html_escapes_the_text_before_marking_it() -> None:
         "A &lt;script&gt;alert(&quot;<mark>parade</mark>&quot;)&lt;/script&gt; &amp; a <mark>parade</mark> "
         "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;."
     )
+
+
+REUTERS = Path(__file__).resolve().parents[2] / "shared" / "data" / "news" / "reuters21578.jsonl"
+LONG_QUERIES = [
+    ({"parad", "putin"}, ()),
+    ({"die", "sky"}, ()),  # "dying" and "skies": stems that are not the start of their word
+    ({"u.s", "dollar"}, ()),
+    ({"cocoa"}, (("cocoa", "export"),)),
+    ({"mln", "profit"}, ()),
+]
+
+
+def long_article() -> str:
+    """Over 40,000 chars of real wire text with the words of LONG_QUERIES here and there."""
+    if REUTERS.exists():
+        lines = REUTERS.read_text(encoding="utf-8").splitlines()[:60]
+        bodies = [json.loads(line)["body"] for line in lines]
+    else:  # the shared data is absent: the demo corpus's own text is real news too
+        bodies = [path.read_text(encoding="utf-8") for path in sorted(CORPUS.glob("*.txt"))[:60]]
+    bodies.insert(
+        20, "Putin watched the parades. The U.S. dollar fell; skies cleared as the dying storm passed."
+    )
+    return "\n\n".join(bodies)
+
+
+def test_a_long_article_gives_the_snippet_that_analysing_all_of_it_gives(monkeypatch: MonkeyPatch) -> None:
+    """Long texts analyse only the sentences around their matches; the fragments are the same."""
+    text = long_article()
+    assert len(text) > 40_000
+    quick = [make_snippet(text, words, ANALYZER, phrases=phrases) for words, phrases in LONG_QUERIES]
+    monkeypatch.setattr(snippets, "SHORT_TEXT", len(text))  # analyse the whole text, as before
+    whole = [make_snippet(text, words, ANALYZER, phrases=phrases) for words, phrases in LONG_QUERIES]
+    assert quick == whole
+    assert all(fragment.highlights for fragments in quick for fragment in fragments[:1])
