@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from whoosh import query as wq
 from whoosh import sorting
@@ -27,7 +27,9 @@ from searchidx.results import Stats
 from searchidx.schema import document_id, index_path, open_index, read_index_files
 from searchidx.spelling import SPELLING_FIELD, words_within
 from searchidx.urls import canonical_url
-from searchidx.whooshtopk import Ranked, top_documents
+
+if TYPE_CHECKING:
+    from searchidx.whooshtopk import Ranked
 
 SIMILAR_TERMS = 25
 T = TypeVar("T")
@@ -67,6 +69,8 @@ class WhooshBackend:
         (exact top k without scoring every match; the total is estimated past
         :data:`~searchidx.results.EXACT_TOTAL_UP_TO` unless ``exact_total``).
         """
+        from searchidx.whooshtopk import top_documents  # numpy: only a ranked search pays for the import
+
         searcher = self._searcher()
         allow = self._allow(searcher, filters)
         if sort == "relevance" or searcher.doc_count_all() == 0:  # an empty index has no date column
@@ -120,6 +124,8 @@ class WhooshBackend:
         self, fields: dict[str, Any], depth: int, skip: int, *, exact_total: bool = False
     ) -> tuple[Page, frozenset[str], str]:
         """The documents sharing the most distinctive words of the stored document ``fields``."""
+        from searchidx.whooshtopk import top_documents
+
         searcher = self._searcher()
         docnum = searcher.document_number(id=fields["id"])
         terms = []

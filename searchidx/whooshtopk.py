@@ -33,6 +33,7 @@ import pickle
 import struct
 import weakref
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,9 +97,7 @@ def top_documents(
     for subsearcher, offset in searcher.leaf_searchers():
         if not subsearcher.reader().doc_count_all():  # also Whoosh's reader of an index with no segment
             continue
-        usable = _usable(subsearcher, offset, allow, excluded, context)
-        if exclude:
-            usable = _without(usable, exclude, offset, int(subsearcher.reader().doc_count_all()))
+        usable = _usable(subsearcher, offset, allow, excluded, exclude or set(), context)
         segments.append(_Segment(subsearcher, offset, context, usable, plan))
     _rank(segments, plan, best, prune)
     total, exact = _count(segments, EXACT_TOTAL_UP_TO if not count_all else None)
@@ -368,33 +367,34 @@ def _length_bytes(reader: Any, fieldname: str, size: int) -> np.ndarray:
     return np.fromiter((int(value) for value in column), dtype=np.uint8, count=size)
 
 
-def _usable(searcher: Any, offset: int, allow: Any, excluded: list[Any], context: Any) -> np.ndarray | None:
+def _usable(
+    searcher: Any, offset: int, allow: Any, excluded: list[Any], exclude: set[int], context: Any
+) -> np.ndarray | None:
     """Which of a segment's documents a hit may be (live, allowed, not excluded); ``None`` for all."""
     reader = searcher.reader()
     size = int(reader.doc_count_all())
-    mask = None
-    deleted = reader.deleted_docs_set
-    if deleted:
-        mask = np.ones(size, dtype=bool)
-        mask[np.fromiter(deleted, dtype=np.int64)] = False
-    if allow is not None:
-        if isinstance(allow, set | frozenset):
-            local = [doc - offset for doc in allow if offset <= doc < offset + size]
-            allowed = np.zeros(size, dtype=bool)
-            allowed[np.array(local, dtype=np.int64)] = True
-        else:
-            allowed = _matching(searcher, allow, context, size)
-        mask = allowed if mask is None else mask & allowed
-    for query in excluded:
-        unwanted = _matching(searcher, query, context, size)
-        mask = ~unwanted if mask is None else mask & ~unwanted
-    return mask
+    unwanted = [_local_mask(reader.deleted_docs_set, 0, size), _local_mask(exclude, offset, size)]
+    unwanted += [_matching(searcher, query, context, size) for query in excluded]
+    wanted = [] if allow is None else [_allowed(searcher, allow, offset, size, context)]
+    masks = [~mask for mask in unwanted if mask is not None] + wanted
+    return np.logical_and.reduce(masks) if masks else None
 
 
-def _without(usable: np.ndarray | None, docnums: set[int], offset: int, size: int) -> np.ndarray:
-    mask = np.ones(size, dtype=bool) if usable is None else usable.copy()
+def _allowed(searcher: Any, allow: Any, offset: int, size: int, context: Any) -> np.ndarray:
+    """The segment's documents ``allow`` lets through: a set of global document numbers, or a query."""
+    if isinstance(allow, set | frozenset):
+        mask = _local_mask(allow, offset, size)
+        return mask if mask is not None else np.zeros(size, dtype=bool)
+    return _matching(searcher, allow, context, size)
+
+
+def _local_mask(docnums: Iterable[int], offset: int, size: int) -> np.ndarray | None:
+    """The segment's documents among the global ``docnums``; ``None`` when there are none."""
     local = [doc - offset for doc in docnums if offset <= doc < offset + size]
-    mask[np.array(local, dtype=np.int64)] = False
+    if not local:
+        return None
+    mask = np.zeros(size, dtype=bool)
+    mask[np.array(local, dtype=np.int64)] = True
     return mask
 
 
@@ -511,13 +511,6 @@ class _TermPostings(_Leaf):
 
     def word(self) -> Any:
         return self.term.text
-
-    def ids(self) -> np.ndarray:
-        if self.terminfo is None:
-            return NO_IDS
-        ids, _ = self.blocks().decode(range(len(self.blocks().last_ids)))
-        usable = self.segment.usable
-        return ids[usable[ids]] if usable is not None else ids
 
     def _blocks_of(self, candidates: np.ndarray) -> tuple[_BlockTable, np.ndarray, np.ndarray]:
         """The block each candidate would be in, and whether there is one."""
