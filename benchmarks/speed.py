@@ -511,8 +511,10 @@ def measure_scale(
     """Ingest and query latency with snippets at 1x, 2x, 5x and 10x the corpus; each index kept for checks."""
     print("\nScale (copies 2 and up are synthetic: the same articles under new ids and URLs)")
     columns = (
+        "input",
         "ingest s",
         "x 1x",
+        "per MB",
         "peak RSS",
         "size",
         "segments",
@@ -532,11 +534,14 @@ def measure_scale(
         )
         with_snippets, _ = searchidx_queries(index)
         times = latencies(with_snippets, queries)
-        row = {"seconds": seconds, "rss": peak, "p50": times["p50"], "p95": times["p95"]}
+        read = folder_size(folder) / 2**20
+        row = {"seconds": seconds, "rss": peak, "p50": times["p50"], "p95": times["p95"], "input": read}
         scale[copies] = row
         first = scale[SCALES[0]]
         size, rss = folder_size(index) / 2**20, peak / 2**20
-        print(f"{copies}x{'':<6} {documents:>10,} {seconds:>9.2f} {seconds / first['seconds']:>9.2f} "
+        per_mb = (seconds / read) / (first["seconds"] / first["input"])
+        print(f"{copies}x{'':<6} {documents:>10,} {read:>7.1f}MB {seconds:>9.2f} "
+              f"{seconds / first['seconds']:>9.2f} {per_mb:>9.2f} "
               f"{rss:>7.0f}MB {size:>7.1f}MB {segment_count(index):>9} {times['p50']:>9.1f} "
               f"{times['p95']:>9.1f} {times['p50'] / first['p50']:>9.2f} {times['p95'] / times['p50']:>9.2f}",
               flush=True)  # fmt: skip
@@ -562,6 +567,12 @@ def report_scale_bars(scale: dict[int, dict[str, float]]) -> None:
     print("\nThe bars of issue 15 at scale (ratios from this run)")
     for label, value, limit in bars:
         print(f"  {'met    ' if value <= limit else 'NOT MET'}  {label:<58} {value:6.2f}")
+    per_mb = (ten["seconds"] / ten["input"]) / (one["seconds"] / one["input"])
+    grown = ten["input"] / one["input"]
+    print(
+        f"  (the copies carry a URL and a line more than the originals: 10x is {grown:.2f}x the 1x input, "
+        f"and 10x ingest time per input MB is {per_mb:.2f}x the 1x time per MB)"
+    )
 
 
 def check_pruning(indexes: dict[str, Path], queries: list[str]) -> None:

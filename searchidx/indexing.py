@@ -41,8 +41,9 @@ PathLike = str | os.PathLike[str]
 SUPPORTED_NAMES = ".txt, .md, .html, .htm, .jsonl, .ndjson"
 # The hash of a file not in the manifest: it is new, so it is read (and hashed) anyway.
 NOT_HASHED = ""
-# Documents indexed between two commits of a large ingest: what a crash can cost, and what bounds
-# the writers' memory (each worker's postings stay in memory, without sorted runs on disk).
+# Documents indexed between two commits of a large ingest at most: what a crash can cost. A batch
+# also ends when its text fills the writers' posting buffers (``batch_characters``): a buffer that
+# overflows is sorted to disk and merged back, which made some batches take twice as long.
 BATCH_DOCUMENTS = 20_000
 # Files modified less than this long before an ingest are hashed again next time (see _stamp).
 RACY_NS = 2_000_000_000
@@ -190,6 +191,7 @@ class _Run:
     _new_content: dict[str, tuple[str, str]] = field(default_factory=dict)
     _stamps: dict[str, str] = field(default_factory=dict)
     _batched: int = 0
+    _batched_characters: int = 0
     _sizes: dict[Path, int] = field(default_factory=dict)
     _cleared: bool = False
 
@@ -219,7 +221,7 @@ class _Run:
         for number, (path, key) in enumerate(to_read, start=1):
             self._read(path, key, hashes[key])
             self.observer.file_done(path)
-            if self._batched >= BATCH_DOCUMENTS and number < len(to_read):
+            if self._batch_full() and number < len(to_read):
                 self._commit_batch([path for path, _ in to_read[number:]])
         for doc_id in sorted(self.retired - self.written):
             self.observer.action("removed", self._retired_at[doc_id])
@@ -253,9 +255,14 @@ class _Run:
             self._skip(location, reason)
         rejected.clear()
 
+    def _batch_full(self) -> bool:
+        """Whether the documents written since the last commit should be committed now."""
+        room = getattr(self.writer, "batch_characters", None)  # a cluster's writer has no buffer to fill
+        return self._batched >= BATCH_DOCUMENTS or (room is not None and self._batched_characters >= room)
+
     def _commit_batch(self, left: list[Path]) -> None:
         self.commit()
-        self._batched = 0
+        self._batched = self._batched_characters = 0
         self.writer = self.new_writer(len(left), sum(self._sizes.get(path, 0) for path in left))
 
     def cancel(self) -> None:
@@ -351,6 +358,7 @@ class _Run:
             return Record(key, document.location, "duplicate", document.id, document.content_key, kept_id)
         fields = _fields(document, key)
         self._batched += 1
+        self._batched_characters += len(document.title) + len(document.body)
         if self.fresh:
             self.writer.add_document(**fields)
         else:

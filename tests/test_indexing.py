@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from searchidx import IngestReport, ingest, search
+from searchidx.documents import Document
 from searchidx.errors import CorpusError
+from searchidx.finding import find_files
+from searchidx.schema import open_index
 from tests.conftest import SHARED, need, write_article
 
 
@@ -22,6 +25,15 @@ def counts(report: IngestReport) -> dict[str, int]:
         "skipped": len(report.skipped),
         "total": report.total,
     }
+
+
+def corpus_documents() -> list[Document]:
+    """Every document of the demo corpus, as ingest reads them."""
+    from searchidx.indexing import _load
+    from tests.conftest import CORPUS
+
+    paths = find_files([CORPUS]).supported
+    return [item for path in paths for item in _load(path, path.read_bytes()) if isinstance(item, Document)]
 
 
 def make_folder(root: Path) -> Path:
@@ -299,3 +311,37 @@ def test_a_large_ingest_commits_in_batches_and_loses_nothing(
         )
     assert len(list(index.glob("*.seg"))) >= whole.added // 60  # one commit (or two segments) per batch
     assert ingest(CORPUS, index=index).unchanged == whole.added
+
+
+def test_a_batch_also_ends_when_its_text_fills_the_writers_buffers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corpus_index: tuple[Path, IngestReport]
+) -> None:
+    from searchidx import writers
+    from tests.conftest import CORPUS
+
+    monkeypatch.setattr(writers.FastSegmentWriter, "batch_characters", 50_000)
+    _, whole = corpus_index
+    index = tmp_path / "index"
+    report = ingest(CORPUS, index=index, workers=2)
+    assert (report.added, report.total) == (whole.added, whole.total)
+    characters = sum(len(document.title) + len(document.body) for document in corpus_documents())
+    # two workers: a batch holds 100,000 characters (and the article that crossed the line), a commit each
+    assert open_index(index).latest_generation() + 1 >= characters // 110_000 >= 3
+
+
+def test_the_text_budget_keeps_the_posting_buffer_in_memory(tmp_path: Path) -> None:
+    """Whoosh's buffer counts less than POOL_BYTES_PER_CHARACTER per character, so a batch never spills."""
+    from searchidx.indexing import _fields
+    from searchidx.schema import open_or_create_index
+    from searchidx.writers import POOL_BYTES_PER_CHARACTER, FastSegmentWriter
+
+    (tmp_path / "index").mkdir()
+    writer = FastSegmentWriter(open_or_create_index(tmp_path / "index"), limitmb=10_000)
+    characters = 0
+    for document in corpus_documents():
+        writer.add_document(**_fields(document, str(document.path)))
+        characters += len(document.title) + len(document.body)
+    counted = writer.pool.currentsize
+    writer.cancel()
+    assert characters > 100_000
+    assert 0.6 * POOL_BYTES_PER_CHARACTER * characters < counted < POOL_BYTES_PER_CHARACTER * characters
