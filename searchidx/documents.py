@@ -88,6 +88,11 @@ class Document:
         """A stable identifier derived from :attr:`identity` (16 hex digits)."""
         return document_id(self.identity)
 
+    @property
+    def characters(self) -> int:
+        """The length of the headline and the text together: what indexing the article costs."""
+        return len(self.title) + len(self.body)
+
     @cached_property
     def content_key(self) -> str:
         """Equal for two documents with the same title and body, case and spacing aside."""

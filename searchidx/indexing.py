@@ -358,7 +358,7 @@ class _Run:
             return Record(key, document.location, "duplicate", document.id, document.content_key, kept_id)
         fields = _fields(document, key)
         self._batched += 1
-        self._batched_characters += len(document.title) + len(document.body)
+        self._batched_characters += document.characters
         if self.fresh:
             self.writer.add_document(**fields)
         else:

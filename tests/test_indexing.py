@@ -12,7 +12,7 @@ from searchidx.documents import Document
 from searchidx.errors import CorpusError
 from searchidx.finding import find_files
 from searchidx.schema import open_index
-from tests.conftest import SHARED, need, write_article
+from tests.conftest import CORPUS, SHARED, need, write_article
 
 
 def counts(report: IngestReport) -> dict[str, int]:
@@ -30,7 +30,6 @@ def counts(report: IngestReport) -> dict[str, int]:
 def corpus_documents() -> list[Document]:
     """Every document of the demo corpus, as ingest reads them."""
     from searchidx.indexing import _load
-    from tests.conftest import CORPUS
 
     paths = find_files([CORPUS]).supported
     return [item for path in paths for item in _load(path, path.read_bytes()) if isinstance(item, Document)]
@@ -297,7 +296,6 @@ def test_a_large_ingest_commits_in_batches_and_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corpus_index: tuple[Path, IngestReport], workers: int
 ) -> None:
     from searchidx import indexing
-    from tests.conftest import CORPUS
 
     monkeypatch.setattr(indexing, "BATCH_DOCUMENTS", 60)
     _, whole = corpus_index
@@ -317,14 +315,13 @@ def test_a_batch_also_ends_when_its_text_fills_the_writers_buffers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corpus_index: tuple[Path, IngestReport]
 ) -> None:
     from searchidx import writers
-    from tests.conftest import CORPUS
 
     monkeypatch.setattr(writers.FastSegmentWriter, "batch_characters", 50_000)
     _, whole = corpus_index
     index = tmp_path / "index"
     report = ingest(CORPUS, index=index, workers=2)
     assert (report.added, report.total) == (whole.added, whole.total)
-    characters = sum(len(document.title) + len(document.body) for document in corpus_documents())
+    characters = sum(document.characters for document in corpus_documents())
     # two workers: a batch holds 100,000 characters (and the article that crossed the line), a commit each
     assert open_index(index).latest_generation() + 1 >= characters // 110_000 >= 3
 
@@ -340,7 +337,7 @@ def test_the_text_budget_keeps_the_posting_buffer_in_memory(tmp_path: Path) -> N
     characters = 0
     for document in corpus_documents():
         writer.add_document(**_fields(document, str(document.path)))
-        characters += len(document.title) + len(document.body)
+        characters += document.characters
     counted = writer.pool.currentsize
     writer.cancel()
     assert characters > 100_000
