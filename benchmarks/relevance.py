@@ -5,10 +5,12 @@ searchidx's real ingest path; every query runs through the public ``Index``
 API as a user types it (words OR-combined, punctuation and all). In the same
 process the same queries run on two references: plain Whoosh (the schema a
 typical user writes: StemmingAnalyzer on title and body, BM25F defaults,
-MultifieldParser with OrGroup) and SQLite FTS5 (``porter unicode61``,
-``bm25()``, the query's words OR-ed as quoted terms).
+MultifieldParser with OrGroup), SQLite FTS5 (``porter unicode61``,
+``bm25()``, the query's words OR-ed as quoted terms) and, when the ``bench``
+extra is installed, bm25s (``bm25s.BM25()`` defaults over title + " " + text,
+its English stop words and Snowball stems for documents and queries alike).
 
-    python benchmarks/relevance.py [--collection scifact|cranfield|PATH ...] [--split test|train]
+    python benchmarks/relevance.py [--collection NAME|PATH ...] [--split test|train]
                                    [--backend opensearch [--cluster URL]]
 
 ``--backend opensearch`` adds searchidx on an OpenSearch index beside
@@ -16,7 +18,9 @@ searchidx on Whoosh (same ingest, same queries), on the cluster at ``--cluster``
 or on one node started from ``cluster/`` for the run.
 
 Prints, per collection: queries, nDCG@10, MAP (depth 1000), Recall@100 and the
-mean query time for each engine, and searchidx's lead over the best reference.
+mean query time for each engine, and searchidx's lead over the best reference;
+then each engine's mean nDCG@10 and Recall@100 over the collections run (by
+default all five in ``../shared/data/relevance``).
 """
 
 from __future__ import annotations
@@ -144,6 +148,34 @@ def run_fts5(collection: Collection, work: Path) -> tuple[Runs, float]:
         connection.close()
 
 
+def run_bm25s(collection: Collection, work: Path) -> tuple[Runs, float]:
+    """bm25s as its README configures it: one field of title and text, English stop words, Snowball stems.
+
+    bm25s fills its top k with documents that match no query word (score 0,
+    in corpus order) when fewer match; those are not hits, so they are cut,
+    as every other engine here returns only documents that match.
+    """
+    import bm25s  # the bench extra; imported here so the harness runs without it
+    import Stemmer
+
+    stemmer = Stemmer.Stemmer("english")
+    options = {"stopwords": "en", "stemmer": stemmer, "show_progress": False}
+    ids = list(collection.corpus)
+    texts = [f"{title} {text}" for title, text in collection.corpus.values()]
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize(texts, **options), show_progress=False)
+    depth = min(DEPTH, len(ids))
+
+    def ranked(text: str) -> list[str]:
+        tokens = bm25s.tokenize([text], return_ids=False, **options)
+        if not any(token in retriever.vocab_dict for token in tokens[0]):
+            return []
+        found, scores = retriever.retrieve(tokens, k=depth, show_progress=False)
+        return [ids[int(doc)] for doc, score in zip(found[0], scores[0], strict=True) if score > 0]
+
+    return _timed(collection, ranked)
+
+
 def _timed(collection: Collection, ranked: Callable[[str], list[str]]) -> tuple[Runs, float]:
     """Every query's ranking, and the mean seconds per query."""
     runs: Runs = {}
@@ -158,6 +190,12 @@ ENGINES: dict[str, Callable[[Collection, Path], tuple[Runs, float]]] = {
     "plain Whoosh": run_plain_whoosh,
     "SQLite FTS5": run_fts5,
 }
+with contextlib.suppress(ImportError):
+    import bm25s  # noqa: F401  # only whether the bench extra is installed
+
+    ENGINES["bm25s"] = run_bm25s
+# The judged collections in ../shared/data/relevance, all reported by default.
+COLLECTIONS = ["scifact", "cranfield", "lisa", "npl", "adi"]
 
 
 def report(collection: Collection, work: Path, cluster: str | None = None) -> dict[str, dict[str, float]]:
@@ -192,7 +230,9 @@ def report(collection: Collection, work: Path, cluster: str | None = None) -> di
 def main() -> int:
     """Parse the arguments and report each collection."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--collection", action="append", help="scifact, cranfield or a BEIR-layout folder")
+    parser.add_argument(
+        "--collection", action="append", help=f"one of {', '.join(COLLECTIONS)} or a BEIR-layout folder"
+    )
     parser.add_argument("--split", default="test")
     parser.add_argument("--backend", choices=["whoosh", "opensearch"], default="whoosh")
     parser.add_argument("--cluster", help="an OpenSearch cluster's URL (default: start one node)")
@@ -214,7 +254,8 @@ def _one_node() -> Iterator[Any]:
 
 
 def _report_all(args: argparse.Namespace, cluster: str | None) -> int:
-    names = args.collection or ["scifact", "cranfield"]
+    names = args.collection or COLLECTIONS
+    tables = []
     for name in names:
         folder = Path(name) if Path(name).is_dir() else RELEVANCE / name
         if not (folder / "corpus.jsonl").exists():
@@ -222,8 +263,20 @@ def _report_all(args: argparse.Namespace, cluster: str | None) -> int:
             return 2
         split = args.split if (folder / "qrels" / f"{args.split}.tsv").exists() else "test"
         with tempfile.TemporaryDirectory(prefix="searchidx-relevance-") as work:
-            report(load_collection(folder, split), Path(work), cluster)
+            tables.append(report(load_collection(folder, split), Path(work), cluster))
+    if len(tables) > 1:
+        _report_means(tables)
     return 0
+
+
+def _report_means(tables: list[dict[str, dict[str, float]]]) -> None:
+    """Each engine's mean nDCG@10 and R@100 over the collections (each collection counts once)."""
+    print(f"\nmean over {len(tables)} collections")
+    print(f"{'engine':<24} {'nDCG@10':>8} {'R@100':>7}")
+    for name in tables[0]:
+        ndcg = sum(table[name]["ndcg@10"] for table in tables) / len(tables)
+        recall = sum(table[name]["recall@100"] for table in tables) / len(tables)
+        print(f"{name:<24} {ndcg:>8.4f} {recall:>7.4f}")
 
 
 if __name__ == "__main__":

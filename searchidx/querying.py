@@ -3,7 +3,9 @@
 The language: plain words (any may match; more matches rank higher),
 ``"quoted phrases"``, ``AND``/``OR``/``NOT`` and ``-word``, ``title:``/``body:``/
 ``url:`` fields, ``prefix*``, ``word~`` (fuzzy, ``word~2`` for two edits),
-parentheses and ``date:`` ranges. A query whose syntax is broken (an
+parentheses and ``date:`` ranges. In a query typed all in capitals
+(``EFFECTS OF SMOKING AND DIET``) AND, OR and NOT are words, not operators.
+Words typed more than once count more. A query whose syntax is broken (an
 unbalanced quote, parenthesis or bracket, a dangling operator) is never an
 error: its words are searched as plain words instead.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -28,11 +31,15 @@ SEARCH_FIELDS = ("title", "body")
 OPERATORS = {"AND", "OR", "NOT"}
 BINARY = {"AND", "OR"}
 QUOTED = re.compile(r'"[^"]*"')
+CAPITAL_OPERATOR = re.compile(r"\b(?:AND|OR|NOT)\b")
 MINUS = re.compile(r"(?<![^\s(])-(?=[^\s-])")
 WORD = re.compile(r"\w+")
 PAIRS = {")": "(", "]": "[", "}": "{"}
 # From this many plain words a query is a request, in which a corrected word counts this much.
 LONG_QUERY = 4
+# A word typed n times in a query weighs n ** QUERY_REPEAT_EXPONENT: a request that names its
+# subject again and again ("... associative stores. Associative memory.") means it most.
+QUERY_REPEAT_EXPONENT = 0.75
 LONG_QUERY_CORRECTION_WEIGHT = 0.5
 
 
@@ -63,6 +70,8 @@ def parse_query(text: str, schema: Any) -> ParsedQuery:
     if not text.strip():
         raise QueryError('The query is empty. Give one or more words to search for, e.g. "Putin parade".')
     text = _without_question_marks(text)
+    if _all_capitals(text):  # typed with caps lock on: its AND, OR and NOT are words, not operators
+        text = CAPITAL_OPERATOR.sub(lambda match: match.group().lower(), text)
     parsed = _parse(_with_not(text), schema) if _well_formed(text) else None
     if parsed is None:
         plain = " ".join(word for word in WORD.findall(text) if word not in OPERATORS)
@@ -74,7 +83,28 @@ def parse_query(text: str, schema: Any) -> ParsedQuery:
             f"The query {text!r} has no searchable words (only stop words or punctuation). "
             "Add a more specific word."
         )
-    return replace(parsed, words=_query_words(parsed.text, parsed.query, schema["body"].analyzer))
+    analyzer = schema["body"].analyzer
+    parsed = replace(parsed, query=_weighted_repeats(parsed.text, parsed.query, analyzer))
+    return replace(parsed, words=_query_words(parsed.text, parsed.query, analyzer))
+
+
+def _all_capitals(text: str) -> bool:
+    """Whether the query has letters and none of them is lower case."""
+    letters = [char for char in text if char.isalpha()]
+    return bool(letters) and not any(char.islower() for char in letters)
+
+
+def _weighted_repeats(text: str, query: Any, analyzer: Any) -> Any:
+    """The query with each word typed more than once weighted by :data:`QUERY_REPEAT_EXPONENT`."""
+    counts = Counter(analyzer.terms(text))
+
+    def weighted(term: Any) -> Any:
+        count = counts.get(term.text, 1)
+        if count < 2:
+            return term
+        return wq.Term(term.fieldname, term.text, boost=term.boost * count**QUERY_REPEAT_EXPONENT)
+
+    return _map_words(query, weighted)
 
 
 def _query_words(text: str, query: Any, analyzer: Any) -> tuple[QueryWord, ...]:

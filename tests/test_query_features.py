@@ -431,3 +431,27 @@ def test_a_typed_fuzzy_word_scores_its_near_spellings_as_the_most_common_one(tmp
     scores = {hit.path.rsplit("/", 1)[-1]: hit.score for hit in results}
     # Without blending, the typo's rarity (1 article) would put it far ahead of the word meant.
     assert scores["typo.txt"] == pytest.approx(scores["0.txt"])
+
+
+def test_in_a_query_typed_in_capitals_and_or_not_are_words(news: Path) -> None:
+    with Index(news) as ix:
+        capitals = ix.search("MILITARY AND BUDGET", limit=20)
+        operators = ix.search("military AND budget", limit=20)
+        excluded = ix.search("PARADE NOT MILITARY", limit=20)
+    either = {"Military parade in Moscow", "Parade season", "Budget talks in Washington"}
+    assert {hit.title for hit in capitals} == either
+    assert not operators.hits  # written in lower case around it, AND is the operator
+    assert "Military parade in Moscow" in {hit.title for hit in excluded}
+
+
+def test_a_word_typed_again_counts_more(news: Path) -> None:
+    def scores(query: str) -> dict[str, float]:
+        with Index(news) as ix:
+            return {hit.title: hit.score for hit in ix.search(query, limit=20)}
+
+    once, twice = scores("budget parade"), scores("budget parade budget")
+    thrice = scores("budget budget BUDGET parade")
+    budget = "Budget talks in Washington"
+    assert twice[budget] == pytest.approx(once[budget] * 2**0.75)
+    assert thrice[budget] == pytest.approx(once[budget] * 3**0.75)
+    assert twice["Parade season"] == pytest.approx(once["Parade season"])
