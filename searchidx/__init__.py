@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from searchidx.indexing import ingest
     from searchidx.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
     from searchidx.results import Article, Hit, Results, Stats
-    from searchidx.searching import Index, search
+    from searchidx.searching import Index, search, trend
+    from searchidx.trends import Series, TopWord, Trend
 
 __version__ = "0.1.0"
 __all__ = [
@@ -65,14 +66,18 @@ __all__ = [
     "QueryError",
     "Results",
     "SearchidxError",
+    "Series",
     "ServeError",
     "Skipped",
     "Stats",
+    "TopWord",
+    "Trend",
     "Truncated",
     "UnusableIndexPathError",
     "__version__",
     "ingest",
     "search",
+    "trend",
 ]
 _HOMES = {
     "ClusterError": "searchidx.errors",
@@ -104,6 +109,10 @@ _HOMES = {
     "Results": "searchidx.results",
     "Stats": "searchidx.results",
     "search": "searchidx.searching",
+    "trend": "searchidx.searching",
+    "Series": "searchidx.trends",
+    "TopWord": "searchidx.trends",
+    "Trend": "searchidx.trends",
 }
 
 

@@ -235,6 +235,14 @@ def surface_words(headline: str, text: str) -> dict[str, float]:
     return {word: share for word, share in shares.items() if _speller_word(word)}
 
 
+def word_set(headline: str, text: str) -> set[str]:
+    """The distinct words :func:`surface_words` gives, without counting how each is written."""
+    words = set(TOKEN.findall(f"{headline}\n{text}".lower()))
+    if not (text.isascii() and headline.isascii()):
+        words = {_fold(word) for word in words if not CJK.search(word)}
+    return {word for word in words if _speller_word(word)}
+
+
 def _speller_word(word: str) -> bool:
     return word.isalpha() and len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS
 

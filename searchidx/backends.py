@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, Protocol, TypeVar
 
 from searchidx.results import Stats
@@ -78,6 +78,14 @@ class Page:
     exact: bool = True
 
 
+@dataclass(frozen=True)
+class DayCounts:
+    """Matching documents per UTC day, and how many have no date."""
+
+    days: dict[date, int]
+    undated: int = 0
+
+
 class Lexicon(Protocol):
     """The words an archive holds, as the speller needs them (:mod:`searchidx.spelling`)."""
 
@@ -126,6 +134,9 @@ class Backend(Protocol):
 
     def facets(self, query: Any, filters: Filters, names: list[str]) -> dict[str, dict[str, int]]:
         """Counts by facet of the documents matching ``query`` and ``filters``, in facet order."""
+
+    def day_counts(self, query: Any | None, filters: Filters) -> DayCounts:
+        """How many documents match ``query`` (every document when None) and ``filters``, per UTC day."""
 
     def marked_words(self, query: Any, rows: list[Row]) -> frozenset[str]:
         """The indexed words the hits ``rows`` of ``query`` can have matched (prefixes expanded)."""

@@ -20,7 +20,9 @@ import click
 
 from searchidx import __version__
 from searchidx.backends import is_cluster
+from searchidx.charts import trend_text
 from searchidx.errors import NUL_IN_PATH, SearchidxError
+from searchidx.exports import csv_text, hit_rows, trend_rows
 from searchidx.rendering import (
     article_json,
     article_text,
@@ -38,10 +40,12 @@ from searchidx.rendering import (
     stats_json,
     stats_text,
     terminal_safe,
+    trend_json,
 )
 from searchidx.reports import IngestObserver
 from searchidx.results import MAX_HITS, MAX_SIMILAR, MAX_SNIPPETS, SNIPPET_CHARS, Results
 from searchidx.searching import Index
+from searchidx.trends import UNITS
 
 F = TypeVar("F", bound=Callable[..., Any])
 BOLD_RED = ("\x1b[1;31m", "\x1b[0m")
@@ -271,12 +275,14 @@ def paging_options(deepest: int) -> Callable[[F], F]:
 
 
 def output_options(function: F) -> F:
-    """``--json``, ``--jsonl``, ``--urls-only``, ``--count`` and ``--color``."""
+    """``--json``, ``--jsonl``, ``--urls-only``, ``--count``, ``--csv`` and ``--color``."""
     for option in reversed([
         json_option,
         click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON hit per line."),
         click.option("--urls-only", is_flag=True, help="Print only each hit's URL (or path)."),
         click.option("--count", "count_only", is_flag=True, help="Print only the number of matches."),
+        click.option("--csv", "as_csv", is_flag=True,
+                     help="Print the hits as CSV: rank, date, source, title, url, score, snippet."),
     ]):  # fmt: skip
         function = option(function)
     return color_option(function)
@@ -308,12 +314,13 @@ def output_options(function: F) -> F:
               help="Snippet length.")  # fmt: skip
 @click.option("--exact", is_flag=True, help="Search the words as typed, even those that look misspelt.")
 @click.option("--show-query", is_flag=True, help="Print the query as searched (on stderr).")
+@click.option("--all", "every", is_flag=True, help="With --csv: every hit of the query, not one page.")
 @output_options
 def query_command(
     words: tuple[str, ...], index: Path | str, limit: int, page: int | None, offset: int | None,
     since: str | None, until: str | None, undated: bool, source: str | None, sort: str, facets: str,
-    snippets: int, snippet_chars: int, exact: bool, show_query: bool, as_json: bool, as_jsonl: bool,
-    urls_only: bool, count_only: bool, color: str,
+    snippets: int, snippet_chars: int, exact: bool, show_query: bool, every: bool, as_json: bool,
+    as_jsonl: bool, urls_only: bool, count_only: bool, as_csv: bool, color: str,
 ) -> None:  # fmt: skip
     """Search the index for WORDS.
 
@@ -322,9 +329,17 @@ def query_command(
     (fuzzy), parentheses and date:[2015 to 2016]. A word the archive lacks is
     searched as its likeliest correction (say --exact to search it as typed).
     """
-    output = _one_output(as_json=as_json, as_jsonl=as_jsonl, urls_only=urls_only, count_only=count_only)
+    output = _one_output(
+        as_json=as_json, as_jsonl=as_jsonl, urls_only=urls_only, count_only=count_only, as_csv=as_csv
+    )
     if undated and (since or until):
         raise click.UsageError("--undated cannot be used with --since or --until; choose one.")
+    if every:
+        if output != "as_csv":
+            raise click.UsageError("--all goes with --csv (every hit as CSV); add --csv.")
+        _export_every_hit(" ".join(words), index, since=since, until=until, undated=undated, source=source,
+                          sort=sort, snippets=snippets, exact=exact)  # fmt: skip
+        return
     with Index(index) as ix:
         results = ix.search(
             " ".join(words), limit=limit, page=_page(page, offset), offset=offset, since=since, until=until,
@@ -335,6 +350,20 @@ def query_command(
         )  # fmt: skip
     _notes(results, show_query=show_query)
     _print_results(results, output, color)
+
+
+def _export_every_hit(query: str, index: Path | str, **options: Any) -> None:
+    """Every hit of the query as CSV on stdout, written as it is read; exit 1 when none matched."""
+    written = 0
+    with Index(index) as ix:
+        rows = hit_rows(ix.every_hit(query, **options))
+        click.echo(csv_text([next(rows)]), nl=False)
+        for row in rows:
+            click.echo(csv_text([row]), nl=False)
+            written += 1
+    if not written:
+        click.echo("no matches", err=True)
+        sys.exit(1)
 
 
 def _page(page: int | None, offset: int | None) -> int:
@@ -348,6 +377,7 @@ OUTPUT_FLAGS = {
     "as_jsonl": "--jsonl",
     "urls_only": "--urls-only",
     "count_only": "--count",
+    "as_csv": "--csv",
 }
 
 
@@ -372,9 +402,11 @@ def _print_results(results: Results, output: str, color: str) -> None:
     elif output == "urls_only":
         for hit in results:
             click.echo(terminal_safe(hit.url or hit.path))
+    elif output == "as_csv":
+        click.echo(csv_text(hit_rows(results)), nl=False)
     else:
         _print_hits(results, color)
-    if output in ("as_jsonl", "urls_only") and not results.total:
+    if output in ("as_jsonl", "urls_only", "as_csv") and not results.total:
         click.echo("no matches", err=True)
     if not results.total:
         sys.exit(1)
@@ -421,6 +453,51 @@ def _print_hits(results: Results, color: str) -> None:
         click.echo(footer_text(results), err=True)
 
 
+@cli.command("trend")
+@click.argument("queries", nargs=-1, required=True)
+@index_option
+@click.option("--by", type=click.Choice(UNITS), help="One bar per day, week, month or year.")
+@click.option("--since", metavar="WHEN", help="Chart from WHEN (2015-03, last year, 30d...).")
+@click.option("--until", metavar="WHEN", help="Chart up to WHEN.")
+@click.option("--source", metavar="HOST", help="Only articles from this site (shares are of its articles).")
+@click.option("--share", "by_share", is_flag=True, help="Draw the bars as shares of all dated articles.")
+@click.option("--words", type=click.IntRange(0, 100), default=10, show_default=True,
+              help="Top words of each query's matches (0: none).")  # fmt: skip
+@click.option("--sources", type=click.IntRange(0, 100), default=5, show_default=True,
+              help="Top sources of each query's matches (0: none).")  # fmt: skip
+@json_option
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV: query, period, start, end, matches, share.")
+@color_option
+def trend_command(
+    queries: tuple[str, ...], index: Path | str, by: str | None, since: str | None, until: str | None,
+    source: str | None, by_share: bool, words: int, sources: int, as_json: bool, as_csv: bool, color: str,
+) -> None:  # fmt: skip
+    """Chart how many articles match each of QUERIES per day, week, month or year.
+
+    Each argument is one query (quote a query of several words): searchidx
+    trend "oil prices" coffee. Bars are counts (or, with --share, shares of
+    all dated articles in the period), one row per period; matches without a
+    date are counted and said. Then each query's most distinctive words
+    (against the whole archive) and top sources.
+    """
+    output = _one_output(as_json=as_json, as_csv=as_csv)
+    with Index(index) as ix:
+        trend = ix.trend(
+            list(queries), by=by, since=since, until=until, source=source,  # type: ignore[arg-type]
+            words=0 if output == "as_csv" else words, sources=0 if output == "as_csv" else sources,
+        )  # fmt: skip
+    if output == "as_json":
+        _print_json(trend_json(trend))
+    elif output == "as_csv":
+        click.echo(csv_text(trend_rows(trend)), nl=False)
+    else:
+        colored = _use_color(color)
+        click.echo(trend_text(trend, by_share=by_share, colored=colored), color=colored)
+    if not any(series.total for series in trend.series):
+        click.echo("no matches", err=True)
+        sys.exit(1)
+
+
 @cli.command("similar")
 @click.argument("reference")
 @index_option
@@ -428,10 +505,12 @@ def _print_hits(results: Results, color: str) -> None:
 @output_options
 def similar_command(
     reference: str, index: Path | str, limit: int, page: int | None, offset: int | None, as_json: bool,
-    as_jsonl: bool, urls_only: bool, count_only: bool, color: str,
+    as_jsonl: bool, urls_only: bool, count_only: bool, as_csv: bool, color: str,
 ) -> None:  # fmt: skip
     """The articles most like the one REFERENCE names (its id, URL or file path)."""
-    output = _one_output(as_json=as_json, as_jsonl=as_jsonl, urls_only=urls_only, count_only=count_only)
+    output = _one_output(
+        as_json=as_json, as_jsonl=as_jsonl, urls_only=urls_only, count_only=count_only, as_csv=as_csv
+    )
     with Index(index) as ix:
         results = ix.similar(
             reference,

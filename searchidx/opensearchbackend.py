@@ -25,14 +25,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from whoosh import query as wq
 
 from searchidx.analysis import surface_words, text_analyzer, url_analyzer
-from searchidx.backends import Filters, Page, Row, Sort
+from searchidx.backends import DayCounts, Filters, Page, Row, Sort
 from searchidx.errors import ClusterError, ClusterExtraMissingError, DocumentNotFoundError
 from searchidx.facets import NO_DATE, NO_SOURCE
 from searchidx.opensearchquery import Dsl, Translator
@@ -402,6 +402,19 @@ class OpenSearchBackend:
         body = {"query": self._filtered(self.translator().dsl(query), filters), "aggs": aggregations}
         answer = self.search(body)["aggregations"]
         return {name: _facet(name, answer) for name in names}
+
+    def day_counts(self, query: Any | None, filters: Filters) -> DayCounts:
+        """Matches of ``query`` (every document when None) and ``filters`` per UTC day, from aggregations."""
+        matched = {"match_all": {}} if query is None else self.translator().dsl(query)
+        days = {"field": "date", "calendar_interval": "day", "format": "yyyy-MM-dd", "min_doc_count": 1}
+        body = {
+            "query": self._filtered(matched, filters),
+            "aggs": {"days": {"date_histogram": days}, "undated": {"missing": {"field": "date"}}},
+        }
+        answer = self.search(body)["aggregations"]
+        buckets = answer["days"]["buckets"]
+        per_day = {date.fromisoformat(bucket["key_as_string"]): bucket["doc_count"] for bucket in buckets}
+        return DayCounts(per_day, int(answer["undated"]["doc_count"]))
 
     def marked_words(self, query: Any, rows: list[Row]) -> frozenset[str]:
         """The words and phrase words of ``query``; prefix and wildcard words as the hits hold them,

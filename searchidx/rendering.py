@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from searchidx.reports import IngestReport
 from searchidx.results import Article, Hit, Results, Stats
 from searchidx.snippets import MarkedText
+from searchidx.trends import Series, Trend
 
 if TYPE_CHECKING:
     from searchidx.checking import CheckReport
@@ -119,6 +120,38 @@ def hit_json(hit: Hit) -> dict[str, Any]:
             for fragment in hit.snippets
         ],
     }
+
+
+def trend_json(trend: Trend) -> dict[str, Any]:
+    """The ``trend --json`` document (and ``/api/trend``): the periods, then each query's series."""
+    return {
+        "by": trend.unit,
+        "periods": [
+            {"label": period.label, "start": period.start.isoformat(), "end": period.end.isoformat(),
+             "dated_articles": articles}
+            for period, articles in zip(trend.periods, trend.articles, strict=True)
+        ],
+        "series": [series_json(series) for series in trend.series],
+    }  # fmt: skip
+
+
+def series_json(series: Series) -> dict[str, Any]:
+    """One query's series: counts and shares per period, undated matches, total, top words and sources."""
+    return {
+        "query": series.query,
+        "searched": series.searched,
+        "total": series.total,
+        "dated": series.dated,
+        "undated": series.undated,
+        "counts": list(series.counts),
+        "shares": [round(share, 6) for share in series.shares],
+        "top_words": [
+            {"word": word.word, "matching": word.matching, "sampled": word.sampled, "archive": word.archive,
+             "log_likelihood": round(word.score, 3)}
+            for word in series.top_words
+        ],
+        "top_sources": [{"source": source, "matches": count} for source, count in series.top_sources],
+    }  # fmt: skip
 
 
 def article_text(article: Article) -> str:

@@ -17,14 +17,14 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-from searchidx.backends import Backend, Filters, Page, Row, Sort, open_backend
+from searchidx.backends import Backend, DayCounts, Filters, Page, Row, Sort, open_backend
 from searchidx.dates import parse_when
 from searchidx.errors import QueryError
 from searchidx.facets import FACETS
@@ -32,10 +32,15 @@ from searchidx.querying import ParsedQuery, corrected, fuzzy, marks_for, parse_q
 from searchidx.results import MAX_HITS, MAX_SIMILAR, MAX_SNIPPETS, SNIPPET_CHARS, Article, Hit, Results, Stats
 from searchidx.snippets import MarkedText, join_fragments, make_snippet, mark
 from searchidx.spelling import Speller
+from searchidx.trends import UNITS, WORDS_SAMPLE, Series, TopWord, Trend, Unit, build_trend, top_words
 
 F = TypeVar("F", bound=Callable[..., Any])
 When = str | date | datetime | None
 SORTS = ("relevance", "date", "-date")
+# At most this many queries share one chart.
+MAX_TREND_QUERIES = 8
+# An export of every hit reads them this many at a time.
+EXPORT_CHUNK = 5_000
 
 
 def _reads_index(method: F) -> F:
@@ -195,6 +200,115 @@ class Index:
         if page.total:
             return _Searched(loose, page, suggestion=suggestion, approximate=True)
         return _Searched(parsed.query, page, suggestion=suggestion)
+
+    def every_hit(
+        self,
+        query: str,
+        *,
+        since: When = None,
+        until: When = None,
+        undated: bool = False,
+        source: str | None = None,
+        sort: Sort = "relevance",
+        snippets: int = 1,
+        exact: bool = False,
+        now: datetime | None = None,
+    ) -> Iterator[Hit]:
+        """Every hit of ``query``, in order, with snippets: for exports (no page limit; read in chunks).
+
+        The options mean what they mean to :meth:`search`.
+        """
+        _check(1, 1, None, sort, (), snippets, 240)
+        parsed = parse_query(query, self._backend.schema)
+        filters = _filters(since, until, undated, source, now or datetime.now(UTC))
+        searched = self._answering(parsed, filters, sort, exact)
+        for skip in range(0, searched.total, EXPORT_CHUNK):
+            depth = min(skip + EXPORT_CHUNK, searched.total)
+            rows = self._rows_between(searched.query, filters, sort, skip, depth)
+            words, phrases = self._marking(searched.query, rows) if snippets else (frozenset(), ())
+            for rank, row in enumerate(rows, start=skip + 1):
+                yield self._hit(rank, row, words, phrases, snippets, 240)
+
+    @_reads_index
+    def _answering(self, parsed: ParsedQuery, filters: Filters, sort: Sort, exact: bool) -> _Searched:
+        return self._search(parsed, 1, filters, sort, 0, exact=exact, exact_total=True)
+
+    @_reads_index
+    def _rows_between(self, query: Any, filters: Filters, sort: Sort, skip: int, depth: int) -> list[Row]:
+        return self._backend.run(query, depth, filters, sort, skip).rows
+
+    @_reads_index
+    def trend(
+        self,
+        queries: str | Iterable[str],
+        *,
+        by: Unit | None = None,
+        since: When = None,
+        until: When = None,
+        source: str | None = None,
+        words: int = 10,
+        sources: int = 10,
+        now: datetime | None = None,
+    ) -> Trend:
+        """Attention over time: each query's matches per day, week, month or year, side by side.
+
+        Each :class:`~searchidx.trends.Series` counts every match of its query
+        (a misspelt word corrected, as :meth:`search` does) per period, as a
+        count and as a share of all dated articles of that period (of
+        ``source`` only, when given), and the matches without a date; ``by``
+        defaults to the finest unit giving 40 periods or fewer over the span of
+        the matches (or ``since``..``until``). ``words`` top words (against the
+        whole archive, in the 200 most relevant matches) and ``sources`` top
+        sources come with each series; 0 leaves them out.
+
+        >>> with Index("index/") as ix:  # doctest: +SKIP
+        ...     ix.trend(["oil", "coffee"], by="month").series[0].counts
+        (17, 8, 0, 1)
+        """
+        texts = [queries] if isinstance(queries, str) else list(queries)
+        _check_trend(texts, by, words, sources)
+        filters = _filters(since, until, False, source, now or datetime.now(UTC))
+        answered = [self._answered(text, filters, words) for text in texts]
+        everything = self._backend.day_counts(None, Filters(source=filters.source))
+        trend = build_trend(
+            [(text, _answering_text(text, searched), counts) for text, searched, counts in answered],
+            everything,
+            unit=by,
+            first=filters.start.date() if filters.start else None,
+            last=filters.end.date() if filters.end else None,
+        )
+        described = [
+            self._described(series, searched, filters, words, sources)
+            for series, (_, searched, _) in zip(trend.series, answered, strict=True)
+        ]
+        return Trend(trend.unit, trend.periods, trend.articles, tuple(described))
+
+    def _answered(self, text: str, filters: Filters, words: int) -> tuple[str, _Searched, DayCounts]:
+        """The query that answers ``text`` (with its most relevant matches when top words are asked for)."""
+        parsed = parse_query(text, self._backend.schema)
+        depth = WORDS_SAMPLE if words else 1
+        searched = self._search(parsed, depth, filters, "relevance", 0, exact=False, exact_total=False)
+        return text, searched, self._backend.day_counts(searched.query, filters)
+
+    def _described(
+        self, series: Series, searched: _Searched, filters: Filters, words: int, sources: int
+    ) -> Series:
+        """The series with its top words and top sources."""
+        found: tuple[TopWord, ...] = ()
+        if words and searched.page.rows:
+            lexicon = self._backend.lexicon()
+
+            def frequencies(candidates: list[str]) -> dict[str, int]:
+                lexicon.prepare(candidates)
+                return {word: lexicon.frequency(word) for word in candidates}
+
+            texts = [(row.fields.get("title", ""), row.fields.get("body", "")) for row in searched.page.rows]
+            found = tuple(top_words(texts, frequencies, lexicon.documents(), words))
+        top: tuple[tuple[str, int], ...] = ()
+        if sources and searched.page.total:
+            counted = self._backend.facets(searched.query, filters, ["source"])["source"]
+            top = tuple(list(counted.items())[:sources])
+        return replace(series, top_words=found, top_sources=top)
 
     @_reads_index
     def similar(
@@ -384,6 +498,23 @@ def _check(
     return names
 
 
+def _answering_text(text: str, searched: _Searched) -> str:
+    """What was searched for ``text``: its correction when a misspelt word was corrected."""
+    return searched.suggestion if searched.corrected and searched.suggestion else text
+
+
+def _check_trend(texts: list[str], by: str | None, words: int, sources: int) -> None:
+    """Raise :class:`QueryError` unless the options of a trend are sane."""
+    if not texts:
+        raise QueryError('Give one or more queries to chart, e.g. "oil" "coffee".')
+    if len(texts) > MAX_TREND_QUERIES:
+        raise QueryError(f"At most {MAX_TREND_QUERIES} queries fit one chart (got {len(texts)}).")
+    if by is not None and by not in UNITS:
+        raise QueryError(f"Unknown period {by!r}; use day, week, month or year.")
+    if not 0 <= words <= 100 or not 0 <= sources <= 100:
+        raise QueryError("Top words and top sources must each be 0-100.")
+
+
 def _filters(since: When, until: When, undated: bool, source: str | None, now: datetime) -> Filters:
     """The filters of a search, with the date range checked and the source as hosts are stored."""
     site = source.strip().lower().removeprefix("www.") if source and source.strip() else None
@@ -412,3 +543,22 @@ def _bound(when: str | date | datetime, now: datetime, *, first: bool) -> dateti
 
 def _utc(value: object) -> datetime | None:
     return value.replace(tzinfo=UTC) if isinstance(value, datetime) else None
+
+
+def trend(
+    queries: str | Iterable[str],
+    *,
+    index: str | os.PathLike[str] | None = None,
+    by: Unit | None = None,
+    since: When = None,
+    until: When = None,
+    source: str | None = None,
+    words: int = 10,
+    sources: int = 10,
+) -> Trend:
+    """Chart once: open the index, run :meth:`Index.trend`, close it.
+
+    Example: ``trend(["oil", "coffee"], index="index/", by="month").series[1].counts``.
+    """
+    with Index(index) as ix:
+        return ix.trend(queries, by=by, since=since, until=until, source=source, words=words, sources=sources)

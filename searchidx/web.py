@@ -5,11 +5,12 @@ dependencies of their own). The index is opened once; waitress answers
 requests in several threads, each with its own searcher, which is reopened
 when an ingest has committed since, so every request sees the last commit.
 
-Routes: ``/`` (the search page, its state in the URL), ``/doc/<id>`` (one
-article with the query's words marked), ``/api/search``, ``/api/doc/<id>``,
-``/api/similar/<id>`` and ``/api/stats`` (JSON, as ``searchidx query --json``
-and friends print it). Errors are JSON under ``/api/`` and a page elsewhere,
-never a traceback.
+Routes: ``/`` (the search page, its state in the URL, with the query's
+matches over time above the hits), ``/doc/<id>`` (one article with the
+query's words marked), ``/export.csv`` (every hit of a query), ``/api/search``,
+``/api/trend``, ``/api/doc/<id>``, ``/api/similar/<id>`` and ``/api/stats``
+(JSON, as ``searchidx query --json`` and friends print it). Errors are JSON
+under ``/api/`` and a page elsewhere, never a traceback.
 """
 
 from __future__ import annotations
@@ -33,12 +34,15 @@ from searchidx.errors import (
     SearchidxError,
     ServeError,
 )
-from searchidx.rendering import article_json, results_json, stats_json
+from searchidx.exports import csv_text, hit_rows
+from searchidx.rendering import article_json, results_json, stats_json, trend_json
 from searchidx.results import MAX_API_LIMIT, MAX_HITS, MAX_QUERY_CHARS, Results
-from searchidx.searching import SORTS, Index
+from searchidx.searching import MAX_TREND_QUERIES, SORTS, Index
+from searchidx.trends import UNITS, Trend, Unit
 from searchidx.webpages import PageState, document_page, error_page, intro_page, search_page
 
 PAGE_FACETS = ("year", "source")
+PAGE_TOP_WORDS = 8
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
@@ -59,7 +63,9 @@ def create_app(index: str | os.PathLike[str] | None = None) -> falcon.App[Any, A
     app.req_options.keep_blank_qs_values = False
     app.add_route("/", _SearchPage(ix))
     app.add_route("/doc/{doc_id}", _DocumentPage(ix))
+    app.add_route("/export.csv", _ExportCsv(ix))
     app.add_route("/api/search", _ApiSearch(ix))
+    app.add_route("/api/trend", _ApiTrend(ix))
     app.add_route("/api/doc/{doc_id}", _ApiDocument(ix))
     app.add_route("/api/similar/{doc_id}", _ApiSimilar(ix))
     app.add_route("/api/stats", _ApiStats(ix))
@@ -140,13 +146,17 @@ class _SearchPage(_Resource):
             page=_number(req, "page", 1, MAX_HITS),
             undated=_flag(req, "undated"),
             exact=_flag(req, "exact"),
+            vs=tuple(query for query in _texts(req, "vs", MAX_TREND_QUERIES - 1) if query.strip()),
+            by=_period(req) or "",
+            share=_flag(req, "share"),
         )
         resp.content_type = falcon.MEDIA_HTML
         if not state.q.strip():
             resp.text = intro_page(state, self.ix.document_count())
             return
         try:
-            resp.text = search_page(state, self._search(state))
+            results = self._search(state)
+            resp.text = search_page(state, results, self._trend(state) if results.total else None)
         except QueryError as error:
             resp.status = falcon.HTTP_400
             resp.text = intro_page(state, self.ix.document_count(), error=error.message)
@@ -156,6 +166,15 @@ class _SearchPage(_Resource):
             state.q, page=state.page, since=state.since or None, until=state.until or None,
             undated=state.undated, source=state.source or None, sort=state.sort,  # type: ignore[arg-type]
             facets=PAGE_FACETS, exact=state.exact,
+        )  # fmt: skip
+
+    def _trend(self, state: PageState) -> Trend | None:
+        """The matches over time of the query and those compared; none for undated articles or deep pages."""
+        if state.undated or state.page > 1:
+            return None
+        return self.ix.trend(
+            [state.q, *state.vs], by=state.by or None, since=state.since or None,  # type: ignore[arg-type]
+            until=state.until or None, source=state.source or None, words=PAGE_TOP_WORDS, sources=0,
         )  # fmt: skip
 
 
@@ -180,6 +199,29 @@ class _ApiSearch(_Resource):
             sort=_choice(req, "sort", SORTS), facets=facets, exact=_flag(req, "exact"),  # type: ignore[arg-type]
         )  # fmt: skip
         resp.media = results_json(results)
+
+
+class _ApiTrend(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        trend = self.ix.trend(
+            _texts(req, "q", MAX_TREND_QUERIES), by=_period(req),
+            since=_text(req, "since", 100) or None, until=_text(req, "until", 100) or None,
+            source=_text(req, "source", 255) or None, words=_count(req, "words", 10),
+            sources=_count(req, "sources", 10),
+        )  # fmt: skip
+        resp.media = trend_json(trend)
+
+
+class _ExportCsv(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        hits = self.ix.every_hit(
+            _text(req, "q", MAX_QUERY_CHARS), since=_text(req, "since", 100) or None,
+            until=_text(req, "until", 100) or None, undated=_flag(req, "undated"),
+            source=_text(req, "source", 255) or None, sort=_choice(req, "sort", SORTS),  # type: ignore[arg-type]
+        )  # fmt: skip
+        resp.content_type = "text/csv; charset=utf-8"
+        resp.set_header("Content-Disposition", 'attachment; filename="searchidx-hits.csv"')
+        resp.text = csv_text(hit_rows(hits))
 
 
 class _ApiDocument(_Resource):
@@ -216,6 +258,36 @@ def _text(req: falcon.Request, name: str, longest: int) -> str:
     if len(value) > longest:
         raise QueryError(f"The {name} parameter is too long ({len(value)} characters; at most {longest}).")
     return value
+
+
+def _texts(req: falcon.Request, name: str, most: int) -> list[str]:
+    """Every value of a repeated parameter (``?q=oil&q=coffee``), each checked as :func:`_text` checks one."""
+    values = req.get_param_as_list(name) or []
+    if len(values) > most:
+        raise QueryError(f"At most {most} {name} parameters are taken (got {len(values)}).")
+    for value in values:
+        if len(value) > MAX_QUERY_CHARS:
+            raise QueryError(
+                f"The {name} parameter is too long ({len(value)} characters; at most {MAX_QUERY_CHARS})."
+            )
+    return list(values)
+
+
+def _period(req: falcon.Request) -> Unit | None:
+    """The ``by`` parameter: a unit of time, or None (chosen from the span) when absent or empty."""
+    value = req.get_param("by") or ""
+    if value and value not in UNITS:
+        raise QueryError(f"The by parameter must be day, week, month or year (got {value[:20]!r}).")
+    return value if value else None
+
+
+def _count(req: falcon.Request, name: str, default: int) -> int:
+    value = req.get_param(name)
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) > 100:
+        raise QueryError(f"The {name} parameter must be a whole number from 0 to 100 (got {value[:20]!r}).")
+    return int(value)
 
 
 def _number(req: falcon.Request, name: str, default: int, highest: int) -> int:

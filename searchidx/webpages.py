@@ -11,14 +11,17 @@ import html
 from dataclasses import dataclass, replace
 from urllib.parse import quote, urlencode, urlsplit
 
+from searchidx.charts import SERIES_CLASSES, trend_svg, trend_table
 from searchidx.facets import NO_DATE, NO_SOURCE
 from searchidx.rendering import total_text
 from searchidx.results import Article, Hit, Results
 from searchidx.snippets import MarkedText
+from searchidx.trends import Trend
 
 PAGE_LINKS = 7  # page numbers shown around the current one, at most
 FACET_LINKS = 12
 CURRENT = ' aria-current="true"'
+PERIOD_CHOICES = (("", "Auto"), ("day", "Day"), ("week", "Week"), ("month", "Month"), ("year", "Year"))
 
 
 @dataclass(frozen=True)
@@ -33,20 +36,24 @@ class PageState:
     page: int = 1
     undated: bool = False
     exact: bool = False
+    vs: tuple[str, ...] = ()
+    by: str = ""
+    share: bool = False
 
-    def url(self, **changes: str | int | bool) -> str:
+    def url(self, path: str = "/", **changes: str | int | bool | tuple[str, ...]) -> str:
         """The page's URL with ``changes``; empty and default values are left out, the page reset to 1.
 
         A new query is searched with corrections again (``exact`` dropped).
         """
         state = replace(self, **{"page": 1, "exact": False, **changes})  # type: ignore[arg-type]
         defaults = PageState()
-        params = {
-            name: int(value) if isinstance(value, bool) else value
-            for name in ("q", "since", "until", "undated", "source", "sort", "page", "exact")
+        params: list[tuple[str, str | int]] = [
+            (name, int(value) if isinstance(value, bool) else value)
+            for name in ("q", "since", "until", "undated", "source", "sort", "page", "exact", "by", "share")
             if (value := getattr(state, name)) != getattr(defaults, name)
-        }
-        return "/?" + urlencode(params) if params else "/"
+        ]
+        params[1:1] = [("vs", query) for query in state.vs]
+        return f"{path}?" + urlencode(params) if params else path
 
 
 def e(text: object) -> str:
@@ -97,14 +104,73 @@ def intro_page(state: PageState, documents: int, error: str = "") -> str:
     return layout("searchidx", search_box(state) + f'<main class="empty">{intro}</main>')
 
 
-def search_page(state: PageState, results: Results) -> str:
-    """The search page: the box, the filters and facets, the hits, the page links."""
+def search_page(state: PageState, results: Results, trend: Trend | None = None) -> str:
+    """The search page: the box, the filters and facets, the chart over time, the hits, the page links."""
+    chart = trend_section(state, trend) if trend is not None and results.total else ""
     main = (
         f'<main class="results-page">{filters(state, results)}'
-        f'<section class="results" aria-label="Results">{summary(state, results)}{hit_list(state, results)}'
-        f"{pagination(state, results)}</section></main>"
+        f'<section class="results" aria-label="Results">{summary(state, results)}{chart}'
+        f"{hit_list(state, results)}{pagination(state, results)}</section></main>"
     )
     return layout(f"{state.q} – searchidx", search_box(state) + main)
+
+
+def trend_section(state: PageState, trend: Trend) -> str:
+    """Attention over time: a compare box, the chart (SVG) with its legend, its numbers, top words, CSV."""
+    legend = "".join(
+        f'<li><span class="swatch"><svg viewBox="0 0 1 1" aria-hidden="true"><rect class="{css}" width="1" '
+        f'height="1"/></svg></span>{e(series.query)}: {series.dated:,} dated'
+        f"{f', {series.undated:,} without a date (not charted)' if series.undated else ''}</li>"
+        for series, css in zip(trend.series, SERIES_CLASSES, strict=False)
+    )
+    chart = (
+        f"<figure>{trend_svg(trend, by_share=state.share)}"
+        f'<figcaption><ul class="legend">{legend}</ul></figcaption></figure>'
+        if trend.periods
+        else '<p class="note">No dated matches to chart.</p>'
+    )
+    numbers = (
+        f"<details><summary>The numbers, per {e(trend.unit)}</summary>"
+        f'<div class="table-scroll">{trend_table(trend)}</div></details>'
+        if trend.periods
+        else ""
+    )
+    words = "".join(
+        f'<p class="words">Words most used in <em>{e(series.query)}</em> matches: '
+        f"{e(', '.join(word.word for word in series.top_words))}</p>"
+        for series in trend.series
+        if series.top_words
+    )
+    export = f'<p class="export"><a href="{e(state.url("/export.csv", vs=(), by="", share=False))}" download>'
+    export += "Download every hit as CSV</a></p>"
+    return (
+        f'<section class="trend" aria-label="Matches over time">{compare_box(state)}{chart}{numbers}'
+        f"{words}{export}</section>"
+    )
+
+
+def compare_box(state: PageState) -> str:
+    """A form to chart the query beside another, choose the period and draw shares instead of counts."""
+    kept = "".join(
+        f'<input type="hidden" name="{name}" value="{e(value)}">'
+        for name in ("q", "since", "until", "source")
+        if (value := getattr(state, name))
+    )
+    kept += "".join(f'<input type="hidden" name="vs" value="{e(query)}">' for query in state.vs[1:])
+    units = "".join(
+        f'<option value="{value}"{" selected" if state.by == value else ""}>{label}</option>'
+        for value, label in PERIOD_CHOICES
+    )
+    shown = state.vs[0] if state.vs else ""
+    checked = " checked" if state.share else ""
+    return (
+        f'<form class="compare" action="/" method="get" aria-label="Compare over time">{kept}'
+        f'<label for="vs">Compare with</label><input id="vs" name="vs" type="search" value="{e(shown)}" '
+        'placeholder="another query">'
+        f'<label for="by">Per</label><select id="by" name="by">{units}</select>'
+        f'<label><input type="checkbox" name="share" value="1"{checked}> share of all articles</label>'
+        '<button type="submit">Chart</button></form>'
+    )
 
 
 def summary(state: PageState, results: Results) -> str:

@@ -10,15 +10,17 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC
+from datetime import UTC, date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from whoosh import query as wq
 from whoosh import sorting
 from whoosh.collectors import FilterCollector, SortingCollector
+from whoosh.columns import NumericColumn
+from whoosh.util.times import datetime_to_long
 
-from searchidx.backends import Filters, Page, Row, Sort
+from searchidx.backends import DayCounts, Filters, Page, Row, Sort
 from searchidx.errors import DocumentNotFoundError
 from searchidx.facets import MISSING_DATE, count_facets, date_of, newest_first_key, whole_column
 from searchidx.querying import SEARCH_FIELDS, preloaded, words_to_mark
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from searchidx.whooshtopk import Ranked
 
 SIMILAR_TERMS = 25
+MICROSECONDS_PER_DAY = 86_400_000_000  # a date column holds microseconds since datetime.min
 T = TypeVar("T")
 
 
@@ -110,6 +113,34 @@ class WhooshBackend:
         if allow is not None:
             docnums &= allow if isinstance(allow, set) else set(searcher.docs_for_query(allow))
         return count_facets(searcher.reader(), sorted(docnums), names)
+
+    def day_counts(self, query: Any | None, filters: Filters) -> DayCounts:
+        """Matches of ``query`` (every document when None) and ``filters`` per UTC day (the date column)."""
+        import numpy as np  # only charts and ranked searches need it
+
+        searcher = self._searcher()
+        reader = searcher.reader()
+        size = reader.doc_count_all()
+        if not size:
+            return DayCounts({}, 0)
+        raw = _date_values(reader, size)
+        missing = raw == MISSING_DATE
+        matching = reader.all_doc_ids() if query is None else searcher.docs_for_query(query)
+        chosen = _documents_mask(matching, size)
+        site = _site_filter(filters.source)
+        if site is not None:
+            chosen &= _documents_mask(searcher.docs_for_query(site), size)
+        if filters.undated:
+            chosen &= missing
+        if filters.ranged:
+            chosen &= ~missing
+            if filters.start is not None:
+                chosen &= raw >= datetime_to_long(filters.start)
+            if filters.end is not None:
+                chosen &= raw <= datetime_to_long(filters.end)
+        days, counts = np.unique(raw[chosen & ~missing] // MICROSECONDS_PER_DAY, return_counts=True)
+        per_day = {date.fromordinal(int(day) + 1): int(n) for day, n in zip(days, counts, strict=True)}
+        return DayCounts(per_day, int(np.count_nonzero(chosen & missing)))
 
     def marked_words(self, query: Any, rows: list[Row]) -> frozenset[str]:
         """The indexed words a hit of ``query`` can have matched, over the whole index's words."""
@@ -265,6 +296,33 @@ class WhooshLexicon:
     def words_within(self, text: str, edits: int, prefix: int = 1) -> list[str]:
         """The reader's words within ``edits`` edits of ``text`` (see :func:`spelling.words_within`)."""
         return words_within(self._reader, text, edits, prefix)
+
+
+def _documents_mask(docnums: Iterable[int], size: int) -> Any:
+    """A boolean array over the reader's documents, true at ``docnums``."""
+    import numpy as np
+
+    mask = np.zeros(size, dtype=bool)
+    mask[np.fromiter(docnums, dtype=np.int64)] = True
+    return mask
+
+
+def _date_values(reader: Any, size: int) -> Any:
+    """Every document's raw date column value (:data:`MISSING_DATE` for none), a segment at a time."""
+    import numpy as np
+
+    parts = []
+    for leaf, _ in reader.leaf_readers():
+        count = leaf.doc_count_all()
+        column = leaf.column_reader("date", translate=False)
+        if isinstance(column, NumericColumn.Reader) and column._fixedlen == 8:  # its bytes, in one read
+            stored = np.frombuffer(column._dbfile.get(column._basepos, column._count * 8), dtype=">u8")
+            values = np.full(count, column._default, dtype=np.uint64)
+            values[: len(stored)] = stored[:count]
+        else:  # a segment without the column: Whoosh gives its default for each document
+            values = np.fromiter((int(value) for value in column), dtype=np.uint64, count=count)
+        parts.append(values)
+    return np.concatenate(parts) if len(parts) > 1 else parts[0][:size]
 
 
 def _site_filter(source: str | None) -> Any:

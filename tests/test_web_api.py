@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import subprocess
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 from falcon import testing
 
-from searchidx import ingest
+from searchidx import Index, ingest
 from searchidx.searching import Hit
 from searchidx.web import CONTENT_SECURITY_POLICY, create_app
 from searchidx.webpages import PageState, hit_item, safe_link
@@ -289,3 +291,61 @@ def test_the_stored_copy_of_a_corrected_search_marks_the_correction(client: test
     assert link
     copy = client.simulate_get(link.group(1).replace("&amp;", "&")).text
     assert "<mark>Putin</mark>" in copy
+
+
+def test_api_trend_returns_what_trend_json_prints_on_either_engine(
+    client: testing.TestClient, web_index: Path, corpus_index: tuple[Path, object]
+) -> None:
+    params = {"q": ["oil", "coffee"], "by": "month", "words": "5", "sources": "3"}
+    answer = client.simulate_get("/api/trend", params=params)
+    assert answer.status_code == 200
+    expected = cli_json("trend", "oil", "coffee", "--by", "month", "--words", "5", "--sources", "3",
+                        "--index", web_index)  # fmt: skip
+    assert answer.json == expected
+    oil, coffee = answer.json["series"]
+    with Index(corpus_index[0]) as ix:  # the same articles in a Whoosh folder, without the hostile one
+        alone = ix.trend(["oil", "coffee"], by="month", words=5, sources=3)
+    assert [series.counts for series in alone.series] == [tuple(oil["counts"]), tuple(coffee["counts"])]
+    assert [word.word for word in alone.series[0].top_words] == [word["word"] for word in oil["top_words"]]
+    with Index(web_index) as ix:
+        assert oil["dated"] + oil["undated"] == oil["total"] == ix.search("oil", exact_total=True).total
+
+
+def test_the_search_page_charts_the_query_and_its_table_says_the_same(client: testing.TestClient) -> None:
+    page = client.simulate_get("/", params={"q": "oil", "vs": "coffee", "by": "month"})
+    assert page.status_code == 200
+    text = page.text
+    assert '<svg class="chart"' in text
+    assert 'role="img"' in text
+    assert " style=" not in text
+    assert "<script" not in text
+    bars = re.findall(r"<title>(oil|coffee), (\d{4}-\d{2}): ([\d,]+) \(([\d.]+%)\)</title>", text)
+    table = re.search(r'<table class="trend-table">.*?</table>', text, re.S)
+    assert bars
+    assert table
+    for query, month, count, share in bars:
+        row = re.search(rf'<th scope="row">{month}</th>(.*?)</tr>', table.group())
+        assert row
+        cells = re.findall(r"<td>([^<]*)</td>", row.group(1))
+        offset = 0 if query == "oil" else 2
+        assert cells[offset : offset + 2] == [count, share]
+    assert 'value="coffee"' in text  # the compare box keeps what was compared
+    assert 'href="/export.csv?q=oil"' in text
+
+
+def test_export_csv_holds_every_hit_of_the_query(client: testing.TestClient) -> None:
+    answer = client.simulate_get("/export.csv", params={"q": "oil", "since": "1987-03"})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "attachment" in answer.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(answer.text)))
+    total = client.simulate_get("/api/search", params={"q": "oil", "since": "1987-03"}).json["total"]
+    assert len(rows) - 1 == total > 10
+    assert [row[0] for row in rows[1:]] == [str(rank) for rank in range(1, total + 1)]
+
+
+def test_bad_trend_parameters_are_json_errors(client: testing.TestClient) -> None:
+    answer = client.simulate_get("/api/trend", params={"q": "oil", "by": "hour"})
+    assert answer.status_code == 400
+    assert "day, week, month or year" in answer.json["error"]["message"]
+    assert client.simulate_get("/api/trend").status_code == 400

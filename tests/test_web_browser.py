@@ -20,6 +20,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 SCREENSHOT = REPO / "docs" / "screenshot.png"
+CHART_SCREENSHOT = REPO / "docs" / "trend.png"
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright is installed by pip install -e '.[test]'"
@@ -156,3 +157,30 @@ def test_keyboard_focus_starts_at_the_search_box_and_every_field_has_a_label(pag
         ".filter(field => !field.labels || field.labels.length === 0).map(field => field.name)"
     )
     assert unlabelled == []
+
+
+def test_the_chart_over_time_draws_compares_and_fits_a_phone(page: Any, browser: Any, address: str) -> None:
+    search(page, address, "oil")
+    page.get_by_label("Compare with").fill("coffee")
+    page.get_by_label("Per", exact=True).select_option("week")
+    page.get_by_role("button", name="Chart").click()
+    page.wait_for_load_state()
+    assert "vs=coffee" in page.url
+    assert "by=week" in page.url
+    chart = page.locator("svg.chart")
+    assert chart.is_visible()
+    assert chart.locator("rect.s0").count() == chart.locator("rect.s1").count() > 3  # a bar per week for each
+    assert page.locator(".legend li").all_inner_texts()[1].startswith("coffee: ")
+    page.locator("section.trend").screenshot(path=str(CHART_SCREENSHOT))
+    page.locator(".trend details summary").click()
+    assert page.locator(".trend-table tbody tr").count() == chart.locator("rect.s0").count()
+    context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(f"{address}?q=oil&vs=coffee&by=week")
+    phone.locator(".trend details summary").click()
+    widths = phone.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1]
+    box = phone.locator("svg.chart").bounding_box()
+    assert box is not None
+    assert box["width"] <= 390
+    context.close()

@@ -1,0 +1,172 @@
+"""A trend drawn two ways: rows of Unicode blocks for a terminal, and an SVG bar chart for the web page.
+
+Both draw the same numbers from a :class:`~searchidx.trends.Trend`; the SVG
+needs no script and no inline style (the page's Content-Security-Policy
+allows neither): its colours are classes of the page's stylesheet, each bar
+has a ``<title>`` with its numbers, and a table with the same figures sits
+behind a ``<details>`` for screen readers and copying.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from searchidx.rendering import plural, terminal_safe
+from searchidx.trends import Series, Trend
+
+BLOCKS = " ▏▎▍▌▋▊▉█"
+BAR_WIDTH = 24
+# Series colours, as classes of searchidx.css (the eighth query reuses the first colour).
+SERIES_CLASSES = ("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+CHART_WIDTH = 720
+CHART_HEIGHT = 240
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_BOTTOM, MARGIN_TOP = 52, 32, 28, 10
+
+
+def bar(value: float, highest: float, width: int = BAR_WIDTH) -> str:
+    """``value`` as a bar of Unicode blocks, ``width`` characters for ``highest`` (eighths of a block)."""
+    if highest <= 0 or value <= 0:
+        return ""
+    eighths = max(1, round(value / highest * width * 8))
+    return BLOCKS[-1] * (eighths // 8) + (BLOCKS[eighths % 8] if eighths % 8 else "")
+
+
+def percent(share: float) -> str:
+    """A share (0 to 1) as a percentage with two significant decimals for small ones."""
+    if share == 0:
+        return "0%"
+    return f"{share * 100:.1f}%" if share >= 0.001 else f"{share * 100:.2f}%"
+
+
+def trend_text(trend: Trend, *, by_share: bool = False, colored: bool = False) -> str:
+    """The trend as text: a header per series, one row per period with a bar each, then top words."""
+    several = len(trend.series) > 1
+    lines = [_series_header(number, series, several) for number, series in enumerate(trend.series)]
+    if not trend.periods:
+        lines.append("no dated matches to chart")
+    values = [series.shares if by_share else series.counts for series in trend.series]
+    highest = max((value for row in values for value in row), default=0)
+    width = BAR_WIDTH if len(trend.series) == 1 else max(8, BAR_WIDTH // len(trend.series))
+    label_width = max((len(period.label) for period in trend.periods), default=0)
+    for number, period in enumerate(trend.periods):
+        cells = []
+        for series_number, series in enumerate(trend.series):
+            drawn = bar(values[series_number][number], highest, width).ljust(width)
+            if colored:
+                drawn = f"\x1b[{31 + series_number % 6}m{drawn}\x1b[0m"
+            count, share = series.counts[number], series.shares[number]
+            cells.append(f"{drawn} {count:>6,} {percent(share):>6}")
+        lines.append(f"{period.label:<{label_width}}  " + "   ".join(cells))
+    lines.append(f"by {trend.unit}; % = share of all dated articles in the {trend.unit}")
+    for number, series in enumerate(trend.series):
+        lines.extend(_described(number, series, several))
+    return "\n".join(lines)
+
+
+def _series_header(number: int, series: Series, several: bool) -> str:
+    mark = f"[{number + 1}] " if several else ""
+    undated = f", {series.undated:,} without a date (not charted)" if series.undated else ""
+    searched = f" (searched as: {series.searched})" if series.searched != series.query else ""
+    found = plural(series.total, "matching article")
+    return terminal_safe(f"{mark}{series.query}: {found}{undated}{searched}")
+
+
+def _described(number: int, series: Series, several: bool) -> list[str]:
+    prefix = f"[{number + 1}] " if several else ""
+    lines = []
+    if series.top_words:
+        lines.append(
+            terminal_safe(f"{prefix}top words: " + ", ".join(word.word for word in series.top_words))
+        )
+    if series.top_sources:
+        shown = ", ".join(f"{source} {count:,}" for source, count in series.top_sources)
+        lines.append(terminal_safe(f"{prefix}top sources: {shown}"))
+    return lines
+
+
+def trend_svg(trend: Trend, *, by_share: bool = False) -> str:
+    """The trend as an inline SVG bar chart (grouped bars, one colour per query), with a title per bar."""
+    values = [series.shares if by_share else series.counts for series in trend.series]
+    highest = max((value for row in values for value in row), default=0)
+    plot_width = CHART_WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+    plot_height = CHART_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+    slot = plot_width / max(len(trend.periods), 1)
+    width = max(slot * 0.8 / max(len(trend.series), 1), 1.0)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" role="img" '
+        f'aria-labelledby="chart-title" preserveAspectRatio="xMinYMin meet">',
+        f'<title id="chart-title">{escape(_chart_title(trend, by_share))}</title>',
+    ]
+    parts.extend(_axis(highest, by_share, plot_height, plot_width))
+    for number, period in enumerate(trend.periods):
+        left = MARGIN_LEFT + number * slot + slot * 0.1
+        for series_number, series in enumerate(trend.series):
+            value = values[series_number][number]
+            height = value / highest * plot_height if highest else 0
+            top = MARGIN_TOP + plot_height - height
+            count, share = series.counts[number], percent(series.shares[number])
+            tip = f"{series.query}, {period.label}: {count:,} ({share})"
+            css = SERIES_CLASSES[series_number % len(SERIES_CLASSES)]
+            parts.append(
+                f'<rect class="{css}" x="{left + series_number * width:.1f}" y="{top:.1f}" '
+                f'width="{width:.1f}" height="{height:.1f}"><title>{escape(tip)}</title></rect>'
+            )
+    parts.extend(_period_labels(trend, slot))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _chart_title(trend: Trend, by_share: bool) -> str:
+    what = "share of all dated articles" if by_share else "matching articles"
+    return f"{what} per {trend.unit}: " + "; ".join(
+        f"{series.query} ({series.dated:,} dated)" for series in trend.series
+    )
+
+
+def _axis(highest: float, by_share: bool, plot_height: float, plot_width: float) -> list[str]:
+    bottom = MARGIN_TOP + plot_height
+    parts = [
+        f'<line class="axis" x1="{MARGIN_LEFT}" y1="{bottom}" x2="{MARGIN_LEFT + plot_width}" y2="{bottom}"/>'
+    ]
+    for fraction in (0.5, 1.0):
+        y = MARGIN_TOP + plot_height * (1 - fraction)
+        value = highest * fraction
+        label = percent(value) if by_share else (f"{value:,.0f}" if value >= 10 else f"{value:g}")
+        right = MARGIN_LEFT + plot_width
+        parts.append(f'<line class="grid" x1="{MARGIN_LEFT}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}"/>')
+        parts.append(
+            f'<text class="tick" x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{label}</text>'
+        )
+    return parts
+
+
+def _period_labels(trend: Trend, slot: float) -> list[str]:
+    """A label under the first period and then about every sixth, so labels never overlap."""
+    every = max(1, -(-len(trend.periods) // 6))
+    y = CHART_HEIGHT - 8
+    return [
+        f'<text class="tick" x="{MARGIN_LEFT + number * slot + slot / 2:.1f}" y="{y}" '
+        f'text-anchor="middle">{escape(period.label)}</text>'
+        for number, period in enumerate(trend.periods)
+        if number % every == 0
+    ]
+
+
+def trend_table(trend: Trend) -> str:
+    """The chart's numbers as an HTML table: one row per period, a count and a share per query."""
+    heads = "".join(
+        f'<th scope="col">{escape(series.query)}</th><th scope="col">share</th>' for series in trend.series
+    )
+    rows = []
+    for number, period in enumerate(trend.periods):
+        cells = "".join(
+            f"<td>{series.counts[number]:,}</td><td>{percent(series.shares[number])}</td>"
+            for series in trend.series
+        )
+        rows.append(
+            f'<tr><th scope="row">{escape(period.label)}</th>{cells}<td>{trend.articles[number]:,}</td></tr>'
+        )
+    return (
+        f'<table class="trend-table"><thead><tr><th scope="col">{escape(trend.unit)}</th>{heads}'
+        f'<th scope="col">all dated articles</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
