@@ -153,10 +153,11 @@ def compare_box(state: PageState) -> str:
     """A form to chart the query beside another, choose the period and draw shares instead of counts."""
     kept = "".join(
         f'<input type="hidden" name="{name}" value="{e(value)}">'
-        for name in ("q", "since", "until", "source")
-        if (value := getattr(state, name))
+        for name in ("q", "since", "until", "source", "sort")
+        if (value := getattr(state, name)) and value != "relevance"
     )
-    kept += "".join(f'<input type="hidden" name="vs" value="{e(query)}">' for query in state.vs[1:])
+    # After the box, so that the query in it stays the first one compared (and keeps its colour).
+    others = "".join(f'<input type="hidden" name="vs" value="{e(query)}">' for query in state.vs[1:])
     units = "".join(
         f'<option value="{value}"{" selected" if state.by == value else ""}>{label}</option>'
         for value, label in PERIOD_CHOICES
@@ -166,7 +167,7 @@ def compare_box(state: PageState) -> str:
     return (
         f'<form class="compare" action="/" method="get" aria-label="Compare over time">{kept}'
         f'<label for="vs">Compare with</label><input id="vs" name="vs" type="search" value="{e(shown)}" '
-        'placeholder="another query">'
+        f'placeholder="another query">{others}'
         f'<label for="by">Per</label><select id="by" name="by">{units}</select>'
         f'<label><input type="checkbox" name="share" value="1"{checked}> share of all articles</label>'
         '<button type="submit">Chart</button></form>'

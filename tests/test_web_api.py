@@ -330,6 +330,10 @@ def test_the_search_page_charts_the_query_and_its_table_says_the_same(client: te
         offset = 0 if query == "oil" else 2
         assert cells[offset : offset + 2] == [count, share]
     assert 'value="coffee"' in text  # the compare box keeps what was compared
+    several = client.simulate_get("/", params={"q": "oil", "vs": ["coffee", "gas"]}).text
+    box = re.search(r'<form class="compare".*?</form>', several)
+    assert box
+    assert re.findall(r'name="vs"[^>]*value="([^"]*)"', box.group()) == ["coffee", "gas"]  # submitted in order
     assert 'href="/export.csv?q=oil"' in text
 
 
