@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, date
 from pathlib import Path
@@ -18,6 +19,7 @@ from whoosh import query as wq
 from whoosh import sorting
 from whoosh.collectors import FilterCollector, SortingCollector
 from whoosh.columns import NumericColumn
+from whoosh.reading import TermNotFound
 from whoosh.util.times import datetime_to_long
 
 from searchidx.backends import DayCounts, Filters, Page, Row, Sort
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from searchidx.whooshtopk import Ranked
 
 SIMILAR_TERMS = 25
+# Per open reader (each thread has its own), the speller's words looked up so far; gone with the reader.
+_SPELLING_WORDS: weakref.WeakKeyDictionary[Any, dict[str, tuple[int, float]]] = weakref.WeakKeyDictionary()
 MICROSECONDS_PER_DAY = 86_400_000_000  # a date column holds microseconds since datetime.min
 T = TypeVar("T")
 
@@ -264,11 +268,17 @@ class WhooshBackend:
 
 
 class WhooshLexicon:
-    """The speller's view of one Whoosh reader: the ``spelling`` field's words and their weights."""
+    """The speller's view of one Whoosh reader: the ``spelling`` field's words and their weights.
+
+    What a word's postings say is looked up once per reader: on an index of
+    many segments each lookup visits every segment, and the speller asks
+    about the same candidates query after query.
+    """
 
     def __init__(self, reader: Any) -> None:
         self._reader = reader
         self._usable = SPELLING_FIELD in reader.schema and reader.doc_count_all() > 0
+        self._known = _SPELLING_WORDS.setdefault(reader, {})
 
     def documents(self) -> int:
         """How many documents the reader has (0 for an index without a spelling field)."""
@@ -279,15 +289,22 @@ class WhooshLexicon:
 
     def frequency(self, word: str) -> int:
         """How many documents hold ``word`` as written."""
-        return int(self._reader.doc_frequency(SPELLING_FIELD, word))
+        return self._postings(word)[0]
 
     def name_share(self, word: str) -> float:
         """Postings weigh 1 + the share of capitalized occurrences: their mean, less 1."""
-        info = self._reader.term_info(SPELLING_FIELD, word) if self.frequency(word) else None
-        if info is None:
-            return 0.0
-        documents = info.doc_frequency()
-        return float((info.weight() - documents) / documents)
+        documents, weight = self._postings(word)
+        return (weight - documents) / documents if documents else 0.0
+
+    def _postings(self, word: str) -> tuple[int, float]:
+        """(documents holding ``word`` as written, the sum of their postings' weights)."""
+        if word not in self._known:
+            try:
+                info = self._reader.term_info(SPELLING_FIELD, word)
+                self._known[word] = (int(info.doc_frequency()), float(info.weight()))
+            except TermNotFound:
+                self._known[word] = (0, 0.0)
+        return self._known[word]
 
     def stem_frequency(self, stem: str) -> int:
         """How many documents hold ``stem`` in the body field."""

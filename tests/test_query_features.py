@@ -455,3 +455,23 @@ def test_a_word_typed_again_counts_more(news: Path) -> None:
     assert twice[budget] == pytest.approx(once[budget] * 2**0.75)
     assert thrice[budget] == pytest.approx(once[budget] * 3**0.75)
     assert twice["Parade season"] == pytest.approx(once["Parade season"])
+
+
+def test_the_spellers_lookups_equal_the_index_s_own_counts(corpus_index: tuple[Path, IngestReport]) -> None:
+    from whoosh.reading import TermNotFound
+
+    from searchidx.whooshbackend import WhooshBackend
+
+    backend = WhooshBackend(corpus_index[0])
+    reader = backend._searcher().reader()
+    lexicon = backend.lexicon()
+    for word in ("putin", "oil", "moscow", "zzzyzx"):
+        try:
+            info = reader.term_info("spelling", word)
+            expected = (info.doc_frequency(), (info.weight() - info.doc_frequency()) / info.doc_frequency())
+        except TermNotFound:
+            expected = (0, 0.0)
+        for _ in range(2):  # the second answer comes from what the first looked up
+            assert (lexicon.frequency(word), lexicon.name_share(word)) == pytest.approx(expected)
+    assert lexicon.frequency("putin") > 0
+    backend.close()
