@@ -333,7 +333,10 @@ def test_the_search_page_charts_the_query_and_its_table_says_the_same(client: te
     several = client.simulate_get("/", params={"q": "oil", "vs": ["coffee", "gas"]}).text
     box = re.search(r'<form class="compare".*?</form>', several)
     assert box
-    assert re.findall(r'name="vs"[^>]*value="([^"]*)"', box.group()) == ["coffee", "gas"]  # submitted in order
+    assert re.findall(r'name="vs"[^>]*value="([^"]*)"', box.group()) == [
+        "coffee",
+        "gas",
+    ]  # submitted in order
     assert 'href="/export.csv?q=oil"' in text
 
 
