@@ -20,11 +20,14 @@ from typing import Literal
 
 from searchidx.analysis import word_set
 from searchidx.backends import DayCounts
+from searchidx.errors import QueryError
 
 Unit = Literal["day", "week", "month", "year"]
 UNITS: tuple[Unit, ...] = ("day", "week", "month", "year")
 # The automatic unit is the finest that divides the span into at most this many periods.
 MOST_PERIODS = 40
+# A chart of more periods than this is refused (a day per bar over decades): a larger unit says more.
+MAX_PERIODS = 10_000
 # Top words are counted in this many of the most relevant matching articles (all when fewer match).
 WORDS_SAMPLE = 200
 # A top word is held by at least this share of those articles, and at least 2 of them.
@@ -96,7 +99,7 @@ class Trend:
 def choose_unit(first: date, last: date) -> Unit:
     """The finest unit that splits ``first``..``last`` into :data:`MOST_PERIODS` periods or fewer."""
     for unit in UNITS:
-        if len(periods_between(first, last, unit)) <= MOST_PERIODS:
+        if _period_count(first, last, unit) <= MOST_PERIODS:
             return unit
     return "year"
 
@@ -163,6 +166,11 @@ def build_trend(
         empty = tuple(Series(query, searched, (), (), counts.undated) for query, searched, counts in queries)
         return Trend(unit or "month", (), (), empty)
     chosen = unit or choose_unit(first, last)
+    if _period_count(first, last, chosen) > MAX_PERIODS:
+        raise QueryError(
+            f"{first:%Y-%m-%d} to {last:%Y-%m-%d} is more than {MAX_PERIODS:,} {chosen}s to chart; "
+            "choose a longer period (week, month, year) or a shorter span with since/until."
+        )
     periods = periods_between(first, last, chosen)
     articles = bucketed(everything.days, periods, chosen)
     series = []
@@ -216,6 +224,16 @@ def log_likelihood(inside: int, sampled: int, outside: int, rest: int) -> float:
         (rest - outside, rest * (total - held) / total),
     )
     return 2 * sum(observed * math.log(observed / expected) for observed, expected in cells if observed > 0)
+
+
+def _period_count(first: date, last: date, unit: Unit) -> int:
+    """How many periods of ``unit`` hold ``first``..``last`` (without listing them)."""
+    if unit == "year":
+        return last.year - first.year + 1
+    if unit == "month":
+        return (last.year - first.year) * 12 + last.month - first.month + 1
+    size = 7 if unit == "week" else 1
+    return (period_start(last, unit) - period_start(first, unit)).days // size + 1
 
 
 def _next_start(start: date, unit: Unit) -> date:

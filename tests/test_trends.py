@@ -19,7 +19,7 @@ from searchidx.cli import cli
 from searchidx.errors import QueryError
 from searchidx.exports import csv_text, hit_rows, spreadsheet_safe
 from searchidx.results import Hit
-from searchidx.trends import choose_unit, log_likelihood, periods_between
+from searchidx.trends import Unit, _period_count, choose_unit, log_likelihood, periods_between
 from tests.conftest import write_article
 
 # (file, title, body, date, url): the dates the tests count by hand.
@@ -70,6 +70,14 @@ def test_periods_cover_the_span_without_gaps() -> None:
     assert [period.label for period in weeks] == ["2020-W53", "2021-W01", "2021-W02"]
     for earlier, later in itertools.pairwise(weeks):
         assert (later.start - earlier.end).days == 1
+
+
+@pytest.mark.parametrize("unit", ["day", "week", "month", "year"])
+def test_periods_are_counted_as_they_are_listed(unit: Unit) -> None:
+    spans = [(date(2020, 1, 1), date(2020, 1, 1)), (date(2019, 12, 30), date(2021, 1, 4)),
+             (date(2016, 2, 29), date(2020, 3, 1)), (date(1999, 7, 4), date(2000, 1, 2))]  # fmt: skip
+    for first, last in spans:
+        assert _period_count(first, last, unit) == len(periods_between(first, last, unit))
 
 
 def test_the_unit_is_the_finest_that_keeps_the_chart_readable() -> None:
@@ -169,6 +177,13 @@ def test_top_sources_are_the_facet_counts(archive: Path) -> None:
     with Index(archive) as ix:
         (series,) = ix.trend("harbour", sources=5).series
     assert series.top_sources == (("a.example", 2), ("b.example", 1))
+
+
+def test_a_chart_of_too_many_periods_is_refused_with_what_to_do(archive: Path) -> None:
+    with Index(archive) as ix, pytest.raises(QueryError, match="choose a longer period"):
+        ix.trend("flood", by="day", since="1900", until="2020")
+    with Index(archive) as ix:
+        assert len(ix.trend("flood", by="year", since="1900", until="2020").periods) == 121
 
 
 def test_bad_trend_options_are_one_clear_error(archive: Path) -> None:
