@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from whoosh.columns import MultiColumnReader
+from whoosh.columns import MultiColumnReader, NumericColumn
 from whoosh.util.times import long_to_datetime
 
 FACETS = ("year", "month", "source")
@@ -15,6 +16,10 @@ NO_DATE = "(no date)"
 NO_SOURCE = "(no source)"
 # What a DATETIME column holds for a document without a date.
 MISSING_DATE = 2**64 - 1
+# A date column holds microseconds since the first day of year 1.
+MICROSECONDS_PER_DAY = 86_400_000_000
+# Per open reader, its columns as arrays; gone with the reader.
+_COLUMNS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def date_of(raw: int) -> datetime | None:
@@ -32,19 +37,66 @@ def count_facets(reader: Any, docnums: Iterable[int], names: Iterable[str]) -> d
 
     Documents without a date or source are counted under ``(no date)`` /
     ``(no source)``, so each facet's counts add up to the number of documents.
+    The columns are read once per reader, whole, and counted with numpy.
     """
+    import numpy as np  # facets are counted for queries, which import it anyway
+
     wanted = list(dict.fromkeys(names))
-    docnums = list(docnums)
-    if not docnums:  # also an index with no documents yet, whose reader has no columns
+    listed = docnums if isinstance(docnums, list | np.ndarray) else list(docnums)
+    documents = np.asarray(listed, dtype=np.int64)
+    if not len(documents):  # also an index with no documents yet, whose reader has no columns
         return {name: {} for name in wanted}
-    dates = whole_column(reader, "date", translate=False)
-    sources = whole_column(reader, "source")
-    keys: dict[str, Callable[[int], str]] = {
-        "year": lambda doc: _date_key(dates[doc], "%Y"),
-        "month": lambda doc: _date_key(dates[doc], "%Y-%m"),
-        "source": lambda doc: sources[doc] or NO_SOURCE,
-    }
-    return {name: _ordered(name, Counter(keys[name](doc) for doc in docnums)) for name in wanted}
+    counted: dict[str, Counter[str]] = {}
+    if "year" in wanted or "month" in wanted:
+        raw = date_values(reader)[documents]
+        dated = raw[raw != MISSING_DATE]
+        days = (dated // MICROSECONDS_PER_DAY).astype("timedelta64[D]") + np.datetime64("0001-01-01", "D")
+        for name, unit in (("year", "Y"), ("month", "M")):
+            if name in wanted:
+                periods, counts = np.unique(days.astype(f"datetime64[{unit}]"), return_counts=True)
+                labels = [str(period) for period in periods]  # 1987, 1987-03
+                counted[name] = Counter(dict(zip(labels, counts.tolist(), strict=True)))
+                if len(dated) < len(raw):
+                    counted[name][NO_DATE] = len(raw) - len(dated)
+    if "source" in wanted:
+        sources = source_values(reader)[documents].tolist()
+        counted["source"] = Counter(source or NO_SOURCE for source in sources)
+    return {name: _ordered(name, counted[name]) for name in wanted}
+
+
+def date_values(reader: Any) -> Any:
+    """Every document's raw date column value (:data:`MISSING_DATE` for none), read once per reader."""
+    import numpy as np
+
+    cached = _COLUMNS.setdefault(reader, {})
+    if "date" not in cached:
+        parts = [np.zeros(0, dtype=np.uint64)]
+        for leaf, _ in reader.leaf_readers():
+            count = leaf.doc_count_all()
+            column = leaf.column_reader("date", translate=False)
+            if isinstance(column, NumericColumn.Reader) and column._fixedlen == 8:  # its bytes, in one read
+                stored = np.frombuffer(column._dbfile.get(column._basepos, column._count * 8), dtype=">u8")
+                values = np.full(count, column._default, dtype=np.uint64)
+                values[: len(stored)] = stored[:count]
+            else:  # a segment without the column: Whoosh gives its default for each document
+                values = np.fromiter((int(value) for value in column), dtype=np.uint64, count=count)
+            parts.append(values)
+        cached["date"] = np.concatenate(parts)
+    return cached["date"]
+
+
+def source_values(reader: Any) -> Any:
+    """Every document's source (``""`` for none), as an array, read once per reader."""
+    import numpy as np
+
+    cached = _COLUMNS.setdefault(reader, {})
+    if "source" not in cached:
+        values: list[str] = []
+        for leaf, _ in reader.leaf_readers():
+            column = leaf.column_reader("source")
+            values.extend(value or "" for value in column)
+        cached["source"] = np.array(values, dtype=object)
+    return cached["source"]
 
 
 def whole_column(reader: Any, name: str, *, translate: bool = True) -> Any:
@@ -59,11 +111,6 @@ def whole_column(reader: Any, name: str, *, translate: bool = True) -> Any:
     leaves = list(reader.leaf_readers())
     parts = [leaf.column_reader(name, translate=translate) for leaf, _ in leaves]
     return parts[0] if len(parts) == 1 else MultiColumnReader(parts, [offset for _, offset in leaves])
-
-
-def _date_key(raw: int, pattern: str) -> str:
-    date = date_of(raw)
-    return date.strftime(pattern) if date else NO_DATE
 
 
 def _ordered(name: str, counts: Counter[str]) -> dict[str, int]:

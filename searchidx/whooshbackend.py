@@ -18,13 +18,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from whoosh import query as wq
 from whoosh import sorting
 from whoosh.collectors import FilterCollector, SortingCollector
-from whoosh.columns import NumericColumn
 from whoosh.reading import TermNotFound
 from whoosh.util.times import datetime_to_long
 
 from searchidx.backends import DayCounts, Filters, Page, Row, Sort
 from searchidx.errors import DocumentNotFoundError
-from searchidx.facets import MISSING_DATE, count_facets, date_of, newest_first_key, whole_column
+from searchidx.facets import (
+    MICROSECONDS_PER_DAY,
+    MISSING_DATE,
+    count_facets,
+    date_of,
+    date_values,
+    newest_first_key,
+    whole_column,
+)
 from searchidx.querying import SEARCH_FIELDS, preloaded, words_to_mark
 from searchidx.ranking import weighting
 from searchidx.results import Stats
@@ -38,7 +45,6 @@ if TYPE_CHECKING:
 SIMILAR_TERMS = 25
 # Per open reader (each thread has its own), the speller's words looked up so far; gone with the reader.
 _SPELLING_WORDS: weakref.WeakKeyDictionary[Any, dict[str, tuple[int, float]]] = weakref.WeakKeyDictionary()
-MICROSECONDS_PER_DAY = 86_400_000_000  # a date column holds microseconds since datetime.min
 T = TypeVar("T")
 
 
@@ -111,12 +117,11 @@ class WhooshBackend:
 
     def facets(self, query: Any, filters: Filters, names: list[str]) -> dict[str, dict[str, int]]:
         """Counts by facet of the documents matching ``query`` and ``filters``."""
+        from searchidx.whooshtopk import matching_documents
+
         searcher = self._searcher()
-        allow = self._allow(searcher, filters)
-        docnums = set(searcher.docs_for_query(query))
-        if allow is not None:
-            docnums &= allow if isinstance(allow, set) else set(searcher.docs_for_query(allow))
-        return count_facets(searcher.reader(), sorted(docnums), names)
+        docnums = matching_documents(searcher, query, self._allow(searcher, filters))
+        return count_facets(searcher.reader(), docnums, names)
 
     def day_counts(self, query: Any | None, filters: Filters) -> DayCounts:
         """Matches of ``query`` (every document when None) and ``filters`` per UTC day (the date column)."""
@@ -127,13 +132,17 @@ class WhooshBackend:
         size = reader.doc_count_all()
         if not size:
             return DayCounts({}, 0)
-        raw = _date_values(reader, size)
+        from searchidx.whooshtopk import matching_documents
+
+        raw = date_values(reader)
         missing = raw == MISSING_DATE
-        matching = reader.all_doc_ids() if query is None else searcher.docs_for_query(query)
-        chosen = _documents_mask(matching, size)
         site = _site_filter(filters.source)
-        if site is not None:
-            chosen &= _documents_mask(searcher.docs_for_query(site), size)
+        if query is None:
+            chosen = ~_documents_mask(_deleted(reader), size)
+            if site is not None:
+                chosen &= _documents_mask(matching_documents(searcher, site), size)
+        else:
+            chosen = _documents_mask(matching_documents(searcher, query, site), size)
         if filters.undated:
             chosen &= missing
         if filters.ranged:
@@ -324,22 +333,9 @@ def _documents_mask(docnums: Iterable[int], size: int) -> Any:
     return mask
 
 
-def _date_values(reader: Any, size: int) -> Any:
-    """Every document's raw date column value (:data:`MISSING_DATE` for none), a segment at a time."""
-    import numpy as np
-
-    parts = []
-    for leaf, _ in reader.leaf_readers():
-        count = leaf.doc_count_all()
-        column = leaf.column_reader("date", translate=False)
-        if isinstance(column, NumericColumn.Reader) and column._fixedlen == 8:  # its bytes, in one read
-            stored = np.frombuffer(column._dbfile.get(column._basepos, column._count * 8), dtype=">u8")
-            values = np.full(count, column._default, dtype=np.uint64)
-            values[: len(stored)] = stored[:count]
-        else:  # a segment without the column: Whoosh gives its default for each document
-            values = np.fromiter((int(value) for value in column), dtype=np.uint64, count=count)
-        parts.append(values)
-    return np.concatenate(parts) if len(parts) > 1 else parts[0][:size]
+def _deleted(reader: Any) -> list[int]:
+    """The global numbers of the reader's deleted documents."""
+    return [offset + doc for leaf, offset in reader.leaf_readers() for doc in leaf.deleted_docs_set]
 
 
 def _site_filter(source: str | None) -> Any:

@@ -24,7 +24,7 @@ from searchidx.querying import parse_query, preloaded
 from searchidx.ranking import weighting
 from searchidx.schema import open_index
 from searchidx.web import create_app
-from searchidx.whooshtopk import top_documents
+from searchidx.whooshtopk import matching_documents, top_documents
 from tests.conftest import REPO, SHARED, need
 from tests.test_cli import run
 
@@ -173,3 +173,17 @@ def test_few_matches_are_counted_exactly_even_when_words_are_common(layouts: dic
             matches = exhaustive(searcher, parse_query(text, ix.schema).query, 10)[1]
             if 0 < matches <= 1_000:
                 assert (got.total, got.total_is_exact) == (matches, True), text
+
+
+@pytest.mark.parametrize("layout", ["one", "deleted"])
+def test_matching_documents_are_whooshs_matches(layouts: dict[str, Path], layout: str) -> None:
+    ix = open_index(layouts[layout])
+    with ix.searcher(weighting=weighting()) as searcher:
+        for text in [*EVERY_KIND, COMMON_QUERY, *BENCHMARK_QUERIES[:30]]:
+            query = parse_query(text, ix.schema).query
+            expected = sorted(searcher.docs_for_query(preloaded(query)))
+            assert matching_documents(searcher, query).tolist() == expected, text
+        site = parse_query("oil", ix.schema).query
+        allowed = set(searcher.docs_for_query(parse_query("prices", ix.schema).query))
+        both = matching_documents(searcher, site, allowed).tolist()
+        assert both == sorted(set(searcher.docs_for_query(site)) & allowed)
