@@ -57,7 +57,8 @@ def trend_text(trend: Trend, *, by_share: bool = False, colored: bool = False) -
             count, share = series.counts[number], series.shares[number]
             cells.append(f"{drawn} {count:>6,} {percent(share):>6}")
         lines.append(f"{period.label:<{label_width}}  " + "   ".join(cells))
-    lines.append(f"by {trend.unit}; % = share of all dated articles in the {trend.unit}")
+    if trend.periods:
+        lines.append(f"by {trend.unit}; % = share of all dated articles in the {trend.unit}")
     for number, series in enumerate(trend.series):
         lines.extend(_described(number, series, several))
     return "\n".join(lines)

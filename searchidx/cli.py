@@ -20,9 +20,7 @@ import click
 
 from searchidx import __version__
 from searchidx.backends import is_cluster
-from searchidx.charts import trend_text
 from searchidx.errors import NUL_IN_PATH, SearchidxError
-from searchidx.exports import csv_text, hit_rows, trend_rows
 from searchidx.rendering import (
     article_json,
     article_text,
@@ -354,6 +352,8 @@ def query_command(
 
 def _export_every_hit(query: str, index: Path | str, **options: Any) -> None:
     """Every hit of the query as CSV on stdout, written as it is read; exit 1 when none matched."""
+    from searchidx.exports import csv_text, hit_rows  # only exports pay for the csv module
+
     written = 0
     with Index(index) as ix:
         rows = hit_rows(ix.every_hit(query, **options))
@@ -403,6 +403,8 @@ def _print_results(results: Results, output: str, color: str) -> None:
         for hit in results:
             click.echo(terminal_safe(hit.url or hit.path))
     elif output == "as_csv":
+        from searchidx.exports import csv_text, hit_rows  # only exports pay for the csv module
+
         click.echo(csv_text(hit_rows(results)), nl=False)
     else:
         _print_hits(results, color)
@@ -480,6 +482,9 @@ def trend_command(
     date are counted and said. Then each query's most distinctive words
     (against the whole archive) and top sources.
     """
+    from searchidx.charts import trend_text  # only charts pay for drawing them
+    from searchidx.exports import csv_text, trend_rows
+
     output = _one_output(as_json=as_json, as_csv=as_csv)
     with Index(index) as ix:
         trend = ix.trend(

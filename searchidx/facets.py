@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from whoosh.columns import MultiColumnReader, NumericColumn
+from whoosh.columns import NumericColumn
 from whoosh.util.times import long_to_datetime
 
 FACETS = ("year", "month", "source")
@@ -65,7 +65,12 @@ def count_facets(reader: Any, docnums: Iterable[int], names: Iterable[str]) -> d
 
 
 def date_values(reader: Any) -> Any:
-    """Every document's raw date column value (:data:`MISSING_DATE` for none), read once per reader."""
+    """Every document's raw date column value (:data:`MISSING_DATE` for none), read once per reader.
+
+    Each segment is read apart: Whoosh's multi-segment column reader leaves
+    out a segment with no file for the column (no document in it has a
+    date), so every later document would point into the wrong segment.
+    """
     import numpy as np
 
     cached = _COLUMNS.setdefault(reader, {})
@@ -73,6 +78,8 @@ def date_values(reader: Any) -> Any:
         parts = [np.zeros(0, dtype=np.uint64)]
         for leaf, _ in reader.leaf_readers():
             count = leaf.doc_count_all()
+            if not count:  # also the reader of an index with no segment, which has no columns
+                continue
             column = leaf.column_reader("date", translate=False)
             if isinstance(column, NumericColumn.Reader) and column._fixedlen == 8:  # its bytes, in one read
                 stored = np.frombuffer(column._dbfile.get(column._basepos, column._count * 8), dtype=">u8")
@@ -93,24 +100,12 @@ def source_values(reader: Any) -> Any:
     if "source" not in cached:
         values: list[str] = []
         for leaf, _ in reader.leaf_readers():
+            if not leaf.doc_count_all():
+                continue
             column = leaf.column_reader("source")
             values.extend(value or "" for value in column)
         cached["source"] = np.array(values, dtype=object)
     return cached["source"]
-
-
-def whole_column(reader: Any, name: str, *, translate: bool = True) -> Any:
-    """The column ``name`` of every document of ``reader``, indexed by document number.
-
-    Whoosh's own multi-segment column reader leaves out the segments that
-    have no file for the column (a segment in which no document has a date),
-    so every later document number points into the wrong segment, or past the
-    end. Each segment's reader gives the column's default value for such a
-    segment instead.
-    """
-    leaves = list(reader.leaf_readers())
-    parts = [leaf.column_reader(name, translate=translate) for leaf, _ in leaves]
-    return parts[0] if len(parts) == 1 else MultiColumnReader(parts, [offset for _, offset in leaves])
 
 
 def _ordered(name: str, counts: Counter[str]) -> dict[str, int]:

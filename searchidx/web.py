@@ -254,7 +254,11 @@ class _StaticFile:
 
 
 def _text(req: falcon.Request, name: str, longest: int) -> str:
-    value = req.get_param(name) or ""
+    return _short(name, req.get_param(name) or "", longest)
+
+
+def _short(name: str, value: str, longest: int) -> str:
+    """``value``, or a :class:`QueryError` when it is longer than ``longest`` characters."""
     if len(value) > longest:
         raise QueryError(f"The {name} parameter is too long ({len(value)} characters; at most {longest}).")
     return value
@@ -265,12 +269,7 @@ def _texts(req: falcon.Request, name: str, most: int) -> list[str]:
     values = req.get_param_as_list(name) or []
     if len(values) > most:
         raise QueryError(f"At most {most} {name} parameters are taken (got {len(values)}).")
-    for value in values:
-        if len(value) > MAX_QUERY_CHARS:
-            raise QueryError(
-                f"The {name} parameter is too long ({len(value)} characters; at most {MAX_QUERY_CHARS})."
-            )
-    return list(values)
+    return [_short(name, value, MAX_QUERY_CHARS) for value in values]
 
 
 def _period(req: falcon.Request) -> Unit | None:

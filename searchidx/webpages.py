@@ -46,11 +46,10 @@ class PageState:
         A new query is searched with corrections again (``exact`` dropped).
         """
         state = replace(self, **{"page": 1, "exact": False, **changes})  # type: ignore[arg-type]
-        defaults = PageState()
         params: list[tuple[str, str | int]] = [
             (name, int(value) if isinstance(value, bool) else value)
             for name in ("q", "since", "until", "undated", "source", "sort", "page", "exact", "by", "share")
-            if (value := getattr(state, name)) != getattr(defaults, name)
+            if (value := getattr(state, name)) != getattr(DEFAULT_STATE, name)
         ]
         params[1:1] = [("vs", query) for query in state.vs]
         return f"{path}?" + urlencode(params) if params else path
@@ -81,13 +80,21 @@ def layout(title: str, body: str) -> str:
     )
 
 
+DEFAULT_STATE = PageState()
+
+
+def hidden_inputs(state: PageState, names: tuple[str, ...]) -> str:
+    """Hidden fields carrying the page state's ``names`` that differ from the defaults into a form."""
+    return "".join(
+        f'<input type="hidden" name="{name}" value="{e(int(value) if value is True else value)}">'
+        for name in names
+        if (value := getattr(state, name)) and value != getattr(DEFAULT_STATE, name)
+    )
+
+
 def search_box(state: PageState) -> str:
     """The header: the archive's name and the one search box."""
-    hidden = "".join(
-        f'<input type="hidden" name="{name}" value="{e(int(value) if value is True else value)}">'
-        for name in ("since", "until", "undated", "source", "sort")
-        if (value := getattr(state, name)) and value != "relevance"
-    )
+    hidden = hidden_inputs(state, ("since", "until", "undated", "source", "sort"))
     return (
         '<header class="top"><a class="home" href="/">searchidx</a>'
         '<form class="search" role="search" action="/" method="get">'
@@ -151,11 +158,7 @@ def trend_section(state: PageState, trend: Trend) -> str:
 
 def compare_box(state: PageState) -> str:
     """A form to chart the query beside another, choose the period and draw shares instead of counts."""
-    kept = "".join(
-        f'<input type="hidden" name="{name}" value="{e(value)}">'
-        for name in ("q", "since", "until", "source", "sort")
-        if (value := getattr(state, name)) and value != "relevance"
-    )
+    kept = hidden_inputs(state, ("q", "since", "until", "source", "sort"))
     # After the box, so that the query in it stays the first one compared (and keeps its colour).
     others = "".join(f'<input type="hidden" name="vs" value="{e(query)}">' for query in state.vs[1:])
     units = "".join(
@@ -244,11 +247,7 @@ def filters(state: PageState, results: Results) -> str:
         f'<option value="{value}"{" selected" if state.sort == value else ""}>{label}</option>'
         for value, label in (("relevance", "Relevance"), ("-date", "Newest first"), ("date", "Oldest first"))
     )
-    kept = "".join(
-        f'<input type="hidden" name="{name}" value="{e(value)}">'
-        for name in ("q", "source")
-        if (value := getattr(state, name))
-    )
+    kept = hidden_inputs(state, ("q", "source"))
     form = (
         '<form class="filters" action="/" method="get" aria-label="Filters">'
         f'{kept}<label for="since">Since</label><input id="since" name="since" value="{e(state.since)}" '

@@ -30,7 +30,6 @@ from searchidx.facets import (
     date_of,
     date_values,
     newest_first_key,
-    whole_column,
 )
 from searchidx.querying import SEARCH_FIELDS, preloaded, words_to_mark
 from searchidx.ranking import weighting
@@ -138,7 +137,7 @@ class WhooshBackend:
         missing = raw == MISSING_DATE
         site = _site_filter(filters.source)
         if query is None:
-            chosen = ~_documents_mask(_deleted(reader), size)
+            chosen = _documents_mask(_live_documents(reader), size)
             if site is not None:
                 chosen &= _documents_mask(matching_documents(searcher, site), size)
         else:
@@ -192,16 +191,17 @@ class WhooshBackend:
         """Documents, date range, documents per year, top sources, size, last ingest, schema version."""
         searcher = self._searcher()
         reader = searcher.reader()
-        live = list(reader.all_doc_ids())
-        raw_dates = whole_column(reader, "date", translate=False) if live else []
-        dates = [moment for doc in live if (moment := date_of(raw_dates[doc])) is not None]
+        live = _live_documents(reader)
+        raw_dates = date_values(reader)[live]
+        dated = raw_dates[raw_dates != MISSING_DATE]
+        first, last = (date_of(int(dated.min())), date_of(int(dated.max()))) if len(dated) else (None, None)
         counts = count_facets(reader, live, ("year", "source"))
         meta = self._meta()
         return Stats(
             path=self.path,
             documents=len(live),
-            first_date=min(dates).replace(tzinfo=UTC) if dates else None,
-            last_date=max(dates).replace(tzinfo=UTC) if dates else None,
+            first_date=first.replace(tzinfo=UTC) if first else None,
+            last_date=last.replace(tzinfo=UTC) if last else None,
             per_year=counts["year"],
             top_sources=dict(list(counts["source"].items())[:10]),
             size_bytes=sum(entry.stat().st_size for entry in self.path.iterdir() if entry.is_file()),
@@ -238,10 +238,8 @@ class WhooshBackend:
 
     def _undated(self, searcher: Any) -> set[int]:
         reader = searcher.reader()
-        if not reader.doc_count_all():
-            return set()
-        dates = whole_column(reader, "date", translate=False)
-        return {doc for doc in reader.all_doc_ids() if dates[doc] == MISSING_DATE}
+        live = _live_documents(reader)
+        return set(live[date_values(reader)[live] == MISSING_DATE].tolist())
 
     def _docnum(self, searcher: Any, reference: str) -> int:
         reference = reference.strip()
@@ -333,9 +331,18 @@ def _documents_mask(docnums: Iterable[int], size: int) -> Any:
     return mask
 
 
-def _deleted(reader: Any) -> list[int]:
-    """The global numbers of the reader's deleted documents."""
-    return [offset + doc for leaf, offset in reader.leaf_readers() for doc in leaf.deleted_docs_set]
+def _live_documents(reader: Any) -> Any:
+    """The global numbers of the reader's documents that are not deleted, ascending, as an array."""
+    import numpy as np
+
+    parts = [np.zeros(0, dtype=np.int64)]
+    for leaf, offset in reader.leaf_readers():
+        if not leaf.doc_count_all():
+            continue
+        live = np.ones(leaf.doc_count_all(), dtype=bool)
+        live[list(leaf.deleted_docs_set)] = False
+        parts.append(np.flatnonzero(live) + offset)
+    return np.concatenate(parts)
 
 
 def _site_filter(source: str | None) -> Any:
