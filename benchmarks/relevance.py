@@ -82,9 +82,11 @@ def load_collection(folder: Path, split: str) -> Collection:
     return Collection(folder.name, corpus, queries, qrels)
 
 
-def run_searchidx(collection: Collection, work: Path, location: str | None = None) -> tuple[Runs, float]:
+def run_searchidx(
+    collection: Collection, work: Path, location: str | None = None, mode: str = "keyword"
+) -> tuple[Runs, float]:
     """Ingest the corpus as JSON Lines into ``location`` (default: a folder in ``work``) and run
-    every query through ``Index.search``."""
+    every query through ``Index.search`` in ``mode`` (hybrid and semantic ingest with vectors)."""
     folder = work / "articles"
     folder.mkdir(parents=True)
     source = folder / "corpus.jsonl"
@@ -92,12 +94,12 @@ def run_searchidx(collection: Collection, work: Path, location: str | None = Non
         for doc, (title, text) in collection.corpus.items():
             out.write(json.dumps({"id": doc, "title": title, "body": text}) + "\n")
     index = location or str(work / "index")
-    ingest(folder, index=index, full=True)
+    ingest(folder, index=index, full=True, semantic=mode != "keyword")
     ids = {document_id(f"{source.resolve()}#{doc}"): doc for doc in collection.corpus}
     with Index(index) as ix:
 
         def ranked(text: str) -> list[str]:
-            return [ids[hit.id] for hit in ix.search(text, limit=DEPTH, snippets=0)]
+            return [ids[hit.id] for hit in ix.search(text, limit=DEPTH, snippets=0, mode=mode)]
 
         return _timed(collection, ranked)
 
@@ -198,9 +200,13 @@ with contextlib.suppress(ImportError):
 COLLECTIONS = ["scifact", "cranfield", "lisa", "npl", "adi"]
 
 
-def report(collection: Collection, work: Path, cluster: str | None = None) -> dict[str, dict[str, float]]:
-    """Run every engine on the collection and print its table."""
+def report(
+    collection: Collection, work: Path, cluster: str | None = None, mode: str = "keyword"
+) -> dict[str, dict[str, float]]:
+    """Run every engine on the collection and print its table (and searchidx in ``mode``, if not keyword)."""
     engines = dict(ENGINES)
+    if mode != "keyword":
+        engines[f"searchidx ({mode})"] = lambda c, w: run_searchidx(c, w, mode=mode)
     if cluster is not None:
         url = f"{cluster.rstrip('/')}/relevance-{re.sub(r'[^a-z0-9]', '-', collection.name.lower())}"
         engines = {"searchidx": run_searchidx,
@@ -220,6 +226,10 @@ def report(collection: Collection, work: Path, cluster: str | None = None) -> di
         for measure in ("ndcg@10", "map", "recall@100"):
             gap = scores["searchidx (OpenSearch)"][measure] - scores["searchidx"][measure]
             print(f"OpenSearch - Whoosh on {measure:<10} {gap:+.4f}")
+    if mode != "keyword":
+        for measure in ("ndcg@10", "map", "recall@100"):
+            gain = scores[f"searchidx ({mode})"][measure] - scores["searchidx"][measure]
+            print(f"{mode} - keyword on {measure:<10} {gain:+.4f}")
     for measure in ("ndcg@10", "map", "recall@100"):
         best = max(scores[name][measure] for name in ENGINES if not name.startswith("searchidx"))
         lead = scores["searchidx"][measure] - best
@@ -236,6 +246,10 @@ def main() -> int:
     parser.add_argument("--split", default="test")
     parser.add_argument("--backend", choices=["whoosh", "opensearch"], default="whoosh")
     parser.add_argument("--cluster", help="an OpenSearch cluster's URL (default: start one node)")
+    parser.add_argument(
+        "--mode", choices=["keyword", "hybrid", "semantic"], default="keyword",
+        help="also rank with searchidx's vectors (the semantic extra) in this mode",
+    )  # fmt: skip
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         cluster = None
@@ -263,7 +277,7 @@ def _report_all(args: argparse.Namespace, cluster: str | None) -> int:
             return 2
         split = args.split if (folder / "qrels" / f"{args.split}.tsv").exists() else "test"
         with tempfile.TemporaryDirectory(prefix="searchidx-relevance-") as work:
-            tables.append(report(load_collection(folder, split), Path(work), cluster))
+            tables.append(report(load_collection(folder, split), Path(work), cluster, args.mode))
     if len(tables) > 1:
         _report_means(tables)
     return 0

@@ -21,6 +21,7 @@ import click
 from searchidx import __version__
 from searchidx.backends import is_cluster
 from searchidx.errors import NUL_IN_PATH, SearchidxError
+from searchidx.meaning import MODES
 from searchidx.rendering import (
     article_json,
     article_text,
@@ -165,6 +166,12 @@ def cli() -> None:
 @click.option(
     "--replicas", type=click.IntRange(0, 16), help="On a cluster: copies of each shard (default 1)."
 )
+@click.option(
+    "--semantic/--no-semantic",
+    default=None,
+    help="Give every article a vector to search by meaning (the semantic extra; remembered by the "
+    "index), or drop the vectors.",
+)
 @json_option
 def ingest_command(
     directories: tuple[Path, ...],
@@ -176,6 +183,7 @@ def ingest_command(
     wait: float,
     shards: int | None,
     replicas: int | None,
+    semantic: bool | None,
     as_json: bool,
 ) -> None:
     """Index the articles under DIRECTORIES (.txt, .md, .html, .htm, .jsonl, .ndjson).
@@ -190,7 +198,7 @@ def ingest_command(
     try:
         with _IngestPrinter(verbose=verbose, progress=show_progress) as printer:
             report = ingest(directories, index=index, full=full, workers=workers, wait=wait, observer=printer,
-                            shards=shards, replicas=replicas)  # fmt: skip
+                            shards=shards, replicas=replicas, semantic=semantic)  # fmt: skip
     except KeyboardInterrupt:
         _fail(f"interrupted: {_what_was_kept(index)}; run the same ingest again to go on from there.",
               INTERRUPTED)  # fmt: skip
@@ -253,6 +261,17 @@ class _IngestPrinter(IngestObserver):
             suffix = f" (of {terminal_safe(detail)})" if kind == "duplicate" else ""
             click.echo(f"{kind} {terminal_safe(location)}{suffix}", err=True)
 
+    def embedding(self, done: int, total: int) -> None:
+        if not self._progress:
+            return
+        if self._bar is not None and self._bar.label != "embedding":
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label="embedding", file=sys.stderr, show_pos=True)
+            self._bar.__enter__()
+        self._bar.update(done - self._bar.pos)
+
     def _rate(self, _: object) -> str:
         done = self._bar.pos if self._bar is not None else 0
         return f"{done / max(time.perf_counter() - self._started, 1e-9):.0f} files/s"
@@ -313,12 +332,15 @@ def output_options(function: F) -> F:
 @click.option("--exact", is_flag=True, help="Search the words as typed, even those that look misspelt.")
 @click.option("--show-query", is_flag=True, help="Print the query as searched (on stderr).")
 @click.option("--all", "every", is_flag=True, help="With --csv: every hit of the query, not one page.")
+@click.option("--mode", type=click.Choice(MODES),
+              help="keyword = the words, semantic = the meaning, hybrid = both "
+                   "(the default on an index built with --semantic; else keyword).")  # fmt: skip
 @output_options
 def query_command(
     words: tuple[str, ...], index: Path | str, limit: int, page: int | None, offset: int | None,
     since: str | None, until: str | None, undated: bool, source: str | None, sort: str, facets: str,
-    snippets: int, snippet_chars: int, exact: bool, show_query: bool, every: bool, as_json: bool,
-    as_jsonl: bool, urls_only: bool, count_only: bool, as_csv: bool, color: str,
+    snippets: int, snippet_chars: int, exact: bool, show_query: bool, every: bool, mode: str | None,
+    as_json: bool, as_jsonl: bool, urls_only: bool, count_only: bool, as_csv: bool, color: str,
 ) -> None:  # fmt: skip
     """Search the index for WORDS.
 
@@ -345,6 +367,8 @@ def query_command(
             sort=sort,  # type: ignore[arg-type]  # click.Choice checked it
             facets=facets, snippets=snippets, snippet_chars=snippet_chars, exact=exact,
             exact_total=output == "count_only",
+            # A count is of the documents the words match: meaning ranks, it does not match.
+            mode="keyword" if output == "count_only" and mode is None else mode,
         )  # fmt: skip
     _notes(results, show_query=show_query)
     _print_results(results, output, color)

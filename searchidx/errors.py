@@ -146,3 +146,11 @@ class ClusterExtraMissingError(ClusterError):
             "An index URL needs the OpenSearch client, which is not installed. "
             "Install it with `pip install 'searchidx[opensearch]'`, or give an index folder instead."
         )
+
+
+class SemanticUnavailableError(SearchidxError):
+    """Searching by meaning was asked for, but the semantic extra is missing or its model file is wrong."""
+
+
+class NoVectorsError(QueryError):
+    """A search by meaning on an index that was built without vectors."""

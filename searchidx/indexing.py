@@ -23,19 +23,29 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh.writing import CLEAR
 
 from searchidx.backends import index_location, is_cluster
 from searchidx.documents import BadRecord, Document, load_documents, path_text, read_bytes
-from searchidx.errors import NUL_IN_PATH, CorpusError, DocumentError, IndexWriteError, NothingToIndexError
+from searchidx.errors import (
+    NUL_IN_PATH,
+    CorpusError,
+    DocumentError,
+    IndexWriteError,
+    NothingToIndexError,
+    SemanticUnavailableError,
+)
 from searchidx.finding import find_files, is_under
 from searchidx.manifest import Manifest, Record
 from searchidx.rendering import plural
 from searchidx.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
 from searchidx.schema import SCHEMA_VERSION, index_path, index_storage, open_or_create_index
 from searchidx.writers import DEFAULT_WAIT, open_writer, remove_leftovers, worker_count, write_lock
+
+if TYPE_CHECKING:
+    from searchidx.embedding import Article
 
 PathLike = str | os.PathLike[str]
 SUPPORTED_NAMES = ".txt, .md, .html, .htm, .jsonl, .ndjson"
@@ -59,6 +69,7 @@ def ingest(
     observer: IngestObserver | None = None,
     shards: int | None = None,
     replicas: int | None = None,
+    semantic: bool | None = None,
 ) -> IngestReport:
     """Bring the index at ``index`` up to date with the articles under ``directories``.
 
@@ -70,8 +81,12 @@ def ingest(
     number of indexing processes (default: one per core, up to 4, when there
     are 2,000 files or 8 MB to read, or more). An ingest that finds another
     one writing waits up to ``wait`` seconds for it (``observer.waiting`` is
-    told). Raises :class:`CorpusError` when a folder is missing or none holds
-    a supported file, :class:`IndexLockedError` when the wait runs out.
+    told). ``semantic`` True gives every article a vector for searching by
+    meaning (the ``semantic`` extra), False drops the vectors, None keeps
+    what the index was last told. Raises :class:`CorpusError` when a folder
+    is missing or none holds a supported file, :class:`IndexLockedError` when
+    the wait runs out, :class:`SemanticUnavailableError` when vectors are
+    asked for without the extra.
 
     Example: ``ingest("corpus/", index="index/").added`` is 331 for the demo corpus.
     """
@@ -90,6 +105,11 @@ def ingest(
             "Point ingest at the folder that holds your articles."
         )
     observer = observer or IngestObserver()
+    if cluster and semantic:
+        raise SemanticUnavailableError(
+            "Vectors for searching by meaning are kept beside an index folder; a cluster index cannot "
+            "hold them yet. Ingest into a folder with --semantic, or leave --semantic out."
+        )
     if target is None:
         from searchidx.opensearchwriting import cluster_store  # the optional extra, only for a cluster
 
@@ -99,10 +119,17 @@ def ingest(
     else:
         opened = _whoosh_store(target, full=full, workers=workers, wait=wait, observer=observer)
     with opened as store:
-        run = _Run(store.new_writer, store.manifest, observer, full=full, fresh=full or store.fresh)
+        remembered = target is not None and _remembers_vectors(store)
+        with_vectors = semantic if semantic is not None else remembered
+        if with_vectors and target is not None:
+            _check_model()  # a missing extra or a wrong model file is said before anything is read
+        run = _Run(store.new_writer, store.manifest, observer, full=full, fresh=full or store.fresh,
+                   semantic=with_vectors)  # fmt: skip
         try:
             run.execute(candidates, folders)
             run.commit()
+            if target is not None:
+                run.embedded = _sync_vectors(target, store, run, with_vectors)
             total = store.document_count()
             undated = store.manifest.undated_count()
         except (OSError, sqlite3.Error) as error:  # a full disk, a read-only folder...
@@ -127,7 +154,28 @@ def ingest(
         total=total,
         seconds=time.perf_counter() - started,
         truncated=tuple(run.truncated),
+        embedded=run.embedded,
     )
+
+
+def _sync_vectors(target: Path, store: _WhooshStore, run: _Run, with_vectors: bool) -> int:
+    """Give the committed documents their vectors (or drop them all); the number embedded."""
+    if not with_vectors:
+        if _remembers_vectors(store):
+            from searchidx.vectors import remove_store
+
+            remove_store(target)
+            store.manifest.set_meta("semantic", "off")
+            store.manifest.commit()
+        return 0
+    from searchidx.embedding import sync_vectors
+
+    embedded = sync_vectors(
+        target, store.manifest.indexed_contents(), run.articles, store.stored_articles, run.observer.embedding
+    )
+    store.manifest.set_meta("semantic", "on")
+    store.manifest.commit()
+    return embedded
 
 
 @dataclass
@@ -151,6 +199,14 @@ class _WhooshStore:
     def document_count(self) -> int:
         """The documents of the newest table of contents."""
         return int(self.ix.doc_count())
+
+    def stored_articles(self, doc_ids: set[str]) -> Iterator[Article]:
+        """The committed documents among ``doc_ids``, as their vectors need them."""
+        keys = self.manifest.indexed_contents()
+        with self.ix.searcher() as searcher:
+            for fields in searcher.all_stored_fields():
+                if fields["id"] in doc_ids:
+                    yield _article(fields["id"], keys[fields["id"]], fields)
 
 
 @contextlib.contextmanager
@@ -176,7 +232,9 @@ class _Run:
     observer: IngestObserver
     full: bool
     fresh: bool
+    semantic: bool = False
     added: int = 0
+    embedded: int = 0
     updated: int = 0
     unchanged: int = 0
     duplicates: list[Duplicate] = field(default_factory=list)
@@ -194,6 +252,8 @@ class _Run:
     _batched_characters: int = 0
     _sizes: dict[Path, int] = field(default_factory=dict)
     _cleared: bool = False
+    # This run's documents as their vectors need them, when the index has vectors.
+    articles: dict[str, Article] = field(default_factory=dict)
 
     def execute(self, candidates: dict[Path, str], folders: list[Path]) -> None:
         """Hash every file, retire what changed or is gone, then read what is new or changed."""
@@ -357,6 +417,8 @@ class _Run:
             self.observer.action("duplicate", document.location, kept_location)
             return Record(key, document.location, "duplicate", document.id, document.content_key, kept_id)
         fields = _fields(document, key)
+        if self.semantic:
+            self.articles[document.id] = _article(document.id, document.content_key, fields)
         self._batched += 1
         self._batched_characters += document.characters
         if self.fresh:
@@ -448,6 +510,29 @@ def _as_folders(directories: PathLike | Iterable[PathLike]) -> list[Path]:
         if not folder.is_dir():
             raise CorpusError(f"{folder} is not a folder. Give the folder that holds your articles.")
     return folders
+
+
+def _check_model() -> None:
+    from searchidx.semantic import check_installed  # only for an index with vectors
+
+    check_installed()
+
+
+def _remembers_vectors(store: _WhooshStore) -> bool:
+    """Whether the index was told to keep vectors (or holds some: a crash before the manifest said so)."""
+    from searchidx.vectors import current_generation
+
+    return store.manifest.meta().get("semantic") == "on" or current_generation(store.location) is not None
+
+
+def _article(doc_id: str, content_key: str, fields: dict[str, Any]) -> Article:
+    """A document's fields (as stored or as about to be written) as its vector needs them."""
+    from searchidx.embedding import Article
+    from searchidx.semantic import EMBEDDED_CHARACTERS
+
+    body = fields.get("_stored_body", fields.get("body", ""))
+    return Article(doc_id, content_key, fields.get("title", ""), body[:EMBEDDED_CHARACTERS],
+                   fields.get("date"), fields.get("source", ""))  # fmt: skip
 
 
 def _fields(document: Document, key: str) -> dict[str, Any]:

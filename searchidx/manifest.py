@@ -124,6 +124,11 @@ class Manifest:
         rows = self._connection.execute("SELECT doc_id, location FROM records WHERE status = 'indexed'")
         return dict(rows)
 
+    def indexed_contents(self) -> dict[str, str]:
+        """The content key of each document the records say is in the index, by id."""
+        rows = self._connection.execute("SELECT doc_id, content_key FROM records WHERE status = 'indexed'")
+        return dict(rows)
+
     def indexed_by_id(self, doc_id: str) -> Record | None:
         """The record that put ``doc_id`` in the index, if any."""
         return self._first("WHERE status = 'indexed' AND doc_id = ?", doc_id)

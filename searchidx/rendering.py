@@ -39,6 +39,7 @@ def hit_text(hit: Hit, marks: tuple[str, str]) -> str:
     details = [hit.date.strftime("%Y-%m-%d") if hit.date else "no date"]
     details += [hit.source] if hit.source else []
     details.append(hit.url or hit.path)
+    details += ["found by meaning (none of the words)"] if hit.by_meaning else []
     lines = [f"{hit.rank}. {title}", "   " + terminal_safe(" · ".join(details))]
     if hit.snippet:
         lines.append("   " + safe_marked(MarkedText(hit.snippet, hit.highlights), marks))
@@ -96,6 +97,7 @@ def results_json(results: Results) -> dict[str, Any]:
         "corrected": results.corrected,
         "approximate": results.approximate,
         "undated_left_out": results.undated_left_out,
+        "mode": results.mode,
         "facets": results.facets,
         "hits": [hit_json(hit) for hit in results],
     }
@@ -113,6 +115,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "source": hit.source,
         "path": hit.path,
         "score": round(hit.score, 6),
+        "by_meaning": hit.by_meaning,
         "snippet": hit.snippet,
         "highlights": [list(span) for span in hit.highlights],
         "snippets": [
@@ -258,12 +261,13 @@ def ingest_text(report: IngestReport) -> str:
     ignored = f"; {' and '.join(passed_over)} ignored" if passed_over else ""
     if report.truncated:
         ignored += f"; {len(report.truncated)} too long, indexed in part"
+    embedded = f"; {plural(report.embedded, 'vector')} made " if report.embedded else " "
     return (
         f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.removed} removed, {len(report.duplicates)} duplicates, {len(report.skipped)} skipped "
         f"({report.records} records in {files}{ignored})\n"
-        f"{report.index} holds {plural(report.total, 'document')}, {report.undated} without a date "
-        f"({report.seconds:.1f} s)"
+        f"{report.index} holds {plural(report.total, 'document')}, {report.undated} without a date"
+        f"{embedded}({report.seconds:.1f} s)"
     )
 
 
@@ -281,6 +285,7 @@ def ingest_json(report: IngestReport) -> dict[str, Any]:
         "removed": report.removed,
         "duplicates": len(report.duplicates),
         "skipped": len(report.skipped),
+        "embedded": report.embedded,
         "total": report.total,
         "undated": report.undated,
         "seconds": round(report.seconds, 3),

@@ -63,6 +63,7 @@ class IngestReport:
     seconds: float
     truncated: tuple[Truncated, ...] = ()
     ignored_folders: int = 0
+    embedded: int = 0  # articles given a new vector (an index with vectors: ``ingest --semantic``)
 
     @property
     def records(self) -> int:
@@ -89,3 +90,6 @@ class IngestObserver:
 
     def action(self, kind: str, location: str, detail: str = "") -> None:
         """``kind`` is added, updated, removed, duplicate, skipped or truncated."""
+
+    def embedding(self, done: int, total: int) -> None:
+        """``done`` of the ``total`` articles that need a vector have one (after the index's commit)."""

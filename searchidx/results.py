@@ -50,6 +50,7 @@ class Hit:
     highlights: tuple[tuple[int, int], ...]
     snippets: tuple[MarkedText, ...] = ()
     title_highlights: tuple[tuple[int, int], ...] = ()
+    by_meaning: bool = False  # found by a hybrid or semantic search though no word of the query is in it
 
     def marked_snippet(self, before: str = "[[", after: str = "]]") -> str:
         """The snippet with ``before``/``after`` around each matched word."""
@@ -80,7 +81,8 @@ class Results(Sequence[Hit]):
     (``parsed_query`` is always what was searched); ``approximate`` is true
     when nothing matched and fuzzy matches are shown; ``undated_left_out``
     counts the matches that a date filter left out for having no date (only
-    counted when nothing else matched); ``took`` is in seconds.
+    counted when nothing else matched); ``took`` is in seconds; ``mode`` is
+    how it was searched: ``keyword``, ``hybrid`` or ``semantic``.
     """
 
     query: str
@@ -98,6 +100,7 @@ class Results(Sequence[Hit]):
     approximate: bool = False
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     undated_left_out: int = 0
+    mode: str = "keyword"
 
     @property
     def pages(self) -> int:

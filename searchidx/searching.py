@@ -26,8 +26,10 @@ from typing import Any, TypeVar, cast
 
 from searchidx.backends import Backend, DayCounts, Filters, Page, Row, Sort, open_backend
 from searchidx.dates import parse_when
-from searchidx.errors import QueryError
+from searchidx.errors import DocumentNotFoundError, QueryError
 from searchidx.facets import FACETS
+from searchidx.fusion import CANDIDATES, fuse
+from searchidx.meaning import MODES, Meaning
 from searchidx.querying import ParsedQuery, corrected, fuzzy, marks_for, parse_query
 from searchidx.results import MAX_HITS, MAX_SIMILAR, MAX_SNIPPETS, SNIPPET_CHARS, Article, Hit, Results, Stats
 from searchidx.snippets import MarkedText, join_fragments, make_snippet, mark
@@ -66,6 +68,7 @@ class Index:
         self.location = self._backend.location
         # The analyzer of titles, bodies and queries (Whoosh keeps the one an index was built with).
         self._analyzer = self._backend.schema["body"].analyzer
+        self._meaning = Meaning(getattr(self._backend, "path", None))
 
     @property
     def path(self) -> Path | str:
@@ -107,6 +110,7 @@ class Index:
         exact: bool = False,
         exact_total: bool = False,
         now: datetime | None = None,
+        mode: str | None = None,
     ) -> Results:
         """Search and return one page of hits with snippets, and the facet counts asked for.
 
@@ -120,6 +124,11 @@ class Index:
         searched as its correction (``Results.corrected``) unless ``exact``.
         ``Results.total`` is exact up to 1,000 matches, and past that may be an
         estimate (``Results.total_is_exact``), unless ``exact_total``.
+        ``mode`` is ``keyword`` (the words), ``semantic`` (the meaning: the
+        articles whose vectors are closest to the query's) or ``hybrid``
+        (both, fused); the default is hybrid on an index with vectors
+        (``ingest --semantic``), else keyword. A date sort ranks the keyword
+        matches only.
         """
         started = time.perf_counter()
         facet_names = _check(limit, page, offset, sort, facets, snippets, snippet_chars)
@@ -130,9 +139,14 @@ class Index:
         skip = offset if offset is not None else (page - 1) * limit
         filters = _filters(since, until, undated, source, now or datetime.now(UTC))
         depth = min(skip + limit, MAX_HITS)
-        searched = self._search(parsed, depth, filters, sort, skip, exact=exact, exact_total=exact_total)
-        if not searched.page.rows and not searched.page.exact:  # past the last page: say exactly where it is
-            searched = self._search(parsed, depth, filters, sort, skip, exact=exact, exact_total=True)
+        mode = self._mode(mode, sort)
+        if mode == "keyword":
+            searched = self._search(parsed, depth, filters, sort, skip, exact=exact, exact_total=exact_total)
+            if not searched.page.rows and not searched.page.exact:  # past the last page: say exactly where
+                searched = self._search(parsed, depth, filters, sort, skip, exact=exact, exact_total=True)
+        else:
+            searched = self._by_meaning(query, parsed, mode, filters, skip, depth, exact=exact,
+                                        exact_total=exact_total)  # fmt: skip
         if skip < searched.total and skip + limit > MAX_HITS:  # a page past the last one is said so
             raise QueryError(f"Pages go no deeper than hit {MAX_HITS:,}; narrow the search instead.")
         words, phrases = self._marking(searched.query, searched.page.rows) if snippets else (frozenset(), ())
@@ -161,7 +175,61 @@ class Index:
             approximate=searched.approximate,
             facets=self._backend.facets(searched.query, filters, facet_names) if facet_names else {},
             undated_left_out=left_out,
+            mode=mode,
         )
+
+    def _mode(self, asked: str | None, sort: Sort) -> str:
+        mode = self._meaning.mode(asked)
+        if mode == "semantic" and sort != "relevance":
+            raise QueryError("A search by meaning is ranked by closeness only; to sort by date, "
+                             "search with --mode keyword or hybrid.")  # fmt: skip
+        return "keyword" if sort != "relevance" else mode
+
+    def _by_meaning(
+        self,
+        text: str,
+        parsed: ParsedQuery,
+        mode: str,
+        filters: Filters,
+        skip: int,
+        depth: int,
+        *,
+        exact: bool,
+        exact_total: bool,
+    ) -> _Searched:
+        """The page ``skip``-``depth`` of a hybrid or semantic search (the words as :meth:`_search` finds)."""
+        window = max(CANDIDATES, depth)
+        vector, nearest = self._meaning.nearest(text, window, filters)
+        if mode == "semantic":
+            # Whether a word of the query is in a hit is told by its marks (see _hit).
+            ranked: list[tuple[str, float, bool | None]] = [(doc, score, None) for doc, score in nearest]
+            total, exact_total = self._meaning.searchable(filters), True
+            keyword = _Searched(parsed.query, Page([], 0))
+            known: dict[str, Row] = {}
+        else:
+            keyword = self._search(
+                parsed, window, filters, "relevance", 0, exact=exact, exact_total=exact_total
+            )
+            known = {row.fields["id"]: row for row in keyword.page.rows}
+            found = [(doc, row.score) for doc, row in known.items()]
+            closeness = self._meaning.closeness(vector, set(known) - {doc for doc, _ in nearest})
+            fused = fuse(found, nearest, closeness)
+            ranked = [(item.doc_id, item.score, item.by_meaning) for item in fused]
+            meaning_only = sum(item.by_meaning for item in fused[:CANDIDATES])
+            total, exact_total = keyword.total + meaning_only, keyword.page.exact
+        rows = []
+        for doc, score, alone in ranked[skip : min(depth, total)]:
+            fields = known[doc].fields if doc in known else self._stored_or_none(doc)
+            if fields is not None:
+                rows.append(Row({**fields, "by_meaning": alone}, score))
+        return replace(keyword, page=Page(rows, total, exact_total))
+
+    def _stored_or_none(self, doc_id: str) -> dict[str, Any] | None:
+        """A document's stored fields; None for one removed since its vector was written (a killed ingest)."""
+        try:
+            return self._backend.document(doc_id)
+        except DocumentNotFoundError:
+            return None
 
     def _search(
         self,
@@ -352,6 +420,10 @@ class Index:
             body=stored.get("body", ""),
         )
 
+    def modes(self) -> tuple[str, ...]:
+        """How this index can be searched: keyword, and hybrid and semantic when it has vectors."""
+        return MODES if self._meaning.store() is not None else ("keyword",)
+
     @_reads_index
     def document_count(self) -> int:
         """How many documents the index holds (as of the last commit)."""
@@ -403,6 +475,7 @@ class Index:
         )
         joined = join_fragments(snippet)
         title = stored.get("title", "")
+        title_marks = mark(title, words, phrases, self._analyzer).highlights if fragments else ()
         return Hit(
             rank=rank,
             id=stored["id"],
@@ -415,7 +488,8 @@ class Index:
             snippet=joined.text,
             highlights=joined.highlights,
             snippets=snippet,
-            title_highlights=mark(title, words, phrases, self._analyzer).highlights if fragments else (),
+            title_highlights=title_marks,
+            by_meaning=_by_meaning_alone(stored.get("by_meaning", False), joined.highlights, title_marks),
         )
 
 
@@ -434,6 +508,7 @@ def search(
     snippets: int = 2,
     exact: bool = False,
     exact_total: bool = False,
+    mode: str | None = None,
 ) -> Results:
     """Search the index once: open it, run :meth:`Index.search`, close it.
 
@@ -457,6 +532,7 @@ def search(
             snippets=snippets,
             exact=exact,
             exact_total=exact_total,
+            mode=mode,
         )
 
 
@@ -474,6 +550,11 @@ class _Searched:
     def total(self) -> int:
         """How many documents the query matched."""
         return self.page.total
+
+
+def _by_meaning_alone(known: bool | None, *marks: tuple[tuple[int, int], ...]) -> bool:
+    """Whether a hit holds none of the query's words: as the fusion knows it, else as its marks show."""
+    return known if known is not None else not any(marks)
 
 
 def _check(

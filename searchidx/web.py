@@ -149,6 +149,8 @@ class _SearchPage(_Resource):
             vs=tuple(query for query in _texts(req, "vs", MAX_TREND_QUERIES - 1) if query.strip()),
             by=_period(req) or "",
             share=_flag(req, "share"),
+            mode=_mode(req),
+            modes=self.ix.modes(),
         )
         resp.content_type = falcon.MEDIA_HTML
         if not state.q.strip():
@@ -165,7 +167,7 @@ class _SearchPage(_Resource):
         return self.ix.search(
             state.q, page=state.page, since=state.since or None, until=state.until or None,
             undated=state.undated, source=state.source or None, sort=state.sort,  # type: ignore[arg-type]
-            facets=PAGE_FACETS, exact=state.exact,
+            facets=PAGE_FACETS, exact=state.exact, mode=state.mode or None,
         )  # fmt: skip
 
     def _trend(self, state: PageState) -> Trend | None:
@@ -197,6 +199,7 @@ class _ApiSearch(_Resource):
             since=_text(req, "since", 100) or None, until=_text(req, "until", 100) or None,
             undated=_flag(req, "undated"), source=_text(req, "source", 255) or None,
             sort=_choice(req, "sort", SORTS), facets=facets, exact=_flag(req, "exact"),  # type: ignore[arg-type]
+            mode=_mode(req) or None,
         )  # fmt: skip
         resp.media = results_json(results)
 
@@ -312,6 +315,11 @@ def _choice(req: falcon.Request, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise QueryError(f"The {name} parameter must be one of {', '.join(choices)} (got {value[:20]!r}).")
     return value
+
+
+def _mode(req: falcon.Request) -> str:
+    """The ``mode`` parameter ("": the index's default); :meth:`Index.search` says when it is not a mode."""
+    return _text(req, "mode", 20)
 
 
 def _doc_id(raw: str) -> str:

@@ -39,6 +39,8 @@ class PageState:
     vs: tuple[str, ...] = ()
     by: str = ""
     share: bool = False
+    mode: str = ""  # "" = the index's default (hybrid when it has vectors)
+    modes: tuple[str, ...] = ("keyword",)  # what the index can search by (not in the URL)
 
     def url(self, path: str = "/", **changes: str | int | bool | tuple[str, ...]) -> str:
         """The page's URL with ``changes``; empty and default values are left out, the page reset to 1.
@@ -48,7 +50,19 @@ class PageState:
         state = replace(self, **{"page": 1, "exact": False, **changes})  # type: ignore[arg-type]
         params: list[tuple[str, str | int]] = [
             (name, int(value) if isinstance(value, bool) else value)
-            for name in ("q", "since", "until", "undated", "source", "sort", "page", "exact", "by", "share")
+            for name in (
+                "q",
+                "since",
+                "until",
+                "undated",
+                "source",
+                "sort",
+                "mode",
+                "page",
+                "exact",
+                "by",
+                "share",
+            )
             if (value := getattr(state, name)) != getattr(DEFAULT_STATE, name)
         ]
         params[1:1] = [("vs", query) for query in state.vs]
@@ -94,7 +108,7 @@ def hidden_inputs(state: PageState, names: tuple[str, ...]) -> str:
 
 def search_box(state: PageState) -> str:
     """The header: the archive's name and the one search box."""
-    hidden = hidden_inputs(state, ("since", "until", "undated", "source", "sort"))
+    hidden = hidden_inputs(state, ("since", "until", "undated", "source", "sort", "mode"))
     return (
         '<header class="top"><a class="home" href="/">searchidx</a>'
         '<form class="search" role="search" action="/" method="get">'
@@ -116,7 +130,8 @@ def search_page(state: PageState, results: Results, trend: Trend | None = None) 
     chart = trend_section(state, trend) if trend is not None and results.total else ""
     main = (
         f'<main class="results-page">{filters(state, results)}'
-        f'<section class="results" aria-label="Results">{summary(state, results)}{chart}'
+        f'<section class="results" aria-label="Results">{mode_switch(state, results)}'
+        f"{summary(state, results)}{chart}"
         f"{hit_list(state, results)}{pagination(state, results)}</section></main>"
     )
     return layout(f"{state.q} – searchidx", search_box(state) + main)
@@ -177,6 +192,20 @@ def compare_box(state: PageState) -> str:
     )
 
 
+MODE_LABELS = (("hybrid", "Words and meaning"), ("keyword", "Words only"), ("semantic", "Meaning only"))
+
+
+def mode_switch(state: PageState, results: Results) -> str:
+    """Links to search by the words, the meaning or both; only on an index with vectors."""
+    if len(state.modes) < 2:
+        return ""
+    links = " · ".join(
+        f'<a href="{e(state.url(mode=mode))}"{CURRENT if results.mode == mode else ""}>{label}</a>'
+        for mode, label in MODE_LABELS
+    )
+    return f'<nav class="modes" aria-label="Search by">{links}</nav>'
+
+
 def summary(state: PageState, results: Results) -> str:
     """``showing 1-10 of N in X ms``, and what the reader should know about the results."""
     parts = []
@@ -228,6 +257,8 @@ def hit_item(state: PageState, hit: Hit) -> str:
         meta = [f'<time datetime="{hit.date.date().isoformat()}">{hit.date:%Y-%m-%d}</time>']
     if hit.source:
         meta.append(f'<span class="source">{e(hit.source)}</span>')
+    if hit.by_meaning:
+        meta.append('<span class="meaning">found by meaning: none of the words</span>')
     meta.append(f'<a href="{e(stored)}">stored copy</a>')
     snippet = MarkedText(hit.snippet, hit.highlights).html()
     return (

@@ -1,0 +1,83 @@
+"""An :class:`~searchidx.searching.Index`'s side of searching by meaning: its vectors, kept fresh.
+
+The store is reopened when an ingest has written a new generation; the
+model is loaded on the first search by meaning, not before.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from searchidx.backends import Filters
+from searchidx.errors import NoVectorsError, QueryError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from searchidx.vectors import VectorStore
+
+MODES = ("hybrid", "keyword", "semantic")
+# A query's vector, and the documents nearest to it with their similarity, nearest first.
+Nearby = tuple["np.ndarray", list[tuple[str, float]]]
+NO_VECTORS = (
+    "This index has no vectors to search by meaning. Build them with `searchidx ingest DIR --semantic`, "
+    "or search with --mode keyword."
+)
+
+
+class Meaning:
+    """The vectors beside one index folder (none for a cluster), opened when first needed."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self._folder = folder
+        self._store: VectorStore | None = None
+        self._lock = threading.Lock()
+
+    def store(self) -> VectorStore | None:
+        """The newest generation of vectors, or None when the index has none."""
+        if self._folder is None:
+            return None
+        from searchidx.vectors import current_generation, open_store
+
+        generation = current_generation(self._folder)
+        with self._lock:
+            if generation is None:
+                self._store = None
+            elif self._store is None or self._store.generation != generation:
+                self._store = open_store(self._folder)
+            return self._store
+
+    def mode(self, asked: str | None) -> str:
+        """The mode a search runs in: ``asked``, or hybrid when the index has vectors and keyword when not."""
+        if asked is None:
+            return "hybrid" if self.store() is not None else "keyword"
+        if asked not in MODES:
+            raise QueryError(f"Unknown search mode {asked!r}; use one of {', '.join(MODES)}.")
+        if asked != "keyword" and self.store() is None:
+            raise NoVectorsError(NO_VECTORS)
+        return asked
+
+    def nearest(self, text: str, depth: int, filters: Filters) -> Nearby:
+        """The query's vector, and the ``depth`` documents nearest to it that ``filters`` keep."""
+        from searchidx.semantic import embedder
+
+        vector = embedder().query(text)
+        found = self._required().nearest(vector, depth, filters)
+        return vector, list(zip(found.ids, found.similarities, strict=True))
+
+    def closeness(self, vector: np.ndarray, doc_ids: Iterable[str]) -> dict[str, float]:
+        """Each named document's similarity to ``vector`` (those with a vector)."""
+        return self._required().similarities(vector, doc_ids)
+
+    def searchable(self, filters: Filters) -> int:
+        """How many documents with a vector ``filters`` keep."""
+        return self._required().count(filters)
+
+    def _required(self) -> VectorStore:
+        store = self.store()
+        if store is None:
+            raise NoVectorsError(NO_VECTORS)
+        return store

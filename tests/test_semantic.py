@@ -1,0 +1,231 @@
+"""Searching by meaning: the verified model, vectors kept in step with the index, hybrid and semantic modes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from falcon import testing
+
+from searchidx import Index, IngestObserver, ingest
+from searchidx.cli import cli
+from searchidx.errors import NoVectorsError, QueryError, SemanticUnavailableError
+from searchidx.fusion import CANDIDATES, fuse
+from searchidx.vectors import FOLDER, open_store
+from tests.conftest import write_article
+
+semantic = pytest.importorskip("searchidx.semantic")
+if not semantic.available():
+    pytest.skip(
+        "the semantic extra is not installed (pip install -e '.[test]' brings it)", allow_module_level=True
+    )
+
+# The paraphrase: no word of the query "sanctions against Moscow" is in it.
+PARAPHRASE = (
+    "Punitive measures imposed on Russia",
+    "Western governments froze the assets of Russian banks and barred exports to the Kremlin's suppliers.",
+)
+ARTICLES = [
+    ("a1.txt", "Harbour reopens after the flood", "Boats returned to the harbour as the water receded."),
+    ("a2.txt", "Council delays the budget vote", "The city council put off the budget vote for a week."),
+    ("a3.txt", "Festival draws crowds to the valley", "Thousands came to hear music in the valley."),
+    (
+        "a4.txt",
+        "Moscow theatre opens its season",
+        "The Bolshoi opened its season in Moscow with a new ballet.",
+    ),
+    ("a5.txt", *PARAPHRASE),
+    ("a6.txt", "Wheat harvest breaks a record", "Farmers brought in the largest wheat harvest on record."),
+]
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    for name, title, body in ARTICLES:
+        write_article(folder, name, title, body, date="2020-01-02")
+    return folder
+
+
+def test_the_model_files_are_the_published_ones_and_a_changed_copy_is_refused(tmp_path: Path) -> None:
+    model = semantic.package_file(semantic.MODEL_PACKAGE, semantic.MODEL_FILE)
+    tokenizer = semantic.package_file(semantic.TOKENIZER_PACKAGE, semantic.TOKENIZER_FILE)
+    assert semantic.verified(model, semantic.MODEL_SHA256) == model
+    # The tokenizer is byte for byte sentence-transformers/all-MiniLM-L6-v2's published tokenizer.json.
+    assert semantic.verified(tokenizer, semantic.TOKENIZER_SHA256) == tokenizer
+    changed = tmp_path / "model.onnx"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 1
+    changed.write_bytes(bytes(data))
+    with pytest.raises(SemanticUnavailableError, match="not the one searchidx was tested with"):
+        semantic.verified(changed, semantic.MODEL_SHA256)
+
+
+def test_vectors_are_unit_length_and_a_paraphrase_is_closer_than_an_unrelated_text() -> None:
+    model = semantic.embedder()
+    vectors = model.documents([" ".join(PARAPHRASE), " ".join(ARTICLES[2][1:])])
+    query = model.query("sanctions against Moscow")
+    assert vectors.shape == (2, semantic.DIMENSIONS)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ query > vectors[1] @ query + 0.1
+
+
+def test_hybrid_finds_the_paraphrase_that_keyword_search_misses(archive: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    report = ingest(archive, index=index, semantic=True)
+    assert report.embedded == len(ARTICLES)
+    with Index(index) as ix:
+        keyword = ix.search("sanctions against Moscow", mode="keyword")
+        hybrid = ix.search("sanctions against Moscow")  # hybrid: the default on an index with vectors
+    assert PARAPHRASE[0] not in [hit.title for hit in keyword]
+    assert hybrid.mode == "hybrid"
+    found = {hit.title: hit for hit in hybrid}
+    assert found[PARAPHRASE[0]].by_meaning
+    assert not found["Moscow theatre opens its season"].by_meaning
+    assert found["Moscow theatre opens its season"].highlights  # the words are still marked
+    assert hybrid.total == keyword.total + sum(hit.by_meaning for hit in hybrid)
+
+
+def test_semantic_mode_ranks_by_closeness_and_tells_hits_without_the_words(
+    archive: Path, tmp_path: Path
+) -> None:
+    index = tmp_path / "index"
+    ingest(archive, index=index, semantic=True)
+    with Index(index) as ix:
+        results = ix.search("sanctions against Moscow", mode="semantic", limit=3)
+        dated = ix.search("harvest", mode="semantic", since="2021")
+        with pytest.raises(QueryError, match="ranked by closeness"):
+            ix.search("harvest", mode="semantic", sort="date")
+    assert results[0].title == PARAPHRASE[0]
+    assert results[0].by_meaning
+    assert [hit.score for hit in results] == sorted((hit.score for hit in results), reverse=True)
+    assert results.total == len(ARTICLES)
+    assert (dated.total, dated.hits) == (0, ())  # the date filter applies to the vectors too
+
+
+class EmbeddingProgress(IngestObserver):
+    def __init__(self) -> None:
+        self.told: list[tuple[int, int]] = []
+
+    def embedding(self, done: int, total: int) -> None:
+        self.told.append((done, total))
+
+
+def test_re_ingest_embeds_only_what_changed_and_drops_what_is_gone(archive: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    progress = EmbeddingProgress()
+    assert ingest(archive, index=index, semantic=True, observer=progress).embedded == len(ARTICLES)
+    assert progress.told[-1] == (len(ARTICLES), len(ARTICLES))
+    assert ingest(archive, index=index).embedded == 0  # remembered by the index, nothing changed
+    write_article(archive, "a2.txt", "Council passes the budget", "The budget passed after a long night.")
+    write_article(archive, "a7.txt", "Ferry service resumes", "The ferry to the island runs again.")
+    (archive / "a6.txt").unlink()
+    report = ingest(archive, index=index)
+    assert (report.embedded, report.added, report.updated, report.removed) == (2, 1, 1, 1)
+    store = open_store(index)
+    assert store is not None
+    with Index(index) as ix:
+        assert sorted(store.entries()) == sorted(
+            hit.id for hit in ix.search("news", mode="semantic", limit=50)
+        )
+        assert len(store) == ix.document_count() == len(ARTICLES)
+        assert ix.search("budget passed", mode="semantic")[0].title == "Council passes the budget"
+
+
+def test_an_ingest_killed_before_the_vectors_were_written_is_completed_by_the_next(
+    archive: Path, tmp_path: Path
+) -> None:
+    index = tmp_path / "index"
+    ingest(archive, index=index, semantic=True)
+    kept = tmp_path / "old-vectors"
+    shutil.copytree(index / FOLDER, kept)
+    (archive / "a1.txt").unlink()
+    write_article(archive, "a8.txt", "Ferry service resumes", "The ferry to the island runs again.")
+    ingest(archive, index=index)
+    # As if the process died after the index's commit, before the new vectors replaced the old ones:
+    shutil.rmtree(index / FOLDER)
+    shutil.copytree(kept, index / FOLDER)
+    with Index(index) as ix:  # a vector of a removed document is passed over, not an error
+        titles = [hit.title for hit in ix.search("harbour flood", mode="semantic", limit=20)]
+    assert "Harbour reopens after the flood" not in titles
+    assert "Ferry service resumes" not in titles  # it has no vector yet
+    assert ingest(archive, index=index).embedded == 1
+    with Index(index) as ix:
+        assert "Ferry service resumes" in [
+            hit.title for hit in ix.search("boat to the island", mode="semantic")
+        ]
+
+
+def test_no_semantic_drops_the_vectors_and_keyword_becomes_the_default(archive: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    ingest(archive, index=index, semantic=True)
+    ingest(archive, index=index, semantic=False)
+    assert open_store(index) is None
+    with Index(index) as ix:
+        assert ix.search("harvest").mode == "keyword"
+        assert ix.modes() == ("keyword",)
+        with pytest.raises(NoVectorsError):
+            ix.search("harvest", mode="hybrid")
+
+
+def test_an_index_without_vectors_answers_semantic_mode_with_one_sentence(
+    archive: Path, tmp_path: Path
+) -> None:
+    index = tmp_path / "index"
+    ingest(archive, index=index)
+    result = CliRunner().invoke(cli, ["query", "--index", str(index), "--mode", "semantic", "harvest"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "searchidx: This index has no vectors to search by meaning. Build them with "
+        "`searchidx ingest DIR --semantic`, or search with --mode keyword."
+    )
+    assert "Traceback" not in result.output
+
+
+def test_the_cli_ingests_with_vectors_and_shows_hits_found_by_meaning(archive: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    ingested = CliRunner().invoke(cli, ["ingest", str(archive), "--index", str(index), "--semantic"])
+    assert ingested.exit_code == 0, ingested.output
+    assert "6 vectors made" in ingested.output
+    result = CliRunner().invoke(cli, ["query", "--index", str(index), "sanctions", "against", "Moscow"])
+    assert result.exit_code == 0, result.output
+    assert "found by meaning (none of the words)" in result.output
+    as_json = CliRunner().invoke(
+        cli, ["query", "--index", str(index), "--json", "--mode", "hybrid", "Moscow"]
+    )
+    assert '"mode": "hybrid"' in as_json.output
+    assert '"by_meaning": true' in as_json.output
+
+
+def test_the_web_page_switches_mode_and_labels_hits_found_by_meaning(archive: Path, tmp_path: Path) -> None:
+    from searchidx.web import create_app
+
+    index = tmp_path / "index"
+    ingest(archive, index=index, semantic=True)
+    client = testing.TestClient(create_app(index))
+    page = client.simulate_get("/", params={"q": "sanctions against Moscow"})
+    assert page.status_code == 200
+    assert 'aria-current="true">Words and meaning</a>' in page.text
+    assert "mode=semantic" in page.text
+    assert "found by meaning" in page.text
+    words_only = client.simulate_get("/", params={"q": "sanctions against Moscow", "mode": "keyword"})
+    assert "found by meaning" not in words_only.text
+    api = client.simulate_get("/api/search", params={"q": "sanctions against Moscow", "mode": "semantic"})
+    assert api.json["mode"] == "semantic"
+    assert api.json["hits"][0]["title"] == PARAPHRASE[0]
+    assert client.simulate_get("/api/search", params={"q": "x", "mode": "vibes"}).status_code == 400
+
+
+def test_fusion_scores_do_not_depend_on_how_deep_the_lists_go() -> None:
+    keyword = [(f"k{rank}", 100.0 - rank) for rank in range(3 * CANDIDATES)]
+    nearest = [(f"n{rank}", 0.9 - rank / 1000) for rank in range(3 * CANDIDATES)]
+    closeness = {doc: 0.5 for doc, _ in keyword}
+    shallow = fuse(keyword[:CANDIDATES], nearest[:CANDIDATES], closeness)
+    deep = {item.doc_id: item.score for item in fuse(keyword, nearest, closeness)}
+    assert all(deep[item.doc_id] == pytest.approx(item.score) for item in shallow)
+    assert [item.by_meaning for item in shallow if item.doc_id.startswith("n")] == [True] * CANDIDATES
+    both = fuse([("a", 5.0), ("b", 4.0)], [("b", 0.8), ("c", 0.7)], {"a": 0.1})
+    assert both[0].doc_id == "b"  # found by both ranks first
