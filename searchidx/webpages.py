@@ -173,7 +173,7 @@ def trend_section(state: PageState, trend: Trend) -> str:
 
 def compare_box(state: PageState) -> str:
     """A form to chart the query beside another, choose the period and draw shares instead of counts."""
-    kept = hidden_inputs(state, ("q", "since", "until", "source", "sort"))
+    kept = hidden_inputs(state, ("q", "since", "until", "source", "sort", "mode"))
     # After the box, so that the query in it stays the first one compared (and keeps its colour).
     others = "".join(f'<input type="hidden" name="vs" value="{e(query)}">' for query in state.vs[1:])
     units = "".join(
@@ -278,7 +278,7 @@ def filters(state: PageState, results: Results) -> str:
         f'<option value="{value}"{" selected" if state.sort == value else ""}>{label}</option>'
         for value, label in (("relevance", "Relevance"), ("-date", "Newest first"), ("date", "Oldest first"))
     )
-    kept = hidden_inputs(state, ("q", "source"))
+    kept = hidden_inputs(state, ("q", "source", "mode"))
     form = (
         '<form class="filters" action="/" method="get" aria-label="Filters">'
         f'{kept}<label for="since">Since</label><input id="since" name="since" value="{e(state.since)}" '

@@ -213,6 +213,8 @@ def test_the_web_page_switches_mode_and_labels_hits_found_by_meaning(archive: Pa
     assert "found by meaning" in page.text
     words_only = client.simulate_get("/", params={"q": "sanctions against Moscow", "mode": "keyword"})
     assert "found by meaning" not in words_only.text
+    # The filters form and the search box keep the mode chosen.
+    assert words_only.text.count('<input type="hidden" name="mode" value="keyword">') >= 2
     api = client.simulate_get("/api/search", params={"q": "sanctions against Moscow", "mode": "semantic"})
     assert api.json["mode"] == "semantic"
     assert api.json["hits"][0]["title"] == PARAPHRASE[0]
