@@ -59,10 +59,15 @@ class Filters:
 
 @dataclass(frozen=True)
 class Row:
-    """One matching document: its stored fields (``date`` a naive UTC datetime or None) and score."""
+    """One matching document: its stored fields (``date`` a naive UTC datetime or None) and score.
+
+    ``by_meaning``: a hybrid search found it by its vector alone (None: a
+    semantic search, which tells from the hit's marks whether a query word is in it).
+    """
 
     fields: dict[str, Any]
     score: float
+    by_meaning: bool | None = False
 
 
 @dataclass(frozen=True)

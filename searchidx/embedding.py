@@ -12,29 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from searchidx.semantic import BATCH, DIMENSIONS, embedder, embedding_text
+from searchidx.semantic import BATCH, DIMENSIONS, embedder
 from searchidx.vectors import Entry, open_store, write_store
 
 
 @dataclass(frozen=True)
 class Article:
-    """What a vector is made from and filtered by."""
+    """A document's row in the store, and the text its vector is made from."""
 
-    doc_id: str
-    content_key: str
-    title: str
-    body: str
-    date: datetime | None
-    source: str
+    entry: Entry
+    text: str
 
 
-# The stored articles of the given ids, read from the index (for those this run did not write).
-StoredArticles = Callable[[set[str]], Iterable[Article]]
+# The stored articles of the given documents (id -> content key), read from the index.
+StoredArticles = Callable[[dict[str, str]], Iterable[Article]]
 Progress = Callable[[int, int], None]
 
 
@@ -54,23 +49,23 @@ def sync_vectors(
     known = old.entries() if old is not None else {}
     kept: list[tuple[Entry, int]] = []
     wanted: list[Article] = []
-    missing: set[str] = set()
+    missing: dict[str, str] = {}
     for doc_id, content_key in live.items():
         had = known.get(doc_id)
         article = written.get(doc_id)
         if old is not None and had is not None and had[0] == content_key:
-            kept.append((_entry(article) if article is not None else old.entry(had[1]), had[1]))
+            kept.append((article.entry if article is not None else old.entry(had[1]), had[1]))
         elif article is not None:
             wanted.append(article)
         else:
-            missing.add(doc_id)
+            missing[doc_id] = content_key
     if missing:
-        wanted += [article for article in stored(missing) if live.get(article.doc_id) == article.content_key]
+        wanted += stored(missing)
     if old is not None and not wanted and len(kept) == len(old) and not written:
         return 0  # nothing changed: the store stays as it is
     reused = old.matrix[[row for _, row in kept]] if old is not None and kept else _no_rows()
     matrix = np.concatenate([reused, *_embedded(wanted, progress)])
-    write_store(index, [entry for entry, _ in kept] + [_entry(article) for article in wanted], matrix)
+    write_store(index, [entry for entry, _ in kept] + [article.entry for article in wanted], matrix)
     return len(wanted)
 
 
@@ -79,12 +74,8 @@ def _embedded(articles: list[Article], progress: Progress) -> Iterator[np.ndarra
     step = BATCH * 16
     for start in range(0, len(articles), step):
         chunk = articles[start : start + step]
-        yield model.documents([embedding_text(article.title, article.body) for article in chunk])
+        yield model.documents([article.text for article in chunk])
         progress(start + len(chunk), len(articles))
-
-
-def _entry(article: Article) -> Entry:
-    return Entry(article.doc_id, article.content_key, article.date, article.source)
 
 
 def _no_rows() -> np.ndarray:

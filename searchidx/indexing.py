@@ -170,9 +170,8 @@ def _sync_vectors(target: Path, store: _WhooshStore, run: _Run, with_vectors: bo
         return 0
     from searchidx.embedding import sync_vectors
 
-    embedded = sync_vectors(
-        target, store.manifest.indexed_contents(), run.articles, store.stored_articles, run.observer.embedding
-    )
+    live = store.manifest.indexed_contents()
+    embedded = sync_vectors(target, live, run.articles, store.stored_articles, run.observer.embedding)
     store.manifest.set_meta("semantic", "on")
     store.manifest.commit()
     return embedded
@@ -200,13 +199,12 @@ class _WhooshStore:
         """The documents of the newest table of contents."""
         return int(self.ix.doc_count())
 
-    def stored_articles(self, doc_ids: set[str]) -> Iterator[Article]:
-        """The committed documents among ``doc_ids``, as their vectors need them."""
-        keys = self.manifest.indexed_contents()
+    def stored_articles(self, wanted: dict[str, str]) -> Iterator[Article]:
+        """The committed documents among ``wanted`` (id -> content key), as their vectors need them."""
         with self.ix.searcher() as searcher:
             for fields in searcher.all_stored_fields():
-                if fields["id"] in doc_ids:
-                    yield _article(fields["id"], keys[fields["id"]], fields)
+                if fields["id"] in wanted:
+                    yield _article(fields["id"], wanted[fields["id"]], fields)
 
 
 @contextlib.contextmanager
@@ -513,9 +511,9 @@ def _as_folders(directories: PathLike | Iterable[PathLike]) -> list[Path]:
 
 
 def _check_model() -> None:
-    from searchidx.semantic import check_installed  # only for an index with vectors
+    from searchidx.semantic import verified_files  # only for an index with vectors
 
-    check_installed()
+    verified_files()
 
 
 def _remembers_vectors(store: _WhooshStore) -> bool:
@@ -528,11 +526,11 @@ def _remembers_vectors(store: _WhooshStore) -> bool:
 def _article(doc_id: str, content_key: str, fields: dict[str, Any]) -> Article:
     """A document's fields (as stored or as about to be written) as its vector needs them."""
     from searchidx.embedding import Article
-    from searchidx.semantic import EMBEDDED_CHARACTERS
+    from searchidx.semantic import embedding_text
+    from searchidx.vectors import Entry
 
-    body = fields.get("_stored_body", fields.get("body", ""))
-    return Article(doc_id, content_key, fields.get("title", ""), body[:EMBEDDED_CHARACTERS],
-                   fields.get("date"), fields.get("source", ""))  # fmt: skip
+    text = embedding_text(fields.get("title", ""), fields.get("_stored_body", fields.get("body", "")))
+    return Article(Entry(doc_id, content_key, fields.get("date"), fields.get("source", "")), text)
 
 
 def _fields(document: Document, key: str) -> dict[str, Any]:

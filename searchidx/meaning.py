@@ -7,11 +7,9 @@ model is loaded on the first search by meaning, not before.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from searchidx.backends import Filters
 from searchidx.errors import NoVectorsError, QueryError
 
 if TYPE_CHECKING:
@@ -20,8 +18,6 @@ if TYPE_CHECKING:
     from searchidx.vectors import VectorStore
 
 MODES = ("hybrid", "keyword", "semantic")
-# A query's vector, and the documents nearest to it with their similarity, nearest first.
-Nearby = tuple["np.ndarray", list[tuple[str, float]]]
 NO_VECTORS = (
     "This index has no vectors to search by meaning. Build them with `searchidx ingest DIR --semantic`, "
     "or search with --mode keyword."
@@ -60,23 +56,14 @@ class Meaning:
             raise NoVectorsError(NO_VECTORS)
         return asked
 
-    def nearest(self, text: str, depth: int, filters: Filters) -> Nearby:
-        """The query's vector, and the ``depth`` documents nearest to it that ``filters`` keep."""
+    def query_vector(self, text: str) -> np.ndarray:
+        """The query's vector (the model is loaded on the first call in a process)."""
         from searchidx.semantic import embedder
 
-        vector = embedder().query(text)
-        found = self._required().nearest(vector, depth, filters)
-        return vector, list(zip(found.ids, found.similarities, strict=True))
+        return embedder().query(text)
 
-    def closeness(self, vector: np.ndarray, doc_ids: Iterable[str]) -> dict[str, float]:
-        """Each named document's similarity to ``vector`` (those with a vector)."""
-        return self._required().similarities(vector, doc_ids)
-
-    def searchable(self, filters: Filters) -> int:
-        """How many documents with a vector ``filters`` keep."""
-        return self._required().count(filters)
-
-    def _required(self) -> VectorStore:
+    def required(self) -> VectorStore:
+        """The newest generation of vectors; :class:`NoVectorsError` when the index has none."""
         store = self.store()
         if store is None:
             raise NoVectorsError(NO_VECTORS)

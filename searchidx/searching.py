@@ -199,11 +199,14 @@ class Index:
     ) -> _Searched:
         """The page ``skip``-``depth`` of a hybrid or semantic search (the words as :meth:`_search` finds)."""
         window = max(CANDIDATES, depth)
-        vector, nearest = self._meaning.nearest(text, window, filters)
+        store = self._meaning.required()  # one generation for the whole search
+        vector = self._meaning.query_vector(text)
+        found = store.nearest(vector, window, filters)
+        nearest = list(zip(found.ids, found.similarities, strict=True))
         if mode == "semantic":
             # Whether a word of the query is in a hit is told by its marks (see _hit).
             ranked: list[tuple[str, float, bool | None]] = [(doc, score, None) for doc, score in nearest]
-            total, exact_total = self._meaning.searchable(filters), True
+            total, exact_total = store.count(filters), True
             keyword = _Searched(parsed.query, Page([], 0))
             known: dict[str, Row] = {}
         else:
@@ -211,9 +214,9 @@ class Index:
                 parsed, window, filters, "relevance", 0, exact=exact, exact_total=exact_total
             )
             known = {row.fields["id"]: row for row in keyword.page.rows}
-            found = [(doc, row.score) for doc, row in known.items()]
-            closeness = self._meaning.closeness(vector, set(known) - {doc for doc, _ in nearest})
-            fused = fuse(found, nearest, closeness)
+            words = [(doc, row.score) for doc, row in known.items()]
+            closeness = store.similarities(vector, set(known) - set(found.ids))
+            fused = fuse(words, nearest, closeness)
             ranked = [(item.doc_id, item.score, item.by_meaning) for item in fused]
             meaning_only = sum(item.by_meaning for item in fused[:CANDIDATES])
             total, exact_total = keyword.total + meaning_only, keyword.page.exact
@@ -221,7 +224,7 @@ class Index:
         for doc, score, alone in ranked[skip : min(depth, total)]:
             fields = known[doc].fields if doc in known else self._stored_or_none(doc)
             if fields is not None:
-                rows.append(Row({**fields, "by_meaning": alone}, score))
+                rows.append(Row(fields, score, alone))
         return replace(keyword, page=Page(rows, total, exact_total))
 
     def _stored_or_none(self, doc_id: str) -> dict[str, Any] | None:
@@ -489,7 +492,7 @@ class Index:
             highlights=joined.highlights,
             snippets=snippet,
             title_highlights=title_marks,
-            by_meaning=_by_meaning_alone(stored.get("by_meaning", False), joined.highlights, title_marks),
+            by_meaning=_by_meaning_alone(row.by_meaning, joined.highlights, title_marks),
         )
 
 

