@@ -171,10 +171,7 @@ def _sync_vectors(target: Path, store: _WhooshStore, run: _Run, with_vectors: bo
     from searchidx.embedding import sync_vectors
 
     live = store.manifest.indexed_contents()
-    embedded = sync_vectors(target, live, run.articles, store.stored_articles, run.observer.embedding)
-    store.manifest.set_meta("semantic", "on")
-    store.manifest.commit()
-    return embedded
+    return sync_vectors(target, live, run.articles, store.stored_articles, run.observer.embedding)
 
 
 @dataclass
@@ -296,7 +293,10 @@ class _Run:
         self._account_rejected(getattr(self.writer, "rejected", {}))
         self.manifest.set_meta("last_ingest", datetime.now(UTC).isoformat())
         self.manifest.set_meta("schema_version", str(SCHEMA_VERSION))
+        if self.semantic:  # said with the first commit, so an ingest stopped while embedding is resumed
+            self.manifest.set_meta("semantic", "on")
         self.manifest.commit()
+        self.writer = None  # committed: nothing left to cancel
 
     def _account_rejected(self, rejected: dict[str, str]) -> None:
         """Documents a cluster refused are skipped records, reported with the cluster's reason."""

@@ -200,20 +200,23 @@ class Index:
         """The page ``skip``-``depth`` of a hybrid or semantic search (the words as :meth:`_search` finds)."""
         window = max(CANDIDATES, depth)
         store = self._meaning.required()  # one generation for the whole search
-        vector = self._meaning.query_vector(text)
-        found = store.nearest(vector, window, filters)
-        nearest = list(zip(found.ids, found.similarities, strict=True))
         if mode == "semantic":
-            # Whether a word of the query is in a hit is told by its marks (see _hit).
-            ranked: list[tuple[str, float, bool | None]] = [(doc, score, None) for doc, score in nearest]
-            total, exact_total = store.count(filters), True
             keyword = _Searched(parsed.query, Page([], 0))
-            known: dict[str, Row] = {}
         else:
             keyword = self._search(
                 parsed, window, filters, "relevance", 0, exact=exact, exact_total=exact_total
             )
-            known = {row.fields["id"]: row for row in keyword.page.rows}
+        # A misspelt word the words' side corrected is corrected for the meaning too.
+        meant = keyword.suggestion if keyword.corrected and keyword.suggestion else text
+        vector = self._meaning.query_vector(meant)
+        found = store.nearest(vector, window, filters)
+        nearest = list(zip(found.ids, found.similarities, strict=True))
+        known = {row.fields["id"]: row for row in keyword.page.rows}
+        if mode == "semantic":
+            # Whether a word of the query is in a hit is told by its marks (see _hit).
+            ranked: list[tuple[str, float, bool | None]] = [(doc, score, None) for doc, score in nearest]
+            total, exact_total = store.count(filters), True
+        else:
             words = [(doc, row.score) for doc, row in known.items()]
             closeness = store.similarities(vector, set(known) - set(found.ids))
             fused = fuse(words, nearest, closeness)

@@ -159,6 +159,24 @@ def test_an_ingest_killed_before_the_vectors_were_written_is_completed_by_the_ne
         ]
 
 
+class StopWhileEmbedding(IngestObserver):
+    def embedding(self, done: int, total: int) -> None:
+        raise KeyboardInterrupt  # Ctrl-C after the index's commit, while the vectors are made
+
+
+def test_an_ingest_stopped_while_embedding_keeps_its_commit_and_the_next_one_embeds(
+    archive: Path, tmp_path: Path
+) -> None:
+    index = tmp_path / "index"
+    with pytest.raises(KeyboardInterrupt):
+        ingest(archive, index=index, semantic=True, observer=StopWhileEmbedding())
+    assert open_store(index) is None
+    with Index(index) as ix:
+        assert ix.document_count() == len(ARTICLES)
+    report = ingest(archive, index=index)  # --semantic was remembered with the first commit
+    assert (report.unchanged, report.embedded) == (len(ARTICLES), len(ARTICLES))
+
+
 def test_no_semantic_drops_the_vectors_and_keyword_becomes_the_default(archive: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     ingest(archive, index=index, semantic=True)
