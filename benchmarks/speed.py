@@ -508,8 +508,59 @@ SCALES = (1, 2, 5, 10)
 def measure_scale(
     cache: Path, work: Path, limit: int | None, queries: list[str]
 ) -> dict[int, dict[str, float]]:
-    """Ingest and query latency with snippets at 1x, 2x, 5x and 10x the corpus; each index kept for checks."""
+    """Ingest and query latency with snippets at 1x, 2x, 5x and 10x the corpus; each index kept for checks.
+
+    The machine's speed drifts over the minutes a run takes, so every ratio is measured side by
+    side: the 1x corpus is ingested first and again last (its time is the mean of the two), and
+    the queries go round the four indexes in turn, one query on each before the next query.
+    """
     print("\nScale (copies 2 and up are synthetic: the same articles under new ids and URLs)")
+    built: dict[int, dict[str, float]] = {}
+    indexes: dict[int, Path] = {}
+    for copies in (*SCALES, SCALES[0]):
+        folder = cache / f"x{copies}"
+        documents = write_corpus(folder, copies, limit)
+        index = work / f"scale{copies}"
+        if index.exists():
+            shutil.rmtree(index)
+        seconds, peak, _ = run_measured(
+            [sys.executable, "-m", "searchidx", "ingest", str(folder), "--index", str(index), "--quiet"]
+        )
+        print(f"  ingested {copies}x ({documents:,} documents) in {seconds:.2f} s", flush=True)
+        if copies in built:
+            built[copies]["seconds"] = (built[copies]["seconds"] + seconds) / 2
+            built[copies]["rss"] = max(built[copies]["rss"], peak)
+            continue
+        built[copies] = {"seconds": seconds, "rss": peak, "input": folder_size(folder) / 2**20,
+                         "documents": documents}  # fmt: skip
+        indexes[copies] = index
+    runs = {copies: searchidx_queries(index)[0] for copies, index in indexes.items()}
+    for copies, times in side_by_side_latencies(runs, queries).items():
+        built[copies].update(times)
+    print_scale_table(built, indexes)
+    return built
+
+
+def side_by_side_latencies(
+    runs: dict[int, Callable[[str], object]], queries: list[str]
+) -> dict[int, dict[str, float]]:
+    """Median and p95 milliseconds per query on each engine, each query run on every one in turn."""
+    for query in queries:
+        for run in runs.values():
+            run(query)
+    times: dict[int, list[float]] = {key: [] for key in runs}
+    for query in queries:
+        for key, run in runs.items():
+            started = time.perf_counter()
+            run(query)
+            times[key].append((time.perf_counter() - started) * 1000)
+    return {
+        key: {"p50": statistics.median(values), "p95": sorted(values)[int(len(values) * 0.95) - 1]}
+        for key, values in times.items()
+    }
+
+
+def print_scale_table(built: dict[int, dict[str, float]], indexes: dict[int, Path]) -> None:
     columns = (
         "input",
         "ingest s",
@@ -524,28 +575,16 @@ def measure_scale(
         "p95/p50",
     )
     print(f"{'corpus':<8} {'documents':>10} " + " ".join(f"{name:>9}" for name in columns))
-    scale: dict[int, dict[str, float]] = {}
-    for copies in SCALES:
-        folder = cache / f"x{copies}"
-        documents = write_corpus(folder, copies, limit)
-        index = work / f"scale{copies}"
-        seconds, peak, _ = run_measured(
-            [sys.executable, "-m", "searchidx", "ingest", str(folder), "--index", str(index), "--quiet"]
-        )
-        with_snippets, _ = searchidx_queries(index)
-        times = latencies(with_snippets, queries)
-        read = folder_size(folder) / 2**20
-        row = {"seconds": seconds, "rss": peak, "p50": times["p50"], "p95": times["p95"], "input": read}
-        scale[copies] = row
-        first = scale[SCALES[0]]
-        size, rss = folder_size(index) / 2**20, peak / 2**20
+    first = built[SCALES[0]]
+    for copies, row in built.items():
+        seconds, read = row["seconds"], row["input"]
         per_mb = row["per_mb"] = (seconds / read) / (first["seconds"] / first["input"])
-        print(f"{copies}x{'':<6} {documents:>10,} {read:>7.1f}MB {seconds:>9.2f} "
+        size, rss = folder_size(indexes[copies]) / 2**20, row["rss"] / 2**20
+        print(f"{copies}x{'':<6} {int(row['documents']):>10,} {read:>7.1f}MB {seconds:>9.2f} "
               f"{seconds / first['seconds']:>9.2f} {per_mb:>9.2f} "
-              f"{rss:>7.0f}MB {size:>7.1f}MB {segment_count(index):>9} {times['p50']:>9.1f} "
-              f"{times['p95']:>9.1f} {times['p50'] / first['p50']:>9.2f} {times['p95'] / times['p50']:>9.2f}",
+              f"{rss:>7.0f}MB {size:>7.1f}MB {segment_count(indexes[copies]):>9} {row['p50']:>9.1f} "
+              f"{row['p95']:>9.1f} {row['p50'] / first['p50']:>9.2f} {row['p95'] / row['p50']:>9.2f}",
               flush=True)  # fmt: skip
-    return scale
 
 
 def segment_count(index: Path) -> int:

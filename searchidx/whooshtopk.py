@@ -311,7 +311,12 @@ class _Segment:
         if rest:
             self.exact = False
             self.pending = [self.leaves[index] for index in rest]
-            candidates = self._complete(candidates, sums, self.pending, best, threshold, floor)
+            # The leaves' bounds over the whole segment first: where no candidate can reach the
+            # threshold even so, no block table is read.
+            reachable = ~_below(sums + self.rest_bound(rest), threshold)
+            candidates, sums = candidates[reachable], sums[reachable]
+            if len(candidates):
+                candidates = self._complete(candidates, sums, self.pending, best, threshold, floor)
         else:
             candidates = candidates[~_below(sums, threshold)]
         scores = _scores(plan.root, self.leaves, candidates)
@@ -348,6 +353,16 @@ class _Segment:
         survivors: np.ndarray = candidates[~_below(ceilings, threshold)]
         return survivors
 
+    def rest_bound(self, rest: list[int]) -> float:
+        """An upper bound on what the leaves numbered ``rest`` can add to a document's score here."""
+        return float(sum(self.leaves[index].bound for index in rest))
+
+    def ceiling(self, rest: list[int]) -> float:
+        """An upper bound on any document's score in this segment, once the ``rest`` are added."""
+        if not self.seen.any():
+            return 0.0  # only the documents already seen are candidates
+        return float(self.partial.max()) + self.rest_bound(rest)
+
     def count(self) -> int:
         """How many documents are known to match."""
         return int(self.seen.sum())
@@ -372,8 +387,10 @@ def _rank(segments: list[_Segment], plan: _Plan, best: _Best, prune: bool) -> No
             segment.read_whole(order[step])
         threshold = best.threshold(np.concatenate([NO_SCORES] + [seg.partial[seg.seen] for seg in segments]))
         step += 1
-    for segment in segments:
-        segment.finish(plan, best, order[step:], threshold)
+    unread = order[step:]
+    # The most promising segments first: the threshold they set prunes the others more.
+    for segment in sorted(segments, key=lambda segment: -segment.ceiling(unread)):
+        segment.finish(plan, best, unread, threshold)
 
 
 def _length_bytes(reader: Any, fieldname: str, size: int) -> np.ndarray:
