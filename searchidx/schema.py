@@ -34,6 +34,9 @@ from searchidx.errors import (
     UnusableIndexPathError,
 )
 from searchidx.ranking import HEADLINE_WEIGHT
+from searchidx.whooshfiles import install as read_segments_in_place
+
+read_segments_in_place()
 
 # Bumped whenever the fields or their analysis change; kept in the pickled schema
 # (and the manifest), and checked whenever an index is opened.
