@@ -301,7 +301,10 @@ def open_writer(ix: Any, *, procs: int = 1) -> Any:
             procs=procs,
             multisegment=True,
             batchsize=BATCH_SIZE,
-            subargs={"limitmb": LIMIT_MB},
+            # The batch's buffer is shared, not halved: the workers take jobs as they free up,
+            # so one can get more than its share, and a buffer that overflows costs a batch
+            # twice its time (sorted to disk, merged back). The batch's size bounds the total.
+            subargs={"limitmb": LIMIT_MB * procs},
             limitmb=LIMIT_MB,
             _lk=False,
         )

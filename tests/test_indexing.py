@@ -342,3 +342,17 @@ def test_the_text_budget_keeps_the_posting_buffer_in_memory(tmp_path: Path) -> N
     writer.cancel()
     assert characters > 100_000
     assert 0.6 * POOL_BYTES_PER_CHARACTER * characters < counted < POOL_BYTES_PER_CHARACTER * characters
+
+
+def test_one_worker_may_take_a_whole_batch_without_its_buffer_spilling(tmp_path: Path) -> None:
+    """Workers take jobs as they free up, so one of them can get more than its share of a batch."""
+    from searchidx.schema import open_or_create_index
+    from searchidx.writers import POOL_BYTES_PER_CHARACTER, open_writer
+
+    (tmp_path / "index").mkdir()
+    writer = open_writer(open_or_create_index(tmp_path / "index"), procs=2)
+    try:
+        worker_buffer = writer.subargs["limitmb"] * 2**20
+        assert worker_buffer >= writer.batch_characters * POOL_BYTES_PER_CHARACTER
+    finally:
+        writer.cancel()
