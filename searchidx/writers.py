@@ -27,7 +27,7 @@ from typing import Any
 from whoosh.index import TOC, clean_files
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util import random_name
-from whoosh.writing import SegmentWriter
+from whoosh.writing import PostingPool, SegmentWriter
 
 from searchidx.errors import IndexLockedError
 
@@ -65,14 +65,71 @@ class _PreloadedLengths:
         return lengths[docnum] if lengths is not None else default
 
 
+class _TermGroupedPool(PostingPool):  # type: ignore[misc]  # Whoosh is untyped
+    """Whoosh's posting buffer, holding each term's postings together as they arrive.
+
+    Whoosh sorts every posting of a segment (tuples of field, term, document,
+    weight, positions) before writing them; a term's postings arrive in
+    document order, so sorting the terms alone gives the same sequence. The
+    buffer is counted and spilled to disk as Whoosh's is.
+    """
+
+    def __init__(self, tempstore: Any, segment: Any, limitmb: int = 128, **kwargs: Any) -> None:
+        super().__init__(tempstore, segment, limitmb=limitmb, **kwargs)
+        self._terms: dict[tuple[str, bytes], list[tuple[int, float, bytes | None]]] = {}
+
+    def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
+        """Buffer one posting, (field, term bytes, document number, weight, value bytes)."""
+        fieldname, term, docnum, weight, value = item
+        self.fieldnames.add(fieldname)
+        # Whoosh's own estimate of the posting's memory, so the buffer fills as it did.
+        self.currentsize += 150 + len(fieldname) + 2 * len(term) + len(value or b"")
+        if self.currentsize > self.limit:
+            self.save()
+        postings = self._terms.get((fieldname, term))
+        if postings is None:
+            self._terms[(fieldname, term)] = [(docnum, weight, value)]
+        else:
+            postings.append((docnum, weight, value))
+
+    def _in_order(self) -> Iterator[tuple[str, bytes, int, float, bytes | None]]:
+        for key in sorted(self._terms):
+            fieldname, term = key
+            postings = self._terms[key]
+            postings.sort()  # already in order but for merged segments' postings: a linear pass
+            for docnum, weight, value in postings:
+                yield fieldname, term, docnum, weight, value
+
+    def save(self) -> None:
+        """Write the buffered postings, in order, as one more sorted run on disk."""
+        if self._terms:
+            path, run = self._new_run()
+            self._write_run(run, self._in_order())
+            self._add_run(path)
+            self._terms = {}
+        self.currentsize = 0
+
+    def items(self, maxfiles: int = 128) -> Iterator[tuple[str, bytes, int, float, bytes | None]]:
+        """Every posting in order: from memory, or merged with the runs written to disk."""
+        if not self.runs:
+            return self._in_order()
+        result: Iterator[tuple[str, bytes, int, float, bytes | None]] = super().items(maxfiles)
+        return result
+
+
 class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]  # Whoosh is untyped
     """Whoosh's writer, minus a column read for every posting when the segment is written.
 
     Whoosh looks up each posting's document length on disk while writing the
-    postings (a fifth of the indexing time); this reads the lengths once.
+    postings (a fifth of the indexing time); this reads the lengths once. Its
+    buffer sorts terms, not postings (:class:`_TermGroupedPool`).
     """
 
     batch_characters = LIMIT_MB * 2**20 // POOL_BYTES_PER_CHARACTER
+
+    def __init__(self, ix: Any, **kwargs: Any) -> None:
+        super().__init__(ix, **kwargs)
+        self.pool = _TermGroupedPool(self._tempstorage, self.newsegment, limitmb=kwargs.get("limitmb", 128))
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()

@@ -356,3 +356,40 @@ def test_one_worker_may_take_a_whole_batch_without_its_buffer_spilling(tmp_path:
         assert worker_buffer >= writer.batch_characters * POOL_BYTES_PER_CHARACTER
     finally:
         writer.cancel()
+
+
+def _postings(index: Path) -> list[tuple[str, bytes, list[tuple[int, float, bytes]]]]:
+    """Every term of the index's one segment with its postings: (document, weight, positions)."""
+    ix = open_index(index)
+    with ix.reader() as reader:
+        found = []
+        for fieldname, term in reader.all_terms():
+            matcher = reader.postings(fieldname, term)
+            postings = []
+            while matcher.is_active():
+                postings.append((matcher.id(), matcher.weight(), matcher.value()))
+                matcher.next()
+            found.append((fieldname, term, postings))
+        return found
+
+
+@pytest.mark.parametrize("limitmb", [256, 1])  # 1: the buffer spills to disk several times
+def test_the_term_grouped_buffer_writes_the_postings_whoosh_writes(tmp_path: Path, limitmb: int) -> None:
+    from whoosh.writing import SegmentWriter
+
+    from searchidx.indexing import _fields
+    from searchidx.schema import open_or_create_index
+    from searchidx.writers import FastSegmentWriter
+
+    documents = corpus_documents()
+    for name, writer_class in (("whoosh", SegmentWriter), ("searchidx", FastSegmentWriter)):
+        (tmp_path / name).mkdir()
+        writer = writer_class(open_or_create_index(tmp_path / name), limitmb=limitmb)
+        for document in documents:
+            writer.add_document(**_fields(document, str(document.path)))
+        spilled = bool(writer.pool.runs)
+        writer.commit()
+        assert spilled == (limitmb == 1)
+    expected = _postings(tmp_path / "whoosh")
+    assert len(expected) > 10_000
+    assert _postings(tmp_path / "searchidx") == expected
