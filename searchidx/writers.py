@@ -76,37 +76,42 @@ class _TermGroupedPool(PostingPool):  # type: ignore[misc]  # Whoosh is untyped
 
     def __init__(self, tempstore: Any, segment: Any, limitmb: int = 128, **kwargs: Any) -> None:
         super().__init__(tempstore, segment, limitmb=limitmb, **kwargs)
-        self._terms: dict[tuple[str, bytes], list[tuple[int, float, bytes | None]]] = {}
+        # field -> term bytes -> the term's postings: (document number, weight, value bytes)
+        self._fields: dict[str, dict[bytes, list[tuple[int, float, bytes | None]]]] = {}
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         """Buffer one posting, (field, term bytes, document number, weight, value bytes)."""
         fieldname, term, docnum, weight, value = item
-        self.fieldnames.add(fieldname)
         # Whoosh's own estimate of the posting's memory, so the buffer fills as it did.
-        self.currentsize += 150 + len(fieldname) + 2 * len(term) + len(value or b"")
+        self.currentsize += 150 + len(fieldname) + 2 * len(term) + (len(value) if value else 0)
         if self.currentsize > self.limit:
             self.save()
-        postings = self._terms.get((fieldname, term))
+        terms = self._fields.get(fieldname)
+        if terms is None:
+            terms = self._fields[fieldname] = {}
+            self.fieldnames.add(fieldname)
+        postings = terms.get(term)
         if postings is None:
-            self._terms[(fieldname, term)] = [(docnum, weight, value)]
+            terms[term] = [(docnum, weight, value)]
         else:
             postings.append((docnum, weight, value))
 
     def _in_order(self) -> Iterator[tuple[str, bytes, int, float, bytes | None]]:
-        for key in sorted(self._terms):
-            fieldname, term = key
-            postings = self._terms[key]
-            postings.sort()  # already in order but for merged segments' postings: a linear pass
-            for docnum, weight, value in postings:
-                yield fieldname, term, docnum, weight, value
+        for fieldname in sorted(self._fields):
+            terms = self._fields[fieldname]
+            for term in sorted(terms):
+                postings = terms[term]
+                postings.sort()  # already in order but for merged segments' postings: a linear pass
+                for docnum, weight, value in postings:
+                    yield fieldname, term, docnum, weight, value
 
     def save(self) -> None:
         """Write the buffered postings, in order, as one more sorted run on disk."""
-        if self._terms:
+        if self._fields:
             path, run = self._new_run()
             self._write_run(run, self._in_order())
             self._add_run(path)
-            self._terms = {}
+            self._fields = {}
         self.currentsize = 0
 
     def items(self, maxfiles: int = 128) -> Iterator[tuple[str, bytes, int, float, bytes | None]]:
