@@ -131,10 +131,12 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]  # Whoosh is untyp
     """
 
     batch_characters = LIMIT_MB * 2**20 // POOL_BYTES_PER_CHARACTER
+    pool: Any
 
     def __init__(self, ix: Any, **kwargs: Any) -> None:
         super().__init__(ix, **kwargs)
-        self.pool = _TermGroupedPool(self._tempstorage, self.newsegment, limitmb=kwargs.get("limitmb", 128))
+        # Whoosh takes a poolclass argument but always builds its own pool: replaced, same limit.
+        self.pool = _TermGroupedPool(self._tempstorage, self.newsegment, limitmb=self.pool.limit // 2**20)
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
