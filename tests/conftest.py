@@ -129,3 +129,15 @@ def _cluster_unavailable(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"CI must run the cluster tests: {reason}")
     pytest.skip(f"no OpenSearch cluster here: {reason}")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Derived models (searchidx.quantizing) go to a folder of the test run, not the user's cache."""
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous

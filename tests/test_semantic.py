@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -62,6 +63,39 @@ def test_the_model_files_are_the_published_ones_and_a_changed_copy_is_refused(tm
     changed.write_bytes(bytes(data))
     with pytest.raises(SemanticUnavailableError, match="not the one searchidx was tested with"):
         semantic.verified(changed, semantic.MODEL_SHA256)
+
+
+def test_the_int8_model_is_derived_once_cached_with_its_hash_and_a_damaged_copy_is_derived_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from searchidx.quantizing import cache_folder, quantized_model
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    upstream, _ = semantic.verified_files()
+    first = quantized_model(upstream, semantic.MODEL_SHA256)
+    (cached,) = cache_folder().glob("*.onnx")
+    assert cached.read_bytes() == first
+    assert hashlib.sha256(first).hexdigest() == cached.with_suffix(".sha256").read_text().strip()
+    # Its products are int8 ones (the packaged model's run in float32).
+    assert b"MatMulInteger" in first
+    assert b"MatMulInteger" not in upstream.read_bytes()
+    damaged = bytearray(first)
+    damaged[len(damaged) // 2] ^= 1
+    cached.write_bytes(bytes(damaged))
+    assert quantized_model(upstream, semantic.MODEL_SHA256) == first  # derived again: the same bytes
+    assert cached.read_bytes() == first
+
+
+def test_the_int8_vectors_are_within_a_cosine_of_0_98_of_the_packaged_models() -> None:
+    import onnxruntime
+
+    texts = [" ".join(PARAPHRASE), *(" ".join(article[1:]) for article in ARTICLES)]
+    fast = semantic.embedder().documents(texts)
+    upstream, _ = semantic.verified_files()
+    packaged = semantic.Embedder()  # the same tokenizer and pooling, run on the packaged float32 model
+    packaged._session = onnxruntime.InferenceSession(str(upstream), providers=["CPUExecutionProvider"])
+    slow = packaged.documents(texts)
+    assert np.all(np.sum(fast * slow, axis=1) > 0.98)
 
 
 def test_vectors_are_unit_length_and_a_paraphrase_is_closer_than_an_unrelated_text() -> None:
