@@ -5,8 +5,8 @@ back into float32 when it loads them, so every product runs in float32.
 Quantising each product's weights per output channel, with the inputs
 quantised as they arrive ("dynamic" quantisation), runs them as int8
 products instead: 1.6x the articles a second at 32 word pieces and a
-query in a third of the time on 2 cores, vectors within a cosine of 0.99
-of the float32 ones (``docs/performance.md``). The derivation takes a few
+query in a third of the time on 2 cores, vectors within a cosine of 0.987
+(0.994 on average) of the float32 ones (``docs/performance.md``). The derivation takes a few
 seconds and gives the same bytes every time; the result is kept in the
 user's cache folder (``$XDG_CACHE_HOME/searchidx``, else
 ``~/.cache/searchidx``) with its SHA-256, checked on every load, so a
