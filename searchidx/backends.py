@@ -12,7 +12,7 @@ returns stored documents.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol, TypeVar
@@ -126,12 +126,21 @@ class Backend(Protocol):
         """The words of the archive, for the speller."""
 
     def run(
-        self, query: Any, depth: int, filters: Filters, sort: Sort, skip: int, *, exact_total: bool = False
+        self,
+        query: Any,
+        depth: int,
+        filters: Filters,
+        sort: Sort,
+        skip: int,
+        *,
+        exact_total: bool = False,
+        ids_only: bool = False,
     ) -> Page:
         """The rows ``skip`` to ``depth`` of ``query``'s hits, in ``sort`` order, and the total.
 
         The total may be an estimate past :data:`~searchidx.results.EXACT_TOTAL_UP_TO`
-        matches unless ``exact_total``.
+        matches unless ``exact_total``. With ``ids_only`` a row's fields are its
+        ``id`` alone (cheaper: :meth:`documents` reads the rest of those wanted).
         """
 
     def undated_matches(self, query: Any, source: str | None) -> int:
@@ -148,6 +157,9 @@ class Backend(Protocol):
 
     def document(self, reference: str) -> dict[str, Any]:
         """The stored fields of the document ``reference`` names (id, URL or path)."""
+
+    def documents(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored fields of each document named by its id, of those the index still holds."""
 
     def similar(
         self, fields: dict[str, Any], depth: int, skip: int, *, exact_total: bool = False

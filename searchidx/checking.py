@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from whoosh.reading import SegmentReader
+from whoosh.filedb.filetables import FileFormatError
+from whoosh.reading import SegmentReader, TermNotFound
 
 from searchidx.backends import index_location, is_cluster
 from searchidx.errors import IndexDamagedError
@@ -103,7 +104,7 @@ def _read_segment(path: Path, ix: Any, segment: Any, ids: dict[str, int]) -> str
                     ids[doc_id] = ids.get(doc_id, 0) + 1
             for fieldname in reader.indexed_field_names():
                 for text in reader.lexicon(fieldname):
-                    reader.postings(fieldname, text).all_ids()
+                    _read_postings(reader, fieldname, text)
             for fieldname in SORTABLE_FIELDS:  # what stats, facets and sorting read
                 list(reader.column_reader(fieldname, translate=False))
         finally:
@@ -140,3 +141,12 @@ def compare_records(ids: dict[str, int], recorded: dict[str, str]) -> list[str]:
         problems.append(f"{unrecorded} documents in the index are not in the ingest records "
                         "(an ingest was interrupted after its commit).")  # fmt: skip
     return problems
+
+
+def _read_postings(reader: SegmentReader, fieldname: str, text: bytes) -> None:
+    try:
+        reader.postings(fieldname, text).all_ids()
+    except TermNotFound as error:  # the segment's word list names a word its term index does not hold
+        raise FileFormatError(
+            f"the term index has no entry for the listed word {fieldname}:{text!r}"
+        ) from error

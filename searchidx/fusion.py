@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 CANDIDATES = 100
 KEYWORD_WEIGHT = 0.7
 
 
-@dataclass(frozen=True)
-class Fused:
+class Fused(NamedTuple):
     """One document of the fused ranking; ``by_meaning`` when no query word matched it."""
 
     doc_id: str

@@ -58,9 +58,9 @@ class Meaning:
 
     def query_vector(self, text: str) -> np.ndarray:
         """The query's vector (the model is loaded on the first call in a process)."""
-        from searchidx.semantic import embedder
+        from searchidx.semantic import QUERY_THREADS, embedder
 
-        return embedder().query(text)
+        return embedder(QUERY_THREADS).query(text)
 
     def required(self) -> VectorStore:
         """The newest generation of vectors; :class:`NoVectorsError` when the index has none."""

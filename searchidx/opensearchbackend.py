@@ -23,7 +23,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -361,16 +361,36 @@ class OpenSearchBackend:
         )
 
     def run(
-        self, query: Any, depth: int, filters: Filters, sort: Sort, skip: int, *, exact_total: bool = False
+        self,
+        query: Any,
+        depth: int,
+        filters: Filters,
+        sort: Sort,
+        skip: int,
+        *,
+        exact_total: bool = False,
+        ids_only: bool = False,
     ) -> Page:
-        """The hits ``skip`` to ``depth`` of ``query``, ties in score broken by id, and the exact total."""
+        """The hits ``skip`` to ``depth`` of ``query``, ties in score broken by id, and the exact total.
+
+        ``ids_only`` rows hold the id field alone (the rest is not sent).
+        """
         body: Dsl = {
             "query": self._filtered(self.translator().dsl(query), filters),
             "track_total_hits": True,
             "sort": _sort(sort),
         }
+        if ids_only:
+            body["_source"] = ["id"]
         answer = self.search(body, size=max(depth - skip, 0), start=min(skip, depth), scored=True)
-        rows = [Row(stored_fields(hit), float(hit.get("_score") or 0.0)) for hit in answer["hits"]["hits"]]
+        hits = answer["hits"]["hits"]
+        rows = [
+            Row(
+                {"id": hit["_source"]["id"]} if ids_only else stored_fields(hit),
+                float(hit.get("_score") or 0.0),
+            )
+            for hit in hits
+        ]
         return Page(rows, int(answer["hits"]["total"]["value"]))
 
     def undated_matches(self, query: Any, source: str | None) -> int:
@@ -481,6 +501,13 @@ class OpenSearchBackend:
             f"No document {reference!r} in the index at {self.location}. Give an id, URL or file path "
             "as `searchidx query --json` shows it."
         )
+
+    def documents(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored fields of each document named by its id, of those the index holds."""
+        if not ids:
+            return {}
+        answer = self.search({"query": {"terms": {"id": list(ids)}}}, size=len(ids))
+        return {hit["_source"]["id"]: stored_fields(hit) for hit in answer["hits"]["hits"]}
 
     def similar(
         self, fields: dict[str, Any], depth: int, skip: int, *, exact_total: bool = False

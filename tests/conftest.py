@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from searchidx import IngestReport, ingest
+from searchidx.backends import Backend, Filters
 from searchidx.documents import Document, load_documents
+from searchidx.querying import parse_query
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -141,3 +143,18 @@ def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = previous
+
+
+def assert_id_rows_match_full_rows(backend: Backend, queries: list[str], depth: int) -> None:
+    """``ids_only`` rows are the full rows' ids and scores; ``documents`` reads those named, and no other."""
+    for text in queries:
+        query = parse_query(text, backend.schema).query
+        full = backend.run(query, depth, Filters(), "relevance", 0)
+        ids = backend.run(query, depth, Filters(), "relevance", 0, ids_only=True)
+        assert (ids.total, ids.exact) == (full.total, full.exact), text
+        assert [(row.fields, row.score) for row in ids.rows] == [
+            ({"id": row.fields["id"]}, row.score) for row in full.rows
+        ], text
+        chosen = full.rows[::5]
+        found = backend.documents([row.fields["id"] for row in chosen] + ["0000000000000000"])
+        assert found == {row.fields["id"]: row.fields for row in chosen}, text

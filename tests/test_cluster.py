@@ -26,7 +26,8 @@ from typing import Any
 import pytest
 
 from searchidx import ClusterError, Index, IngestObserver, IngestReport, ingest, search
-from tests.conftest import REPO, SHARED, need, write_article
+from searchidx.backends import open_backend
+from tests.conftest import REPO, SHARED, assert_id_rows_match_full_rows, need, write_article
 
 pytestmark = pytest.mark.slow
 REUTERS = SHARED / "data" / "news" / "reuters21578.jsonl"
@@ -261,6 +262,12 @@ def test_search_from_python_hits_snippets_facets_and_similar(
             search('"cocoa prices"', index=url).total
             == search('"cocoa prices"', index=whoosh_reuters[0]).total
         )
+
+
+def test_id_only_rows_and_documents_by_id_are_the_full_rows_parts(
+    two_shards: tuple[str, dict[str, Any]],
+) -> None:
+    assert_id_rows_match_full_rows(open_backend(two_shards[0]), QUERIES[:10], 30)
 
 
 def test_credentials_are_never_printed(

@@ -6,7 +6,9 @@ the pruned top 10 (and top 50) of benchmark queries and of every kind of
 query the language has must equal, document for document and score for
 score, what Whoosh's own collector gives when it scores every match with no
 block skipping. Totals past 1,000 matches are estimates, said so in the
-text, the JSON and the web page; ``--count`` stays exact.
+text, the JSON and the web page; ``--count`` stays exact. The id-only rows a
+hybrid search ranks come from the id column (or, in an index made before it
+had one, the stored fields) with the same ids and scores.
 """
 
 from __future__ import annotations
@@ -17,15 +19,18 @@ from typing import Any
 
 import pytest
 from falcon import testing
+from whoosh import index as whoosh_index
 from whoosh.collectors import TopCollector
+from whoosh.fields import ID
 
 from searchidx import Index, ingest, search
 from searchidx.querying import parse_query, preloaded
 from searchidx.ranking import weighting
-from searchidx.schema import open_index
+from searchidx.schema import build_schema, open_index
 from searchidx.web import create_app
+from searchidx.whooshbackend import WhooshBackend
 from searchidx.whooshtopk import matching_documents, top_documents
-from tests.conftest import REPO, SHARED, need
+from tests.conftest import REPO, SHARED, assert_id_rows_match_full_rows, need
 from tests.test_cli import run
 
 REUTERS = SHARED / "data" / "news" / "reuters21578.jsonl"
@@ -187,3 +192,24 @@ def test_matching_documents_are_whooshs_matches(layouts: dict[str, Path], layout
         allowed = set(searcher.docs_for_query(parse_query("prices", ix.schema).query))
         both = matching_documents(searcher, site, allowed).tolist()
         assert both == sorted(set(searcher.docs_for_query(site)) & allowed)
+
+
+@pytest.mark.parametrize("layout", ["one", "deleted"])
+def test_id_only_rows_come_from_the_id_column(layouts: dict[str, Path], layout: str) -> None:
+    backend = WhooshBackend(layouts[layout])
+    assert all(leaf.has_column("id") for leaf, _ in backend._searcher().reader().leaf_readers())
+    assert_id_rows_match_full_rows(backend, BENCHMARK_QUERIES[:30], 100)
+
+
+def test_an_index_made_before_the_id_column_reads_ids_from_stored_fields(tmp_path: Path) -> None:
+    lines = need(REUTERS).read_text(encoding="utf-8").splitlines()[:500]
+    schema = build_schema()
+    schema.remove("id")
+    schema.add("id", ID(stored=True, unique=True))  # as every index was made before
+    index = tmp_path / "index"
+    index.mkdir()
+    whoosh_index.create_in(str(index), schema)
+    ingest(write_records(tmp_path / "records", lines, "some.jsonl"), index=index, workers=1)
+    backend = WhooshBackend(index)
+    assert not any(leaf.has_column("id") for leaf, _ in backend._searcher().reader().leaf_readers())
+    assert_id_rows_match_full_rows(backend, BENCHMARK_QUERIES[:30], 100)
