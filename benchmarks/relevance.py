@@ -82,11 +82,13 @@ def load_collection(folder: Path, split: str) -> Collection:
     return Collection(folder.name, corpus, queries, qrels)
 
 
-def run_searchidx(
-    collection: Collection, work: Path, location: str | None = None, mode: str = "keyword"
-) -> tuple[Runs, float]:
-    """Ingest the corpus as JSON Lines into ``location`` (default: a folder in ``work``) and run
-    every query through ``Index.search`` in ``mode`` (hybrid and semantic ingest with vectors)."""
+def ingest_collection(
+    collection: Collection, work: Path, location: str | None = None, *, semantic: bool = False
+) -> tuple[str, dict[str, str]]:
+    """Ingest the corpus as JSON Lines into ``location`` (default: a folder in ``work``).
+
+    Returns the index and each searchidx document id's id in the collection.
+    """
     folder = work / "articles"
     folder.mkdir(parents=True)
     source = folder / "corpus.jsonl"
@@ -94,8 +96,16 @@ def run_searchidx(
         for doc, (title, text) in collection.corpus.items():
             out.write(json.dumps({"id": doc, "title": title, "body": text}) + "\n")
     index = location or str(work / "index")
-    ingest(folder, index=index, full=True, semantic=mode != "keyword")
-    ids = {document_id(f"{source.resolve()}#{doc}"): doc for doc in collection.corpus}
+    ingest(folder, index=index, full=True, semantic=semantic)
+    return index, {document_id(f"{source.resolve()}#{doc}"): doc for doc in collection.corpus}
+
+
+def run_searchidx(
+    collection: Collection, work: Path, location: str | None = None, mode: str = "keyword"
+) -> tuple[Runs, float]:
+    """Ingest the corpus into ``location`` (default: a folder in ``work``) and run every query
+    through ``Index.search`` in ``mode`` (hybrid and semantic ingest with vectors)."""
+    index, ids = ingest_collection(collection, work, location, semantic=mode != "keyword")
     with Index(index) as ix:
 
         def ranked(text: str) -> list[str]:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 CANDIDATES = 100
-KEYWORD_WEIGHT = 0.7
+KEYWORD_WEIGHT = 0.675
 
 
 class Fused(NamedTuple):
