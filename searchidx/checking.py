@@ -22,7 +22,9 @@ from searchidx.errors import IndexDamagedError
 from searchidx.manifest import MANIFEST_NAME, Manifest
 from searchidx.schema import index_path, open_index, read_index_files
 
-SORTABLE_FIELDS = ("date", "source")
+SORTABLE_FIELDS = ("date", "source", "id")
+# Indexes made before ids had a column have none.
+OPTIONAL_COLUMNS = ("id",)
 REBUILD = "Rebuild it with `searchidx ingest --full DIR` from the folders it was built from."
 RERUN = "Run the same `searchidx ingest DIR` again to bring the records and the index together."
 
@@ -105,7 +107,9 @@ def _read_segment(path: Path, ix: Any, segment: Any, ids: dict[str, int]) -> str
             for fieldname in reader.indexed_field_names():
                 for text in reader.lexicon(fieldname):
                     _read_postings(reader, fieldname, text)
-            for fieldname in SORTABLE_FIELDS:  # what stats, facets and sorting read
+            for fieldname in SORTABLE_FIELDS:  # what stats, facets, sorting and hybrid searches read
+                if fieldname in OPTIONAL_COLUMNS and not reader.has_column(fieldname):
+                    continue
                 list(reader.column_reader(fieldname, translate=False))
         finally:
             reader.close()

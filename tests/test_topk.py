@@ -24,6 +24,7 @@ from whoosh.collectors import TopCollector
 from whoosh.fields import ID
 
 from searchidx import Index, ingest, search
+from searchidx.checking import check
 from searchidx.querying import parse_query, preloaded
 from searchidx.ranking import weighting
 from searchidx.schema import build_schema, open_index
@@ -213,3 +214,4 @@ def test_an_index_made_before_the_id_column_reads_ids_from_stored_fields(tmp_pat
     backend = WhooshBackend(index)
     assert not any(leaf.has_column("id") for leaf, _ in backend._searcher().reader().leaf_readers())
     assert_id_rows_match_full_rows(backend, BENCHMARK_QUERIES[:30], 100)
+    assert check(index).healthy  # which reads the id column only where there is one
