@@ -123,9 +123,9 @@ class WhooshBackend:
 
     def _id_rows(self, searcher: Any, ranked: Ranked, skip: int) -> list[Row]:
         id_of = _id_reader(searcher)
-        docnums = {id_of(docnum): docnum for docnum in ranked.docnums[skip:]}
-        self._local.docnums = (searcher, docnums)
-        return [Row({"id": doc}, score) for doc, score in zip(docnums, ranked.scores[skip:], strict=True)]
+        found = [(id_of(docnum), docnum) for docnum in ranked.docnums[skip:]]
+        self._local.docnums = (searcher, dict(found))
+        return [Row({"id": doc}, score) for (doc, _), score in zip(found, ranked.scores[skip:], strict=True)]
 
     def documents(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored fields of each document named by its id, of those the index still holds."""
