@@ -22,9 +22,7 @@ from searchidx.errors import IndexDamagedError
 from searchidx.manifest import MANIFEST_NAME, Manifest
 from searchidx.schema import index_path, open_index, read_index_files
 
-SORTABLE_FIELDS = ("date", "source", "id")
-# Indexes made before ids had a column have none.
-OPTIONAL_COLUMNS = ("id",)
+SORTABLE_FIELDS = ("date", "source")
 REBUILD = "Rebuild it with `searchidx ingest --full DIR` from the folders it was built from."
 RERUN = "Run the same `searchidx ingest DIR` again to bring the records and the index together."
 
@@ -100,16 +98,17 @@ def _read_segment(path: Path, ix: Any, segment: Any, ids: dict[str, int]) -> str
     def read_all() -> None:
         reader = SegmentReader(ix.storage, ix.schema, segment)
         try:
+            id_column = reader.column_reader("id") if reader.has_column("id") else None
             for docnum in range(segment.doc_count_all()):
                 if not reader.is_deleted(docnum):
                     doc_id = reader.stored_fields(docnum)["id"]
                     ids[doc_id] = ids.get(doc_id, 0) + 1
+                    if id_column is not None and id_column[docnum] != doc_id:  # what hybrid searches read
+                        raise FileFormatError(f"document {docnum}'s id column disagrees with its stored id")
             for fieldname in reader.indexed_field_names():
                 for text in reader.lexicon(fieldname):
                     _read_postings(reader, fieldname, text)
-            for fieldname in SORTABLE_FIELDS:  # what stats, facets, sorting and hybrid searches read
-                if fieldname in OPTIONAL_COLUMNS and not reader.has_column(fieldname):
-                    continue
+            for fieldname in SORTABLE_FIELDS:  # what stats, facets and sorting read
                 list(reader.column_reader(fieldname, translate=False))
         finally:
             reader.close()
