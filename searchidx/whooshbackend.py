@@ -130,10 +130,9 @@ class WhooshBackend:
     def documents(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored fields of each document named by its id, of those the index still holds."""
         searcher = self._searcher()
+        # Document numbers hold for the searcher that ranked them (the last id-only run), not a newer one.
         ranked_by, docnums = getattr(self._local, "docnums", (None, {}))
-        known: dict[str, int] = (
-            docnums if ranked_by is searcher else {}
-        )  # docnums hold for the searcher that found them
+        known: dict[str, int] = docnums if ranked_by is searcher else {}
         found = {}
         for doc in ids:
             docnum = known.get(doc)
