@@ -2,7 +2,9 @@
 
 Every corpus record is written as a JSON Lines article and ingested through
 searchidx's real ingest path; every query runs through the public ``Index``
-API as a user types it (words OR-combined, punctuation and all). In the same
+API as a user types it (words OR-combined, punctuation and all), and its
+ranking is what the CLI and web page list: the matches, then the related
+articles that follow them when fewer match than asked for. In the same
 process the same queries run on two references: plain Whoosh (the schema a
 typical user writes: StemmingAnalyzer on title and body, BM25F defaults,
 MultifieldParser with OrGroup), SQLite FTS5 (``porter unicode61``,
@@ -109,7 +111,9 @@ def run_searchidx(
     with Index(index) as ix:
 
         def ranked(text: str) -> list[str]:
-            return [ids[hit.id] for hit in ix.search(text, limit=DEPTH, snippets=0, mode=mode)]
+            # As the CLI and web page list them: the matches, then any related articles.
+            results = ix.search(text, limit=DEPTH, snippets=0, mode=mode)
+            return [ids[hit.id] for hit in (*results, *results.related)]
 
         return _timed(collection, ranked)
 

@@ -62,12 +62,14 @@ class Row:
     """One matching document: its stored fields (``date`` a naive UTC datetime or None) and score.
 
     ``by_meaning``: a hybrid search found it by its vector alone (None: a
-    semantic search, which tells from the hit's marks whether a query word is in it).
+    semantic search, which tells from the hit's marks whether a query word is in it);
+    ``related``: it follows the matches as one of the articles most like them.
     """
 
     fields: dict[str, Any]
     score: float
     by_meaning: bool | None = False
+    related: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,8 @@ class Lexicon(Protocol):
     def name_share(self, word: str) -> float:
         """The share (0 to 1) of the word's occurrences that are written capitalized."""
 
-    def stem_frequency(self, stem: str) -> int:
-        """How many documents hold the stem ``stem`` in the body field."""
+    def stem_frequencies(self, stems: Iterable[str]) -> dict[str, int]:
+        """How many documents hold each of the ``stems`` in the body field (a cluster: one request)."""
 
     def words_within(self, text: str, edits: int, prefix: int = 1) -> list[str]:
         """The archive's words within ``edits`` edits of ``text`` that share its first ``prefix`` letters."""

@@ -330,6 +330,12 @@ def output_options(function: F) -> F:
 @click.option("--snippet-chars", type=click.IntRange(*SNIPPET_CHARS), default=240, show_default=True,
               help="Snippet length.")  # fmt: skip
 @click.option("--exact", is_flag=True, help="Search the words as typed, even those that look misspelt.")
+@click.option(
+    "--no-related",
+    "no_related",
+    is_flag=True,
+    help="Only the matches: no related articles after them when the words match fewer than a page.",
+)
 @click.option("--show-query", is_flag=True, help="Print the query as searched (on stderr).")
 @click.option("--all", "every", is_flag=True, help="With --csv: every hit of the query, not one page.")
 @click.option("--mode", type=click.Choice(MODES),
@@ -339,7 +345,8 @@ def output_options(function: F) -> F:
 def query_command(
     words: tuple[str, ...], index: Path | str, limit: int, page: int | None, offset: int | None,
     since: str | None, until: str | None, undated: bool, source: str | None, sort: str, facets: str,
-    snippets: int, snippet_chars: int, exact: bool, show_query: bool, every: bool, mode: str | None,
+    snippets: int, snippet_chars: int, exact: bool, no_related: bool, show_query: bool, every: bool,
+    mode: str | None,
     as_json: bool, as_jsonl: bool, urls_only: bool, count_only: bool, as_csv: bool, color: str,
 ) -> None:  # fmt: skip
     """Search the index for WORDS.
@@ -348,6 +355,8 @@ def query_command(
     phrases", AND/OR/NOT and -word, title:/body:/url: fields, prefix*, word~
     (fuzzy), parentheses and date:[2015 to 2016]. A word the archive lacks is
     searched as its likeliest correction (say --exact to search it as typed).
+    When plain words match fewer articles than a page holds, the articles most
+    like the best matches follow them, marked related (--no-related: none).
     """
     output = _one_output(
         as_json=as_json, as_jsonl=as_jsonl, urls_only=urls_only, count_only=count_only, as_csv=as_csv
@@ -369,6 +378,8 @@ def query_command(
             exact_total=output == "count_only",
             # A count is of the documents the words match: meaning ranks, it does not match.
             mode="keyword" if output == "count_only" and mode is None else mode,
+            # Lines of URLs or CSV cannot say a hit is only related: they list the matches.
+            related=not no_related and output in ("text", "as_json", "as_jsonl"),
         )  # fmt: skip
     _notes(results, show_query=show_query)
     _print_results(results, output, color)
@@ -419,7 +430,7 @@ def _print_results(results: Results, output: str, color: str) -> None:
     if output == "as_json":
         _print_json(results_json(results))
     elif output == "as_jsonl":
-        for hit in results:
+        for hit in (*results, *results.related):
             click.echo(json.dumps(hit_json(hit), ensure_ascii=False))
     elif output == "count_only":
         click.echo(str(results.total))
@@ -466,7 +477,7 @@ def _notes(results: Results, *, show_query: bool) -> None:
 def _print_hits(results: Results, color: str) -> None:
     colored = _use_color(color)
     marks = BOLD_RED if colored else ("", "")
-    for hit in results:
+    for hit in (*results, *results.related):
         # color=True: click would strip the marks when stdout is not a TTY.
         click.echo(hit_text(hit, marks), color=colored)
     if results.facets:

@@ -671,9 +671,9 @@ class ClusterLexicon:
         counts = self._count("spelling", [word])
         return self._count("names", [word])[word] / counts[word] if counts[word] else 0.0
 
-    def stem_frequency(self, stem: str) -> int:
-        """How many documents hold ``stem`` in the body."""
-        return self._count("body", [stem])[stem]
+    def stem_frequencies(self, stems: Iterable[str]) -> dict[str, int]:
+        """How many documents hold each stem in the body (those not yet counted: one request)."""
+        return self._count("body", list(stems))
 
     def words_within(self, text: str, edits: int, prefix: int = 1) -> list[str]:
         """The cluster's words within ``edits`` edits of ``text``, from its term suggester; their

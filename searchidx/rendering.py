@@ -40,6 +40,7 @@ def hit_text(hit: Hit, marks: tuple[str, str]) -> str:
     details += [hit.source] if hit.source else []
     details.append(hit.url or hit.path)
     details += ["found by meaning (none of the words)"] if hit.by_meaning else []
+    details += ["related: like the best matches (none of the words)"] if hit.related else []
     lines = [f"{hit.rank}. {title}", "   " + terminal_safe(" · ".join(details))]
     if hit.snippet:
         lines.append("   " + safe_marked(MarkedText(hit.snippet, hit.highlights), marks))
@@ -68,10 +69,16 @@ def total_text(results: Results) -> str:
 
 
 def footer_text(results: Results) -> str:
-    """'showing 1-10 of 243 in 0.012 s (use --page/--limit)'."""
+    """'showing 1-10 of 243 in 0.012 s (use --page/--limit)', or '... of 3 and 7 related articles ...'."""
+    more = " (use --page/--limit)" if results.offset + len(results) < results.total else ""
+    return f"{showing_text(results)} in {results.took:.3f} s{more}"
+
+
+def showing_text(results: Results) -> str:
+    """'showing 1-10 of 243', or 'showing 1-3 of 3 and 7 related articles' (a page with hits)."""
     first, last = results.offset + 1, results.offset + len(results)
-    more = " (use --page/--limit)" if last < results.total else ""
-    return f"showing {first}-{last} of {total_text(results)} in {results.took:.3f} s{more}"
+    related = f" and {plural(len(results.related), 'related article')}" if results.related else ""
+    return f"showing {first}-{last} of {total_text(results)}{related}"
 
 
 def past_last_page_text(results: Results) -> str:
@@ -100,6 +107,7 @@ def results_json(results: Results) -> dict[str, Any]:
         "mode": results.mode,
         "facets": results.facets,
         "hits": [hit_json(hit) for hit in results],
+        "related": [hit_json(hit) for hit in results.related],
     }
 
 
@@ -116,6 +124,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "path": hit.path,
         "score": round(hit.score, 6),
         "by_meaning": hit.by_meaning,
+        "related": hit.related,
         "snippet": hit.snippet,
         "highlights": [list(span) for span in hit.highlights],
         "snippets": [

@@ -36,6 +36,9 @@ class Hit:
     ``snippets`` holds each fragment with its own offsets, and
     ``title_highlights`` the offsets in the title. ``date`` is a UTC datetime
     or ``None``; ``url`` and ``source`` are ``None`` when the article has no URL.
+    A ``related`` hit follows the matches: it holds none of the query's words
+    but is among the articles most like the best matches, and its ``score``
+    is that likeness, on its own scale.
     """
 
     rank: int
@@ -51,6 +54,7 @@ class Hit:
     snippets: tuple[MarkedText, ...] = ()
     title_highlights: tuple[tuple[int, int], ...] = ()
     by_meaning: bool = False  # found by a hybrid or semantic search though no word of the query is in it
+    related: bool = False  # after the matches: no word of the query, but like the best matches
 
     def marked_snippet(self, before: str = "[[", after: str = "]]") -> str:
         """The snippet with ``before``/``after`` around each matched word."""
@@ -82,7 +86,10 @@ class Results(Sequence[Hit]):
     when nothing matched and fuzzy matches are shown; ``undated_left_out``
     counts the matches that a date filter left out for having no date (only
     counted when nothing else matched); ``took`` is in seconds; ``mode`` is
-    how it was searched: ``keyword``, ``hybrid`` or ``semantic``.
+    how it was searched: ``keyword``, ``hybrid`` or ``semantic``. ``related``
+    are the articles most like the best matches that follow the page's last
+    matches when a plain query matched fewer than ``limit`` (not in ``hits``
+    nor in ``total``, ranked after them: see :mod:`searchidx.feedback`).
     """
 
     query: str
@@ -101,6 +108,7 @@ class Results(Sequence[Hit]):
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     undated_left_out: int = 0
     mode: str = "keyword"
+    related: tuple[Hit, ...] = ()
 
     @property
     def pages(self) -> int:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
@@ -28,6 +29,15 @@ from searchidx.backends import Backend, DayCounts, Filters, Page, Row, Sort, ope
 from searchidx.dates import parse_when
 from searchidx.errors import QueryError
 from searchidx.facets import FACETS
+from searchidx.feedback import (
+    FEEDBACK_DOCS,
+    OVERFETCH,
+    feedback_terms,
+    plain_words,
+    related_query,
+    searched_stems,
+    shares_enough,
+)
 from searchidx.fusion import CANDIDATES, fuse
 from searchidx.meaning import MODES, Meaning
 from searchidx.querying import ParsedQuery, corrected, fuzzy, marks_for, parse_query
@@ -111,6 +121,7 @@ class Index:
         exact_total: bool = False,
         now: datetime | None = None,
         mode: str | None = None,
+        related: bool = True,
     ) -> Results:
         """Search and return one page of hits with snippets, and the facet counts asked for.
 
@@ -128,7 +139,10 @@ class Index:
         articles whose vectors are closest to the query's) or ``hybrid``
         (both, fused); the default is hybrid on an index with vectors
         (``ingest --semantic``), else keyword. A date sort ranks the keyword
-        matches only.
+        matches only. When plain words match fewer articles than the page
+        holds, the rest of it is the articles most like the best matches
+        (``Results.related``, ranked after every match, not counted in the
+        total; see :mod:`searchidx.feedback`), unless ``related`` is false.
         """
         started = time.perf_counter()
         facet_names = _check(limit, page, offset, sort, facets, snippets, snippet_chars)
@@ -144,16 +158,19 @@ class Index:
             searched = self._search(parsed, depth, filters, sort, skip, exact=exact, exact_total=exact_total)
             if not searched.page.rows and not searched.page.exact:  # past the last page: say exactly where
                 searched = self._search(parsed, depth, filters, sort, skip, exact=exact, exact_total=True)
+            if related and sort == "relevance":
+                searched = self._with_related(searched, filters, skip, depth)
         else:
             searched = self._by_meaning(query, parsed, mode, filters, skip, depth, exact=exact,
                                         exact_total=exact_total)  # fmt: skip
         if skip < searched.total and skip + limit > MAX_HITS:  # a page past the last one is said so
             raise QueryError(f"Pages go no deeper than hit {MAX_HITS:,}; narrow the search instead.")
         words, phrases = self._marking(searched.query, searched.page.rows) if snippets else (frozenset(), ())
-        hits = tuple(
+        shown = [
             self._hit(rank, row, words, phrases, snippets, snippet_chars)
             for rank, row in enumerate(searched.page.rows, start=skip + 1)
-        )
+        ]
+        hits = tuple(hit for hit in shown if not hit.related)
         left_out = (
             self._backend.undated_matches(searched.query, filters.source)
             if searched.total == 0 and filters.ranged
@@ -176,6 +193,7 @@ class Index:
             facets=self._backend.facets(searched.query, filters, facet_names) if facet_names else {},
             undated_left_out=left_out,
             mode=mode,
+            related=tuple(hit for hit in shown if hit.related),
         )
 
     def _mode(self, asked: str | None, sort: Sort) -> str:
@@ -227,6 +245,32 @@ class Index:
         stored = self._backend.documents([doc for doc, _, _ in shown])
         rows = [Row(stored[doc], score, alone) for doc, score, alone in shown if doc in stored]
         return replace(keyword, page=Page(rows, total, exact_total))
+
+    def _with_related(self, searched: _Searched, filters: Filters, skip: int, depth: int) -> _Searched:
+        """The page with the articles most like the best matches after the last match, when a plain
+        query's matches end on it before ``depth`` (see :mod:`searchidx.feedback`)."""
+        page = searched.page
+        if not (page.exact and skip < page.total < depth and plain_words(searched.query)):
+            return searched
+        best = page.rows if skip == 0 else self._run(searched.query, FEEDBACK_DOCS, filters)
+        terms = feedback_terms(
+            [_text(row) for row in best[:FEEDBACK_DOCS]],
+            self._analyzer,
+            self._backend.lexicon().stem_frequencies,
+            self._backend.document_count(),
+            searched_stems(searched.query),
+        )
+        if not terms:
+            return searched
+        wanted = depth - page.total
+        candidates = self._run(related_query(terms, searched.query), wanted * OVERFETCH, filters)
+        kept = islice((row for row in candidates if shares_enough(_text(row), self._analyzer, terms)), wanted)
+        rows = page.rows + [replace(row, related=True) for row in kept]
+        return replace(searched, page=replace(page, rows=rows))
+
+    def _run(self, query: Any, depth: int, filters: Filters) -> list[Row]:
+        """The first ``depth`` rows of ``query`` by relevance."""
+        return self._backend.run(query, depth, filters, "relevance", 0).rows
 
     def _search(
         self,
@@ -490,6 +534,7 @@ class Index:
             snippets=snippet,
             title_highlights=title_marks,
             by_meaning=_by_meaning_alone(row.by_meaning, joined.highlights, title_marks),
+            related=row.related,
         )
 
 
@@ -509,6 +554,7 @@ def search(
     exact: bool = False,
     exact_total: bool = False,
     mode: str | None = None,
+    related: bool = True,
 ) -> Results:
     """Search the index once: open it, run :meth:`Index.search`, close it.
 
@@ -533,6 +579,7 @@ def search(
             exact=exact,
             exact_total=exact_total,
             mode=mode,
+            related=related,
         )
 
 
@@ -550,6 +597,11 @@ class _Searched:
     def total(self) -> int:
         """How many documents the query matched."""
         return self.page.total
+
+
+def _text(row: Row) -> str:
+    """A row's headline and text, as feedback reads them."""
+    return f"{row.fields.get('title', '')}\n{row.fields.get('body', '')}"
 
 
 def _by_meaning_alone(known: bool | None, *marks: tuple[tuple[int, int], ...]) -> bool:

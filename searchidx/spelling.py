@@ -170,7 +170,7 @@ class Speller:
         if candidates:
             best = likeliest(candidates)
             # The word as typed finds the documents of its stem ("volcanoes" finds "volcano").
-            stemmed = self._lexicon.stem_frequency(word.stem)
+            stemmed = self._lexicon.stem_frequencies([word.stem])[word.stem]
             if not stemmed or likelihood(best) > self._typed_prior(word, written=written, stemmed=stemmed):
                 return Correction(word.typed, best)
         # Not a word but a bare stem ("parad"); an inflection the archive lacks ("volcanoes") is fine.

@@ -199,7 +199,7 @@ class _ApiSearch(_Resource):
             since=_text(req, "since", 100) or None, until=_text(req, "until", 100) or None,
             undated=_flag(req, "undated"), source=_text(req, "source", 255) or None,
             sort=_choice(req, "sort", SORTS), facets=facets, exact=_flag(req, "exact"),  # type: ignore[arg-type]
-            mode=_mode(req) or None,
+            mode=_mode(req) or None, related=_flag(req, "related", default=True),
         )  # fmt: skip
         resp.media = results_json(results)
 
@@ -303,8 +303,8 @@ def _number(req: falcon.Request, name: str, default: int, highest: int) -> int:
     return int(value)
 
 
-def _flag(req: falcon.Request, name: str) -> bool:
-    value = (req.get_param(name) or "0").lower()
+def _flag(req: falcon.Request, name: str, *, default: bool = False) -> bool:
+    value = (req.get_param(name) or str(int(default))).lower()
     if value not in ("0", "1", "true", "false"):
         raise QueryError(f"The {name} parameter must be 1 or 0 (got {value[:20]!r}).")
     return value in ("1", "true")

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from searchidx.charts import SERIES_CLASSES, trend_svg, trend_table
 from searchidx.facets import NO_DATE, NO_SOURCE
-from searchidx.rendering import total_text
+from searchidx.rendering import showing_text
 from searchidx.results import Article, Hit, Results
 from searchidx.snippets import MarkedText
 from searchidx.trends import Trend
@@ -210,8 +210,7 @@ def summary(state: PageState, results: Results) -> str:
     """``showing 1-10 of N in X ms``, and what the reader should know about the results."""
     parts = []
     if results.hits:
-        first, last = results.offset + 1, results.offset + len(results)
-        shown = f"showing {first}-{last} of {total_text(results)} in {results.took * 1000:.0f} ms"
+        shown = f"{showing_text(results)} in {results.took * 1000:.0f} ms"
     elif results.total:
         shown = (f"Page {state.page} is past the last page: {results.total:,} matches fill "
                  f'<a href="{e(state.url(page=results.pages))}">{results.pages:,} pages</a>.')  # fmt: skip
@@ -244,7 +243,14 @@ def hit_list(state: PageState, results: Results) -> str:
     # The stored copy marks the words that were searched: the correction, when there was one.
     marking = replace(state, q=results.suggestion) if results.corrected and results.suggestion else state
     items = "".join(hit_item(marking, hit) for hit in results)
-    return f'<ol class="hits" start="{results.offset + 1}">{items}</ol>'
+    hits = f'<ol class="hits" start="{results.offset + 1}">{items}</ol>'
+    if not results.related:
+        return hits
+    related = "".join(hit_item(marking, hit) for hit in results.related)
+    return (
+        f'{hits}<h2 class="related">Related articles: like the best matches, without the words</h2>'
+        f'<ol class="hits" start="{results.related[0].rank}">{related}</ol>'
+    )
 
 
 def hit_item(state: PageState, hit: Hit) -> str:

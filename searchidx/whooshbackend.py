@@ -348,9 +348,9 @@ class WhooshLexicon:
                 self._known[word] = (0, 0.0)
         return self._known[word]
 
-    def stem_frequency(self, stem: str) -> int:
-        """How many documents hold ``stem`` in the body field."""
-        return int(self._reader.doc_frequency("body", stem))
+    def stem_frequencies(self, stems: Iterable[str]) -> dict[str, int]:
+        """How many documents hold each stem in the body field."""
+        return {stem: int(self._reader.doc_frequency("body", stem)) for stem in stems}
 
     def words_within(self, text: str, edits: int, prefix: int = 1) -> list[str]:
         """The reader's words within ``edits`` edits of ``text`` (see :func:`spelling.words_within`)."""

@@ -121,6 +121,7 @@ def test_hybrid_finds_the_paraphrase_that_keyword_search_misses(archive: Path, t
     assert not found["Moscow theatre opens its season"].by_meaning
     assert found["Moscow theatre opens its season"].highlights  # the words are still marked
     assert hybrid.total == keyword.total + sum(hit.by_meaning for hit in hybrid)
+    assert not hybrid.related  # meaning fills the page: no related articles in a hybrid search
 
 
 def test_semantic_mode_ranks_by_closeness_and_tells_hits_without_the_words(

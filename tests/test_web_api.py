@@ -83,6 +83,24 @@ def test_api_search_returns_what_query_json_prints(client: testing.TestClient, w
     assert len(answer.json["hits"]) == 5
 
 
+def test_related_articles_follow_few_matches_in_the_api_and_on_the_page(
+    client: testing.TestClient, web_index: Path
+) -> None:
+    answer = client.simulate_get("/api/search", params={"q": "coffee"}).json
+    assert without_timing(answer) == without_timing(cli_json("query", "coffee", "--index", web_index))
+    assert answer["total"] == len(answer["hits"]) == 1
+    assert len(answer["related"]) == 9
+    assert all(hit["related"] for hit in answer["related"])
+    assert [hit["rank"] for hit in answer["related"]] == list(range(2, 11))
+    assert not client.simulate_get("/api/search", params={"q": "coffee", "related": "0"}).json["related"]
+    page = client.simulate_get("/", params={"q": "coffee"}).text
+    assert "showing 1-1 of 1 and 9 related articles" in page
+    assert (
+        page.index("CSCE TO PUT ADDITIONAL MARGIN") < page.index('<h2 class="related">') < page.rfind("<li")
+    )
+    assert '<ol class="hits" start="2">' in page
+
+
 def test_api_document_similar_and_stats_match_the_cli(client: testing.TestClient, web_index: Path) -> None:
     first = client.simulate_get("/api/search", params={"q": "Putin parade"}).json["hits"][0]
     assert client.simulate_get(f"/api/doc/{first['id']}").json == cli_json(
