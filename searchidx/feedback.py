@@ -25,6 +25,8 @@ from typing import Any
 
 from whoosh import query as wq
 
+from searchidx.querying import SEARCH_FIELDS, decoded
+
 # The best matches the words are taken from, and how many words are searched. Wider than a
 # ranking's feedback (Terrier's 3 documents, 10 terms): related articles only follow the matches,
 # where finding more of the subject is all they are for.
@@ -113,11 +115,11 @@ def _plain_fields(query: Any) -> set[str] | None:
                 return None
             found |= fields
         return found
-    if type(query) is wq.Term and query.fieldname in ("title", "body"):
+    if type(query) is wq.Term and query.fieldname in SEARCH_FIELDS:
         return {query.fieldname}
     return None
 
 
 def searched_stems(query: Any) -> set[str]:
     """The stems of a plain query's words."""
-    return {str(text.decode() if isinstance(text, bytes) else text) for _, text in query.iter_all_terms()}
+    return {decoded(text) for _, text in query.iter_all_terms()}

@@ -286,7 +286,7 @@ def _positive_words(node: Any, reader: Any, words: set[str]) -> None:
         _positive_words(node.a, reader, words)
     elif isinstance(node, wq.MultiTerm):
         if node.fieldname in SEARCH_FIELDS:
-            words.update(_decoded(text) for _, text in node.existing_terms(reader, expand=True))
+            words.update(decoded(text) for _, text in node.existing_terms(reader, expand=True))
     elif isinstance(node, wq.Term):
         if node.fieldname in SEARCH_FIELDS:
             words.add(node.text)
@@ -298,7 +298,8 @@ def _positive_words(node: Any, reader: Any, words: set[str]) -> None:
             _positive_words(child, reader, words)
 
 
-def _decoded(text: str | bytes) -> str:
+def decoded(text: str | bytes) -> str:
+    """A term's text as Whoosh gives it (bytes from a reader, str from a query) as a string."""
     return text.decode("utf-8") if isinstance(text, bytes) else text
 
 
