@@ -113,7 +113,7 @@ def run_searchidx(
         def ranked(text: str) -> list[str]:
             # As the CLI and web page list them: the matches, then any related articles.
             results = ix.search(text, limit=DEPTH, snippets=0, mode=mode)
-            return [ids[hit.id] for hit in (*results, *results.related)]
+            return [ids[hit.id] for hit in (*results, *results.following)]
 
         return _timed(collection, ranked)
 

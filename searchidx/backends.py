@@ -61,14 +61,13 @@ class Filters:
 class Row:
     """One matching document: its stored fields (``date`` a naive UTC datetime or None) and score.
 
-    ``by_meaning``: a hybrid search found it by its vector alone (None: a
-    semantic search, which tells from the hit's marks whether a query word is in it);
+    ``by_meaning``: it follows the matches, found by its vector alone (no word of the query is in it);
     ``related``: it follows the matches as one of the articles most like them.
     """
 
     fields: dict[str, Any]
     score: float
-    by_meaning: bool | None = False
+    by_meaning: bool = False
     related: bool = False
 
 
@@ -113,6 +112,11 @@ class Lexicon(Protocol):
 
     def words_within(self, text: str, edits: int, prefix: int = 1) -> list[str]:
         """The archive's words within ``edits`` edits of ``text`` that share its first ``prefix`` letters."""
+
+    def expansions(self, node: Any) -> dict[str, int] | None:
+        """The indexed terms a prefix, wildcard or fuzzy word of a query stands for, each with the
+        number of documents holding it in the node's field; None when the engine bounds them itself
+        (see :mod:`searchidx.bounds`)."""
 
 
 class Backend(Protocol):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from html import escape
 
 from searchidx.rendering import plural, terminal_safe
-from searchidx.trends import Series, Trend
+from searchidx.trends import Period, Series, Trend
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 BAR_WIDTH = 24
@@ -21,18 +21,25 @@ SERIES_CLASSES = ("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
 CHART_WIDTH = 720
 CHART_HEIGHT = 240
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_BOTTOM, MARGIN_TOP = 52, 32, 28, 10
+# The share of a period without any dated article: undefined, not 0%.
+NO_SHARE = "–"
 
 
-def bar(value: float, highest: float, width: int = BAR_WIDTH) -> str:
-    """``value`` as a bar of Unicode blocks, ``width`` characters for ``highest`` (eighths of a block)."""
-    if highest <= 0 or value <= 0:
+def bar(value: float | None, highest: float, width: int = BAR_WIDTH) -> str:
+    """``value`` as a bar of Unicode blocks, ``width`` characters for ``highest`` (eighths of a block).
+
+    No value (the share of a period without any article) is no bar.
+    """
+    if value is None or highest <= 0 or value <= 0:
         return ""
     eighths = max(1, round(value / highest * width * 8))
     return BLOCKS[-1] * (eighths // 8) + (BLOCKS[eighths % 8] if eighths % 8 else "")
 
 
-def percent(share: float) -> str:
-    """A share (0 to 1) as a percentage with two significant decimals for small ones."""
+def percent(share: float | None) -> str:
+    """A share (0 to 1) as a percentage with two significant decimals for small ones; ``None`` as a dash."""
+    if share is None:
+        return NO_SHARE
     if share == 0:
         return "0%"
     return f"{share * 100:.1f}%" if share >= 0.001 else f"{share * 100:.2f}%"
@@ -44,8 +51,8 @@ def trend_text(trend: Trend, *, by_share: bool = False, colored: bool = False) -
     lines = [_series_header(number, series, several) for number, series in enumerate(trend.series)]
     if not trend.periods:
         lines.append("no dated matches to chart")
-    values = [series.shares if by_share else series.counts for series in trend.series]
-    highest = max((value for row in values for value in row), default=0)
+    values = plotted(trend, by_share)
+    highest = highest_of(values)
     width = BAR_WIDTH if len(trend.series) == 1 else max(8, BAR_WIDTH // len(trend.series))
     label_width = max((len(period.label) for period in trend.periods), default=0)
     for number, period in enumerate(trend.periods):
@@ -59,9 +66,28 @@ def trend_text(trend: Trend, *, by_share: bool = False, colored: bool = False) -
         lines.append(f"{period.label:<{label_width}}  " + "   ".join(cells))
     if trend.periods:
         lines.append(f"by {trend.unit}; % = share of all dated articles in the {trend.unit}")
+    if note := no_share_note(trend):
+        lines.append(note)
     for number, series in enumerate(trend.series):
         lines.extend(_described(number, series, several))
     return "\n".join(lines)
+
+
+def plotted(trend: Trend, by_share: bool) -> list[tuple[float | None, ...]]:
+    """Each series' values as drawn: its shares (``None`` for a period without any article) or its counts."""
+    return [series.shares if by_share else tuple(map(float, series.counts)) for series in trend.series]
+
+
+def highest_of(values: list[tuple[float | None, ...]]) -> float:
+    """The highest value drawn (0 when there is none)."""
+    return max((value for row in values for value in row if value is not None), default=0.0)
+
+
+def no_share_note(trend: Trend) -> str:
+    """What the dash means, when some period of the trend has no dated article at all; else ``""``."""
+    if 0 not in trend.articles:
+        return ""
+    return f"{NO_SHARE} : no dated article in the archive that {trend.unit}, so no share"
 
 
 def _series_header(number: int, series: Series, several: bool) -> str:
@@ -87,8 +113,8 @@ def _described(number: int, series: Series, several: bool) -> list[str]:
 
 def trend_svg(trend: Trend, *, by_share: bool = False) -> str:
     """The trend as an inline SVG bar chart (grouped bars, one colour per query), with a title per bar."""
-    values = [series.shares if by_share else series.counts for series in trend.series]
-    highest = max((value for row in values for value in row), default=0)
+    values = plotted(trend, by_share)
+    highest = highest_of(values)
     plot_width = CHART_WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_height = CHART_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
     slot = plot_width / max(len(trend.periods), 1)
@@ -100,9 +126,12 @@ def trend_svg(trend: Trend, *, by_share: bool = False) -> str:
     ]
     parts.extend(_axis(highest, by_share, plot_height, plot_width))
     for number, period in enumerate(trend.periods):
+        if by_share and not trend.articles[number]:  # no share to draw, not a share of 0
+            parts.append(_no_data_mark(period, MARGIN_LEFT + number * slot + slot / 2, plot_height))
+            continue
         left = MARGIN_LEFT + number * slot + slot * 0.1
         for series_number, series in enumerate(trend.series):
-            value = values[series_number][number]
+            value = values[series_number][number] or 0.0
             height = value / highest * plot_height if highest else 0
             top = MARGIN_TOP + plot_height - height
             count, share = series.counts[number], percent(series.shares[number])
@@ -115,6 +144,15 @@ def trend_svg(trend: Trend, *, by_share: bool = False) -> str:
     parts.extend(_period_labels(trend, slot))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _no_data_mark(period: Period, x: float, plot_height: float) -> str:
+    """A dash on the axis where a chart of shares has no bar: the period has no dated article at all."""
+    tip = f"{period.label}: no dated article in the archive"
+    return (
+        f'<text class="tick" x="{x:.1f}" y="{MARGIN_TOP + plot_height - 4:.1f}" text-anchor="middle">'
+        f"{NO_SHARE}<title>{escape(tip)}</title></text>"
+    )
 
 
 def _chart_title(trend: Trend, by_share: bool) -> str:

@@ -19,10 +19,10 @@ from whoosh.reading import SegmentReader, TermNotFound
 
 from searchidx.backends import index_location, is_cluster
 from searchidx.errors import IndexDamagedError
+from searchidx.facets import valid_dates
 from searchidx.manifest import MANIFEST_NAME, Manifest
 from searchidx.schema import index_path, open_index, read_index_files
 
-SORTABLE_FIELDS = ("date", "source")
 REBUILD = "Rebuild it with `searchidx ingest --full DIR` from the folders it was built from."
 RERUN = "Run the same `searchidx ingest DIR` again to bring the records and the index together."
 
@@ -108,8 +108,7 @@ def _read_segment(path: Path, ix: Any, segment: Any, ids: dict[str, int]) -> str
             for fieldname in reader.indexed_field_names():
                 for text in reader.lexicon(fieldname):
                     _read_postings(reader, fieldname, text)
-            for fieldname in SORTABLE_FIELDS:  # what stats, facets and sorting read
-                list(reader.column_reader(fieldname, translate=False))
+            _read_columns(reader)
         finally:
             reader.close()
 
@@ -122,10 +121,18 @@ def _read_segment(path: Path, ix: Any, segment: Any, ids: dict[str, int]) -> str
     return ""
 
 
+def _read_columns(reader: SegmentReader) -> None:
+    """Read the columns that stats, facets, trends and sorting read, decoded as they decode them."""
+    import numpy as np
+
+    list(reader.column_reader("source"))  # text: each value's bytes decoded
+    valid_dates(np.fromiter(reader.column_reader("date", translate=False), dtype=np.uint64))
+
+
 def _records(path: Path) -> dict[str, str] | None:
     if not (path / MANIFEST_NAME).exists():
         return None
-    manifest = Manifest(path)
+    manifest = Manifest(path, read_only=True)  # an ingest may be writing it
     try:
         return manifest.indexed_locations()
     finally:

@@ -33,9 +33,11 @@ from searchidx.rendering import (
     hit_text,
     ingest_json,
     ingest_text,
+    no_match_text,
     past_last_page_text,
     plural,
     results_json,
+    rewrite_notes,
     stats_json,
     stats_text,
     terminal_safe,
@@ -136,9 +138,17 @@ def cli() -> None:
 
 
 @cli.command("ingest")
-@click.argument("directories", nargs=-1, required=True, type=FilePath(path_type=Path))
+@click.argument("directories", metavar="DIR|FILE...", nargs=-1, required=True, type=FilePath(path_type=Path))
 @index_option
-@click.option("--full", is_flag=True, help="Rebuild the index from these folders only, from scratch.")
+@click.option(
+    "--full", is_flag=True, help="Rebuild the index from these folders and files only, from scratch."
+)
+@click.option(
+    "--include-folder-docs",
+    is_flag=True,
+    help="Index a folder's own documents too (README, LICENSE, COPYING, CHANGELOG..., any type), "
+    "which are otherwise ignored.",
+)
 @click.option(
     "-q", "--quiet", is_flag=True, help="Print nothing but errors, and skipped and truncated files."
 )
@@ -185,12 +195,15 @@ def ingest_command(
     replicas: int | None,
     semantic: bool | None,
     as_json: bool,
+    include_folder_docs: bool,
 ) -> None:
-    """Index the articles under DIRECTORIES (.txt, .md, .html, .htm, .jsonl, .ndjson).
+    """Index the articles in folders (recursively) and files (.txt, .md, .html, .htm, .jsonl, .ndjson).
 
     Only new and changed files are read again; documents of files that are
-    gone from the folders are removed. Each skipped file or record is printed
-    on stderr with the reason.
+    gone from the folders are removed (a file given by name: only its own).
+    A folder's README, LICENSE and the like are not articles: they are
+    counted as ignored unless --include-folder-docs. Each skipped file or
+    record is printed on stderr with the reason.
     """
     from searchidx.indexing import ingest  # the document readers load only when ingesting
 
@@ -198,7 +211,8 @@ def ingest_command(
     try:
         with _IngestPrinter(verbose=verbose, progress=show_progress) as printer:
             report = ingest(directories, index=index, full=full, workers=workers, wait=wait, observer=printer,
-                            shards=shards, replicas=replicas, semantic=semantic)  # fmt: skip
+                            shards=shards, replicas=replicas, semantic=semantic,
+                            include_folder_docs=include_folder_docs)  # fmt: skip
     except KeyboardInterrupt:
         _fail(f"interrupted: {_what_was_kept(index)}; run the same ingest again to go on from there.",
               INTERRUPTED)  # fmt: skip
@@ -257,6 +271,10 @@ class _IngestPrinter(IngestObserver):
             click.echo(
                 f"truncated {terminal_safe(location)}: indexed the first {detail} characters", err=True
             )
+        elif kind == "ignored":
+            if self._verbose:
+                click.echo(f"ignored {terminal_safe(location)}: {detail} (--include-folder-docs indexes it)",
+                           err=True)  # fmt: skip
         elif self._verbose:
             suffix = f" (of {terminal_safe(detail)})" if kind == "duplicate" else ""
             click.echo(f"{kind} {terminal_safe(location)}{suffix}", err=True)
@@ -274,7 +292,7 @@ class _IngestPrinter(IngestObserver):
 
     def _rate(self, _: object) -> str:
         done = self._bar.pos if self._bar is not None else 0
-        return f"{done / max(time.perf_counter() - self._started, 1e-9):.0f} files/s"
+        return f"{done / max(time.perf_counter() - self._started, 1e-9):,.0f} files/s"
 
 
 def paging_options(deepest: int) -> Callable[[F], F]:
@@ -391,6 +409,10 @@ def _export_every_hit(query: str, index: Path | str, **options: Any) -> None:
 
     written = 0
     with Index(index) as ix:
+        # The first match alone, for what the query became (said on stderr as for a page).
+        filters = {name: value for name, value in options.items() if name != "snippets"}
+        first = ix.search(query, limit=1, snippets=0, mode="keyword", related=False, **filters)
+        _notes(first, show_query=False)
         rows = hit_rows(ix.every_hit(query, **options))
         click.echo(csv_text([next(rows)]), nl=False)
         for row in rows:
@@ -430,7 +452,7 @@ def _print_results(results: Results, output: str, color: str) -> None:
     if output == "as_json":
         _print_json(results_json(results))
     elif output == "as_jsonl":
-        for hit in (*results, *results.related):
+        for hit in (*results, *results.following):
             click.echo(json.dumps(hit_json(hit), ensure_ascii=False))
     elif output == "count_only":
         click.echo(str(results.total))
@@ -444,7 +466,7 @@ def _print_results(results: Results, output: str, color: str) -> None:
     else:
         _print_hits(results, color)
     if output in ("as_jsonl", "urls_only", "as_csv") and not results.total:
-        click.echo("no matches", err=True)
+        click.echo(no_match_text(results), err=True)
     if not results.total:
         sys.exit(1)
     if not results.hits and output != "count_only":
@@ -454,21 +476,13 @@ def _print_results(results: Results, output: str, color: str) -> None:
 
 
 def _notes(results: Results, *, show_query: bool) -> None:
-    """What a person should know about the results, on stderr."""
+    """What a person should know about the results, on stderr: every rewrite of the query, a line each."""
     if show_query:
-        note = (
-            " (the syntax was broken, so the words were searched as plain words)"
-            if results.plain_words
-            else ""
-        )
-        click.echo(f"searched: {results.parsed_query}{note}", err=True)
-    if results.corrected:
-        click.echo(f"showing results for: {results.suggestion} (to search the words as typed, add --exact)",
-                   err=True)  # fmt: skip
-    elif results.suggestion:
+        click.echo(f"searched: {results.parsed_query}", err=True)
+    for note in rewrite_notes(results, "add --exact"):
+        click.echo(note, err=True)
+    if results.suggestion and not results.corrected:
         click.echo(f"did you mean: {results.suggestion}", err=True)
-    if results.approximate:
-        click.echo("no exact matches; showing approximate (fuzzy) matches", err=True)
     if results.undated_left_out:
         click.echo(f"{plural(results.undated_left_out, 'matching article')} without a date "
                    "left out by --since/--until", err=True)  # fmt: skip
@@ -477,13 +491,13 @@ def _notes(results: Results, *, show_query: bool) -> None:
 def _print_hits(results: Results, color: str) -> None:
     colored = _use_color(color)
     marks = BOLD_RED if colored else ("", "")
-    for hit in (*results, *results.related):
+    for hit in (*results, *results.following):
         # color=True: click would strip the marks when stdout is not a TTY.
         click.echo(hit_text(hit, marks), color=colored)
     if results.facets:
         click.echo(facets_text(results.facets))
     if not results.total:
-        click.echo("no matches", err=True)
+        click.echo(no_match_text(results), err=True)
     elif not results.hits:
         click.echo(past_last_page_text(results), err=True)
     else:
@@ -595,15 +609,67 @@ def stats_command(index: Path | str, as_json: bool) -> None:
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port (0: any free port)."
 )
-def serve_command(index: Path | str, host: str, port: int) -> None:
+@click.option(
+    "--token-file",
+    type=FilePath(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="Require the secret on this file's first line (else from env SEARCHIDX_TOKEN, if set).",
+)
+@click.option("--public", is_flag=True, help="Allow listening beyond this machine without a secret.")
+@click.option(
+    "--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Requests answered at once."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0),
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time budget of one request; past it the answer is 504 (0: no budget).",
+)
+@click.option(
+    "--expensive",
+    type=click.IntRange(1),
+    metavar="N",
+    help="Costly requests (wildcards, fuzzy words, charts, exports) at once; past it 503. "
+    "[default: half the threads]",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(0),
+    default=20.0,
+    show_default=True,
+    metavar="N",
+    help="Requests a second per client address, on average (0: no limit); past it 429.",
+)
+@click.option(
+    "--burst",
+    type=click.IntRange(1),
+    default=40,
+    show_default=True,
+    metavar="N",
+    help="Requests per client address at once, above the rate.",
+)
+@click.option(
+    "--trusted-proxy",
+    metavar="ADDRESS",
+    help="The reverse proxy's address: its X-Forwarded-For/-Proto name the client and the scheme.",
+)
+@click.option("--access-log", is_flag=True, help="Write one line per request on stderr.")
+def serve_command(index: Path | str, host: str, port: int, token_file: Path | None, public: bool,
+                  **limits: Any) -> None:  # fmt: skip
     """Search the index in a browser, and over a JSON API (/api/search, /api/doc/ID, /api/stats).
 
-    Serves until Ctrl-C. Binds to this machine only by default: there is no
-    authentication, so anyone who can reach the address can read the archive.
+    Serves until Ctrl-C. Binds to this machine only by default. To share it,
+    set a secret (SEARCHIDX_TOKEN or --token-file; never on the command line):
+    programs send `Authorization: Bearer TOKEN`, browsers log in once. Listening
+    beyond this machine without one is refused unless --public says so.
     """
-    from searchidx.web import is_loopback, serve  # the web server loads only when serving
+    from searchidx.serving import ServeSettings, is_loopback, read_token
+    from searchidx.web import serve  # the web server loads only when serving
 
-    if not is_loopback(host):
+    settings = ServeSettings(token=read_token(token_file), **limits)
+    if settings.token is None and public and not is_loopback(host):
         click.echo(
             f"warning: listening on {host} without authentication: "
             "anyone who can reach it can read the index.",
@@ -611,9 +677,10 @@ def serve_command(index: Path | str, host: str, port: int) -> None:
         )
 
     def ready(address: str) -> None:
-        click.echo(f"serving {index} at {address} (Ctrl-C to stop)", err=True)
+        secret = "the secret required" if settings.token else "no secret"
+        click.echo(f"serving {index} at {address} ({secret}; Ctrl-C to stop)", err=True)
 
-    serve(index, host=host, port=port, ready=ready)
+    serve(index, host=host, port=port, settings=settings, public=public, ready=ready)
 
 
 @cli.command("check")

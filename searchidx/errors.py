@@ -110,6 +110,21 @@ class QueryError(SearchidxError):
     """The query cannot be searched (empty, or no searchable words)."""
 
 
+class SearchTimeoutError(SearchidxError):
+    """A search ran past the deadline it was given (``Index.search(..., deadline=...)``) and was stopped.
+
+    Not the user's syntax but its cost: the server answers HTTP 504; the CLI
+    exits 2, as for a query error.
+    """
+
+    def __init__(self, budget: float) -> None:
+        super().__init__(
+            f"The search took longer than its {budget:g}-second budget and was stopped. Narrow it: "
+            "fewer or rarer words, shorter phrases, fewer wildcards, a date range or a source."
+        )
+        self.budget = budget
+
+
 class DocumentNotFoundError(SearchidxError):
     """No document in the index matches the id, URL or path given."""
 
@@ -119,6 +134,34 @@ class ServeError(SearchidxError):
 
     def __init__(self, address: str, reason: str) -> None:
         super().__init__(f"Cannot listen on {address}: {reason}. Choose another port with --port.")
+
+
+class ServeSettingsError(SearchidxError):
+    """``searchidx serve`` will not start as asked: public without a secret, an unusable secret..."""
+
+
+class RequestRefusedError(SearchidxError):
+    """A request the server will not answer now (HTTP 401, 429, 503, 504); ``retry_after`` in seconds."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotAuthorizedError(RequestRefusedError):
+    """The request does not carry the server's secret (HTTP 401)."""
+
+
+class RateLimitedError(RequestRefusedError):
+    """The client sent more requests per second than the server allows (HTTP 429)."""
+
+
+class ServerBusyError(RequestRefusedError):
+    """As many costly requests as the server allows at once are running (HTTP 503)."""
+
+
+class TimeBudgetError(RequestRefusedError):
+    """The request took longer than the server's time budget (HTTP 504)."""
 
 
 class DocumentError(SearchidxError):

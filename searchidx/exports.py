@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from searchidx.results import Hit
 from searchidx.trends import Trend
 
-HIT_COLUMNS = ("rank", "date", "source", "title", "url", "score", "snippet")
+HIT_COLUMNS = ("rank", "id", "date", "source", "title", "url", "path", "record", "score", "snippet")
 TREND_COLUMNS = ("query", "period", "start", "end", "matches", "share", "dated_articles")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -28,22 +28,28 @@ def spreadsheet_safe(value: object) -> str:
 
 
 def hit_rows(hits: Iterable[Hit]) -> Iterator[list[str]]:
-    """The header, then one row per hit: rank, date, source, title, url, score, snippet."""
+    """The header, then one row per hit: rank, id (as ``show`` takes it), date, source, title, url (empty
+    when the article has none), path, record (its own id in a file of several), score, snippet."""
     yield list(HIT_COLUMNS)
     for hit in hits:
         date = hit.date.date().isoformat() if hit.date else ""
-        row = (hit.rank, date, hit.source, hit.title, hit.url or hit.path, f"{hit.score:.4f}", hit.snippet)
+        row = (hit.rank, hit.id, date, hit.source, hit.title, hit.url, hit.path, hit.record,
+               f"{hit.score:.4f}", hit.snippet)  # fmt: skip
         yield [spreadsheet_safe(value) for value in row]
 
 
 def trend_rows(trend: Trend) -> Iterator[list[str]]:
-    """The header, then one row per query and period (undated matches as a row without a period)."""
+    """The header, then one row per query and period (undated matches as a row without a period).
+
+    A period without any dated article has its count (0) and an empty share: a share of nothing is undefined.
+    """
     yield list(TREND_COLUMNS)
     for series in trend.series:
         for number, period in enumerate(trend.periods):
+            share = series.shares[number]
             row = (
                 series.query, period.label, period.start.isoformat(), period.end.isoformat(),
-                series.counts[number], f"{series.shares[number]:.6f}", trend.articles[number],
+                series.counts[number], "" if share is None else f"{share:.6f}", trend.articles[number],
             )  # fmt: skip
             yield [spreadsheet_safe(value) for value in row]
         if series.undated:

@@ -9,13 +9,16 @@ from datetime import datetime
 from typing import Any
 
 from whoosh.columns import NumericColumn
-from whoosh.util.times import long_to_datetime
+from whoosh.filedb.filetables import FileFormatError
+from whoosh.util.times import datetime_to_long, long_to_datetime
 
 FACETS = ("year", "month", "source")
 NO_DATE = "(no date)"
 NO_SOURCE = "(no source)"
 # What a DATETIME column holds for a document without a date.
 MISSING_DATE = 2**64 - 1
+# The last moment a date column can hold (31 December 9999); a larger number is no date.
+LATEST_DATE = datetime_to_long(datetime.max)
 # A date column holds microseconds since the first day of year 1.
 MICROSECONDS_PER_DAY = 86_400_000_000
 # Per open reader, its columns as arrays; gone with the reader.
@@ -88,8 +91,19 @@ def date_values(reader: Any) -> Any:
             else:  # a segment without the column: Whoosh gives its default for each document
                 values = np.fromiter((int(value) for value in column), dtype=np.uint64, count=count)
             parts.append(values)
-        cached["date"] = np.concatenate(parts)
+        cached["date"] = valid_dates(np.concatenate(parts))
     return cached["date"]
+
+
+def valid_dates(values: Any) -> Any:
+    """``values``, a date column's, if each is a date or :data:`MISSING_DATE`: another number is damage.
+
+    Raises :class:`~whoosh.filedb.filetables.FileFormatError` (a damaged
+    index to the commands) rather than a date out of range later.
+    """
+    if bool(((values > LATEST_DATE) & (values != MISSING_DATE)).any()):
+        raise FileFormatError("the date column holds a number that is no date")
+    return values
 
 
 def source_values(reader: Any) -> Any:

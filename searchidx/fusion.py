@@ -1,19 +1,25 @@
-"""Hybrid ranking: the keyword ranking and the nearest vectors, fused into one list.
+"""Hybrid ranking: the keyword matches ranked by their words and their meaning together.
+
+Only matches are ranked: an article that holds none of the query's words is
+never among them (it may follow them, found by meaning, labelled; see
+:meth:`searchidx.searching.Index.search`). The best :data:`CANDIDATES`
+keyword matches are re-ranked; every match below them keeps its keyword
+place after them, so no match is ever dropped and a page never depends on
+how deep the search went.
 
 Each side's scores are standardised by the mean and spread of its own top
 :data:`CANDIDATES` (a z-score: how far above that side's typical candidate a
-document is), and a document's fused score is ``KEYWORD_WEIGHT * words +
-(1 - KEYWORD_WEIGHT) * meaning``. A document the words do not match counts
-as the weakest keyword candidate; one the keyword side found gets its exact
-closeness on the other side, inside the vectors' top 100 or not. The weight
-and the scaling were chosen on SciFact's training queries and Cranfield
-(``docs/relevance.md``: z-scores beat scaling each side to 0-1 there).
+document is): the keyword side's over its best matches, the meaning side's
+over the archive's nearest vectors. A match's fused score is
+``weight * words + (1 - weight) * meaning``; a match without a vector counts
+as the farthest of the nearest. The weight and the scaling were chosen on
+SciFact's training queries and Cranfield (``docs/relevance.md``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import NamedTuple
 
 CANDIDATES = 100
@@ -21,47 +27,49 @@ KEYWORD_WEIGHT = 0.675
 
 
 class Fused(NamedTuple):
-    """One document of the fused ranking; ``by_meaning`` when no query word matched it."""
+    """One match in the hybrid ranking, with the score it was ranked by."""
 
     doc_id: str
     score: float
-    by_meaning: bool
 
 
-def fuse(
+def rerank(
     keyword: Sequence[tuple[str, float]],
-    nearest: Sequence[tuple[str, float]],
     closeness: Mapping[str, float],
+    nearest: Sequence[float],
     weight: float = KEYWORD_WEIGHT,
+    ahead: Collection[str] = frozenset(),
 ) -> list[Fused]:
-    """The union of both rankings, best fused score first (ties by id).
+    """The keyword matches, the best :data:`CANDIDATES` of them ranked by fused score (ties by id).
 
-    ``keyword`` and ``nearest`` are (id, score) best first; ``closeness``
-    holds the similarity to the query of keyword hits outside ``nearest``
-    (one without a vector counts as the farthest of ``nearest``). A
-    document's score does not depend on how deep either list goes past
-    :data:`CANDIDATES`, so the pages of one query never overlap.
+    ``keyword`` is (id, score) best first, every match the page needs;
+    ``closeness`` the similarity to the query of those matches (a match
+    missing from it has no vector); ``nearest`` the similarities of the
+    archive's nearest vectors, best first, which scale the meaning side.
+    ``weight`` 0 ranks the candidates by meaning alone. Candidates in
+    ``ahead`` (those holding every word of a short query: a name) rank before
+    the others, each group by fused score. The matches past the candidates
+    follow in keyword order with their keyword scores.
     """
-    words, no_words = _standardised(keyword, dict(keyword))
-    meaning, farthest = _standardised(nearest, {**closeness, **dict(nearest)})
+    candidates, rest = keyword[:CANDIDATES], keyword[CANDIDATES:]
+    words, _ = _standardised([score for _, score in candidates])
+    meaning, farthest = _standardised(list(nearest[:CANDIDATES]))
     fused = [
         Fused(
             doc,
-            weight * words.get(doc, no_words) + (1 - weight) * meaning.get(doc, farthest),
-            doc not in words,
+            weight * words(score)
+            + (1 - weight) * (meaning(closeness[doc]) if doc in closeness else farthest),
         )
-        for doc in dict.fromkeys([doc for doc, _ in keyword] + [doc for doc, _ in nearest])
+        for doc, score in candidates
     ]
-    return sorted(fused, key=lambda item: (-item.score, item.doc_id))
+    ranked = sorted(fused, key=lambda item: (item.doc_id not in ahead, -item.score, item.doc_id))
+    return ranked + [Fused(doc, score) for doc, score in rest]
 
 
-def _standardised(
-    ranking: Sequence[tuple[str, float]], values: Mapping[str, float]
-) -> tuple[dict[str, float], float]:
-    """``values`` as z-scores against the ranking's top CANDIDATES, and the weakest one's z-score."""
-    top = [score for _, score in ranking[:CANDIDATES]]
+def _standardised(top: list[float]) -> tuple[Callable[[float], float], float]:
+    """The z-score of a value against ``top``, and the weakest of ``top``'s z-score."""
     if not top:
-        return {}, 0.0
+        return (lambda value: 0.0), 0.0
     mean = sum(top) / len(top)
     spread = math.sqrt(sum((score - mean) ** 2 for score in top) / len(top)) or 1.0
-    return {doc: (value - mean) / spread for doc, value in values.items()}, (min(top) - mean) / spread
+    return (lambda value: (value - mean) / spread), (min(top) - mean) / spread

@@ -1,9 +1,10 @@
-"""``ingest()``: the articles under one or more folders into the index, incrementally.
+"""``ingest()``: the articles in files and under folders into the index, incrementally.
 
 Every supported file is hashed; only new and changed files are read again,
-documents of files that are gone from the folders are removed, and the rest
-is left untouched (``full=True`` rebuilds from scratch). Every record found is
-accounted for exactly once: added, updated, unchanged, duplicate or skipped.
+documents of files that are gone from the folders (or, for a file given by
+name, no longer read) are removed, and the rest is left untouched
+(``full=True`` rebuilds from scratch). Every record found is accounted for
+exactly once: added, updated, unchanged, duplicate or skipped.
 
 Identity and duplicates: a document is identified by its canonical URL, else
 by its file (and record). A document with the identity, or the title and body
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from whoosh.writing import CLEAR
 
 from searchidx.backends import index_location, is_cluster
-from searchidx.documents import BadRecord, Document, load_documents, path_text, read_bytes
+from searchidx.documents import BadRecord, Document, is_supported, load_documents, path_text, read_bytes
 from searchidx.errors import (
     NUL_IN_PATH,
     CorpusError,
@@ -39,7 +40,7 @@ from searchidx.errors import (
 )
 from searchidx.finding import find_files, is_under
 from searchidx.manifest import Manifest, Record
-from searchidx.rendering import plural
+from searchidx.rendering import ignored_text, plural
 from searchidx.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
 from searchidx.schema import SCHEMA_VERSION, index_path, index_storage, open_or_create_index
 from searchidx.writers import DEFAULT_WAIT, open_writer, remove_leftovers, worker_count, write_lock
@@ -70,21 +71,25 @@ def ingest(
     shards: int | None = None,
     replicas: int | None = None,
     semantic: bool | None = None,
+    include_folder_docs: bool = False,
 ) -> IngestReport:
-    """Bring the index at ``index`` up to date with the articles under ``directories``.
+    """Bring the index at ``index`` up to date with the articles in ``directories``: folders and files.
 
     ``index`` defaults to ``$SEARCHIDX_INDEX`` or ``index/``; it is created if
     missing. An ``http(s)://host:port/name`` URL is an index on an OpenSearch
     cluster (``shards`` and ``replicas`` set when it is created; default 1 and
-    1). Documents that came from other folders are left alone, unless
-    ``full`` asks for a rebuild from these folders only. ``workers`` is the
+    1). A folder is read recursively; a file given by name is read whatever
+    its name. Documents that came from other folders and files are left alone,
+    unless ``full`` asks for a rebuild from these only. A folder's own
+    documents (README.txt, LICENSE.md, COPYING.html...) are not read unless
+    ``include_folder_docs``; one indexed before is removed. ``workers`` is the
     number of indexing processes (default: one per core, up to 4, when there
     are 2,000 files or 8 MB to read, or more). An ingest that finds another
     one writing waits up to ``wait`` seconds for it (``observer.waiting`` is
     told). ``semantic`` True gives every article a vector for searching by
     meaning (the ``semantic`` extra), False drops the vectors, None keeps
     what the index was last told. Raises :class:`CorpusError` when a folder
-    is missing or none holds a supported file, :class:`IndexLockedError` when
+    or file is missing or none holds a supported file, :class:`IndexLockedError` when
     the wait runs out, :class:`SemanticUnavailableError` when vectors are
     asked for without the extra.
 
@@ -95,10 +100,18 @@ def ingest(
     location = index_location(index)
     cluster = location is not None and is_cluster(location)
     target = index_path(location) if not cluster else None
-    found = find_files(folders, exclude=target)
+    found = find_files(folders, exclude=target, include_folder_docs=include_folder_docs)
     candidates = found.supported
+    folder_documents = tuple(path_text(path) for path in found.folder_documents)
     if not candidates:
         names = ", ".join(str(folder) for folder in folders)
+        if folder_documents:
+            raise NothingToIndexError(
+                f"No articles in {names}: "
+                f"{ignored_text(folder_documents, found.ignored, found.ignored_folders)} ignored. "
+                "Point ingest at the folder that holds your articles, "
+                "or add --include-folder-docs to index folder documents."
+            )
         raise NothingToIndexError(
             f"No supported files ({SUPPORTED_NAMES}) in {names} "
             f"({plural(found.ignored, 'other file')} ignored). "
@@ -126,6 +139,8 @@ def ingest(
         run = _Run(store.new_writer, store.manifest, observer, full=full, fresh=full or store.fresh,
                    semantic=with_vectors)  # fmt: skip
         try:
+            for location in folder_documents:
+                observer.action("ignored", location, "a folder document")
             run.execute(candidates, folders)
             run.commit()
             if target is not None:
@@ -144,6 +159,7 @@ def ingest(
         files=len(candidates),
         ignored=found.ignored,
         ignored_folders=found.ignored_folders,
+        folder_documents=folder_documents,
         added=run.added,
         updated=run.updated,
         unchanged=run.unchanged,
@@ -211,11 +227,20 @@ def _whoosh_store(
     with write_lock(index_storage(target), target, wait=wait, on_wait=observer.waiting):
         ix = open_or_create_index(target, rebuild=full)
         remove_leftovers(ix.storage)
-        manifest = Manifest(target)
+        manifest = _writable_manifest(target)
         try:
             yield _WhooshStore(ix, manifest, target, workers)
         finally:
             manifest.close()
+
+
+def _writable_manifest(target: Path) -> Manifest:
+    """The index's ingest records opened for writing; :class:`IndexWriteError` when they cannot be."""
+    try:
+        return Manifest(target)
+    except sqlite3.OperationalError as error:
+        reason = "Permission denied" if not os.access(target, os.W_OK) else str(error)
+        raise IndexWriteError(target, reason) from error
 
 
 @dataclass
@@ -493,20 +518,20 @@ def _load(path: Path, data: bytes) -> Iterator[Document | Skipped]:
 
 
 def _as_folders(directories: PathLike | Iterable[PathLike]) -> list[Path]:
+    """The folders and files to ingest, each checked to exist."""
     if isinstance(directories, (str, os.PathLike)):
         directories = [directories]
     folders = [Path(directory) for directory in directories]
     if not folders:
-        raise CorpusError("No folder to ingest. Give one or more folders of articles.")
+        raise CorpusError("No folder to ingest. Give one or more folders or files of articles.")
     for folder in folders:
         if "\0" in str(folder):
             raise CorpusError(
                 f"The folder name {str(folder)!r} {NUL_IN_PATH}. Check the path and run ingest again."
             )
         if not folder.exists():
-            raise CorpusError(f"The folder {folder} does not exist. Check the path and run ingest again.")
-        if not folder.is_dir():
-            raise CorpusError(f"{folder} is not a folder. Give the folder that holds your articles.")
+            kind = "file" if is_supported(folder) else "folder"
+            raise CorpusError(f"The {kind} {folder} does not exist. Check the path and run ingest again.")
     return folders
 
 
@@ -546,6 +571,7 @@ def _fields(document: Document, key: str) -> dict[str, Any]:
         "url": document.url,
         "source": document.source,
         "path": key,
+        "record": document.record,
     }
     if document.date is not None:
         # Whoosh stores naive datetimes; searchidx's are UTC.

@@ -6,10 +6,15 @@ documents of deleted files, and recognise duplicates across runs. It is
 written after the Whoosh commit; if a crash comes in between, the next run
 sees the files as changed and writes the same documents again (updates by id
 are idempotent), so a lagging manifest costs time, never documents.
+The database is in write-ahead-log mode, and readers open it read-only: an
+ingest that is writing blocks none of them (``stats`` and ``serve`` answer
+throughout).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,6 +22,8 @@ from pathlib import Path
 from typing import Literal
 
 MANIFEST_NAME = "searchidx-manifest.sqlite3"
+BUSY_SECONDS = 10.0  # how long a statement waits for another connection's lock before it fails
+TABLES = {"files", "records", "meta", "records_by_path", "records_by_doc", "records_by_content"}
 Status = Literal["indexed", "duplicate", "skipped"]
 
 SCHEMA = """
@@ -65,13 +72,39 @@ class Record:
 class Manifest:
     """The manifest of one index; changes become visible on :meth:`commit`."""
 
-    def __init__(self, index_dir: Path | None) -> None:
-        """The manifest in ``index_dir``, or (``None``) an empty one in memory, as a cluster's is loaded."""
-        self._connection = sqlite3.connect(index_dir / MANIFEST_NAME if index_dir is not None else ":memory:")
-        self._connection.executescript(SCHEMA)
+    def __init__(self, index_dir: Path | None, *, read_only: bool = False) -> None:
+        """The manifest in ``index_dir``, or (``None``) an empty one in memory, as a cluster's is loaded.
+
+        ``read_only`` opens an existing manifest for reading only (``stats``, ``check``, the web server):
+        it writes nothing, so an ingest that is writing never makes it fail. Writers keep the database
+        in write-ahead-log mode, in which readers are never blocked by a writer.
+        """
+        if index_dir is None:
+            self._connection = sqlite3.connect(":memory:")
+        elif read_only:
+            self._connection = _reader(index_dir / MANIFEST_NAME)
+            return
+        else:
+            self._connection = sqlite3.connect(index_dir / MANIFEST_NAME, timeout=BUSY_SECONDS)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Create what is missing of the schema (nothing is written when it is all there); WAL mode."""
+        tables = {name for (name,) in self._connection.execute("SELECT name FROM sqlite_master")}
+        if not tables >= TABLES:
+            self._connection.executescript(SCHEMA)
         columns = {row[1] for row in self._connection.execute("PRAGMA table_info(files)")}
         if "stamp" not in columns:  # a manifest from before stamps
             self._connection.execute("ALTER TABLE files ADD COLUMN stamp TEXT NOT NULL DEFAULT ''")
+        (journal,) = self._connection.execute("PRAGMA journal_mode").fetchone()
+        if journal not in ("wal", "memory"):
+            # Once per manifest (it stays so): readers can then read while an ingest writes. When busy,
+            # or on a file system without shared memory, the next ingest tries again.
+            # A reader that opened it this way does not wait for another connection's lock to do it.
+            self._connection.execute("PRAGMA busy_timeout = 100")
+            with contextlib.suppress(sqlite3.OperationalError):
+                self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
 
     def close(self) -> None:
         """Close the database (uncommitted changes are dropped)."""
@@ -164,6 +197,17 @@ class Manifest:
             (reason, doc_id),
         )
 
+    def common_folder(self) -> str | None:
+        """The deepest folder that holds every recorded source file (``None`` when none is recorded)."""
+        rows = self._connection.execute("SELECT path FROM files")
+        folders: set[str] = {os.path.dirname(path) for (path,) in rows}
+        if not folders:
+            return None
+        try:
+            return os.path.commonpath(folders)
+        except ValueError:  # relative and absolute paths, or several drives
+            return None
+
     def undated_count(self) -> int:
         """How many indexed documents have no date."""
         (count,) = self._connection.execute(
@@ -199,3 +243,22 @@ def _record(row: tuple[str, str, Status, str | None, str | None, str, int]) -> R
 def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def _reader(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the manifest at ``path``.
+
+    A manifest in write-ahead-log mode is read through a shared-memory file beside it; in a folder
+    this process cannot write (a read-only mount, another user's archive), where no writer can be
+    either, it is read as the immutable file it then is.
+    """
+    uri = (path.resolve().as_uri()) + "?mode=ro"
+    connection = sqlite3.connect(uri, uri=True, timeout=BUSY_SECONDS)
+    try:
+        connection.execute("SELECT name FROM sqlite_master").fetchall()
+    except sqlite3.OperationalError:
+        connection.close()
+        if os.access(path.parent, os.W_OK):
+            raise
+        connection = sqlite3.connect(uri + "&immutable=1", uri=True)
+    return connection

@@ -33,6 +33,7 @@ from whoosh import query as wq
 
 from searchidx.analysis import surface_words, text_analyzer, url_analyzer
 from searchidx.backends import DayCounts, Filters, Page, Row, Sort
+from searchidx.deadlines import check, expired, remaining
 from searchidx.errors import ClusterError, ClusterExtraMissingError, DocumentNotFoundError
 from searchidx.facets import NO_DATE, NO_SOURCE
 from searchidx.opensearchquery import Dsl, Translator
@@ -60,6 +61,16 @@ NAME_SHARE = 0.5
 SIMILAR_TERMS = 25
 PREFERENCE = "searchidx"  # the same shard copies answer every search, so equal scores stay in order
 REQUEST_TIMEOUT = 60
+# A search with a deadline is cancelled on the cluster this long after it, and given up on by the client
+# twice as long after it (the cluster's own timeout answers first).
+TIMEOUT_GRACE = 0.5
+# How long a request that needs the elected cluster manager (mappings, settings, health, creating an
+# index) waits for one: an election after a manager is lost takes a few seconds; a cluster with none
+# is reported after this wait (the server's default is 30 s, and the client tried 4 times: 2 minutes).
+MANAGER_WAIT_SECONDS = 8
+MANAGER = {"cluster_manager_timeout": f"{MANAGER_WAIT_SECONDS}s"}  # the parameter of those requests
+# How long the questions asked to explain a failure may take: each is answered by the node itself.
+DIAGNOSIS_TIMEOUT = 3
 T = TypeVar("T")
 
 
@@ -120,7 +131,9 @@ def connect(address: ClusterAddress) -> Any:
         "timeout": REQUEST_TIMEOUT,
         "max_retries": 3,
         "retry_on_timeout": True,
-        "retry_on_status": (502, 503, 504),
+        # Not 503: searches and bulk writes try a busy or shard-less cluster again themselves, with
+        # pauses; any other 503 means no elected cluster manager, which 4 tries in a row cannot fix.
+        "retry_on_status": (502, 504),
         "verify_certs": True,
     }
     if os.environ.get(API_KEY_ENV):
@@ -168,9 +181,41 @@ def call(address: ClusterAddress, action: Callable[[], T]) -> T:
         raise
     except failure.TransportError as error:
         raise ClusterError(
-            f"The cluster at {where} could not answer (HTTP {error.status_code}: {_reason(error)}). "
+            manager_missing(address)
+            or f"The cluster at {where} could not answer (HTTP {error.status_code}: {_reason(error)}). "
             "Check its health with `searchidx stats`, and try again."
         ) from error
+
+
+def manager_missing(address: ClusterAddress) -> str | None:
+    """What to say of a cluster whose nodes have no elected cluster manager, or None if it has one.
+
+    Asked of the node reached (``local``: answered at once, without a manager) after a request
+    failed: ``_cluster/health`` says whether a manager is known, ``_cat/nodes`` which of the
+    nodes it last knew answer. None too when the cluster cannot tell within
+    :data:`DIAGNOSIS_TIMEOUT`.
+    """
+    try:
+        client = connect(address)
+        health = client.cluster.health(local=True, request_timeout=DIAGNOSIS_TIMEOUT)
+        if health.get("discovered_cluster_manager", health.get("discovered_master", True)):
+            return None
+    except Exception:  # the cluster cannot tell: the error at hand is reported as it is
+        return None
+    lost = ""
+    try:
+        nodes = client.cat.nodes(
+            local=True, format="json", h="name,heap.percent", request_timeout=DIAGNOSIS_TIMEOUT
+        )
+        names = sorted(str(node["name"]) for node in nodes if node.get("heap.percent") is None)
+        if names:
+            lost = f" ({len(names)} of {len(nodes)} nodes unreachable: {', '.join(names)})"
+    except Exception:  # the sentence goes without the count
+        pass
+    return (
+        f"The cluster at {address.hosts[0]} has no elected cluster manager{lost}, so it cannot answer: "
+        "too few of its nodes reach each other to elect one. Start the missing nodes, then try again."
+    )
 
 
 def _reason(error: Any) -> str:
@@ -211,6 +256,7 @@ def index_body(shards: int, replicas: int) -> Dsl:
                 "names": words,
                 "source": {"type": "keyword"},
                 "path": {"type": "keyword"},
+                "record": {"type": "keyword"},
                 "date": {"type": "date"},
                 "shown": {"type": "object", "enabled": False},
             },
@@ -251,6 +297,7 @@ class DocumentBuilder:
             "names": " ".join(word for word, share in shares.items() if share >= NAME_SHARE),
             "source": fields.get("source") or None,
             "path": fields["path"],
+            "record": fields.get("record") or None,
             "shown": {"title": fields["title"], "body": fields["_stored_body"], "url": url},
         }
         if fields.get("date") is not None:
@@ -270,6 +317,7 @@ def stored_fields(hit: Dsl) -> dict[str, Any]:
         "url": shown.get("url", ""),
         "source": source.get("source") or "",
         "path": source.get("path", ""),
+        "record": source.get("record") or "",
         "date": _naive_utc(raw_date) if raw_date else None,
     }
 
@@ -292,7 +340,7 @@ class OpenSearchBackend:
         call(self.address, self._check_index)
 
     def _check_index(self) -> None:
-        mapping = self._client.indices.get_mapping(index=self.address.name)
+        mapping = self._client.indices.get_mapping(index=self.address.name, **MANAGER)
         meta = next(iter(mapping.values()))["mappings"].get("_meta", {})
         if meta.get("searchidx_schema_version") != SCHEMA_VERSION:
             raise ClusterError(
@@ -321,11 +369,21 @@ class OpenSearchBackend:
     def search(self, body: Dsl, *, size: int = 0, start: int = 0, scored: bool = False) -> Dsl:
         """One search of the index; ``scored`` ones with global term statistics (a first round trip
         to every shard). A search that meets a shard with no live copy (a node just died) is tried
-        again until :data:`SEARCH_RETRY_SECONDS` pass."""
+        again until :data:`SEARCH_RETRY_SECONDS` pass, or :data:`MANAGER_WAIT_SECONDS` when the
+        cluster has no elected manager then (none can promote a replica); an index that is red (a
+        shard without any copy left on the cluster's nodes) is reported at once."""
         search_type = "dfs_query_then_fetch" if scored else "query_then_fetch"
         deadline = time.monotonic() + SEARCH_RETRY_SECONDS
         pause = 0.25
+        tries = 0
         while True:
+            check()  # the search's deadline, if it has one (searchidx.deadlines)
+            tries += 1
+            if tries == 2:  # the first failed: can the cluster mend it, and soon?
+                if manager_missing(self.address):
+                    deadline = min(deadline, time.monotonic() + MANAGER_WAIT_SECONDS)
+                elif red := self._red():
+                    raise ClusterError(red)
             try:
                 answer: Dsl = self._client.search(
                     index=self.address.name,
@@ -335,20 +393,53 @@ class OpenSearchBackend:
                     search_type=search_type,
                     preference=PREFERENCE,
                     allow_partial_search_results=False,
+                    **_time_limits(),
                 )
             except Exception as error:
+                if remaining() == 0:  # the cluster gave up or was given up on at the search's deadline
+                    raise expired() from error
                 if not _retryable(error) or time.monotonic() > deadline:
                     raise
             else:
+                if answer.get("timed_out"):
+                    raise expired()
                 if not answer.get("_shards", {}).get("failed"):
                     return answer
                 if time.monotonic() > deadline:
                     raise ClusterError(
-                        f"Some shards of {self.location} failed to answer. "
+                        manager_missing(self.address)
+                        or f"Some shards of {self.location} failed to answer. "
                         "Check its health with `searchidx stats`."
                     )
             time.sleep(pause)
             pause = min(pause * 2, 4.0)
+
+    def _red(self) -> str | None:
+        """What to say when the index is red (a primary shard with no live copy: when a node dies,
+        the cluster promotes a replica in the same step, so red is a loss only a node's return
+        mends), or None. None too when the cluster cannot tell within :data:`DIAGNOSIS_TIMEOUT`."""
+        name = self.address.name
+        try:
+            health = self._client.cluster.health(
+                index=name, level="shards", request_timeout=DIAGNOSIS_TIMEOUT, **MANAGER
+            )
+            shards = health["indices"][name]["shards"]
+        except Exception:  # the failure at hand is reported as it is
+            return None
+        # A primary being recovered (initializing: a node restarting) is not lost: wait for it.
+        lost = [
+            shard
+            for shard in shards.values()
+            if not shard["primary_active"] and not shard["initializing_shards"]
+        ]
+        if not lost:
+            return None
+        return (
+            f"The index {self.location} is red: {len(lost)} of its {len(shards)} shards "
+            f"{'has' if len(lost) == 1 else 'have'} no live copy on the cluster's nodes, so it cannot be "
+            "searched. Bring back the nodes that held them (the cluster's own logs say which); "
+            "`searchidx check --index URL` says when the index is whole again."
+        )
 
     def translator(self) -> Translator:
         """A query translator whose fuzzy words are expanded from this cluster's words."""
@@ -483,7 +574,10 @@ class OpenSearchBackend:
         ids = [doc_id for doc_id in candidates if doc_id]
         path = str(Path(reference).expanduser().resolve())
         query = {
-            "bool": {"should": [{"terms": {"id": ids}}, {"term": {"path": path}}], "minimum_should_match": 1}
+            "bool": {
+                "should": [{"terms": {"id": ids}}, {"term": {"path": path}}, {"term": {"record": reference}}],
+                "minimum_should_match": 1,
+            }
         }
         answer = self.search({"query": query, "sort": [{"id": "asc"}]}, size=6)
         hits = answer["hits"]["hits"]
@@ -493,9 +587,9 @@ class OpenSearchBackend:
         if len(hits) == 1:
             return stored_fields(hits[0])
         if hits:
-            shown = ", ".join(hit["_source"]["id"] for hit in hits[:5])
+            shown = ", ".join(hit["_source"].get("record") or hit["_source"]["id"] for hit in hits[:5])
             raise DocumentNotFoundError(
-                f"{reference} holds {len(hits)}+ documents; name one by its id ({shown}, ...)."
+                f"{reference} names {len(hits)}+ documents; name one by its id ({shown}, ...)."
             )
         raise DocumentNotFoundError(
             f"No document {reference!r} in the index at {self.location}. Give an id, URL or file path "
@@ -573,8 +667,8 @@ class OpenSearchBackend:
         answer = self.search({"aggs": aggregations, "track_total_hits": True})
         found = answer["aggregations"]
         name = self.address.name
-        health = self._client.cluster.health(index=name)
-        settings = self._client.indices.get_settings(index=name)[name]["settings"]["index"]
+        health = self._client.cluster.health(index=name, **MANAGER)
+        settings = self._client.indices.get_settings(index=name, **MANAGER)[name]["settings"]["index"]
         size = self._client.indices.stats(index=name, metric="store")["_all"]["primaries"]["store"]
         meta = self._meta()
         return Stats(
@@ -675,6 +769,10 @@ class ClusterLexicon:
         """How many documents hold each stem in the body (those not yet counted: one request)."""
         return self._count("body", list(stems))
 
+    def expansions(self, node: Any) -> None:
+        """None: the cluster bounds prefixes and wildcards itself (a ``top_terms`` rewrite) and fuzzy
+        words by its term suggester (:mod:`searchidx.opensearchquery`)."""
+
     def words_within(self, text: str, edits: int, prefix: int = 1) -> list[str]:
         """The cluster's words within ``edits`` edits of ``text``, from its term suggester; their
         counts are kept, so the speller asks the cluster once for them all; each word is asked once."""
@@ -711,6 +809,20 @@ class ClusterLexicon:
             found, self._documents = self._backend.counts(missing)
             self._counts.update(found)
         return {word: self._counts[(field, word)] for word in words}
+
+
+def _time_limits() -> dict[str, Any]:
+    """What is left of the search's deadline as a request's limits: the cluster's ``timeout`` (the
+    shards stop collecting matches and say ``timed_out``), its cancellation a moment later (every
+    phase stops), and the client's own wait; none when the search has no deadline."""
+    left = remaining()
+    if left is None:
+        return {}
+    return {
+        "timeout": f"{max(int(left * 1000), 1)}ms",
+        "cancel_after_time_interval": f"{int((left + TIMEOUT_GRACE) * 1000)}ms",
+        "request_timeout": left + 2 * TIMEOUT_GRACE,
+    }
 
 
 def _retryable(error: Exception) -> bool:

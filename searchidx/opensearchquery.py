@@ -6,17 +6,22 @@ for node: words OR-ed with the same field weights, phrases, ``NOT``,
 prefixes, fuzzy words and date ranges. The cluster indexes the terms
 searchidx's own analyzer makes (see :mod:`searchidx.opensearchbackend`), so
 a term here is the exact term indexed, as on Whoosh.
+
+A prefix or wildcard is scored as Whoosh scores it, each word it stands for
+as a word of its own (BM25 with that word's IDF) and the words OR-ed, with
+a bounded rewrite: see :data:`SCORED_EXPANSIONS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 from whoosh import query as wq
 from whoosh.util.times import long_to_datetime
 
+from searchidx.bounds import MAX_EXPANSIONS, MAX_EXPANSIONS_PER_QUERY, Expansion
 from searchidx.errors import QueryError
 from searchidx.ranking import lucene_idf
 
@@ -26,6 +31,14 @@ Frequencies = Callable[[str, list[str]], dict[str, int]]
 # (typed word, edits, prefix letters) -> the archive's words as written within reach.
 Neighbours = Callable[[str, int, int], list[str]]
 MATCH_NOTHING: Dsl = {"match_none": {}}
+# A prefix or wildcard query matches every word it stands for, but scores at most this many of
+# them (per shard; Lucene's top_terms rewrite, which keeps the first ones in term order, not the
+# most frequent): a fixed cost whatever the prefix, the bound a Whoosh index keeps (searchidx.bounds).
+SCORED_EXPANSIONS = MAX_EXPANSIONS
+# ... and all of a query's prefixes and wildcards (one per field searched) score at most this many
+# words together, leaving room for the rest of the query under the cluster's limit of 1,024
+# clauses in all (``a* b* c* d* e* f*`` would otherwise fail as too many clauses).
+SCORED_EXPANSIONS_PER_QUERY = MAX_EXPANSIONS_PER_QUERY
 
 
 class Translator:
@@ -42,9 +55,19 @@ class Translator:
         self._frequencies = frequencies
         self._neighbours = neighbours
         self._stem = stem
+        self._scored: int | None = None  # words a prefix or wildcard scores, while a tree is written
 
     def dsl(self, node: Any) -> Dsl:
-        """The DSL of one node of the tree (and of its children)."""
+        """The DSL of a query tree; called again for each node below (and its children)."""
+        if self._scored is not None:
+            return self._dsl(node)
+        self._scored = scored_expansions(node)
+        try:
+            return self._dsl(node)
+        finally:
+            self._scored = None
+
+    def _dsl(self, node: Any) -> Dsl:
         boost = float(getattr(node, "boost", 1.0))
         found = self._node(node)
         if boost != 1.0 and "bool" in found:
@@ -54,14 +77,16 @@ class Translator:
     def _node(self, node: Any) -> Dsl:
         if node is wq.NullQuery or isinstance(node, wq.NullQuery.__class__):
             return MATCH_NOTHING
-        if isinstance(node, wq.Every):
+        if isinstance(node, wq.Every):  # "*" (searchidx.bounds): every article
             return {"match_all": {}}
+        if isinstance(node, Expansion):  # a pattern bounded to words of a Whoosh index: those words
+            return self._dsl(node.searched())
         if isinstance(node, wq.FuzzyTerm):  # before Term: a fuzzy term is one
             return self._fuzzy(node)
         if isinstance(node, wq.Prefix):
-            return {"prefix": {node.fieldname: {"value": node.text, "boost": node.boost}}}
+            return _expansion("prefix", node, self._scored or SCORED_EXPANSIONS)
         if isinstance(node, wq.Wildcard):
-            return {"wildcard": {node.fieldname: {"value": node.text, "boost": node.boost}}}
+            return _expansion("wildcard", node, self._scored or SCORED_EXPANSIONS)
         if isinstance(node, wq.Term):
             return {"term": {node.fieldname: {"value": node.text, "boost": node.boost}}}
         if isinstance(node, wq.Phrase):
@@ -139,6 +164,44 @@ class Translator:
 
     def _idf(self, frequency: int) -> float:
         return lucene_idf(self._documents(), frequency)
+
+
+def scored_expansions(query: Any) -> int:
+    """How many words each prefix or wildcard of ``query`` scores: :data:`SCORED_EXPANSIONS`,
+    fewer when the query has so many of them that together they would pass
+    :data:`SCORED_EXPANSIONS_PER_QUERY`."""
+    patterns = sum(1 for node in _nodes(query) if isinstance(node, (wq.Prefix, wq.Wildcard)))
+    return max(1, min(SCORED_EXPANSIONS, SCORED_EXPANSIONS_PER_QUERY // max(patterns, 1)))
+
+
+def _nodes(query: Any) -> Iterator[Any]:
+    yield query
+    for child in query.children():
+        yield from _nodes(child)
+
+
+def _expansion(kind: str, node: Any, scored: int) -> Dsl:
+    """A prefix or wildcard (``kind``) query: every document holding one of its words, scored as on Whoosh.
+
+    The filter matches every word (Lucene's constant-score rewrite, as
+    before); the optional clause adds the BM25 score of each word found in
+    the document, with that word's own IDF, as Whoosh's OR of the words
+    does: a ``top_terms_N`` rewrite, the scoring Boolean rewrite bounded to
+    ``scored`` words, so that ``c*`` costs a 100-word OR, not an error for
+    passing the 1,024 clauses a query may hold (a ``scoring_boolean``
+    rewrite) nor one score for every hit (the constant-score rewrite alone).
+    A document holding only words past the bound still matches (as on
+    Whoosh), with a score of 0. The node's boost (the field weight) is set
+    on the ``bool`` by :meth:`Translator.dsl`, once.
+    """
+    field = node.fieldname
+    scored_words = {"value": node.text, "rewrite": f"top_terms_{scored}"}
+    return {
+        "bool": {
+            "filter": [{kind: {field: {"value": node.text}}}],
+            "should": [{kind: {field: scored_words}}],
+        }
+    }
 
 
 def _bounds(start: Any, end: Any, node: Any) -> Dsl:

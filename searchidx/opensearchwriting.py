@@ -32,6 +32,7 @@ from searchidx.checking import RERUN, CheckReport
 from searchidx.errors import ClusterError
 from searchidx.manifest import Manifest, Record
 from searchidx.opensearchbackend import (
+    MANAGER,
     META_ID,
     ClusterAddress,
     DocumentBuilder,
@@ -265,29 +266,41 @@ def cluster_store(
 def _ensure_indexes(
     client: Any, address: ClusterAddress, full: bool, shards: int | None, replicas: int | None
 ) -> None:
-    exists = client.indices.exists(index=address.name)
+    # Each request here needs the elected cluster manager, and waits MANAGER_WAIT_SECONDS for one.
+    exists = client.indices.exists(index=address.name, **MANAGER)
     if exists and not full:
         _check_compatible(client, address)
         if shards is not None or replicas is not None:
             _check_layout(client, address, shards, replicas)
-        if not client.indices.exists(index=address.files):
-            client.indices.create(index=address.files, body=files_index_body(replicas or DEFAULT_REPLICAS))
+        if not client.indices.exists(index=address.files, **MANAGER):
+            body = files_index_body(replicas or DEFAULT_REPLICAS)
+            client.indices.create(index=address.files, body=body, **MANAGER)
         return
     if exists:
-        settings = client.indices.get_settings(index=address.name)[address.name]["settings"]["index"]
+        settings = _settings(client, address)
         shards = shards or int(settings["number_of_shards"])
         replicas = replicas if replicas is not None else int(settings["number_of_replicas"])
-        client.indices.delete(index=address.name)
-    if client.indices.exists(index=address.files):
-        client.indices.delete(index=address.files)
+        client.indices.delete(index=address.name, **MANAGER)
+    if client.indices.exists(index=address.files, **MANAGER):
+        client.indices.delete(index=address.files, **MANAGER)
     shards = shards or DEFAULT_SHARDS
     replicas = DEFAULT_REPLICAS if replicas is None else replicas
-    client.indices.create(index=address.name, body=index_body(shards, replicas), wait_for_active_shards="all")
-    client.indices.create(index=address.files, body=files_index_body(replicas), wait_for_active_shards="all")
+    for name, body in (
+        (address.name, index_body(shards, replicas)),
+        (address.files, files_index_body(replicas)),
+    ):
+        client.indices.create(index=name, body=body, wait_for_active_shards="all", **MANAGER)
+
+
+def _settings(client: Any, address: ClusterAddress) -> Any:
+    """The index's settings (``number_of_shards``...), as its cluster manager knows them."""
+    return client.indices.get_settings(index=address.name, **MANAGER)[address.name]["settings"]["index"]
 
 
 def _check_compatible(client: Any, address: ClusterAddress) -> None:
-    mapping = client.indices.get_mapping(index=address.name)[address.name]["mappings"]
+    """Raises :class:`ClusterError` unless the index was built by this version of searchidx
+    (and :class:`ClusterError` saying so when there is no such index)."""
+    mapping = client.indices.get_mapping(index=address.name, **MANAGER)[address.name]["mappings"]
     if mapping.get("_meta", {}).get("searchidx_schema_version") != SCHEMA_VERSION:
         raise ClusterError(
             f"The index {address.shown} was not built by this version of searchidx (or not by searchidx). "
@@ -296,14 +309,15 @@ def _check_compatible(client: Any, address: ClusterAddress) -> None:
 
 
 def _check_layout(client: Any, address: ClusterAddress, shards: int | None, replicas: int | None) -> None:
-    settings = client.indices.get_settings(index=address.name)[address.name]["settings"]["index"]
+    settings = _settings(client, address)
     if shards is not None and int(settings["number_of_shards"]) != shards:
         raise ClusterError(
             f"The index {address.shown} has {settings['number_of_shards']} shards; the number is fixed "
             "when an index is made. Rebuild it with --full to change it."
         )
     if replicas is not None and int(settings["number_of_replicas"]) != replicas:
-        client.indices.put_settings(index=address.name, body={"index": {"number_of_replicas": replicas}})
+        body = {"index": {"number_of_replicas": replicas}}
+        client.indices.put_settings(index=address.name, body=body, **MANAGER)
 
 
 @contextlib.contextmanager
@@ -372,7 +386,10 @@ def check_cluster(url: str, *, compare: Callable[[dict[str, int], dict[str, str]
     client = connect(address)
 
     def read() -> tuple[str, int, dict[str, int], dict[str, str]]:
-        health = client.cluster.health(index=address.name)
+        # First whether the index exists (a missing one is said at once: the health of an index
+        # waits for it to be created), and is searchidx's.
+        _check_compatible(client, address)
+        health = client.cluster.health(index=address.name, **MANAGER)
         if health["status"] == "red":  # a shard without a live copy: its documents cannot be read
             return "red", int(health["active_primary_shards"]), {}, {}
         ids: dict[str, int] = {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,6 +24,7 @@ from whoosh.matching import NullMatcher
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 
 from searchidx.analysis import fold_word
+from searchidx.bounds import MAX_FUZZY_EXPANSIONS, MAX_FUZZY_WORDS, limited, most_frequent
 from searchidx.errors import QueryError
 from searchidx.ranking import FIELD_BOOSTS
 from searchidx.spelling import Correction, QueryWord, edits_allowed, words_within
@@ -49,13 +51,15 @@ class ParsedQuery:
 
     ``text`` is what was actually searched: the user's query, or its plain
     words when the syntax was broken (``fallback`` is then true); ``words``
-    are its words as typed, for the speller.
+    are its words as typed, for the speller; ``notes`` say, a sentence each,
+    how the query searched differs from the one typed.
     """
 
     query: Any
     text: str
     fallback: bool
     words: tuple[QueryWord, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return str(self.query)
@@ -69,23 +73,45 @@ def parse_query(text: str, schema: Any) -> ParsedQuery:
     """
     if not text.strip():
         raise QueryError('The query is empty. Give one or more words to search for, e.g. "Putin parade".')
-    text = _without_question_marks(text)
-    if _all_capitals(text):  # typed with caps lock on: its AND, OR and NOT are words, not operators
+    text = _without_question_marks(valid_text(text))
+    notes: list[str] = []
+    if _all_capitals(text) and CAPITAL_OPERATOR.search(text):  # typed with caps lock on
         text = CAPITAL_OPERATOR.sub(lambda match: match.group().lower(), text)
-    parsed = _parse(_with_not(text), schema) if _well_formed(text) else None
-    if parsed is None:
+        notes.append("The query is all in capitals, so AND, OR and NOT in it were searched as words.")
+    problem = _syntax_problem(text)
+    if problem is not None:
         plain = " ".join(word for word in WORD.findall(text) if word not in OPERATORS)
+        notes.append(f"The query has {problem}, so its words were searched as plain words: {plain}")
         parsed = ParsedQuery(_parse_plain(plain, schema), plain, True)
     else:
-        parsed = ParsedQuery(parsed, text, False)
+        parsed = ParsedQuery(_parse(_with_not(text), schema), text, False)
+    parsed = replace(parsed, notes=tuple(notes))
     if parsed.query is wq.NullQuery:
         raise QueryError(
             f"The query {text!r} has no searchable words (only stop words or punctuation). "
             "Add a more specific word."
         )
+    query, bounds = limited(parsed.query, SEARCH_FIELDS)  # what one query may cost: searchidx.bounds
+    parsed = replace(parsed, query=query, notes=parsed.notes + bounds)
     analyzer = schema["body"].analyzer
     parsed = replace(parsed, query=_weighted_repeats(parsed.text, parsed.query, analyzer))
     return replace(parsed, words=_query_words(parsed.text, parsed.query, analyzer))
+
+
+def valid_text(text: str) -> str:
+    r"""``text`` as text the index can hold: bytes that were not UTF-8 become ``\xff`` escapes.
+
+    Python decodes such bytes of a command line (and of a file name) as lone
+    surrogates, which no UTF-8 encoder takes; ingest writes the bytes of such
+    a file name as the same escapes, so a path given this way finds its file.
+
+    >>> valid_text("café caf\udce9")  # the second: Latin-1 b"caf\xe9" on a UTF-8 command line
+    'café caf\\xe9'
+    """
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _all_capitals(text: str) -> bool:
@@ -146,7 +172,21 @@ def corrected(parsed: ParsedQuery, corrections: dict[str, Correction], analyzer:
             stems[word.stem] = new_stems[0]
             text = text[: word.start] + correction.word + text[word.end :]
     query = _map_words(parsed.query, lambda term: _restemmed(term, stems, weight))
-    return ParsedQuery(query, text, parsed.fallback, _query_words(text, query, analyzer))
+    return ParsedQuery(query, text, parsed.fallback, _query_words(text, query, analyzer), parsed.notes)
+
+
+def every_word(query: Any) -> Any | None:
+    """For a short query of plain words (2 to :data:`LONG_QUERY` - 1 of them, a name or a subject:
+    "James Baker", "oil prices"), the query that matches only the articles holding every word; None
+    for any other query. (The body field holds the headline's words too.)"""
+    if not isinstance(query, wq.Or) or not all(
+        type(term) is wq.Term and term.fieldname in SEARCH_FIELDS for term in query.subqueries
+    ):
+        return None
+    stems = sorted({decoded(term.text) for term in query.subqueries})
+    if not 2 <= len(stems) < LONG_QUERY:
+        return None
+    return wq.And([wq.Term("body", stem) for stem in stems])
 
 
 def _restemmed(term: Any, stems: dict[str, str], weight: float) -> Any:
@@ -156,11 +196,16 @@ def _restemmed(term: Any, stems: dict[str, str], weight: float) -> Any:
 
 
 def fuzzy(parsed: ParsedQuery) -> Any:
-    """The query with every title/body word it searches for made fuzzy (1 edit, 2 over 5 letters)."""
+    """The query with its title/body words made fuzzy (1 edit, 2 over 5 letters): the first
+    :data:`~searchidx.bounds.MAX_FUZZY_WORDS` different ones, the others as they are."""
     typed = {word.stem: word.typed for word in parsed.words}
+    loosened: dict[str, None] = {}
 
     def loosen(term: Any) -> Any:
         word = typed.get(term.text, term.text)
+        if term.text not in loosened and len(loosened) >= MAX_FUZZY_WORDS:
+            return term
+        loosened[term.text] = None
         return _FuzzyTerm(term.fieldname, term.text, boost=term.boost, maxdist=max(edits_allowed(word), 1),
                           prefixlength=1, typed=word)  # fmt: skip
 
@@ -190,26 +235,38 @@ class _FuzzyTerm(wq.FuzzyTerm):  # type: ignore[misc]  # Whoosh is untyped
             self._stems = tuple(dict.fromkeys(stem for word in words for stem in analyzer.terms(word)[:1]))
         return self._stems
 
-    def matcher(self, searcher: Any, context: Any = None) -> Any:
-        """The matcher of every indexed word within reach, each weighted by the boost.
+    def limited(self, stems: Iterable[str]) -> _FuzzyTerm:
+        """This fuzzy word searching ``stems`` only (see :func:`searchidx.bounds.bounded`)."""
+        term = copy.copy(self)
+        term._stems = tuple(stems)
+        return term
+
+    def expanded(self, searcher: Any) -> Any:
+        """The OR searched on the whole index (``searcher``): the stems of the words within reach (the
+        :data:`~searchidx.bounds.MAX_FUZZY_EXPANSIONS` most frequent), each weighted by the boost.
 
         Every word is scored with the IDF of the most common one (Elasticsearch's
         blended frequencies): otherwise the rarest near spelling, often a typo
         in some article, would outrank the word meant.
         """
-        # The whole index's words: Whoosh passes each segment's searcher here.
-        parent = searcher.get_parent()
-        words = [word for word in self._btexts(parent.reader()) if word]
-        if not words:
-            return NullMatcher()
         field = self.fieldname
+        words = [word for word in self._btexts(searcher.reader()) if word]
+        counts = {word: searcher.doc_frequency(field, word) for word in words}
+        if not counts:
+            return wq.NullQuery
+        words = most_frequent(counts, MAX_FUZZY_EXPANSIONS)
 
         def idf(word: str) -> float:
-            return float(searcher.weighting.idf(parent, field, word))
+            return float(searcher.weighting.idf(searcher, field, word))
 
-        common = idf(max(words, key=lambda word: parent.doc_frequency(field, word)))
+        common = idf(max(words, key=lambda word: counts[word]))
         terms = [wq.Term(field, word, boost=self.boost * common / max(idf(word), 1e-9)) for word in words]
-        return wq.Or(terms).matcher(searcher, context)
+        return wq.Or(terms)
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        """The matcher of :meth:`expanded` (Whoosh passes each segment's searcher here)."""
+        found = self.expanded(searcher.get_parent())
+        return NullMatcher() if found is wq.NullQuery else found.matcher(searcher, context)
 
     def __str__(self) -> str:
         edits = str(self.maxdist) if self.maxdist > 1 else ""
@@ -362,20 +419,24 @@ def _with_not(text: str) -> str:
     return MINUS.sub(replace, text)
 
 
-def _well_formed(text: str) -> bool:
-    """Balanced quotes, parentheses and brackets; no dangling operator; no empty field."""
+def _syntax_problem(text: str) -> str | None:
+    """What breaks the query's syntax, in a few words ("an unbalanced quote"); None when it is sound."""
     if text.count('"') % 2:
-        return False
+        return "an unbalanced quote"
     outside = QUOTED.sub(" x ", text)
     stack: list[str] = []
     for char in outside:
         if char in "([{":
             stack.append(char)
         elif char in PAIRS and (not stack or stack.pop() != PAIRS[char]):
-            return False
-    if stack or re.search(r"\w:(\s|$)", outside):
-        return False
-    return _operators_well_placed(re.sub(r"([()])", r" \1 ", outside).split())
+            return "an unbalanced parenthesis or bracket"
+    if stack:
+        return "an unbalanced parenthesis or bracket"
+    if re.search(r"\w:(\s|$)", outside):
+        return "a field name with nothing after it"
+    if not _operators_well_placed(re.sub(r"([()])", r" \1 ", outside).split()):
+        return "an operator (AND, OR, NOT) with nothing to join"
+    return None
 
 
 def _operators_well_placed(tokens: list[str]) -> bool:

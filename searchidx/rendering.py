@@ -7,7 +7,9 @@ control character a document may contain before adding marks of their own.
 
 from __future__ import annotations
 
+import os
 import re
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from searchidx.reports import IngestReport
@@ -21,6 +23,14 @@ if TYPE_CHECKING:
 # C0/C1 controls (ESC starts terminal escape sequences) and bidi overrides.
 UNSAFE_FOR_TERMINAL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 NO_MARKS = ("", "")
+# Folder documents named in an ingest summary at most; more are counted.
+NAMED_FOLDER_DOCUMENTS = 3
+# How the matches were ranked, after the count of them, when not by their words alone.
+RANKED = {
+    "keyword": "",
+    "hybrid": ", ranked by words and meaning",
+    "semantic": ", best matches ranked by meaning",
+}
 
 
 def terminal_safe(text: str) -> str:
@@ -38,7 +48,7 @@ def hit_text(hit: Hit, marks: tuple[str, str]) -> str:
     title = safe_marked(MarkedText(hit.title, hit.title_highlights), marks) or "(untitled)"
     details = [hit.date.strftime("%Y-%m-%d") if hit.date else "no date"]
     details += [hit.source] if hit.source else []
-    details.append(hit.url or hit.path)
+    details.append(hit.url or location(hit.path, hit.record))
     details += ["found by meaning (none of the words)"] if hit.by_meaning else []
     details += ["related: like the best matches (none of the words)"] if hit.related else []
     lines = [f"{hit.rank}. {title}", "   " + terminal_safe(" · ".join(details))]
@@ -47,10 +57,15 @@ def hit_text(hit: Hit, marks: tuple[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def location(path: str, record: str) -> str:
+    """Where an article without a URL is: its file, and its record's id in a file of several."""
+    return f"{path} (id {record})" if record else path
+
+
 def facets_text(facets: dict[str, dict[str, int]]) -> str:
     """Facet counts for people, one line per facet."""
     return "\n".join(
-        f"{name}: " + ", ".join(f"{terminal_safe(value)} ({count})" for value, count in counts.items())
+        f"{name}: " + ", ".join(f"{terminal_safe(value)} ({count:,})" for value, count in counts.items())
         for name, counts in facets.items()
     )
 
@@ -75,10 +90,39 @@ def footer_text(results: Results) -> str:
 
 
 def showing_text(results: Results) -> str:
-    """'showing 1-10 of 243', or 'showing 1-3 of 3 and 7 related articles' (a page with hits)."""
+    """'showing 1-10 of 243', 'showing 1-3 of 3 and 7 related articles', '... and 7 found by meaning'
+    (a page with hits), with how the matches were ranked when not by their words alone."""
     first, last = results.offset + 1, results.offset + len(results)
-    related = f" and {plural(len(results.related), 'related article')}" if results.related else ""
-    return f"showing {first}-{last} of {total_text(results)}{related}"
+    return f"showing {first}-{last} of {total_text(results)}{_following_text(results)}{RANKED[results.mode]}"
+
+
+def no_match_text(results: Results) -> str:
+    """What to say when nothing matches: no article holds the words (and what follows, by meaning)."""
+    if results.found_by_meaning:
+        nearest = plural(len(results.found_by_meaning), "article")
+        return f"no article holds these words; {nearest} nearest in meaning shown (none of the words)"
+    return "no article holds these words" if results.mode != "keyword" else "no matches"
+
+
+def _following_text(results: Results) -> str:
+    """' and 7 related articles', ' and 7 found by meaning', or nothing."""
+    if results.related:
+        return f" and {plural(len(results.related), 'related article')}"
+    if results.found_by_meaning:
+        return f" and {len(results.found_by_meaning):,} found by meaning"
+    return ""
+
+
+def rewrite_notes(results: Results, exact_hint: str = "search with exact") -> list[str]:
+    """Each way the query searched differs from the one typed, a sentence each (stderr, JSON, the page)."""
+    notes = list(results.notes)
+    if results.corrected and results.suggestion:
+        notes.append(
+            f"showing results for: {results.suggestion} (to search the words as typed, {exact_hint})"
+        )
+    if results.approximate:
+        notes.append("no exact matches; showing approximate (fuzzy) matches")
+    return notes
 
 
 def past_last_page_text(results: Results) -> str:
@@ -106,8 +150,10 @@ def results_json(results: Results) -> dict[str, Any]:
         "undated_left_out": results.undated_left_out,
         "mode": results.mode,
         "facets": results.facets,
+        "notes": rewrite_notes(results),
         "hits": [hit_json(hit) for hit in results],
         "related": [hit_json(hit) for hit in results.related],
+        "found_by_meaning": [hit_json(hit) for hit in results.found_by_meaning],
     }
 
 
@@ -122,6 +168,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "url": hit.url,
         "source": hit.source,
         "path": hit.path,
+        "record": hit.record or None,
         "score": round(hit.score, 6),
         "by_meaning": hit.by_meaning,
         "related": hit.related,
@@ -148,7 +195,10 @@ def trend_json(trend: Trend) -> dict[str, Any]:
 
 
 def series_json(series: Series) -> dict[str, Any]:
-    """One query's series: counts and shares per period, undated matches, total, top words and sources."""
+    """One query's series: counts and shares per period, undated matches, total, top words and sources.
+
+    The share of a period without any dated article is ``null``: a share of nothing is undefined.
+    """
     return {
         "query": series.query,
         "searched": series.searched,
@@ -156,7 +206,7 @@ def series_json(series: Series) -> dict[str, Any]:
         "dated": series.dated,
         "undated": series.undated,
         "counts": list(series.counts),
-        "shares": [round(share, 6) for share in series.shares],
+        "shares": [None if share is None else round(share, 6) for share in series.shares],
         "top_words": [
             {"word": word.word, "matching": word.matching, "sampled": word.sampled, "archive": word.archive,
              "log_likelihood": round(word.score, 3)}
@@ -170,7 +220,11 @@ def article_text(article: Article) -> str:
     """A stored document in full, for people (and ``| less``)."""
     details = [article.date.strftime("%Y-%m-%d") if article.date else "no date"]
     details += [item for item in (article.source, article.url) if item]
-    head = [article.title or "(untitled)", " · ".join(details), f"id {article.id} · {article.path}"]
+    head = [
+        article.title or "(untitled)",
+        " · ".join(details),
+        f"id {article.id} · {location(article.path, article.record)}",
+    ]
     paragraphs = "\n\n".join(terminal_safe(part) for part in article.body.split("\n\n"))
     return "\n".join(terminal_safe(line) for line in head) + "\n\n" + paragraphs + "\n"
 
@@ -184,6 +238,7 @@ def article_json(article: Article) -> dict[str, Any]:
         "url": article.url,
         "source": article.source,
         "path": article.path,
+        "record": article.record or None,
         "body": article.body,
     }
 
@@ -197,15 +252,15 @@ def stats_text(stats: Stats) -> str:
     )
     lines = [
         f"index           {stats.path}",
-        f"documents       {stats.documents}",
+        f"documents       {stats.documents:,}",
         f"dates           {span}",
-        "per year        " + ", ".join(f"{year} ({count})" for year, count in stats.per_year.items()),
+        "per year        " + ", ".join(f"{year} ({count:,})" for year, count in stats.per_year.items()),
         "top sources     "
-        + ", ".join(f"{terminal_safe(name)} ({count})" for name, count in stats.top_sources.items()),
-        f"size on disk    {stats.size_bytes / 1_000_000:.1f} MB"
+        + ", ".join(f"{terminal_safe(name)} ({count:,})" for name, count in stats.top_sources.items()),
+        f"size on disk    {stats.size_bytes / 1_000_000:,.1f} MB"
         if stats.cluster is None
-        else f"size            {stats.size_bytes / 1_000_000:.1f} MB (primaries)",
-        f"last ingest     {stats.last_ingest or 'unknown'}",
+        else f"size            {stats.size_bytes / 1_000_000:,.1f} MB (primaries)",
+        f"last ingest     {time_text(stats.last_ingest)}",
         f"schema version  {stats.schema_version or 'unknown'}",
     ]
     if stats.cluster:
@@ -217,6 +272,19 @@ def stats_text(stats: Stats) -> str:
             f"{'replica' if info['replicas'] == '1' else 'replicas'}",
         ]
     return "\n".join(lines)
+
+
+def time_text(stamp: str | None) -> str:
+    """An ISO 8601 time as people read it, to the second, in UTC: '2026-12-06 07:12:03 UTC' (or 'unknown')."""
+    if not stamp:
+        return "unknown"
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return terminal_safe(stamp)
+    if moment.tzinfo is None:  # searchidx writes UTC times
+        moment = moment.replace(tzinfo=UTC)
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def stats_json(stats: Stats) -> dict[str, Any]:
@@ -239,13 +307,13 @@ def stats_json(stats: Stats) -> dict[str, Any]:
 def check_text(report: CheckReport) -> str:
     """What ``searchidx check`` found, in plain words."""
     segments = plural(report.segments, report.part)
-    read = f"{report.documents} documents in {segments}"
+    read = f"{plural(report.documents, 'document')} in {segments}"
     if report.healthy:
         return (f"{report.path}: healthy. {read} read in full; the ingest records agree "
                 f"({report.seconds:.1f} s).")  # fmt: skip
     problems = "\n".join(f"  - {problem}" for problem in report.problems)
-    count = len(report.problems)
-    return f"{report.path}: {count} problem{'s' * (count != 1)} ({read} read).\n{problems}\n{report.advice}"
+    found = plural(len(report.problems), "problem")
+    return f"{report.path}: {found} ({read} read).\n{problems}\n{report.advice}"
 
 
 def check_json(report: CheckReport) -> dict[str, Any]:
@@ -262,21 +330,35 @@ def check_json(report: CheckReport) -> dict[str, Any]:
     }
 
 
+def ignored_text(folder_documents: tuple[str, ...], ignored: int, ignored_folders: int) -> str:
+    """What an ingest passed over: '1 folder document (README.TXT), 2 other files and 1 folder', or ''."""
+    passed_over = []
+    if folder_documents:
+        names = [terminal_safe(os.path.basename(location)) for location in folder_documents]
+        more = ", ..." if len(names) > NAMED_FOLDER_DOCUMENTS else ""
+        passed_over.append(f"{plural(len(names), 'folder document')} "
+                           f"({', '.join(names[:NAMED_FOLDER_DOCUMENTS])}{more})")  # fmt: skip
+    passed_over += [plural(ignored, "other file")] if ignored else []
+    passed_over += [plural(ignored_folders, "folder")] if ignored_folders else []
+    if len(passed_over) < 2:
+        return "".join(passed_over)
+    return f"{', '.join(passed_over[:-1])} and {passed_over[-1]}"
+
+
 def ingest_text(report: IngestReport) -> str:
     """The two summary lines of an ingest."""
     files = plural(report.files, "file")
-    passed_over = [plural(report.ignored, "other file")] if report.ignored else []
-    passed_over += [plural(report.ignored_folders, "folder")] if report.ignored_folders else []
-    ignored = f"; {' and '.join(passed_over)} ignored" if passed_over else ""
+    passed_over = ignored_text(report.folder_documents, report.ignored, report.ignored_folders)
+    ignored = f"; {passed_over} ignored" if passed_over else ""
     if report.truncated:
-        ignored += f"; {len(report.truncated)} too long, indexed in part"
+        ignored += f"; {len(report.truncated):,} too long, indexed in part"
     embedded = f"; {plural(report.embedded, 'vector')} made " if report.embedded else " "
     return (
-        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{report.removed} removed, {len(report.duplicates)} duplicates, {len(report.skipped)} skipped "
-        f"({report.records} records in {files}{ignored})\n"
-        f"{report.index} holds {plural(report.total, 'document')}, {report.undated} without a date"
-        f"{embedded}({report.seconds:.1f} s)"
+        f"{report.added:,} added, {report.updated:,} updated, {report.unchanged:,} unchanged, "
+        f"{report.removed:,} removed, {len(report.duplicates):,} duplicates, {len(report.skipped):,} skipped "
+        f"({plural(report.records, 'record')} in {files}{ignored})\n"
+        f"{report.index} holds {plural(report.total, 'document')}, {report.undated:,} without a date"
+        f"{embedded}({report.seconds:,.1f} s)"
     )
 
 
@@ -287,6 +369,7 @@ def ingest_json(report: IngestReport) -> dict[str, Any]:
         "files": report.files,
         "ignored": report.ignored,
         "ignored_folders": report.ignored_folders,
+        "folder_documents": len(report.folder_documents),
         "records": report.records,
         "added": report.added,
         "updated": report.updated,
@@ -299,6 +382,7 @@ def ingest_json(report: IngestReport) -> dict[str, Any]:
         "undated": report.undated,
         "seconds": round(report.seconds, 3),
         "skipped_items": [{"location": item.location, "reason": item.reason} for item in report.skipped],
+        "folder_document_items": list(report.folder_documents),
         "duplicate_items": [{"location": item.location, "of": item.of} for item in report.duplicates],
         "truncated_items": [
             {"location": item.location, "characters": item.characters, "indexed": item.kept}

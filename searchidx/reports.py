@@ -46,7 +46,9 @@ class IngestReport:
     ``truncated`` lists the added or updated documents too long to index whole.
     ``ignored`` counts the other files under the folders (hidden, ignored or of
     another type), ``ignored_folders`` the folders not looked into (hidden or
-    ignored).
+    ignored); ``folder_documents`` are the locations of the files passed over
+    as a folder's own documents (README.txt, LICENSE.md...), not counted in
+    ``files`` or ``ignored``.
     """
 
     index: Path | str  # a folder, or a cluster's index as searchidx shows it
@@ -64,6 +66,7 @@ class IngestReport:
     truncated: tuple[Truncated, ...] = ()
     ignored_folders: int = 0
     embedded: int = 0  # articles given a new vector (an index with vectors: ``ingest --semantic``)
+    folder_documents: tuple[str, ...] = ()
 
     @property
     def records(self) -> int:
@@ -89,7 +92,7 @@ class IngestObserver:
         """One file was checked (and read, if new or changed)."""
 
     def action(self, kind: str, location: str, detail: str = "") -> None:
-        """``kind`` is added, updated, removed, duplicate, skipped or truncated."""
+        """``kind``: added, updated, removed, duplicate, skipped, truncated or ignored (a folder document)."""
 
     def embedding(self, done: int, total: int) -> None:
         """``done`` of the ``total`` articles that need a vector have one (after the index's commit)."""

@@ -53,8 +53,9 @@ class Hit:
     highlights: tuple[tuple[int, int], ...]
     snippets: tuple[MarkedText, ...] = ()
     title_highlights: tuple[tuple[int, int], ...] = ()
-    by_meaning: bool = False  # found by a hybrid or semantic search though no word of the query is in it
+    by_meaning: bool = False  # after the matches: no word of the query, but near it in meaning
     related: bool = False  # after the matches: no word of the query, but like the best matches
+    record: str = ""  # its own id in a file of several articles (a JSON Lines record's "id"), or ""
 
     def marked_snippet(self, before: str = "[[", after: str = "]]") -> str:
         """The snippet with ``before``/``after`` around each matched word."""
@@ -86,10 +87,16 @@ class Results(Sequence[Hit]):
     when nothing matched and fuzzy matches are shown; ``undated_left_out``
     counts the matches that a date filter left out for having no date (only
     counted when nothing else matched); ``took`` is in seconds; ``mode`` is
-    how it was searched: ``keyword``, ``hybrid`` or ``semantic``. ``related``
-    are the articles most like the best matches that follow the page's last
-    matches when a plain query matched fewer than ``limit`` (not in ``hits``
-    nor in ``total``, ranked after them: see :mod:`searchidx.feedback`).
+    how the matches were ranked: ``keyword`` (by their words), ``hybrid``
+    (words and meaning) or ``semantic`` (the best matches by meaning alone).
+    In every mode ``hits`` and ``total`` are the articles that match the query.
+    Two lists may follow the page's last match when the matches end on it (never
+    in ``hits`` nor in ``total``, ranked after them): ``related``, the articles
+    most like the best matches (keyword mode, plain words: see
+    :mod:`searchidx.feedback`), and ``found_by_meaning``, the articles nearest
+    the query in meaning that hold none of its words (hybrid and semantic
+    modes; with no match at all, they are all there is). ``notes`` say, in a
+    sentence each, how what was searched differs from what was typed.
     """
 
     query: str
@@ -109,6 +116,13 @@ class Results(Sequence[Hit]):
     undated_left_out: int = 0
     mode: str = "keyword"
     related: tuple[Hit, ...] = ()
+    found_by_meaning: tuple[Hit, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def following(self) -> tuple[Hit, ...]:
+        """The articles listed after the matches, not counted: related ones, or ones found by meaning."""
+        return self.related + self.found_by_meaning
 
     @property
     def pages(self) -> int:
@@ -140,6 +154,7 @@ class Article:
     source: str | None
     path: str
     body: str
+    record: str = ""  # its own id in a file of several articles (a JSON Lines record's "id"), or ""
 
 
 @dataclass(frozen=True)

@@ -40,17 +40,21 @@ read_segments_in_place()
 
 # Bumped whenever the fields or their analysis change; kept in the pickled schema
 # (and the manifest), and checked whenever an index is opened.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 VERSION_ATTRIBUTE = "searchidx_schema_version"
 DEFAULT_INDEX = "index"
 INDEX_ENV = "SEARCHIDX_INDEX"
 # What decoding a truncated or corrupt index file raises inside Whoosh (struct, pickle, zlib and
 # mmap errors, a header it does not know; file-system errors other than a missing file or a permission).
 DAMAGE = (EOFError, pickle.UnpicklingError, struct.error, zlib.error, OSError, FileFormatError)
-# Raised by damaged files too, but also by plain bugs: damage only when Whoosh's file-reading code
-# raised it (Whoosh raises a bare Exception for a corrupt block of postings).
-AMBIGUOUS = (IndexError, ValueError, KeyError)
-FILE_READING_CODE = (f"{os.sep}whoosh{os.sep}filedb{os.sep}", f"{os.sep}whoosh{os.sep}codec{os.sep}")
+# Raised by damaged files too, but also by plain bugs: damage only when the code that reads and
+# decodes index files raised it (Whoosh raises a bare Exception for a corrupt block of postings;
+# UnicodeDecodeError and UnicodeEncodeError are ValueErrors: a column's bytes decoded as text).
+AMBIGUOUS = (IndexError, ValueError, KeyError, TypeError, OverflowError)
+# That code, by module: Whoosh's file readers and decoders, and searchidx's reader of mapped segment files.
+FILE_READING_CODE = ("whoosh.filedb", "whoosh.codec", "whoosh.columns", "searchidx.whooshfiles")
+# Any of Whoosh's modules decodes bytes only when they come from the index's files.
+DECODING_CODE = ("whoosh",)
 READ_ATTEMPTS = 3
 T = TypeVar("T")
 
@@ -151,6 +155,8 @@ def build_schema() -> Schema:
         url=TEXT(analyzer=url_analyzer(), stored=True, multitoken_query="phrase"),
         source=ID(stored=True, sortable=True),
         path=ID(stored=True),
+        # The article's own id inside a file of several (a JSON Lines record's "id"), or "".
+        record=ID(stored=True),
         spelling=SpellingWords(),
     )
     setattr(schema, VERSION_ATTRIBUTE, SCHEMA_VERSION)  # pickled with the schema into the index
@@ -212,11 +218,22 @@ def _is_damage(error: Exception) -> bool:
         return True
     if not isinstance(error, AMBIGUOUS) and type(error) is not Exception:
         return False
-    innermost = error.__traceback__
-    while innermost is not None and innermost.tb_next is not None:
-        innermost = innermost.tb_next
-    return innermost is not None and any(part in innermost.tb_frame.f_code.co_filename
-                                         for part in FILE_READING_CODE)  # fmt: skip
+    module = _raising_module(error)
+    readers = DECODING_CODE if isinstance(error, UnicodeDecodeError) else FILE_READING_CODE
+    return any(module == name or module.startswith(f"{name}.") for name in readers)
+
+
+def _raising_module(error: BaseException) -> str:
+    """The module of Whoosh or searchidx whose code raised ``error`` (the standard library's, such as
+    the codecs', and other libraries' frames passed over), or ``""``."""
+    module = ""
+    trace = error.__traceback__
+    while trace is not None:
+        name = str(trace.tb_frame.f_globals.get("__name__", ""))
+        if name.split(".")[0] in ("whoosh", "searchidx"):
+            module = name
+        trace = trace.tb_next
+    return module
 
 
 def index_storage(path: Path) -> Any:

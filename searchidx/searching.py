@@ -26,7 +26,9 @@ from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from searchidx.backends import Backend, DayCounts, Filters, Page, Row, Sort, open_backend
+from searchidx.bounds import bounded
 from searchidx.dates import parse_when
+from searchidx.deadlines import within
 from searchidx.errors import QueryError
 from searchidx.facets import FACETS
 from searchidx.feedback import (
@@ -38,9 +40,9 @@ from searchidx.feedback import (
     searched_stems,
     shares_enough,
 )
-from searchidx.fusion import CANDIDATES, fuse
+from searchidx.fusion import CANDIDATES, rerank
 from searchidx.meaning import MODES, Meaning
-from searchidx.querying import ParsedQuery, corrected, fuzzy, marks_for, parse_query
+from searchidx.querying import ParsedQuery, corrected, every_word, fuzzy, marks_for, parse_query, valid_text
 from searchidx.results import MAX_HITS, MAX_SIMILAR, MAX_SNIPPETS, SNIPPET_CHARS, Article, Hit, Results, Stats
 from searchidx.snippets import MarkedText, join_fragments, make_snippet, mark
 from searchidx.spelling import Speller
@@ -56,11 +58,13 @@ EXPORT_CHUNK = 5_000
 
 
 def _reads_index(method: F) -> F:
-    """A method of :class:`Index` whose engine failures become searchidx's errors (damage, a lost cluster)."""
+    """A method of :class:`Index` whose engine failures become searchidx's errors (damage, a lost cluster),
+    run within its ``deadline`` keyword argument when it has one (see :mod:`searchidx.deadlines`)."""
 
     @functools.wraps(method)
     def reading(self: Index, *args: Any, **kwargs: Any) -> Any:
-        return self._backend.reading(lambda: method(self, *args, **kwargs))
+        with within(kwargs.get("deadline")):
+            return self._backend.reading(lambda: method(self, *args, **kwargs))
 
     return cast(F, reading)
 
@@ -122,6 +126,7 @@ class Index:
         now: datetime | None = None,
         mode: str | None = None,
         related: bool = True,
+        deadline: float | None = None,
     ) -> Results:
         """Search and return one page of hits with snippets, and the facet counts asked for.
 
@@ -143,13 +148,16 @@ class Index:
         holds, the rest of it is the articles most like the best matches
         (``Results.related``, ranked after every match, not counted in the
         total; see :mod:`searchidx.feedback`), unless ``related`` is false.
+        ``deadline`` (a :func:`time.monotonic` instant) stops a search still
+        running then with :class:`~searchidx.errors.SearchTimeoutError`; every
+        query's cost is bounded anyway (:mod:`searchidx.bounds`).
         """
         started = time.perf_counter()
         facet_names = _check(limit, page, offset, sort, facets, snippets, snippet_chars)
         if undated and (since is not None or until is not None):
             raise QueryError("Articles without a date cannot also be dated since or until a day; "
                              "give either the undated filter or a date range.")  # fmt: skip
-        parsed = parse_query(query, self._backend.schema)
+        parsed = self._parsed(query)
         skip = offset if offset is not None else (page - 1) * limit
         filters = _filters(since, until, undated, source, now or datetime.now(UTC))
         depth = min(skip + limit, MAX_HITS)
@@ -170,7 +178,7 @@ class Index:
             self._hit(rank, row, words, phrases, snippets, snippet_chars)
             for rank, row in enumerate(searched.page.rows, start=skip + 1)
         ]
-        hits = tuple(hit for hit in shown if not hit.related)
+        hits = tuple(hit for hit in shown if not (hit.related or hit.by_meaning))
         left_out = (
             self._backend.undated_matches(searched.query, filters.source)
             if searched.total == 0 and filters.ranged
@@ -183,6 +191,7 @@ class Index:
             total_is_exact=searched.page.exact,
             hits=hits,
             plain_words=parsed.fallback,
+            notes=parsed.notes,
             took=time.perf_counter() - started,
             page=page if offset is None else skip // limit + 1,
             limit=limit,
@@ -194,7 +203,13 @@ class Index:
             undated_left_out=left_out,
             mode=mode,
             related=tuple(hit for hit in shown if hit.related),
+            found_by_meaning=tuple(hit for hit in shown if hit.by_meaning),
         )
+
+    def _parsed(self, text: str) -> ParsedQuery:
+        """The query parsed, its prefixes, wildcards and fuzzy words bounded to the words the index
+        holds most often (:mod:`searchidx.bounds`; each bound met is said in its notes)."""
+        return bounded(parse_query(text, self._backend.schema), self._backend.lexicon())
 
     def _mode(self, asked: str | None, sort: Sort) -> str:
         mode = self._meaning.mode(asked)
@@ -215,57 +230,69 @@ class Index:
         exact: bool,
         exact_total: bool,
     ) -> _Searched:
-        """The page ``skip``-``depth`` of a hybrid or semantic search (the words as :meth:`_search` finds)."""
+        """The page ``skip``-``depth`` of a hybrid or semantic search: the keyword matches (as
+        :meth:`_search` finds them) ranked with their meaning, then, on the page where the matches end,
+        the articles nearest in meaning that hold none of the words (see :mod:`searchidx.fusion`)."""
         window = max(CANDIDATES, depth)
         store = self._meaning.required()  # one generation for the whole search
-        if mode == "semantic":
-            keyword = _Searched(parsed.query, Page([], 0))
-        else:
-            keyword = self._search(
-                parsed, window, filters, "relevance", 0, exact=exact, exact_total=exact_total, ids_only=True
-            )
+        keyword = self._search(
+            parsed, window, filters, "relevance", 0, exact=exact, exact_total=exact_total, ids_only=True
+        )
         # A misspelt word the words' side corrected is corrected for the meaning too.
         meant = keyword.suggestion if keyword.corrected and keyword.suggestion else text
         vector = self._meaning.query_vector(meant)
         found = store.nearest(vector, window, filters)
-        nearest = list(zip(found.ids, found.similarities, strict=True))
-        if mode == "semantic":
-            # Whether a word of the query is in a hit is told by its marks (see _hit).
-            ranked: list[tuple[str, float, bool | None]] = [(doc, score, None) for doc, score in nearest]
-            total, exact_total = store.count(filters), True
+        matches = [(row.fields["id"], row.score) for row in keyword.page.rows]
+        closeness = store.similarities(vector, [doc for doc, _ in matches[:CANDIDATES]])
+        if mode == "hybrid":
+            fused = rerank(
+                matches, closeness, found.similarities, ahead=self._holding_every_word(keyword, filters)
+            )
         else:
-            words = [(row.fields["id"], row.score) for row in keyword.page.rows]
-            closeness = store.similarities(vector, {doc for doc, _ in words} - set(found.ids))
-            fused = fuse(words, nearest, closeness)
-            ranked = [(item.doc_id, item.score, item.by_meaning) for item in fused]
-            meaning_only = sum(item.by_meaning for item in fused[:CANDIDATES])
-            total, exact_total = keyword.total + meaning_only, keyword.page.exact
-        shown = ranked[skip : min(depth, total)]
+            fused = rerank(matches, closeness, found.similarities, weight=0.0)
+        ranked = [(item.doc_id, item.score, False) for item in fused]
+        total = keyword.total
+        if keyword.page.exact and (skip < total < depth or total == skip == 0):
+            held = {doc for doc, _ in matches}
+            others = [(doc, score, True) for doc, score in zip(found.ids, found.similarities, strict=True)
+                      if doc not in held]  # fmt: skip
+            ranked += others[: depth - total]
+        shown = ranked[skip:depth]
         # A document removed since its vector was written (a killed ingest) is left out.
         stored = self._backend.documents([doc for doc, _, _ in shown])
-        rows = [Row(stored[doc], score, alone) for doc, score, alone in shown if doc in stored]
-        return replace(keyword, page=Page(rows, total, exact_total))
+        rows = [Row(stored[doc], score, by_meaning) for doc, score, by_meaning in shown if doc in stored]
+        return replace(keyword, page=Page(rows, total, keyword.page.exact))
+
+    def _holding_every_word(self, keyword: _Searched, filters: Filters) -> set[str]:
+        """Of the best keyword matches of a short plain query (a name: "James Baker"), those holding
+        every word, which hybrid ranks first (:func:`searchidx.querying.every_word`); else none."""
+        every = every_word(keyword.query)
+        if every is None:
+            return set()
+        rows = self._backend.run(every, CANDIDATES, filters, "relevance", 0, ids_only=True).rows
+        return {row.fields["id"] for row in rows}
 
     def _with_related(self, searched: _Searched, filters: Filters, skip: int, depth: int) -> _Searched:
         """The page with the articles most like the best matches after the last match, when a plain
         query's matches end on it before ``depth`` (see :mod:`searchidx.feedback`)."""
+        from searchidx.feedback import MIN_LIKENESS, likeness
+
         page = searched.page
         if not (page.exact and skip < page.total < depth and plain_words(searched.query)):
             return searched
         best = page.rows if skip == 0 else self._run(searched.query, FEEDBACK_DOCS, filters)
-        terms = feedback_terms(
-            [_text(row) for row in best[:FEEDBACK_DOCS]],
-            self._analyzer,
-            self._backend.lexicon().stem_frequencies,
-            self._backend.document_count(),
-            searched_stems(searched.query),
-        )
+        texts, words = [_text(row) for row in best[:FEEDBACK_DOCS]], searched_stems(searched.query)
+        frequencies, documents = self._backend.lexicon().stem_frequencies, self._backend.document_count()
+        terms = feedback_terms(texts, self._analyzer, frequencies, documents, words)
         if not terms:
             return searched
         wanted = depth - page.total
         candidates = self._run(related_query(terms, searched.query), wanted * OVERFETCH, filters)
-        kept = islice((row for row in candidates if shares_enough(_text(row), self._analyzer, terms)), wanted)
-        rows = page.rows + [replace(row, related=True) for row in kept]
+        sharing = [row for row in candidates if shares_enough(_text(row), self._analyzer, terms)]
+        # Only the articles measurably like the best matches follow them; when none is, none does.
+        alike = likeness(texts, list(map(_text, sharing)), self._analyzer, frequencies, documents, words)
+        liked = (row for row, alikeness in zip(sharing, alike, strict=True) if alikeness >= MIN_LIKENESS)
+        rows = page.rows + [replace(row, related=True) for row in islice(liked, wanted)]
         return replace(searched, page=replace(page, rows=rows))
 
     def _run(self, query: Any, depth: int, filters: Filters) -> list[Row]:
@@ -325,28 +352,35 @@ class Index:
         snippets: int = 1,
         exact: bool = False,
         now: datetime | None = None,
+        deadline: float | None = None,
     ) -> Iterator[Hit]:
         """Every hit of ``query``, in order, with snippets: for exports (no page limit; read in chunks).
 
-        The options mean what they mean to :meth:`search`.
+        The options mean what they mean to :meth:`search`; ``deadline`` holds
+        for finding the hits and reading each chunk of them, not for the time
+        the caller takes between hits.
         """
         _check(1, 1, None, sort, (), snippets, 240)
-        parsed = parse_query(query, self._backend.schema)
+        parsed = self._parsed(query)
         filters = _filters(since, until, undated, source, now or datetime.now(UTC))
-        searched = self._answering(parsed, filters, sort, exact)
+        searched = self._answering(parsed, filters, sort, exact, deadline=deadline)
         for skip in range(0, searched.total, EXPORT_CHUNK):
             depth = min(skip + EXPORT_CHUNK, searched.total)
-            rows = self._rows_between(searched.query, filters, sort, skip, depth)
+            rows = self._rows_between(searched.query, filters, sort, skip, depth, deadline=deadline)
             words, phrases = self._marking(searched.query, rows) if snippets else (frozenset(), ())
             for rank, row in enumerate(rows, start=skip + 1):
                 yield self._hit(rank, row, words, phrases, snippets, 240)
 
     @_reads_index
-    def _answering(self, parsed: ParsedQuery, filters: Filters, sort: Sort, exact: bool) -> _Searched:
+    def _answering(
+        self, parsed: ParsedQuery, filters: Filters, sort: Sort, exact: bool, *, deadline: float | None
+    ) -> _Searched:
         return self._search(parsed, 1, filters, sort, 0, exact=exact, exact_total=True)
 
     @_reads_index
-    def _rows_between(self, query: Any, filters: Filters, sort: Sort, skip: int, depth: int) -> list[Row]:
+    def _rows_between(
+        self, query: Any, filters: Filters, sort: Sort, skip: int, depth: int, *, deadline: float | None
+    ) -> list[Row]:
         return self._backend.run(query, depth, filters, sort, skip).rows
 
     @_reads_index
@@ -361,6 +395,7 @@ class Index:
         words: int = 10,
         sources: int = 10,
         now: datetime | None = None,
+        deadline: float | None = None,
     ) -> Trend:
         """Attention over time: each query's matches per day, week, month or year, side by side.
 
@@ -371,7 +406,8 @@ class Index:
         defaults to the finest unit giving 40 periods or fewer over the span of
         the matches (or ``since``..``until``). ``words`` top words (against the
         whole archive, in the 200 most relevant matches) and ``sources`` top
-        sources come with each series; 0 leaves them out.
+        sources come with each series; 0 leaves them out. ``deadline`` as for
+        :meth:`search`.
 
         >>> with Index("index/") as ix:  # doctest: +SKIP
         ...     ix.trend(["oil", "coffee"], by="month").series[0].counts
@@ -397,7 +433,7 @@ class Index:
 
     def _answered(self, text: str, filters: Filters, words: int) -> tuple[str, _Searched, DayCounts]:
         """The query that answers ``text`` (with its most relevant matches when top words are asked for)."""
-        parsed = parse_query(text, self._backend.schema)
+        parsed = self._parsed(text)
         depth = WORDS_SAMPLE if words else 1
         searched = self._search(parsed, depth, filters, "relevance", 0, exact=False, exact_total=False)
         return text, searched, self._backend.day_counts(searched.query, filters)
@@ -431,15 +467,17 @@ class Index:
         page: int = 1,
         offset: int | None = None,
         exact_total: bool = False,
+        deadline: float | None = None,
     ) -> Results:
         """The documents most like the one ``reference`` names (id, URL or path), itself excluded.
 
-        Paged as :meth:`search` is: ``offset`` overrides ``page``; the total as :meth:`search` counts it.
+        Paged as :meth:`search` is: ``offset`` overrides ``page``; the total as :meth:`search` counts it;
+        ``deadline`` as for :meth:`search`.
         """
         started = time.perf_counter()
         _check(limit, page, offset, "relevance", (), 2, 240, deepest=MAX_SIMILAR)
         skip = offset if offset is not None else (page - 1) * limit
-        stored = self._backend.document(reference)
+        stored = self._backend.document(valid_text(reference))
         found, words, shown = self._backend.similar(stored, skip + limit, skip, exact_total=exact_total)
         hits = tuple(
             self._hit(rank, row, words, (), 2, 240) for rank, row in enumerate(found.rows, start=skip + 1)
@@ -453,7 +491,7 @@ class Index:
     @_reads_index
     def get(self, reference: str) -> Article:
         """The stored document that ``reference`` names: its id, its URL, or its file's path."""
-        stored = self._backend.document(reference)
+        stored = self._backend.document(valid_text(reference))
         return Article(
             id=stored["id"],
             title=stored.get("title", ""),
@@ -462,6 +500,7 @@ class Index:
             source=stored.get("source") or None,
             path=stored.get("path", ""),
             body=stored.get("body", ""),
+            record=stored.get("record", ""),
         )
 
     def modes(self) -> tuple[str, ...]:
@@ -480,7 +519,7 @@ class Index:
         A query that cannot be parsed (empty, only stop words) marks nothing.
         """
         try:
-            parsed = parse_query(query, self._backend.schema)
+            parsed = self._parsed(query)
         except QueryError:
             return MarkedText(article.title), MarkedText(article.body)
         shown = {"title": article.title, "body": article.body}
@@ -533,8 +572,9 @@ class Index:
             highlights=joined.highlights,
             snippets=snippet,
             title_highlights=title_marks,
-            by_meaning=_by_meaning_alone(row.by_meaning, joined.highlights, title_marks),
+            by_meaning=row.by_meaning,
             related=row.related,
+            record=stored.get("record", ""),
         )
 
 
@@ -604,11 +644,6 @@ def _text(row: Row) -> str:
     return f"{row.fields.get('title', '')}\n{row.fields.get('body', '')}"
 
 
-def _by_meaning_alone(known: bool | None, *marks: tuple[tuple[int, int], ...]) -> bool:
-    """Whether a hit holds none of the query's words: as the fusion knows it, else as its marks show."""
-    return known if known is not None else not any(marks)
-
-
 def _check(
     limit: int, page: int, offset: int | None, sort: str, facets: str | Iterable[str], snippets: int,
     chars: int, *, deepest: int = MAX_HITS,
@@ -650,7 +685,7 @@ def _check_trend(texts: list[str], by: str | None, words: int, sources: int) -> 
 
 def _filters(since: When, until: When, undated: bool, source: str | None, now: datetime) -> Filters:
     """The filters of a search, with the date range checked and the source as hosts are stored."""
-    site = source.strip().lower().removeprefix("www.") if source and source.strip() else None
+    site = valid_text(source).strip().lower().removeprefix("www.") if source and source.strip() else None
     if since is None and until is None:
         return Filters(undated=undated, source=site)
     start = _bound(since, now, first=True) if since is not None else None

@@ -4,8 +4,9 @@ Whoosh's own highlighter breaks score ties by object identity, so the same
 query can show different fragments from run to run. This module is
 deterministic: sentences are scored by the query terms they hold (terms not
 yet shown first), ties go to the earlier sentence, and the best sentence leads.
-A long sentence is cut at word boundaries around its first match. A body with
-no match gives its opening instead.
+A long sentence is cut at word boundaries around its first match, each cut
+marked: ``… `` before a fragment that starts inside its sentence, `` …`` after
+one that stops before its end. A body with no match gives its opening instead.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 SEPARATOR = " … "
-ELLIPSIS = " …"
+ELLIPSIS = " …"  # ends a fragment cut before its sentence ends
+LEAD = "… "  # starts a fragment cut after its sentence starts
 MIN_FRAGMENT_CHARS = 60
 # A sentence ends at . ! or ? (and any closing quotes or brackets) before
 # whitespace and a capital letter, or at a paragraph break.
@@ -36,6 +38,10 @@ STEM_CHANGES = 2
 # Past this many places where a match may begin, the sentences are found over the whole text at once.
 MAX_SPOTS = 200
 TOKEN_CHAR = re.compile(r"[\w*]")
+# Fragments are cut between words, where str.split() splits.
+SPACE = re.compile(r"\s+")
+NON_SPACE = re.compile(r"\S")
+LAST_SPACE = re.compile(r"(?s:.*)\s")  # matched from a position: up to the last white space before the end
 SENTENCE_REACH = 2000
 # Up to this many chars (most news articles), analysing the whole text costs less than finding where first.
 SHORT_TEXT = 4000
@@ -67,13 +73,26 @@ class MarkedText:
 
 
 def join_fragments(fragments: tuple[MarkedText, ...]) -> MarkedText:
-    """The fragments as one text, separated by `` … ``, with the offsets moved along."""
+    """The fragments as one text, separated by `` … ``, with the offsets moved along.
+
+    The separator stands for what is left out between two fragments, so a
+    fragment's own mark of a cut there (``… `` before it, `` …`` after it) is
+    not repeated; the first fragment's leading mark and the last's trailing
+    one stay.
+    """
     highlights: list[Span] = []
+    texts: list[str] = []
     offset = 0
-    for fragment in fragments:
-        highlights += [(start + offset, end + offset) for start, end in fragment.highlights]
-        offset += len(fragment.text) + len(SEPARATOR)
-    return MarkedText(SEPARATOR.join(fragment.text for fragment in fragments), tuple(highlights))
+    for number, fragment in enumerate(fragments):
+        text, shift = fragment.text, 0
+        if number and text.startswith(LEAD):
+            text, shift = text[len(LEAD) :], len(LEAD)
+        if number < len(fragments) - 1:
+            text = text.removesuffix(ELLIPSIS)
+        highlights += [(start - shift + offset, end - shift + offset) for start, end in fragment.highlights]
+        texts.append(text)
+        offset += len(text) + len(SEPARATOR)
+    return MarkedText(SEPARATOR.join(texts), tuple(highlights))
 
 
 @dataclass(frozen=True)
@@ -301,36 +320,78 @@ def _allowances(chosen: list[_Sentence], max_chars: int) -> list[int]:
 
 
 def _assemble(text: str, chosen: list[_Sentence], max_chars: int) -> tuple[MarkedText, ...]:
-    fragments: list[MarkedText] = []
-    for sentence, allowance in zip(chosen, _allowances(chosen, max_chars), strict=True):
-        begin, end = _window(text, sentence, allowance)
-        highlights = tuple(
-            (_squeezed_offset(text, begin, start), _squeezed_offset(text, begin, stop))
-            for (start, stop), _ in sentence.matches
-            if begin <= start and stop <= end
-        )
-        fragments.append(MarkedText(" ".join(text[begin:end].split()), highlights))
-    return tuple(fragments)
+    return tuple(
+        _fragment(text, sentence, *_window(text, sentence, allowance))
+        for sentence, allowance in zip(chosen, _allowances(chosen, max_chars), strict=True)
+    )
+
+
+def _fragment(text: str, sentence: _Sentence, begin: int, end: int) -> MarkedText:
+    """``text[begin:end]`` of the sentence, spacing squeezed, its matches marked, its cuts marked ``…``."""
+    lead = LEAD if NON_SPACE.search(text, sentence.start, begin) else ""
+    trail = ELLIPSIS if NON_SPACE.search(text, end, sentence.end) else ""
+    highlights = tuple(
+        (len(lead) + _squeezed_offset(text, begin, start), len(lead) + _squeezed_offset(text, begin, stop))
+        for (start, stop), _ in sentence.matches
+        if begin <= start and stop <= end
+    )
+    return MarkedText(lead + " ".join(text[begin:end].split()) + trail, highlights)
 
 
 def _window(text: str, sentence: _Sentence, allowance: int) -> Span:
-    """The part of the sentence to show: all of it, or ``allowance`` chars around its first match."""
+    """The part of the sentence to show: all of it, or whole words around its first match.
+
+    The part fits in ``allowance`` chars with the marks of its cuts (see
+    :func:`_fragment`). The sentence's start is kept when the first match is
+    near it; else a little context leads in to the match. Only a word longer
+    than the whole allowance is cut.
+    """
     begin, end = sentence.start, sentence.end
     if end - begin <= allowance:
         return begin, end
-    first = sentence.matches[0][0][0]
-    # Keep the sentence's start when the first match is near it; else lead in
-    # with a little context before the match.
-    start = begin if first - begin <= allowance * 2 // 3 else first - allowance // 5
-    if start > begin:
-        space = text.find(" ", start, first)
-        start = space + 1 if space != -1 else first
-    stop = min(end, start + allowance)
-    if stop < end:
-        space = text.rfind(" ", start, stop)
-        if space > first:
-            stop = space
+    (first, last), _ = sentence.matches[0]
+    start = (
+        begin
+        if first - begin <= allowance * 2 // 3
+        else _word_from(text, first - allowance // 5, first, begin)
+    )
+    stop = _words_until(text, start, last, end, allowance - (len(LEAD) if start > begin else 0))
+    if stop is not None:
+        return start, stop
+    # The match's word runs past the room: end with it, and start as late as that needs.
+    stop = _word_end(text, last, end)
+    room = allowance - len(LEAD) - len(ELLIPSIS)
+    start = max(start, _word_from(text, stop - room, first, begin))
+    if stop - start > room:  # the matched word alone is longer than the allowance
+        start, stop = first, min(end, first + max(room, 1))
     return start, stop
+
+
+def _word_from(text: str, position: int, first: int, begin: int) -> int:
+    """The first word start at or after ``position``, but not past the word holding ``first``."""
+    if position <= begin:
+        return begin
+    gap = SPACE.search(text, position - 1, first)
+    if gap is not None:
+        return gap.end()
+    before = LAST_SPACE.match(text, begin, first)
+    return before.end() if before is not None else begin
+
+
+def _words_until(text: str, start: int, last: int, end: int, room: int) -> int | None:
+    """Where the whole words from ``start`` up to at least ``last`` (a match's end) end, within ``room``
+    chars (less the mark of a cut when they stop before ``end``); ``None`` when the match's word does not fit.
+    """
+    if end - start <= room:
+        return end
+    cut = LAST_SPACE.match(text, last, start + room - len(ELLIPSIS) + 1)
+    return cut.end() - 1 if cut is not None else None
+
+
+def _word_end(text: str, position: int, end: int) -> int:
+    """Where the word holding ``position`` (or the one just before it) ends, at most at ``end``."""
+    gap = SPACE.search(text, position, end)
+    return gap.start() if gap is not None else end
 
 
 def _squeezed_offset(text: str, begin: int, position: int) -> int:

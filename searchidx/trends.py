@@ -65,12 +65,13 @@ class Series:
 
     ``undated`` matches are counted (``total`` includes them) but have no
     period; ``searched`` is the query as searched (a misspelt word corrected).
+    A period without any dated article has a count (0) but no share: ``None``.
     """
 
     query: str
     searched: str
     counts: tuple[int, ...]
-    shares: tuple[float, ...]
+    shares: tuple[float | None, ...]
     undated: int
     top_words: tuple[TopWord, ...] = ()
     top_sources: tuple[tuple[str, int], ...] = ()
@@ -139,9 +140,9 @@ def bucketed(days: Mapping[date, int], periods: list[Period], unit: Unit) -> lis
     return counts
 
 
-def shares_of(counts: Iterable[int], articles: Iterable[int]) -> list[float]:
-    """Each count as a share (0 to 1) of the dated articles of its period; 0 where there are none."""
-    return [count / total if total else 0.0 for count, total in zip(counts, articles, strict=True)]
+def shares_of(counts: Iterable[int], articles: Iterable[int]) -> list[float | None]:
+    """Each count as a share (0 to 1) of the dated articles of its period; ``None`` where there are none."""
+    return [count / total if total else None for count, total in zip(counts, articles, strict=True)]
 
 
 def build_trend(

@@ -11,7 +11,7 @@ import html
 from dataclasses import dataclass, replace
 from urllib.parse import quote, urlencode, urlsplit
 
-from searchidx.charts import SERIES_CLASSES, trend_svg, trend_table
+from searchidx.charts import SERIES_CLASSES, no_share_note, trend_svg, trend_table
 from searchidx.facets import NO_DATE, NO_SOURCE
 from searchidx.rendering import showing_text
 from searchidx.results import Article, Hit, Results
@@ -125,9 +125,14 @@ def intro_page(state: PageState, documents: int, error: str = "") -> str:
     return layout("searchidx", search_box(state) + f'<main class="empty">{intro}</main>')
 
 
-def search_page(state: PageState, results: Results, trend: Trend | None = None) -> str:
-    """The search page: the box, the filters and facets, the chart over time, the hits, the page links."""
+def search_page(state: PageState, results: Results, trend: Trend | None = None, chart_note: str = "") -> str:
+    """The search page: the box, the filters and facets, the chart over time, the hits, the page links.
+
+    ``chart_note`` says why the chart is missing, when it is (the server was too busy to draw it).
+    """
     chart = trend_section(state, trend) if trend is not None and results.total else ""
+    if not chart and chart_note:
+        chart = f'<p class="note chart-note">{e(chart_note)}</p>'
     main = (
         f'<main class="results-page">{filters(state, results)}'
         f'<section class="results" aria-label="Results">{mode_switch(state, results)}'
@@ -147,7 +152,7 @@ def trend_section(state: PageState, trend: Trend) -> str:
     )
     chart = (
         f"<figure>{trend_svg(trend, by_share=state.share)}"
-        f'<figcaption><ul class="legend">{legend}</ul></figcaption></figure>'
+        f'<figcaption><ul class="legend">{legend}</ul>{_no_share_legend(trend)}</figcaption></figure>'
         if trend.periods
         else '<p class="note">No dated matches to chart.</p>'
     )
@@ -169,6 +174,12 @@ def trend_section(state: PageState, trend: Trend) -> str:
         f'<section class="trend" aria-label="Matches over time">{compare_box(state)}{chart}{numbers}'
         f"{words}{export}</section>"
     )
+
+
+def _no_share_legend(trend: Trend) -> str:
+    """The legend's line on what the dash of a period without any dated article means (none without one)."""
+    note = no_share_note(trend)
+    return f'<p class="legend">{e(note)}</p>' if note else ""
 
 
 def compare_box(state: PageState) -> str:
@@ -214,9 +225,12 @@ def summary(state: PageState, results: Results) -> str:
     elif results.total:
         shown = (f"Page {state.page} is past the last page: {results.total:,} matches fill "
                  f'<a href="{e(state.url(page=results.pages))}">{results.pages:,} pages</a>.')  # fmt: skip
+    elif results.mode != "keyword":
+        shown = f"No article holds the words <strong>{e(state.q)}</strong>."
     else:
         shown = f"No articles match <strong>{e(state.q)}</strong>."
     parts.append(f'<p class="summary" role="status">{shown}</p>')
+    parts += [f'<p class="note">{e(note)}</p>' for note in results.notes]
     if results.corrected and results.suggestion:
         fixed = e(state.url(q=results.suggestion))
         typed = e(state.url(q=state.q, exact=True))
@@ -237,19 +251,22 @@ def summary(state: PageState, results: Results) -> str:
 
 
 def hit_list(state: PageState, results: Results) -> str:
-    """The hits as an ordered list, numbered from their rank."""
-    if not results.hits:
-        return ""
+    """The hits as an ordered list, numbered from their rank; then, under a heading, what follows them."""
     # The stored copy marks the words that were searched: the correction, when there was one.
     marking = replace(state, q=results.suggestion) if results.corrected and results.suggestion else state
     items = "".join(hit_item(marking, hit) for hit in results)
-    hits = f'<ol class="hits" start="{results.offset + 1}">{items}</ol>'
-    if not results.related:
+    hits = f'<ol class="hits" start="{results.offset + 1}">{items}</ol>' if results.hits else ""
+    if not results.following:
         return hits
-    related = "".join(hit_item(marking, hit) for hit in results.related)
+    heading = (
+        "Related articles: like the best matches, without the words"
+        if results.related
+        else "Found by meaning: near the query, without the words"
+    )
+    following = "".join(hit_item(marking, hit) for hit in results.following)
     return (
-        f'{hits}<h2 class="related">Related articles: like the best matches, without the words</h2>'
-        f'<ol class="hits" start="{results.related[0].rank}">{related}</ol>'
+        f'{hits}<h2 class="related">{heading}</h2>'
+        f'<ol class="hits" start="{results.following[0].rank}">{following}</ol>'
     )
 
 
@@ -383,3 +400,19 @@ def error_page(status: str, message: str) -> str:
     """A page for a failed request: what happened, in one sentence."""
     main = f'<main class="error"><h1>{e(status)}</h1><p>{e(message)}</p></main>'
     return layout(f"{status} – searchidx", search_box(PageState()) + main)
+
+
+def login_page(target: str, error: str = "") -> str:
+    """The form that asks for the archive's secret once (then a cookie), and goes on to ``target``."""
+    problem = f'<p class="note" role="alert">{e(error)}</p>' if error else ""
+    main = (
+        '<main class="login"><h1>This archive needs its secret</h1>'
+        "<p>Ask the person who runs it for the secret; this browser will remember it for a week.</p>"
+        f'{problem}<form class="login" action="/login" method="post">'
+        '<label for="token">Secret</label>'
+        '<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>'
+        f'<input type="hidden" name="next" value="{e(target)}"><button type="submit">Open</button>'
+        "</form></main>"
+    )
+    header = '<header class="top"><a class="home" href="/">searchidx</a></header>'
+    return layout("Log in – searchidx", header + main)

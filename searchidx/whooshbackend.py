@@ -8,9 +8,12 @@ since, so every query sees the last committed state.
 from __future__ import annotations
 
 import os
+import re
+import struct
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,10 +21,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from whoosh import query as wq
 from whoosh import sorting
 from whoosh.collectors import FilterCollector, SortingCollector
+from whoosh.filedb.filetables import FileFormatError
 from whoosh.reading import TermNotFound
 from whoosh.util.times import datetime_to_long
 
 from searchidx.backends import DayCounts, Filters, Page, Row, Sort
+from searchidx.bounds import EveryArticle
+from searchidx.deadlines import check
 from searchidx.errors import DocumentNotFoundError
 from searchidx.facets import (
     MICROSECONDS_PER_DAY,
@@ -31,7 +37,7 @@ from searchidx.facets import (
     date_values,
     newest_first_key,
 )
-from searchidx.querying import SEARCH_FIELDS, preloaded, words_to_mark
+from searchidx.querying import SEARCH_FIELDS, decoded, preloaded, words_to_mark
 from searchidx.ranking import weighting
 from searchidx.results import Stats
 from searchidx.schema import document_id, index_path, open_index, read_index_files
@@ -42,6 +48,11 @@ if TYPE_CHECKING:
     from searchidx.whooshtopk import Ranked
 
 SIMILAR_TERMS = 25
+# Where a term's document count is in its entry of Whoosh's term table (after a flag byte and a float).
+DOC_FREQUENCY = struct.Struct("!I")
+DOC_FREQUENCY_AT = 5
+# How many words a prefix or wildcard stands for are looked at between two checks of the deadline.
+CHECK_EVERY = 1024
 # Per open reader (each thread has its own), the speller's words looked up so far; gone with the reader.
 _SPELLING_WORDS: weakref.WeakKeyDictionary[Any, dict[str, tuple[int, float]]] = weakref.WeakKeyDictionary()
 T = TypeVar("T")
@@ -102,6 +113,8 @@ class WhooshBackend:
             if ids_only:
                 return Page(self._id_rows(searcher, ranked, skip), ranked.total, ranked.exact)
             return Page(self._rows(searcher, ranked, skip), ranked.total, ranked.exact)
+        if isinstance(query, EveryArticle):  # "*" by date: no posting to read, the date column sorted
+            return self._every_by_date(searcher, allow, sort, depth, skip)
         if sort == "date":
             facet: Any = sorting.FieldFacet("date")
         else:
@@ -111,13 +124,28 @@ class WhooshBackend:
             preloaded(query), FilterCollector(collector, allow=allow) if allow is not None else collector
         )
         results = collector.results()
-        rows = [Row(result.fields(), float(result.score or 0.0)) for result in results[skip:depth]]
+        rows = [Row(stored_fields(searcher, result.docnum), float(result.score or 0.0))
+                for result in results[skip:depth]]  # fmt: skip
         return Page(rows, len(results))
+
+    @staticmethod
+    def _every_by_date(searcher: Any, allow: Any, sort: Sort, depth: int, skip: int) -> Page:
+        """Every article (that ``allow`` lets through) in date order, as Whoosh's sorting collector
+        orders them (no date last, ties in index order), each scoring 1 as ``*`` does."""
+        import numpy as np
+
+        from searchidx.whooshtopk import matching_documents
+
+        docnums = matching_documents(searcher, EveryArticle(), allow)
+        raw = date_values(searcher.reader())[docnums]
+        keys = raw if sort == "date" else np.where(raw == MISSING_DATE, raw, MISSING_DATE - 1 - raw)
+        order = np.lexsort((docnums, keys))[skip:depth]
+        return Page([Row(stored_fields(searcher, int(docnums[at])), 1.0) for at in order], len(docnums))
 
     @staticmethod
     def _rows(searcher: Any, ranked: Ranked, skip: int) -> list[Row]:
         return [
-            Row(dict(searcher.stored_fields(docnum)), score)
+            Row(stored_fields(searcher, docnum), score)
             for docnum, score in zip(ranked.docnums[skip:], ranked.scores[skip:], strict=True)
         ]
 
@@ -139,7 +167,7 @@ class WhooshBackend:
             if docnum is None:
                 docnum = searcher.document_number(id=doc)
             if docnum is not None:
-                found[doc] = dict(searcher.stored_fields(docnum))
+                found[doc] = stored_fields(searcher, docnum)
         return found
 
     def undated_matches(self, query: Any, source: str | None) -> int:
@@ -196,7 +224,7 @@ class WhooshBackend:
     def document(self, reference: str) -> dict[str, Any]:
         """The stored fields of the document ``reference`` names: its id, URL or file path."""
         searcher = self._searcher()
-        return dict(searcher.stored_fields(self._docnum(searcher, reference)))
+        return stored_fields(searcher, self._docnum(searcher, reference))
 
     def similar(
         self, fields: dict[str, Any], depth: int, skip: int, *, exact_total: bool = False
@@ -283,14 +311,17 @@ class WhooshBackend:
             docnum = searcher.document_number(id=doc_id)
             if docnum is not None:
                 return int(docnum)
+        records = list(searcher.document_numbers(record=reference)) if "record" in searcher.schema else []
+        if len(records) == 1:
+            return int(records[0])
         path = str(Path(reference).expanduser().resolve())
-        docnums = list(searcher.document_numbers(path=path))
+        docnums = records or list(searcher.document_numbers(path=path))
         if len(docnums) == 1:
             return int(docnums[0])
         if docnums:
-            ids = ", ".join(searcher.stored_fields(doc)["id"] for doc in docnums[:5])
+            ids = ", ".join(_own_id(searcher.stored_fields(doc)) for doc in docnums[:5])
             raise DocumentNotFoundError(
-                f"{reference} holds {len(docnums)} documents; name one by its id ({ids}, ...)."
+                f"{reference} names {len(docnums)} documents; name one by its id ({ids}, ...)."
             )
         raise DocumentNotFoundError(
             f"No document {reference!r} in the index at {self.path}. Give an id, URL or file path "
@@ -302,7 +333,7 @@ class WhooshBackend:
 
         if not (self.path / MANIFEST_NAME).exists():
             return {}
-        manifest = Manifest(self.path)
+        manifest = Manifest(self.path, read_only=True)  # an ingest may be writing it
         try:
             return manifest.meta()
         finally:
@@ -321,6 +352,7 @@ class WhooshLexicon:
         self._reader = reader
         self._usable = SPELLING_FIELD in reader.schema and reader.doc_count_all() > 0
         self._known = _SPELLING_WORDS.setdefault(reader, {})
+        self._near: dict[tuple[str, int, int], list[str]] = {}  # a fuzzy word's stems
 
     def documents(self) -> int:
         """How many documents the reader has (0 for an index without a spelling field)."""
@@ -356,6 +388,79 @@ class WhooshLexicon:
         """The reader's words within ``edits`` edits of ``text`` (see :func:`spelling.words_within`)."""
         return words_within(self._reader, text, edits, prefix)
 
+    def expansions(self, node: Any) -> dict[str, int]:
+        """The indexed terms of a prefix, wildcard, range or fuzzy word, with their document counts."""
+        reader = self._reader
+        if isinstance(node, (wq.Prefix, wq.Wildcard, wq.TermRange)):
+            return _pattern_frequencies(reader, node)
+        if node.fieldname not in reader.schema:
+            return {}
+        near = (getattr(node, "typed", node.text), int(node.maxdist), int(node.prefixlength))
+        if near not in self._near:  # the same in every field: found once
+            self._near[near] = [decoded(stem) for stem in node._btexts(reader) if stem]
+        return {stem: int(reader.doc_frequency(node.fieldname, stem)) for stem in self._near[near]}
+
+
+def _pattern_frequencies(reader: Any, node: Any) -> dict[str, int]:
+    """The words a prefix, wildcard or range ``node`` stands for, in term order, with their document
+    counts: read segment by segment from the first word it can stand for, the deadline checked every
+    :data:`CHECK_EVERY` words."""
+    field = node.fieldname
+    if field not in reader.schema:
+        return {}
+    start, within, match = _span(node)
+    found: Counter[str] = Counter()
+    for leaf, _ in reader.leaf_readers():
+        for number, (term, frequency) in enumerate(_words_from(leaf, field, start, within), start=1):
+            if number % CHECK_EVERY == 0:
+                check()
+            word = term.decode("utf-8")
+            if match(word):
+                found[word] += frequency
+    return {word: found[word] for word in sorted(found)}
+
+
+def _span(node: Any) -> tuple[bytes, Callable[[bytes], bool], Callable[[str], bool]]:
+    """Where in term order the words of a prefix, wildcard or range start, whether a word (bytes) is
+    still in the span, and whether a word in it is one of the node's (as Whoosh's ``_btexts``)."""
+    if isinstance(node, wq.TermRange):
+        first = (node.start or "").encode("utf-8")
+        last = node.end.encode("utf-8") if node.end is not None else None
+
+        def within(term: bytes) -> bool:
+            return last is None or term < last or (term == last and not node.endexcl)
+
+        return first, within, lambda word: not (node.startexcl and word == node.start)
+    literal = node.text if isinstance(node, wq.Prefix) else node._find_prefix(node.text)
+    start = literal.encode("utf-8")
+    pattern = None if isinstance(node, wq.Prefix) else re.compile(node._get_pattern()).match
+    return start, lambda term: term.startswith(start), lambda word: pattern is None or bool(pattern(word))
+
+
+def _words_from(
+    leaf: Any, field: str, start: bytes, within: Callable[[bytes], bool]
+) -> Iterator[tuple[bytes, int]]:
+    """A segment's words of ``field`` from ``start`` on while ``within`` them, and how many documents
+    hold each.
+
+    From the raw entries of Whoosh's term table where it has one (a
+    term's document count is a number at a fixed place in its entry: ten
+    times faster than decoding every entry), else through the reader.
+    """
+    terms = getattr(leaf, "_terms", None)
+    table, coder = getattr(terms, "_tindex", None), getattr(terms, "_keycoder", None)
+    if table is None or coder is None or not hasattr(table, "items_from"):
+        for term, info in leaf.iter_field(field, start):
+            if not within(term):
+                return
+            yield term, int(info.doc_frequency())
+        return
+    head = coder(field, b"")
+    for entry, value in table.items_from(coder(field, start)):
+        if not entry.startswith(head) or not within(entry[len(head) :]):
+            return
+        yield entry[len(head) :], DOC_FREQUENCY.unpack_from(value, DOC_FREQUENCY_AT)[0]
+
 
 def _documents_mask(docnums: Iterable[int], size: int) -> Any:
     """A boolean array over the reader's documents, true at ``docnums``."""
@@ -384,6 +489,18 @@ def _site_filter(source: str | None) -> Any:
     return wq.Term("source", source) if source else None
 
 
+def stored_fields(searcher: Any, docnum: int) -> dict[str, Any]:
+    """Document ``docnum``'s stored fields; stored fields without an id were decoded from damaged bytes.
+
+    Raises :class:`~whoosh.filedb.filetables.FileFormatError` then, which
+    :meth:`WhooshBackend.reading` reports as a damaged index.
+    """
+    fields = searcher.stored_fields(docnum)
+    if not isinstance(fields, dict) or not isinstance(fields.get("id"), str):
+        raise FileFormatError(f"the stored fields of document {docnum} have no id")
+    return dict(fields)
+
+
 def _id_reader(searcher: Any) -> Callable[[int], str]:
     """Reads a document's id from its number: from the id column, or its stored fields when there is none.
 
@@ -398,3 +515,8 @@ def _id_reader(searcher: Any) -> Callable[[int], str]:
         column = reader.column_reader("id")
         _ID_READERS[reader] = lambda docnum: str(column[docnum])
     return _ID_READERS[reader]
+
+
+def _own_id(stored: dict[str, Any]) -> str:
+    """How a user names a stored document: its record's own id in a file of several, else searchidx's id."""
+    return str(stored.get("record") or stored["id"])

@@ -22,8 +22,16 @@ numpy doing the arithmetic a block at a time:
 
 The number of matches is counted exactly up to :data:`~searchidx.results.EXACT_TOTAL_UP_TO`;
 beyond it, when terms were not read whole, it is an estimate (``exact`` is
-false). Query parts other than words and their ORs (phrases, prefixes,
-fuzzy words, AND) are scored by Whoosh itself, whole, as one clause.
+false). Query parts other than words and their ORs (phrases, fuzzy words,
+AND) are scored by Whoosh itself, whole, as one clause; a prefix or
+wildcard bounded to its most frequent words (:class:`searchidx.bounds.Expansion`)
+is an OR of those words, and ``*`` (:class:`whoosh.query.Every`) every live
+document at one score, without reading a posting.
+
+The search's deadline (:mod:`searchidx.deadlines`) is checked between
+leaves, every :data:`CLOCK_BLOCKS` posting blocks decoded, every
+:data:`CLOCK_MATCHES` matches of a clause Whoosh scores, and by Whoosh's own
+posting reader at every block it reads (a phrase, a date sort).
 """
 
 from __future__ import annotations
@@ -39,12 +47,15 @@ from typing import Any
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.columns import FixedBytesColumn
+from whoosh.filedb.filetables import FileFormatError
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
+from searchidx.bounds import Expansion
+from searchidx.deadlines import check
 from searchidx.querying import preloaded
 from searchidx.results import EXACT_TOTAL_UP_TO
 
@@ -59,7 +70,27 @@ PAIR_AND_STOP = b"\x86."  # TUPLE2, STOP
 PICKLE_BYTES_PER_POSTING = 16  # an id delta (at most 5 bytes) and a weight (9), with room to spare
 NO_SCORES = np.zeros(0, dtype=np.float64)
 NO_IDS = np.zeros(0, dtype=np.int64)
+# The deadline is checked every this many posting blocks decoded, and matches of a clause Whoosh scores.
+CLOCK_BLOCKS = 32
+CLOCK_MATCHES = 1024
 _lengths_by_reader: weakref.WeakKeyDictionary[Any, dict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+
+
+def _clocked(goto: Any) -> Any:
+    """Whoosh's posting reader's move to a block, the search's deadline checked first."""
+
+    def going(self: Any, position: int) -> Any:
+        check()
+        return goto(self, position)
+
+    going.clocked = True  # type: ignore[attr-defined]
+    return going
+
+
+# Whoosh's own matchers (phrases, date sorts, the clauses it scores) read postings a block at a time
+# through this method: a phrase of common words that matches nothing never returns to a loop of ours.
+if not getattr(W3LeafMatcher._goto, "clocked", False):
+    W3LeafMatcher._goto = _clocked(W3LeafMatcher._goto)
 
 
 @dataclass(frozen=True)
@@ -121,6 +152,7 @@ def matching_documents(searcher: Any, query: Any, allow: Any = None) -> np.ndarr
         usable = _usable(subsearcher, offset, allow, excluded, set(), context)
         segment = _Segment(subsearcher, offset, context, usable, plan)
         for leaf in segment.leaves:
+            check()
             segment.seen[leaf.ids()] = True
         found.append(np.flatnonzero(segment.seen) + offset)
     return np.concatenate(found)
@@ -133,7 +165,7 @@ def matching_documents(searcher: Any, query: Any, allow: Any = None) -> np.ndarr
 class _Node:
     """One node of the query tree as Whoosh scores it: a term, a union (OR) or a clause Whoosh scores."""
 
-    kind: str  # "term", "or", "whoosh", "null"
+    kind: str  # "term", "or", "every", "whoosh", "null"
     query: Any
     children: list[_Node] = field(default_factory=list)
     leaf: int = -1  # index into the plan's leaves, for "term" and "whoosh"
@@ -168,6 +200,12 @@ class _Plan:
         self.root = self._node(query, 1.0)
 
     def _node(self, query: Any, scale: float) -> _Node:
+        if isinstance(query, Expansion):  # the words a prefix or wildcard was bounded to, OR-ed
+            return self._node(query.searched(), scale)
+        if isinstance(query, wq.FuzzyTerm) and hasattr(query, "expanded"):  # its near spellings, OR-ed
+            return self._node(query.expanded(self.searcher), scale)
+        if isinstance(query, wq.Every) and query.fieldname is None:
+            return self._leaf("every", query, scale)
         if type(query) is wq.Term and self._scored_here(query):
             term = self._term(query)
             if term is None:
@@ -283,8 +321,11 @@ class _Segment:
 
     def leaf(self, plan: _Plan, node: _Node, scale: float) -> _Leaf:
         """The postings of a leaf in this segment."""
+        check()
         if node.kind == "term":
             return _TermPostings(self, plan.terms[node.leaf], scale)
+        if node.kind == "every":
+            return _EveryDocument(self, node.query, scale)
         return _WhooshClause(self, node.query, scale)
 
     def lengths(self, fieldname: str) -> np.ndarray:
@@ -344,6 +385,7 @@ class _Segment:
         )
         ceilings = sums + bounds.sum(axis=0)
         for position, leaf in enumerate(rest):
+            check()
             keep = ~_below(ceilings, threshold)
             candidates, sums, ceilings, bounds = candidates[keep], sums[keep], ceilings[keep], bounds[:, keep]
             exact = leaf.scores_at(candidates, self.seen)
@@ -384,6 +426,7 @@ def _rank(segments: list[_Segment], plan: _Plan, best: _Best, prune: bool) -> No
     threshold, step = 0.0, 0
     while step < count and not (prune and _below(rest[step], threshold)):
         for segment in segments:
+            check()
             segment.read_whole(order[step])
         threshold = best.threshold(np.concatenate([NO_SCORES] + [seg.partial[seg.seen] for seg in segments]))
         step += 1
@@ -490,6 +533,8 @@ class _WhooshClause(_Leaf):
             ids.append(matcher.id())
             scores.append(matcher.score())
             matcher.next()
+            if len(ids) % CLOCK_MATCHES == 0:
+                check()
         self._ids = np.array(ids, dtype=np.int64)
         self._scores = np.array(scores, dtype=np.float64)
         if segment.usable is not None and len(ids):
@@ -497,6 +542,24 @@ class _WhooshClause(_Leaf):
             self._ids, self._scores = self._ids[keep], self._scores[keep]
         self.frequency = len(self._ids)
         self.bound = float(self._scores.max()) * scale * (1 + SLACK) if self.frequency else 0.0
+
+    def whole(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._ids, self._scores
+
+    def contribution(self, candidates: np.ndarray) -> np.ndarray:
+        return _lookup(self._ids, self._scores, candidates)
+
+
+class _EveryDocument(_Leaf):
+    """``*`` (Whoosh's ``Every()``): every usable document, each scoring the query's boost, as Whoosh's
+    list matcher scores it, without reading a posting."""
+
+    def __init__(self, segment: _Segment, query: Any, scale: float) -> None:
+        usable = segment.usable
+        self._ids = np.arange(segment.size, dtype=np.int64) if usable is None else np.flatnonzero(usable)
+        self._scores = np.full(len(self._ids), float(query.boost), dtype=np.float64)
+        self.frequency = len(self._ids)
+        self.bound = float(query.boost) * scale * (1 + SLACK) if self.frequency else 0.0
 
     def whole(self) -> tuple[np.ndarray, np.ndarray]:
         return self._ids, self._scores
@@ -607,7 +670,7 @@ class _BlockTable:
         while position < length:
             size = BLOCK_LENGTH.unpack_from(self._data, position)[0]
             stream.seek(position + 4)
-            count, last_id, max_weight, compression, min_length, _ = pickle.load(stream)
+            count, last_id, max_weight, compression, min_length, _ = _unpickled(stream, 6)
             end = position + 4 + abs(size)
             self._spans.append((stream.tell(), end, count, compression))
             last_ids.append(last_id)
@@ -630,7 +693,9 @@ class _BlockTable:
         deltas: list[int] = []
         weights: list[float] = []
         previous = 0
-        for number in blocks:
+        for read, number in enumerate(blocks, start=1):
+            if read % CLOCK_BLOCKS == 0:
+                check()
             start, end, count, compression = self._spans[number]
             block_deltas, block_weights = _ids_and_weights(self._data[start:end], count, compression)
             deltas.append(block_deltas[0] - previous)
@@ -664,8 +729,24 @@ def _ids_and_weights(data: bytes, count: int, compressed: int) -> tuple[Any, Any
             deltas = weights = None
         if isinstance(deltas, tuple) and len(deltas) == count and _weights_fit(weights, count):
             return deltas, weights
-    deltas, weights, _ = pickle.loads(zlib.decompress(data) if compressed else data)
+    deltas, weights, _ = _unpickled(io.BytesIO(zlib.decompress(data) if compressed else data), 3)
     return deltas, weights
+
+
+def _unpickled(stream: io.BytesIO, size: int) -> tuple[Any, ...]:
+    """The tuple of ``size`` items pickled in ``stream`` (a posting block's info or postings).
+
+    Corrupt bytes make ``pickle`` raise one of a dozen kinds of error, or
+    give something else: either raises :class:`FileFormatError`, which the
+    commands report as a damaged index.
+    """
+    try:
+        decoded = pickle.load(stream)
+    except Exception as error:  # whatever the garbage makes pickle raise
+        raise FileFormatError(f"a posting block cannot be decoded ({type(error).__name__})") from error
+    if not isinstance(decoded, tuple) or len(decoded) != size:
+        raise FileFormatError("a posting block holds something else than postings")
+    return decoded
 
 
 def _weights_fit(weights: Any, count: int) -> bool:
@@ -712,6 +793,7 @@ def _count(segments: list[_Segment], exact_up_to: int | None) -> tuple[int, bool
         if not segment.exact:  # count the leaves not read whole, until the count no longer needs to be exact
             before = segment.count()
             for leaf in segment.pending:
+                check()
                 segment.seen[leaf.ids()] = True
             segment.exact, segment.pending = True, []
             known += segment.count() - before

@@ -106,6 +106,89 @@ def test_corrupt_bytes_inside_a_segment_are_found(index: Path) -> None:
     assert report.advice == REBUILD
 
 
+SEED_URL = (
+    "https://www.themoscowtimes.com/2015/03/20/president-putin-to-visit-china-for-world-war-ii-march-a44971"
+)
+
+
+def overwrite_parts(
+    index: Path, names: tuple[str, ...], pattern: bytes, *, after: int = 0, size: int | None = None
+) -> None:
+    """Overwrite the parts of the segment whose names end with one of ``names`` ("" for all), past their
+    first ``after`` bytes (``size`` bytes, or to their end), with ``pattern`` repeated: every byte a
+    command decodes there is garbage."""
+    from whoosh import index as whoosh_index
+
+    ix = whoosh_index.open_dir(str(index))
+    (segment,) = ix._segments()
+    parts = segment.open_compound_file(ix.storage)
+    places = [(entry["offset"] + after, entry["offset"] + (entry["length"] if size is None else after + size))
+              for name, entry in parts._dir.items() if name.endswith(names)]  # fmt: skip
+    parts.close()
+    data = bytearray(segment_file(index).read_bytes())
+    for start, end in places:
+        if end > start:
+            data[start:end] = (pattern * (1 + (end - start) // len(pattern)))[: end - start]
+    segment_file(index).write_bytes(bytes(data))
+
+
+SHOW, STATS, TREND = ["show", SEED_URL], ["stats"], ["trend", "oil"]
+QUERY, SIMILAR = ["query", "Putin parade"], ["similar", SEED_URL]
+# What each corruption made escape before (exit 70, "unexpected internal error"), and the commands it hits.
+CORRUPTIONS = {
+    # UnicodeEncodeError: a column's struct code decoded from garbage bytes
+    "stored-fields-and-sources": ((".col",), b"\xff", 0, [QUERY, SHOW, SIMILAR, STATS, TREND]),
+    # ValueError: negative seek position, in searchidx's reader of the mapped segment
+    "every-part-past-its-header": (("",), bytes(range(256)), 16, [QUERY, SHOW, SIMILAR, STATS, TREND]),
+    # OverflowError and ValueError: numbers in the date column that are no date
+    "dates": (("date.col",), bytes(range(256)), 0, [STATS, TREND]),
+    # UnicodeDecodeError: the source column's text
+    "sources": (("source.col",), bytes(range(255, -1, -1)), 64, [STATS, TREND]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
+def test_every_command_reports_garbage_in_a_segment_as_damage(index: Path, corruption: str) -> None:
+    names, pattern, after, commands = CORRUPTIONS[corruption]
+    overwrite_parts(index, names, pattern, after=after)
+    for command in commands:
+        done = searchidx(*command, "--index", index)
+        assert (done.returncode, done.stdout) == (2, ""), (command, done.stderr)
+        assert done.stderr.count("\n") == 1, done.stderr  # one sentence, no traceback
+        assert DAMAGED in done.stderr
+        assert done.stderr.rstrip().endswith(REBUILD_SENTENCE)
+    checked = check(index)
+    assert not checked.healthy
+    assert checked.advice == REBUILD
+
+
+def test_the_web_api_reports_garbage_in_a_segment_as_damage(index: Path) -> None:
+    from falcon import testing
+
+    from searchidx.web import create_app
+
+    overwrite_parts(index, (".col",), b"\xff")
+    client = testing.TestClient(create_app(index))
+    for path in ("/api/search?q=oil", "/api/stats", "/api/trend?q=oil"):
+        answer = client.simulate_get(path)
+        assert answer.status_code == 500, path
+        assert DAMAGED in answer.json["error"]["message"], path
+
+
+@pytest.mark.parametrize(
+    ("after", "size"),
+    [
+        (0, None),  # the column's struct code at its end: was a UnicodeEncodeError out of check()
+        (100, 100),  # some ids' bytes: was a UnicodeDecodeError out of check()
+    ],
+)
+def test_garbage_in_the_id_column_is_found_by_check(index: Path, after: int, size: int | None) -> None:
+    overwrite_parts(index, ("id.col",), b"\xff", after=after, size=size)
+    report = check(index)
+    assert report.problems[0].startswith(f"Segment {segment_file(index).stem} cannot be read:")
+    assert report.advice == REBUILD
+
+
 def test_records_that_disagree_with_the_index_are_reported_and_an_ingest_reconciles(index: Path) -> None:
     with sqlite3.connect(index / MANIFEST_NAME) as manifest:
         manifest.execute("DELETE FROM records WHERE rowid IN (SELECT rowid FROM records LIMIT 3)")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import pty
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 from searchidx import IngestReport
 from searchidx.cli import cli
 from searchidx.schema import SCHEMA_VERSION
+from searchidx.snippets import MarkedText, join_fragments
 from tests.conftest import CORPUS, REPO, write_article
 
 ANSI = "\x1b["
@@ -73,8 +76,8 @@ def test_json_output_parses_and_has_no_ansi(corpus_index: tuple[Path, IngestRepo
     assert document["total"] > 3
     assert len(document["hits"]) == 3
     hit = document["hits"][0]
-    assert set(hit) == {"rank", "id", "title", "title_highlights", "date", "url", "source", "path", "score",
-                        "by_meaning", "related", "snippet", "highlights", "snippets"}  # fmt: skip
+    assert set(hit) == {"rank", "id", "title", "title_highlights", "date", "url", "source", "path", "record",
+                        "score", "by_meaning", "related", "snippet", "highlights", "snippets"}  # fmt: skip
     assert hit["by_meaning"] is False  # an index without vectors is searched by its words
     for start, end in hit["highlights"]:
         assert hit["snippet"][start:end].lower().startswith(("oil", "price"))
@@ -343,7 +346,7 @@ def test_json_schema_types_and_offsets(corpus_index: tuple[Path, IngestReport]) 
         "query": str, "parsed_query": str, "plain_words": bool, "total": int, "total_is_exact": bool,
         "took_ms": float, "page": int, "limit": int, "offset": int, "pages": int, "suggestion": type(None),
         "corrected": bool, "approximate": bool, "undated_left_out": int, "mode": str, "facets": dict,
-        "hits": list, "related": list,
+        "notes": list, "hits": list, "related": list, "found_by_meaning": list,
     }  # fmt: skip
     assert {key: type(value) for key, value in document.items()} == expected_types
     assert document["facets"]["year"]["2015"] == 1
@@ -351,7 +354,10 @@ def test_json_schema_types_and_offsets(corpus_index: tuple[Path, IngestReport]) 
     assert hit["title"] == "President Putin to Visit China for World War II March"
     assert [hit["title"][a:b] for a, b in hit["title_highlights"]] == ["Putin"]
     assert {hit["snippet"][a:b] for a, b in hit["highlights"]} >= {"military parade", "Putin"}
-    assert " … ".join(fragment["text"] for fragment in hit["snippets"]) == hit["snippet"]
+    # The snippet is its fragments joined by " … " (which stands for a fragment's own cut marks there).
+    fragments = tuple(MarkedText(fragment["text"], tuple(map(tuple, fragment["highlights"])))
+                      for fragment in hit["snippets"])  # fmt: skip
+    assert join_fragments(fragments) == MarkedText(hit["snippet"], tuple(map(tuple, hit["highlights"])))
     for fragment in hit["snippets"]:
         assert {fragment["text"][a:b] for a, b in fragment["highlights"]} <= {"military parade", "Putin"}
     assert (hit["source"], hit["date"]) == ("themoscowtimes.com", "2015-03-20T00:00:00+00:00")
@@ -387,9 +393,33 @@ def test_paging_footer_suggestion_and_show_query(corpus_index: tuple[Path, Inges
         "did you mean: putin parade",
     ]
     _, _, err = run("query", "(oil", "--index", index, "--show-query")
-    assert err.startswith(
-        "searched: (title:oil^0.25 OR body:oil) (the syntax was broken, so the words were searched"
-    )
+    assert err.splitlines()[:2] == [
+        "searched: (title:oil^0.25 OR body:oil)",
+        "The query has an unbalanced parenthesis or bracket, so its words were searched as plain words: oil",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "note"),
+    [
+        ("(oil AND prices", "The query has an unbalanced parenthesis or bracket, so its words were searched "
+                            "as plain words: oil prices"),
+        ('"Tony Blair', "The query has an unbalanced quote, so its words were searched as plain words: Tony Blair"),
+        ("oil AND", "The query has an operator (AND, OR, NOT) with nothing to join, so its words were "
+                    "searched as plain words: oil"),
+        ("OIL AND PRICES", "The query is all in capitals, so AND, OR and NOT in it were searched as words."),
+        ("Putn parad", "showing results for: putin parade (to search the words as typed, add --exact)"),
+    ],
+)  # fmt: skip
+def test_every_rewrite_of_the_query_is_said_on_every_output(
+    corpus_index: tuple[Path, IngestReport], typed: str, note: str
+) -> None:
+    index, _ = corpus_index
+    for output in ([], ["--json"], ["--count"], ["--csv"], ["--csv", "--all"], ["--urls-only"]):
+        _, out, err = run("query", typed, "--index", index, *output)
+        assert note in err.splitlines(), output
+    _, out, _ = run("query", typed, "--index", index, "--json")
+    assert note.replace("add --exact", "search with exact") in json.loads(out)["notes"]
 
 
 def test_similar_show_and_stats_commands(corpus_index: tuple[Path, IngestReport]) -> None:
@@ -536,3 +566,38 @@ def test_whooshs_unused_imports_are_real_modules_after_searchidx_loads() -> None
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert completed.stdout.split() == ["urlopen", "threaded_cached_property", "_urlretrieve"]
+
+
+def test_records_of_a_json_lines_file_are_told_apart_by_their_own_ids(tmp_path: Path) -> None:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    records = [
+        {"id": "time-1963-017", "title": "Profumo resigns", "date": "1963-06-05", "body": "The war minister Profumo resigned."},
+        {"id": "time-1963-042", "title": "Profumo inquiry", "date": "1963-09-26", "body": "Lord Denning's report on Profumo."},
+        {"id": "time-1963-099", "title": "Vostok 6", "date": "1963-06-16", "body": "Tereshkova orbited the Earth."},
+    ]  # fmt: skip
+    (folder / "time.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+    index = tmp_path / "index"
+    assert run("ingest", folder, "--index", index)[0] == 0
+    code, out, _ = run("query", "Profumo", "--index", index)
+    assert code == 0
+    assert f"{folder / 'time.jsonl'} (id time-1963-042)" in out
+    _, out, _ = run("query", "Profumo", "--index", index, "--csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [
+        (row["record"], row["url"], row["path"]) for row in sorted(rows, key=lambda row: row["record"])
+    ] == [
+        ("time-1963-017", "", str(folder / "time.jsonl")),
+        ("time-1963-042", "", str(folder / "time.jsonl")),
+    ]
+    assert all(len(row["id"]) == 16 for row in rows)  # searchidx's own id, as `show` takes it too
+    _, out, _ = run("query", "Profumo", "--index", index, "--json")
+    assert sorted(hit["record"] for hit in json.loads(out)["hits"]) == ["time-1963-017", "time-1963-042"]
+    code, out, _ = run("show", "time-1963-099", "--index", index)
+    assert (code, out.splitlines()[0]) == (0, "Vostok 6")
+    code, out, _ = run("similar", "time-1963-017", "--index", index, "--json")
+    assert code == 0
+    assert [hit["record"] for hit in json.loads(out)["hits"]][:1] == ["time-1963-042"]
+    code, _, err = run("show", str(folder / "time.jsonl"), "--index", index)
+    assert code == 2
+    assert "names 3 documents; name one by its id (time-1963-" in err

@@ -7,41 +7,70 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from searchidx import Index, ingest
 from tests.conftest import CORPUS, REPO, SHARED, need, write_article
 
-# Holds the write lock of the index at argv[1] for argv[2] seconds, saying "locked" once it has it.
+# Holds the write lock of the index at argv[1], saying "locked" once it has it, until its stdin has a
+# line (or is closed); then says "released". Tests synchronise on these events, never on time.
 HOLD_LOCK = """
-import sys, time
+import sys
 from pathlib import Path
 from searchidx.schema import index_storage
 from searchidx.writers import write_lock
 index = Path(sys.argv[1])
 with write_lock(index_storage(index), index):
     print("locked", flush=True)
-    time.sleep(float(sys.argv[2]))
+    sys.stdin.readline()
+print("released", flush=True)
 """
+# A bound on waiting for a child that is already known to be finishing (it never paces a test).
+HANG = 600
 
 
 @contextmanager
-def lock_held(index: Path, seconds: float) -> Iterator[subprocess.Popen[str]]:
-    """Another process holding the index's write lock for ``seconds`` (or until it is killed)."""
-    with subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(index), str(seconds)],
-                          cwd=REPO, stdout=subprocess.PIPE, text=True) as holder:  # fmt: skip
+def lock_held(index: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the index's write lock until :func:`release` (or until it is killed)."""
+    with subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(index)], cwd=REPO,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as holder:  # fmt: skip
         assert holder.stdout is not None
         assert holder.stdout.readline() == "locked\n"
         try:
             yield holder
         finally:
             holder.kill()
+
+
+def release(holder: subprocess.Popen[str]) -> None:
+    """Tell the process of :func:`lock_held` to let the lock go, and wait until it has."""
+    assert holder.stdin is not None
+    assert holder.stdout is not None
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    assert holder.stdout.readline() == "released\n"
+
+
+def ingest_process(folder: Path, index: Path, *options: str) -> subprocess.Popen[str]:
+    """``searchidx ingest`` in a child process, its stderr read by the test as it comes."""
+    command = [sys.executable, "-m", "searchidx", "ingest", str(folder), "--index", str(index), *options]
+    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def read_until(stream: IO[str], text: str) -> list[str]:
+    """The lines of ``stream`` up to the first one holding ``text`` (all of them, if it never comes)."""
+    lines = []
+    for line in stream:
+        lines.append(line)
+        if text in line:
+            break
+    return lines
 
 
 def searchidx(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -60,18 +89,25 @@ def small_index(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_an_ingest_waits_for_another_and_names_it(small_index: tuple[Path, Path]) -> None:
     folder, index = small_index
-    with lock_held(index, 1.5) as holder:
-        started = time.monotonic()
-        done = searchidx("ingest", folder, "--index", index, "--wait", "30")
-    assert done.returncode == 0, done.stderr
-    assert f"waiting for the index lock held by PID {holder.pid}" in done.stderr
-    assert time.monotonic() - started >= 1.0
+    with lock_held(index) as holder:
+        waiter = ingest_process(folder, index, "--wait", str(HANG))
+        assert waiter.stderr is not None
+        said = read_until(waiter.stderr, "waiting for the index lock")  # however long its start-up takes
+        assert said[-1:] == [
+            f"waiting for the index lock held by PID {holder.pid} (another ingest is writing)...\n"
+        ]
+        assert waiter.poll() is None  # it cannot finish while the lock is held
+        release(holder)
+        out, rest = waiter.communicate(timeout=HANG)
+    assert waiter.returncode == 0, rest
+    assert "1 unchanged" in out
 
 
 def test_an_ingest_that_waits_too_long_stops_with_one_sentence(small_index: tuple[Path, Path]) -> None:
     folder, index = small_index
-    with lock_held(index, 30) as holder:
+    with lock_held(index) as holder:  # held until the waiter has given up, however long that takes
         done = searchidx("ingest", folder, "--index", index, "--wait", "0.5")
+        release(holder)
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == (
         f"searchidx: Another ingest (PID {holder.pid}) is still writing to the index at {index} after 0.5 s. "
@@ -81,7 +117,7 @@ def test_an_ingest_that_waits_too_long_stops_with_one_sentence(small_index: tupl
 
 def test_the_lock_of_a_killed_ingest_is_free_at_once(small_index: tuple[Path, Path]) -> None:
     folder, index = small_index
-    with lock_held(index, 60) as holder:
+    with lock_held(index) as holder:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
     done = searchidx("ingest", folder, "--index", index, "--wait", "0")
@@ -116,12 +152,12 @@ def test_one_index_answers_queries_from_many_threads(tmp_path: Path) -> None:
     assert results == expected
 
 
-# Queries the index at argv[1] in a loop until the file argv[2] exists; prints answered and failed.
+# Queries the index at argv[1] (committed before it starts) in a loop until the file argv[2] exists;
+# prints answered and failed.
 QUERY_LOOP = """
-import sys, time
+import sys
 from pathlib import Path
 from searchidx import Index
-from searchidx.errors import IndexNotFoundError
 answered, failed, errors = 0, 0, []
 stop = Path(sys.argv[2])
 while not stop.exists():
@@ -130,8 +166,6 @@ while not stop.exists():
             for words in ("oil prices", "wheat exports", "bank rate", "coffee"):
                 ix.search(words, limit=10)
                 answered += 1
-    except IndexNotFoundError:
-        time.sleep(0.05)  # before the ingest's first commit there is no index yet
     except Exception as error:
         failed += 1
         errors.append(repr(error))

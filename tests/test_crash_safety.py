@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -42,28 +43,40 @@ def kill_during(process: subprocess.Popen[str], *, after_documents: int | None, 
     return phase
 
 
-def processes_using(index: Path, *, within: float = 3.0) -> list[str]:
-    """The command lines of other processes with a file of the index open ``within`` seconds from now.
+def processes_using(index: Path, *, within: float = 300.0) -> list[str]:
+    """The command lines of other processes with a file of the index open, once those ending have ended.
 
-    The system kills a dead ingest's worker processes for it, but not instantly.
+    The system kills a dead ingest's worker processes for it, but not instantly: each process found is
+    waited for until it exits (an event: its pidfd becomes readable), ``within`` seconds at most (a
+    bound for a process that does not end, never the pace of the test).
     """
-    deadline = time.monotonic() + within
-    while (found := _processes_using(index)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return found
+    for pid in _processes_using(index):
+        _wait_for_exit(pid, within)
+    return list(_processes_using(index).values())
 
 
-def _processes_using(index: Path) -> list[str]:
-    found = []
+def _wait_for_exit(pid: int, within: float) -> None:
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:  # gone already
+        return
+    try:
+        select.select([pidfd], [], [], within)
+    finally:
+        os.close(pidfd)
+
+
+def _processes_using(index: Path) -> dict[int, str]:
+    found = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         try:
             targets = [os.readlink(fd) for fd in (proc / "fd").iterdir()]
-        except OSError:
+            if any(target.startswith(f"{index}/") for target in targets):
+                found[int(proc.name)] = (proc / "cmdline").read_text().replace("\0", " ")
+        except OSError:  # it ended meanwhile
             continue
-        if any(target.startswith(f"{index}/") for target in targets):
-            found.append((proc / "cmdline").read_text().replace("\0", " "))
     return found
 
 

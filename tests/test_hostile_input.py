@@ -224,3 +224,61 @@ def test_the_library_refuses_a_nul_in_a_path(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="NUL character"):
         ingest("\0", index=tmp_path / "index")
     assert not (tmp_path / "index").exists()
+
+
+# Bytes that are not UTF-8 on a command line: Python hands them to the program as lone surrogates.
+NOT_UTF8 = os.fsdecode(b"\xff\xfe")
+
+
+@pytest.fixture(scope="module")
+def odd_names_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two articles, one in a file whose name is not UTF-8 (Latin-1 ``café``), ingested by the CLI."""
+    root = tmp_path_factory.mktemp("odd-names")
+    folder = root / "notes"
+    write_article(folder, "plain.txt", "Harbour strike ends", "Dockers went back to work at the harbour.")
+    write_article(folder, os.fsdecode(b"caf\xe9.txt"), "Cafe owners protest", "The harbour cafes closed.")
+    done = subprocess.run([sys.executable, "-m", "searchidx", "ingest", str(folder), "--index", str(root / "index")],
+                          capture_output=True, text=True, errors="surrogateescape", cwd=REPO)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return root / "index"
+
+
+def searchidx_bytes(index: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``searchidx ARGS --index INDEX`` in a child process, its arguments' lone surrogates passed as bytes."""
+    return subprocess.run([sys.executable, "-m", "searchidx", *args, "--index", str(index)],
+                          capture_output=True, text=True, errors="surrogateescape", cwd=REPO)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["show", NOT_UTF8],
+        ["similar", NOT_UTF8],
+        ["show", f"https://news.example/{NOT_UTF8}"],
+        ["query", NOT_UTF8],
+        ["query", f"harbour{NOT_UTF8}"],
+        ["query", f"title:harb{NOT_UTF8}*"],
+        ["query", f"harbour{NOT_UTF8}~"],
+        ["query", f"path:{NOT_UTF8}"],
+        ["query", "harbour", "--source", NOT_UTF8],
+        ["query", "harbour", "--since", NOT_UTF8],
+        ["trend", NOT_UTF8],
+        ["trend", "harbour", "--source", NOT_UTF8],
+    ],
+)
+def test_bytes_that_are_not_utf8_in_an_argument_get_one_sentence(
+    odd_names_index: Path, arguments: list[str]
+) -> None:
+    done = searchidx_bytes(odd_names_index, *arguments)
+    # Searched (the bytes as \xff escapes: "harbour" still matches), or refused in one sentence.
+    assert done.returncode in (0, 1, 2), done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr  # one sentence (or the footer), no traceback
+    assert "internal error" not in done.stderr
+
+
+def test_a_file_whose_name_is_not_utf8_is_shown_from_its_path(odd_names_index: Path) -> None:
+    path = odd_names_index.parent / "notes" / os.fsdecode(b"caf\xe9.txt")
+    for command in ("show", "similar"):
+        done = searchidx_bytes(odd_names_index, command, str(path))
+        assert done.returncode == 0, done.stderr
+        assert ("Cafe owners protest" if command == "show" else "Harbour strike ends") in done.stdout

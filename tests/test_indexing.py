@@ -191,10 +191,13 @@ def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert not (tmp_path / "index").exists()
 
 
-def test_a_file_instead_of_a_folder_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_file_instead_of_a_folder_is_ingested_alone(tmp_path: Path) -> None:
     path = write_article(tmp_path, "a.txt", "T", "Body.")
-    with pytest.raises(CorpusError, match="is not a folder"):
-        ingest(path, index=tmp_path / "index")
+    write_article(tmp_path, "b.txt", "U", "Another body.")
+    report = ingest(path, index=tmp_path / "index")
+    assert (report.added, report.files, report.ignored, report.total) == (1, 1, 0, 1)
+    with pytest.raises(CorpusError, match=r"The file .*nowhere\.jsonl does not exist"):
+        ingest(tmp_path / "nowhere.jsonl", index=tmp_path / "index")
 
 
 def test_a_folder_without_supported_files_is_a_clear_error(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from falcon import testing
 from searchidx import Index, IngestObserver, ingest
 from searchidx.cli import cli
 from searchidx.errors import NoVectorsError, QueryError, SemanticUnavailableError
-from searchidx.fusion import CANDIDATES, fuse
+from searchidx.fusion import CANDIDATES, rerank
 from searchidx.vectors import FOLDER, open_store
 from tests.conftest import write_article
 
@@ -116,11 +116,14 @@ def test_hybrid_finds_the_paraphrase_that_keyword_search_misses(archive: Path, t
         hybrid = ix.search("sanctions against Moscow")  # hybrid: the default on an index with vectors
     assert PARAPHRASE[0] not in [hit.title for hit in keyword]
     assert hybrid.mode == "hybrid"
-    found = {hit.title: hit for hit in hybrid}
+    # The matches are the keyword matches; the paraphrase follows them, found by meaning, not counted.
+    assert (hybrid.total, {hit.id for hit in hybrid}) == (keyword.total, {hit.id for hit in keyword})
+    assert not any(hit.by_meaning for hit in hybrid)
+    assert hybrid[0].title == "Moscow theatre opens its season"
+    assert hybrid[0].highlights  # the words are marked
+    found = {hit.title: hit for hit in hybrid.found_by_meaning}
     assert found[PARAPHRASE[0]].by_meaning
-    assert not found["Moscow theatre opens its season"].by_meaning
-    assert found["Moscow theatre opens its season"].highlights  # the words are still marked
-    assert hybrid.total == keyword.total + sum(hit.by_meaning for hit in hybrid)
+    assert [hit.rank for hit in hybrid.following] == list(range(hybrid.total + 1, len(ARTICLES) + 1))
     assert not hybrid.related  # meaning fills the page: no related articles in a hybrid search
 
 
@@ -134,11 +137,15 @@ def test_semantic_mode_ranks_by_closeness_and_tells_hits_without_the_words(
         dated = ix.search("harvest", mode="semantic", since="2021")
         with pytest.raises(QueryError, match="ranked by closeness"):
             ix.search("harvest", mode="semantic", sort="date")
-    assert results[0].title == PARAPHRASE[0]
-    assert results[0].by_meaning
-    assert [hit.score for hit in results] == sorted((hit.score for hit in results), reverse=True)
-    assert results.total == len(ARTICLES)
-    assert (dated.total, dated.hits) == (0, ())  # the date filter applies to the vectors too
+    # Ranked by meaning alone, the matches (the one article holding "Moscow") come first, then the
+    # paraphrase, found by meaning, labelled and not counted.
+    assert [hit.title for hit in results] == ["Moscow theatre opens its season"]
+    assert results.total == 1
+    assert results.found_by_meaning[0].title == PARAPHRASE[0]
+    assert results.found_by_meaning[0].by_meaning
+    closeness = [hit.score for hit in results.found_by_meaning]
+    assert closeness == sorted(closeness, reverse=True)
+    assert (dated.total, dated.hits, dated.found_by_meaning) == (0, (), ())  # the filter applies to vectors
 
 
 class EmbeddingProgress(IngestObserver):
@@ -164,10 +171,11 @@ def test_re_ingest_embeds_only_what_changed_and_drops_what_is_gone(archive: Path
     assert store is not None
     with Index(index) as ix:
         assert sorted(store.entries()) == sorted(
-            hit.id for hit in ix.search("news", mode="semantic", limit=50)
+            hit.id for hit in ix.search("zqxjv", mode="semantic", limit=50).following
         )
         assert len(store) == ix.document_count() == len(ARTICLES)
         assert ix.search("budget passed", mode="semantic")[0].title == "Council passes the budget"
+        assert ix.search("quorum agreed", mode="semantic").following[0].title == "Council passes the budget"
 
 
 def test_an_ingest_killed_before_the_vectors_were_written_is_completed_by_the_next(
@@ -184,14 +192,13 @@ def test_an_ingest_killed_before_the_vectors_were_written_is_completed_by_the_ne
     shutil.rmtree(index / FOLDER)
     shutil.copytree(kept, index / FOLDER)
     with Index(index) as ix:  # a vector of a removed document is passed over, not an error
-        titles = [hit.title for hit in ix.search("harbour flood", mode="semantic", limit=20)]
+        titles = [hit.title for hit in ix.search("harbour flood", mode="semantic", limit=20).following]
     assert "Harbour reopens after the flood" not in titles
     assert "Ferry service resumes" not in titles  # it has no vector yet
     assert ingest(archive, index=index).embedded == 1
     with Index(index) as ix:
-        assert "Ferry service resumes" in [
-            hit.title for hit in ix.search("boat to the island", mode="semantic")
-        ]
+        found = ix.search("boat to the island", mode="semantic")
+        assert "Ferry service resumes" in [hit.title for hit in (*found, *found.following)]
 
 
 class StopWhileEmbedding(IngestObserver):
@@ -251,6 +258,7 @@ def test_the_cli_ingests_with_vectors_and_shows_hits_found_by_meaning(archive: P
     )
     assert '"mode": "hybrid"' in as_json.output
     assert '"by_meaning": true' in as_json.output
+    assert '"total": 1,' in as_json.output
 
 
 def test_the_web_page_switches_mode_and_labels_hits_found_by_meaning(archive: Path, tmp_path: Path) -> None:
@@ -270,17 +278,19 @@ def test_the_web_page_switches_mode_and_labels_hits_found_by_meaning(archive: Pa
     assert words_only.text.count('<input type="hidden" name="mode" value="keyword">') >= 2
     api = client.simulate_get("/api/search", params={"q": "sanctions against Moscow", "mode": "semantic"})
     assert api.json["mode"] == "semantic"
-    assert api.json["hits"][0]["title"] == PARAPHRASE[0]
+    assert api.json["hits"][0]["title"] == "Moscow theatre opens its season"
+    assert api.json["found_by_meaning"][0]["title"] == PARAPHRASE[0]
     assert client.simulate_get("/api/search", params={"q": "x", "mode": "vibes"}).status_code == 400
 
 
-def test_fusion_scores_do_not_depend_on_how_deep_the_lists_go() -> None:
+def test_hybrid_re_ranks_the_best_matches_and_keeps_every_match_in_its_place() -> None:
     keyword = [(f"k{rank}", 100.0 - rank) for rank in range(3 * CANDIDATES)]
-    nearest = [(f"n{rank}", 0.9 - rank / 1000) for rank in range(3 * CANDIDATES)]
-    closeness = {doc: 0.5 for doc, _ in keyword}
-    shallow = fuse(keyword[:CANDIDATES], nearest[:CANDIDATES], closeness)
-    deep = {item.doc_id: item.score for item in fuse(keyword, nearest, closeness)}
-    assert all(deep[item.doc_id] == pytest.approx(item.score) for item in shallow)
-    assert [item.by_meaning for item in shallow if item.doc_id.startswith("n")] == [True] * CANDIDATES
-    both = fuse([("a", 5.0), ("b", 4.0)], [("b", 0.8), ("c", 0.7)], {"a": 0.1})
-    assert both[0].doc_id == "b"  # found by both ranks first
+    nearest = [0.9 - rank / 1000 for rank in range(CANDIDATES)]
+    closeness = {doc: 0.5 for doc, _ in keyword} | {"k99": 0.95}
+    shallow = rerank(keyword[:CANDIDATES], closeness, nearest)
+    deep = rerank(keyword, closeness, nearest)
+    assert deep[:CANDIDATES] == shallow  # a page never depends on how deep the search went
+    assert [item.doc_id for item in deep[CANDIDATES:]] == [doc for doc, _ in keyword[CANDIDATES:]]
+    assert [item.doc_id for item in shallow].index("k99") < CANDIDATES - 1  # its meaning lifts it
+    by_meaning = rerank(keyword[:CANDIDATES], closeness, nearest, weight=0.0)
+    assert by_meaning[0].doc_id == "k99"

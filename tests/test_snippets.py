@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import re
 
 from _pytest.monkeypatch import MonkeyPatch
 from hypothesis import given
@@ -51,9 +50,9 @@ def test_the_snippet_respects_the_length_budget_and_cuts_at_word_boundaries() ->
     for budget in (80, 120, 240, 400):
         text = snippet(BODY, {"parad", "putin", "troop"}, max_chars=budget).text
         assert len(text) <= budget
-        for fragment in text.split(" … "):
+        for fragment in text.removeprefix("… ").removesuffix(" …").split(" … "):
             assert fragment == fragment.strip()
-            assert fragment.split()[0] in BODY.split() or fragment.split()[0].rstrip(".,") in BODY
+            assert f" {fragment} " in f" {' '.join(BODY.split())} "  # whole words, as in the body
 
 
 def test_the_same_query_always_gives_the_same_snippet() -> None:
@@ -72,6 +71,87 @@ def test_a_body_without_a_match_gives_its_opening() -> None:
 def test_abbreviations_do_not_end_a_sentence() -> None:
     body = "The parade starts on Sept. 3 in the capital. Mr. Xi will speak. Other news follows here."
     assert snippet(body, {"parad"}).text == "The parade starts on Sept. 3 in the capital."
+
+
+KENNEDY = (
+    "Voters were told on Monday that the party would not be drawn into a pact and Lib Dem leader "
+    "Charles Kennedy has said. Other news follows here today."
+)
+
+
+def test_a_fragment_that_starts_inside_its_sentence_starts_with_an_ellipsis() -> None:
+    for budget in (40, 60, 80, 100):
+        result = snippet(KENNEDY, {"kennedi"}, max_chars=budget)
+        assert result.text.startswith("… "), result.text
+        assert result.text.endswith("Kennedy has said.")
+        assert f" {result.text[2:]}" in f" {KENNEDY}"  # from a word's start: never "em leader"
+        ((start, end),) = result.highlights
+        assert result.text[start:end] == "Kennedy"
+        assert len(result.text) <= budget
+    assert snippet(KENNEDY, {"kennedi"}, max_chars=120).text == KENNEDY.split(". ")[0] + "."
+
+
+def test_a_fragment_that_ends_inside_its_sentence_ends_after_a_whole_word_with_an_ellipsis() -> None:
+    body = (
+        "Kennedy's long-awaited speech on the economy, which aides had rewritten several times "
+        "overnight, finally came at noon. It was short."
+    )
+    for budget in (40, 60, 80):
+        result = snippet(body, {"kennedi"}, max_chars=budget)
+        assert result.text.endswith(" …"), result.text
+        assert f"{result.text[:-2]} " in body  # up to a word's end: never "rewrit"
+        assert result.text[slice(*result.highlights[0])] == "Kennedy"
+        assert len(result.text) <= budget
+
+
+def test_a_long_word_holding_the_match_is_shown_whole_when_it_fits() -> None:
+    body = "Officials said on Monday that the reforms of the Kennedy-administration-were-debated-at-length again."
+    for budget in (50, 60, 80):
+        result = snippet(body, {"kennedi"}, max_chars=budget)
+        assert "Kennedy-administration-were-debated-at-length" in result.text  # was cut: "...-at-leng"
+        assert f" {result.text.removeprefix('… ').removesuffix(' …')} " in f" {body} "
+        assert result.text[slice(*result.highlights[0])] == "Kennedy"
+        assert len(result.text) <= budget
+
+
+def test_fragments_joined_show_one_ellipsis_between_them() -> None:
+    fragments = make_snippet(BODY, {"parad", "putin"}, ANALYZER, max_chars=160)
+    assert fragments[0].text.endswith(" …")  # each fragment marks its own cuts
+    joined = join_fragments(fragments)
+    assert "… …" not in joined.text
+    assert [joined.text[start:end] for start, end in joined.highlights] == ["parade", "Putin"]
+
+
+SENTENCE_WORDS = ["troops", "marched", "through", "parade", "square", "leader", "Kennedy", "said", "Lib", "Dem",
+                  "yesterday", "Kennedy-era-reforms-were-debated", "beside", "ministry", "officials"]  # fmt: skip
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["Troops", "Officials", "Kennedy", "Parades"]),
+                  st.lists(st.sampled_from(SENTENCE_WORDS), max_size=40)),
+        min_size=1, max_size=6,
+    ),
+    st.integers(min_value=40, max_value=300),
+)  # fmt: skip
+def test_fragments_hold_whole_words_and_mark_every_cut(
+    sentences: list[tuple[str, list[str]]], budget: int
+) -> None:
+    body = " ".join(" ".join([first, *words]) + "." for first, words in sentences)
+    sentence_starts = {0} | {match.end() for match in re.finditer(r"\. ", body)}
+    fragments = make_snippet(body, {"parad", "kennedi"}, ANALYZER, max_chars=budget)
+    assert len(join_fragments(fragments).text) <= budget
+    for fragment in fragments:
+        core = fragment.text.removeprefix("… ").removesuffix(" …")
+        # Where the fragment's words are in the body as whole words (never part of one).
+        places = {match.start() for match in re.finditer(rf"(?<!\S)(?={re.escape(core)}(?!\S))", body)}
+        assert places, (fragment.text, body)
+        if not fragment.text.startswith("… "):
+            assert places & sentence_starts, (fragment.text, body)
+        if not fragment.text.endswith(" …"):
+            assert core.endswith("."), (fragment.text, body)
+        for start, end in fragment.highlights:
+            assert fragment.text[start:end].lower() in {"parade", "parades", "kennedy"}
 
 
 @given(
@@ -110,7 +190,6 @@ def test_html_escapes_the_text_before_marking_it() -> None:
     )
 
 
-REUTERS = Path(__file__).resolve().parents[2] / "shared" / "data" / "news" / "reuters21578.jsonl"
 LONG_QUERIES = [
     ({"parad", "putin"}, ()),
     ({"die", "sky"}, ()),  # "dying" and "skies": stems that are not the start of their word
@@ -121,12 +200,9 @@ LONG_QUERIES = [
 
 
 def long_article() -> str:
-    """Over 40,000 chars of real wire text with the words of LONG_QUERIES here and there."""
-    if REUTERS.exists():
-        lines = REUTERS.read_text(encoding="utf-8").splitlines()[:60]
-        bodies = [json.loads(line)["body"] for line in lines]
-    else:  # the shared data is absent: the demo corpus's own text is real news too
-        bodies = [path.read_text(encoding="utf-8") for path in sorted(CORPUS.glob("*.txt"))[:60]]
+    """Over 40,000 chars of real wire text with the words of LONG_QUERIES here and there: the first 60
+    Reuters articles of the repo's demo corpus (no shared data needed), one after the other."""
+    bodies = [path.read_text(encoding="utf-8") for path in sorted((CORPUS / "reuters").glob("*.txt"))[:60]]
     bodies.insert(
         20, "Putin watched the parades. The U.S. dollar fell; skies cleared as the dying storm passed."
     )

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from searchidx import Index, IngestReport, ingest
+from searchidx.charts import BLOCKS
 from searchidx.cli import cli
 from searchidx.errors import QueryError
 from searchidx.exports import csv_text, hit_rows, spreadsheet_safe
@@ -115,7 +116,7 @@ def test_series_add_up_to_the_exact_total_and_shares_use_the_period_s_articles(a
     ]  # an empty month is 0, not missing
     all_dated = Counter(when[:7] for *_, when, _ in ARTICLES if when)
     assert list(trend.articles) == [all_dated["2020-01"], 0, all_dated["2020-03"]]
-    assert list(series.shares) == pytest.approx([2 / 3, 0.0, 1 / 3])
+    assert list(series.shares) == pytest.approx([2 / 3, None, 1 / 3])  # no article in February
 
 
 def test_compared_queries_share_the_periods_and_each_counts_its_own(archive: Path) -> None:
@@ -216,6 +217,41 @@ def test_the_cli_chart_is_plain_text_when_piped_and_json_and_csv_say_the_same(ar
     assert parsed[-1][1] == "(no date)"
 
 
+NO_ARTICLES_LEGEND = "– : no dated article in the archive that month, so no share"
+
+
+def test_a_month_without_any_dated_article_has_no_share_not_a_share_of_0(archive: Path) -> None:
+    with Index(archive) as ix:  # the archive holds no dated article in February
+        trend = ix.trend(["flood", "harbour"], by="month")
+    assert [period.label for period in trend.periods] == [f"2020-0{month}" for month in range(1, 6)]
+    assert list(trend.articles) == [3, 0, 3, 0, 1]
+    flood, harbour = trend.series
+    assert list(flood.counts) == [2, 0, 1, 0, 0]  # a count over no articles is still 0
+    assert list(flood.shares) == pytest.approx([2 / 3, None, 1 / 3, None, 0.0])
+    assert list(harbour.shares) == pytest.approx([2 / 3, None, 0.0, None, 1.0])
+
+
+def test_the_cli_shows_an_undefined_share_as_a_dash_blank_and_null(archive: Path) -> None:
+    runner = CliRunner()
+    where = ["--by", "month", "--index", str(archive)]
+    for share in ([], ["--share"]):
+        text = runner.invoke(cli, ["trend", "flood", "budget", *where, *share])
+        assert text.exit_code == 0, text.output
+        lines = [line.split() for line in text.output.splitlines() if line.startswith("2020-")]
+        rows = {label: [cell for cell in cells if not set(cell) <= set(BLOCKS)] for label, *cells in lines}
+        assert rows["2020-02"] == ["0", "–", "0", "–"]  # the count, and no share
+        assert rows["2020-01"] == ["2", "66.7%", "1", "33.3%"]
+        assert NO_ARTICLES_LEGEND in text.output.splitlines()
+    every_month_dated = runner.invoke(cli, ["trend", "flood", *where, "--source", "a.example"]).output
+    assert "–" not in every_month_dated  # the legend says it only when a period has no article
+    table = runner.invoke(cli, ["trend", "flood", *where, "--csv"]).output
+    february = next(row for row in csv.reader(io.StringIO(table)) if row[1] == "2020-02")
+    assert february == ["flood", "2020-02", "2020-02-01", "2020-02-29", "0", "", "0"]
+    shown = json.loads(runner.invoke(cli, ["trend", "flood", *where, "--json"]).output)
+    assert shown["series"][0]["shares"] == [0.666667, None, 0.333333]
+    assert shown["series"][0]["counts"] == [2, 0, 1]
+
+
 def test_a_query_with_no_matches_charts_nothing_and_exits_1(archive: Path) -> None:
     result = CliRunner().invoke(cli, ["trend", "zeppelin", "--index", str(archive)])
     assert result.exit_code == 1
@@ -231,9 +267,10 @@ def test_a_csv_cell_with_commas_quotes_newlines_and_a_formula_round_trips_as_tex
               source="a.example", path="x.txt", score=1.5, snippet="@risk +1 -2", highlights=())  # fmt: skip
     rows = list(csv.reader(io.StringIO(csv_text(hit_rows([hit])))))
     assert rows == [
-        ["rank", "date", "source", "title", "url", "score", "snippet"],
-        ["1", "2020-01-02", "a.example", "'" + title, "https://a.example/x", "1.5000", "'@risk +1 -2"],
-    ]
+        ["rank", "id", "date", "source", "title", "url", "path", "record", "score", "snippet"],
+        ["1", "x", "2020-01-02", "a.example", "'" + title, "https://a.example/x", "x.txt", "", "1.5000",
+         "'@risk +1 -2"],
+    ]  # fmt: skip
     assert [spreadsheet_safe(text) for text in ("+1", "-1", "@a", "\tx", "plain", "")] == [
         "'+1", "'-1", "'@a", "'\tx", "plain", ""
     ]  # fmt: skip
@@ -251,13 +288,15 @@ def test_csv_of_hits_round_trips_and_defuses_formulas(tmp_path: Path) -> None:
         output = runner.invoke(cli, ["query", "harbour", "--csv", *extra, "--index", str(tmp_path / "index")])
         assert output.exit_code == 0, output.output
         rows = list(csv.reader(io.StringIO(output.output)))
-        assert rows[0] == ["rank", "date", "source", "title", "url", "score", "snippet"]
-        by_title = {row[3]: row for row in rows[1:]}
+        assert rows[0] == ["rank", "id", "date", "source", "title", "url", "path", "record", "score", "snippet"]
+        by_title = {row[4]: row for row in rows[1:]}
         assert set(by_title) == {spreadsheet_safe(HOSTILE_TITLE), "Plain harbour"}
         assert spreadsheet_safe(HOSTILE_TITLE).startswith("'=")
         hostile = by_title[spreadsheet_safe(HOSTILE_TITLE)]
-        assert hostile[1:3] == ["2020-01-02", "a.example"]
-        assert hostile[4] == "https://a.example/h"
+        assert hostile[2:4] == ["2020-01-02", "a.example"]
+        assert hostile[5] == "https://a.example/h"
+        plain = by_title["Plain harbour"]
+        assert (plain[5], plain[6]) == ("", str((folder / "i.txt").resolve()))  # no URL: the path has its column
         assert [row[0] for row in rows[1:]] == ["1", "2"]
 
 

@@ -77,11 +77,18 @@ def test_a_full_disk_under_worker_processes_is_one_sentence(tmp_path: Path, smal
 
 
 def test_a_read_only_index_folder_is_one_sentence_and_the_index_still_answers(small_index: Path) -> None:
+    ingest(
+        small_index.parent / "first", index=small_index
+    )  # the ingest records as a second ingest leaves them
     small_index.chmod(0o555)
     try:
         done = ingest_in_child(CORPUS, small_index, without_root_file_access)
+        stats = subprocess.run([sys.executable, "-m", "searchidx", "stats", "--index", str(small_index)], cwd=REPO,
+                               capture_output=True, text=True, preexec_fn=without_root_file_access)  # fmt: skip
     finally:
         small_index.chmod(0o755)
+    assert (stats.returncode, stats.stderr) == (0, "")  # read as it is: nothing can be writing to it
+    assert "documents       1\n" in stats.stdout
     assert done.returncode == 2
     assert done.stderr == (
         f"searchidx: Cannot write the index at {small_index}: Permission denied. "
