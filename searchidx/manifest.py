@@ -255,10 +255,15 @@ def _reader(path: Path) -> sqlite3.Connection:
     uri = (path.resolve().as_uri()) + "?mode=ro"
     connection = sqlite3.connect(uri, uri=True, timeout=BUSY_SECONDS)
     try:
-        connection.execute("SELECT name FROM sqlite_master").fetchall()
+        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
     except sqlite3.OperationalError:
         connection.close()
         if os.access(path.parent, os.W_OK):
             raise
         connection = sqlite3.connect(uri + "&immutable=1", uri=True)
+        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
+    if not tables >= TABLES:  # a first ingest killed before it wrote its tables: nothing recorded yet
+        connection.close()
+        connection = sqlite3.connect(":memory:")
+        connection.executescript(SCHEMA)
     return connection

@@ -396,3 +396,19 @@ def test_the_term_grouped_buffer_writes_the_postings_whoosh_writes(tmp_path: Pat
     expected = _postings(tmp_path / "whoosh")
     assert len(expected) > 10_000
     assert _postings(tmp_path / "searchidx") == expected
+
+
+def test_ingest_records_killed_before_their_tables_were_written_read_as_empty(tmp_path: Path) -> None:
+    import sqlite3
+
+    from searchidx import Index
+    from searchidx.manifest import MANIFEST_NAME
+
+    write_article(tmp_path / "articles", "a.txt", "Harbour reopens", "The harbour reopened.")
+    index = tmp_path / "index"
+    ingest(tmp_path / "articles", index=index)
+    (index / MANIFEST_NAME).unlink()
+    sqlite3.connect(index / MANIFEST_NAME).close()  # the empty database a first ingest killed early leaves
+    with Index(index) as ix:
+        stats = ix.stats()
+    assert (stats.documents, stats.last_ingest) == (1, None)
