@@ -288,7 +288,18 @@ def test_csv_of_hits_round_trips_and_defuses_formulas(tmp_path: Path) -> None:
         output = runner.invoke(cli, ["query", "harbour", "--csv", *extra, "--index", str(tmp_path / "index")])
         assert output.exit_code == 0, output.output
         rows = list(csv.reader(io.StringIO(output.output)))
-        assert rows[0] == ["rank", "id", "date", "source", "title", "url", "path", "record", "score", "snippet"]
+        assert rows[0] == [
+            "rank",
+            "id",
+            "date",
+            "source",
+            "title",
+            "url",
+            "path",
+            "record",
+            "score",
+            "snippet",
+        ]
         by_title = {row[4]: row for row in rows[1:]}
         assert set(by_title) == {spreadsheet_safe(HOSTILE_TITLE), "Plain harbour"}
         assert spreadsheet_safe(HOSTILE_TITLE).startswith("'=")
@@ -296,7 +307,10 @@ def test_csv_of_hits_round_trips_and_defuses_formulas(tmp_path: Path) -> None:
         assert hostile[2:4] == ["2020-01-02", "a.example"]
         assert hostile[5] == "https://a.example/h"
         plain = by_title["Plain harbour"]
-        assert (plain[5], plain[6]) == ("", str((folder / "i.txt").resolve()))  # no URL: the path has its column
+        assert (plain[5], plain[6]) == (
+            "",
+            str((folder / "i.txt").resolve()),
+        )  # no URL: the path has its column
         assert [row[0] for row in rows[1:]] == ["1", "2"]
 
 
