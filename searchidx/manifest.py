@@ -250,7 +250,8 @@ def _reader(path: Path) -> sqlite3.Connection:
 
     A manifest in write-ahead-log mode is read through a shared-memory file beside it; in a folder
     this process cannot write (a read-only mount, another user's archive), where no writer can be
-    either, it is read as the immutable file it then is.
+    either, it is read as the immutable file it then is; one whose log a killed ingest left is
+    recovered by an ordinary connection first.
     """
     uri = (path.resolve().as_uri()) + "?mode=ro"
     connection = sqlite3.connect(uri, uri=True, timeout=BUSY_SECONDS)
@@ -259,8 +260,11 @@ def _reader(path: Path) -> sqlite3.Connection:
     except sqlite3.OperationalError:
         connection.close()
         if os.access(path.parent, os.W_OK):
-            raise
-        connection = sqlite3.connect(uri + "&immutable=1", uri=True)
+            # The write-ahead log of an ingest that was killed must be recovered first, which a
+            # read-only connection cannot do; this one only reads, after that.
+            connection = sqlite3.connect(path, timeout=BUSY_SECONDS)
+        else:
+            connection = sqlite3.connect(uri + "&immutable=1", uri=True)
         tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
     if not tables >= TABLES:  # a first ingest killed before it wrote its tables: nothing recorded yet
         connection.close()

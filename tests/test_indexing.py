@@ -412,3 +412,23 @@ def test_ingest_records_killed_before_their_tables_were_written_read_as_empty(tm
     with Index(index) as ix:
         stats = ix.stats()
     assert (stats.documents, stats.last_ingest) == (1, None)
+
+
+def test_ingest_records_a_killed_writer_left_in_its_log_are_read(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from searchidx.manifest import Manifest
+
+    killed = (
+        "import os, sys\nfrom pathlib import Path\nfrom searchidx.manifest import Manifest\n"
+        "manifest = Manifest(Path(sys.argv[1]))\nmanifest.set_meta('last_ingest', 'then')\n"
+        "manifest.commit()\nos.kill(os.getpid(), 9)\n"
+    )
+    subprocess.run([sys.executable, "-c", killed, str(tmp_path)], check=False)
+    assert (tmp_path / "searchidx-manifest.sqlite3-wal").exists()  # committed in the log, never checkpointed
+    manifest = Manifest(tmp_path, read_only=True)
+    try:
+        assert manifest.meta() == {"last_ingest": "then"}
+    finally:
+        manifest.close()
