@@ -679,7 +679,8 @@ TREND_REQUESTS = [  # (label, path, parameters): the chart's server side, on the
         {"q": [TREND_WORD, "oil"], "words": "0", "sources": "0"},
     ),
     ("chart with top words and sources", "/api/trend", {"q": TREND_WORD}),
-    ("search page: hits, facets, chart, words", "/", {"q": TREND_WORD}),
+    ("search page: hits, facets", "/", {"q": TREND_WORD}),
+    ("chart image: chart, top words (kept)", "/chart.svg", {"q": TREND_WORD}),
 ]
 TREND_BAR_MS = 150.0
 

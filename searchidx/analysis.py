@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import Stemmer
@@ -235,12 +235,23 @@ def surface_words(headline: str, text: str) -> dict[str, float]:
     return {word: share for word, share in shares.items() if _speller_word(word)}
 
 
-def word_set(headline: str, text: str) -> set[str]:
-    """The distinct words :func:`surface_words` gives, without counting how each is written."""
+def documents_holding(texts: Iterable[tuple[str, str]]) -> Counter[str]:
+    """How many of ``texts`` (headline, text) hold each of the words :func:`surface_words` gives.
+
+    Each distinct word is checked once (letters only, not a stop word), not once per text holding it.
+    """
+    held: Counter[str] = Counter()
+    for headline, text in texts:
+        held.update(_written_words(headline, text))
+    return Counter({word: count for word, count in held.items() if _speller_word(word)})
+
+
+def _written_words(headline: str, text: str) -> set[str]:
+    """The distinct words of a headline and text, lower case, accents folded (CJK words left out)."""
     words = set(TOKEN.findall(f"{headline}\n{text}".lower()))
     if not (text.isascii() and headline.isascii()):
         words = {_fold(word) for word in words if not CJK.search(word)}
-    return {word for word in words if _speller_word(word)}
+    return words
 
 
 def _speller_word(word: str) -> bool:

@@ -2,13 +2,18 @@
 
 Both draw the same numbers from a :class:`~searchidx.trends.Trend`; the SVG
 needs no script and no inline style (the page's Content-Security-Policy
-allows neither): its colours are classes of the page's stylesheet, each bar
-has a ``<title>`` with its numbers, and a table with the same figures sits
-behind a ``<details>`` for screen readers and copying.
+allows neither). Inline in the chart's page (``/chart``) its colours are
+classes of the page's stylesheet, each bar has a ``<title>`` with its
+numbers, and a table with the same figures is beside it for screen readers
+and copying. As an image of its own (``/chart.svg``, which the search page
+shows) it cannot use the page's stylesheet: the colours are attributes, and
+the legend and the top words are drawn under the bars.
 """
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Callable
 from html import escape
 
 from searchidx.rendering import plural, terminal_safe
@@ -23,6 +28,20 @@ CHART_HEIGHT = 240
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_BOTTOM, MARGIN_TOP = 52, 32, 28, 10
 # The share of a period without any dated article: undefined, not 0%.
 NO_SHARE = "–"
+# The chart as an image of its own: the colours of searchidx.css (s0..s7, axis, grid, tick, muted text).
+IMAGE_PAINT = {
+    "s0": 'fill="#0b57a4"', "s1": 'fill="#c2410c"', "s2": 'fill="#15803d"', "s3": 'fill="#7e22ce"',
+    "s4": 'fill="#b45309"', "s5": 'fill="#0e7490"', "s6": 'fill="#be123c"', "s7": 'fill="#4d7c0f"',
+    "axis": 'stroke="#8a8a8a" stroke-width="1"',
+    "grid": 'stroke="#d8d8d8" stroke-width="1" stroke-dasharray="3 3"',
+    "tick": 'font-size="12" fill="#555"',
+    "text": 'font-size="13" fill="#1b1b1b"',
+    "muted": 'font-size="13" fill="#555"',
+}  # fmt: skip
+IMAGE_FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+LINE_HEIGHT = 20  # a line of the image's legend
+LINE_CHARS = 100  # characters of a line of the image's legend, at most (13 px text in 720 px)
+QUERY_CHARS = 40  # characters of a query in the image's legend, at most
 
 
 def bar(value: float | None, highest: float, width: int = BAR_WIDTH) -> str:
@@ -113,21 +132,112 @@ def _described(number: int, series: Series, several: bool) -> list[str]:
 
 def trend_svg(trend: Trend, *, by_share: bool = False) -> str:
     """The trend as an inline SVG bar chart (grouped bars, one colour per query), with a title per bar."""
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" role="img" '
+        f'aria-labelledby="chart-title" preserveAspectRatio="xMinYMin meet">',
+        f'<title id="chart-title">{escape(_chart_title(trend, by_share))}</title>',
+        *_bars(trend, by_share, _classed),
+        "</svg>",
+    ]
+    return "".join(parts)
+
+
+def image_height(queries: int) -> int:
+    """The height of :func:`trend_image` for ``queries`` queries: the bars, two lines a query, and a note."""
+    return CHART_HEIGHT + LINE_HEIGHT * (2 * queries + 1)
+
+
+def trend_image(trend: Trend, *, by_share: bool = False) -> str:
+    """The trend as an SVG image of its own (``/chart.svg``): the bars, then per query its colour, its
+    dated (and undated) matches and its top words, then what a dash means, in :func:`image_height`.
+
+    The colours are attributes (:data:`IMAGE_PAINT`): an image cannot use the page's stylesheet.
+    """
+    height = image_height(len(trend.series))
+    parts = [_image_head(height), f"<title>{escape(_chart_title(trend, by_share))}</title>"]
+    if trend.periods:
+        parts.extend(_bars(trend, by_share, _painted))
+    else:
+        y = MARGIN_TOP + (CHART_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM) / 2
+        parts.append(
+            f'<text x="{MARGIN_LEFT}" y="{y:.1f}" {IMAGE_PAINT["muted"]}>No dated matches to chart.</text>'
+        )
+    y = CHART_HEIGHT + LINE_HEIGHT - 6
+    for number, series in enumerate(trend.series):
+        paint = IMAGE_PAINT[SERIES_CLASSES[number % len(SERIES_CLASSES)]]
+        undated = f", {series.undated:,} without a date (not charted)" if series.undated else ""
+        query = _shortened(series.query, QUERY_CHARS)
+        legend = _shortened(f"{query}: {series.dated:,} dated{undated}", LINE_CHARS - 3)
+        parts.append(f'<rect x="{MARGIN_LEFT}" y="{y - 10}" width="11" height="11" {paint}/>')
+        parts.append(f'<text x="{MARGIN_LEFT + 17}" y="{y}" {IMAGE_PAINT["text"]}>{escape(legend)}</text>')
+        y += LINE_HEIGHT
+        if series.top_words:
+            line = _listed("top words: ", [word.word for word in series.top_words], LINE_CHARS)
+            parts.append(f'<text x="{MARGIN_LEFT + 17}" y="{y}" {IMAGE_PAINT["muted"]}>{escape(line)}</text>')
+        y += LINE_HEIGHT
+    if note := no_share_note(trend):
+        parts.append(f'<text x="{MARGIN_LEFT}" y="{y}" {IMAGE_PAINT["muted"]}>{escape(note)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def message_image(message: str) -> str:
+    """An SVG image that says ``message`` (why a chart is not drawn), in lines of :data:`LINE_CHARS`."""
+    lines = textwrap.wrap(message, LINE_CHARS) or [""]
+    parts = [_image_head(LINE_HEIGHT * len(lines) + 12), f"<title>{escape(message)}</title>"]
+    parts += [
+        f'<text x="4" y="{LINE_HEIGHT * (number + 1)}" {IMAGE_PAINT["muted"]}>{escape(line)}</text>'
+        for number, line in enumerate(lines)
+    ]
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _image_head(height: int) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{CHART_WIDTH}" height="{height}" '
+        f'viewBox="0 0 {CHART_WIDTH} {height}" font-family="{IMAGE_FONT}">'
+    )
+
+
+def _shortened(text: str, most: int) -> str:
+    """``text``, cut to ``most`` characters with an ellipsis when longer."""
+    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
+
+
+def _listed(head: str, words: list[str], most: int) -> str:
+    """``head`` and as many of ``words`` as fit in ``most`` characters, comma-separated (``…`` when cut)."""
+    line = head + (words[0] if words else "")
+    for number, word in enumerate(words[1:], start=1):
+        more = number < len(words) - 1
+        if len(line) + 2 + len(word) + (3 if more else 0) > most:
+            return line + ", …"
+        line += ", " + word
+    return line
+
+
+def _classed(name: str) -> str:
+    """How the inline chart paints ``name``: a class of the page's stylesheet."""
+    return f'class="{name}"'
+
+
+def _painted(name: str) -> str:
+    """How the chart as an image paints ``name``: with attributes."""
+    return IMAGE_PAINT[name]
+
+
+def _bars(trend: Trend, by_share: bool, paint: Callable[[str], str]) -> list[str]:
+    """The axis, the bars (a ``<title>`` each) and the period labels, painted by ``paint``."""
     values = plotted(trend, by_share)
     highest = highest_of(values)
     plot_width = CHART_WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_height = CHART_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
     slot = plot_width / max(len(trend.periods), 1)
     width = max(slot * 0.8 / max(len(trend.series), 1), 1.0)
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" role="img" '
-        f'aria-labelledby="chart-title" preserveAspectRatio="xMinYMin meet">',
-        f'<title id="chart-title">{escape(_chart_title(trend, by_share))}</title>',
-    ]
-    parts.extend(_axis(highest, by_share, plot_height, plot_width))
+    parts = _axis(highest, by_share, plot_height, plot_width, paint)
     for number, period in enumerate(trend.periods):
         if by_share and not trend.articles[number]:  # no share to draw, not a share of 0
-            parts.append(_no_data_mark(period, MARGIN_LEFT + number * slot + slot / 2, plot_height))
+            parts.append(_no_data_mark(period, MARGIN_LEFT + number * slot + slot / 2, plot_height, paint))
             continue
         left = MARGIN_LEFT + number * slot + slot * 0.1
         for series_number, series in enumerate(trend.series):
@@ -138,19 +248,18 @@ def trend_svg(trend: Trend, *, by_share: bool = False) -> str:
             tip = f"{series.query}, {period.label}: {count:,} ({share})"
             css = SERIES_CLASSES[series_number % len(SERIES_CLASSES)]
             parts.append(
-                f'<rect class="{css}" x="{left + series_number * width:.1f}" y="{top:.1f}" '
+                f'<rect {paint(css)} x="{left + series_number * width:.1f}" y="{top:.1f}" '
                 f'width="{width:.1f}" height="{height:.1f}"><title>{escape(tip)}</title></rect>'
             )
-    parts.extend(_period_labels(trend, slot))
-    parts.append("</svg>")
-    return "".join(parts)
+    parts.extend(_period_labels(trend, slot, paint))
+    return parts
 
 
-def _no_data_mark(period: Period, x: float, plot_height: float) -> str:
+def _no_data_mark(period: Period, x: float, plot_height: float, paint: Callable[[str], str]) -> str:
     """A dash on the axis where a chart of shares has no bar: the period has no dated article at all."""
     tip = f"{period.label}: no dated article in the archive"
     return (
-        f'<text class="tick" x="{x:.1f}" y="{MARGIN_TOP + plot_height - 4:.1f}" text-anchor="middle">'
+        f'<text {paint("tick")} x="{x:.1f}" y="{MARGIN_TOP + plot_height - 4:.1f}" text-anchor="middle">'
         f"{NO_SHARE}<title>{escape(tip)}</title></text>"
     )
 
@@ -162,29 +271,29 @@ def _chart_title(trend: Trend, by_share: bool) -> str:
     )
 
 
-def _axis(highest: float, by_share: bool, plot_height: float, plot_width: float) -> list[str]:
+def _axis(
+    highest: float, by_share: bool, plot_height: float, plot_width: float, paint: Callable[[str], str]
+) -> list[str]:
     bottom = MARGIN_TOP + plot_height
-    parts = [
-        f'<line class="axis" x1="{MARGIN_LEFT}" y1="{bottom}" x2="{MARGIN_LEFT + plot_width}" y2="{bottom}"/>'
-    ]
+    right = MARGIN_LEFT + plot_width
+    parts = [f'<line {paint("axis")} x1="{MARGIN_LEFT}" y1="{bottom}" x2="{right}" y2="{bottom}"/>']
     for fraction in (0.5, 1.0):
         y = MARGIN_TOP + plot_height * (1 - fraction)
         value = highest * fraction
         label = percent(value) if by_share else (f"{value:,.0f}" if value >= 10 else f"{value:g}")
-        right = MARGIN_LEFT + plot_width
-        parts.append(f'<line class="grid" x1="{MARGIN_LEFT}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}"/>')
+        parts.append(f'<line {paint("grid")} x1="{MARGIN_LEFT}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}"/>')
         parts.append(
-            f'<text class="tick" x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{label}</text>'
+            f'<text {paint("tick")} x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{label}</text>'
         )
     return parts
 
 
-def _period_labels(trend: Trend, slot: float) -> list[str]:
+def _period_labels(trend: Trend, slot: float, paint: Callable[[str], str]) -> list[str]:
     """A label under the first period and then about every sixth, so labels never overlap."""
     every = max(1, -(-len(trend.periods) // 6))
     y = CHART_HEIGHT - 8
     return [
-        f'<text class="tick" x="{MARGIN_LEFT + number * slot + slot / 2:.1f}" y="{y}" '
+        f'<text {paint("tick")} x="{MARGIN_LEFT + number * slot + slot / 2:.1f}" y="{y}" '
         f'text-anchor="middle">{escape(period.label)}</text>'
         for number, period in enumerate(trend.periods)
         if number % every == 0

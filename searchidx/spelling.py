@@ -88,23 +88,27 @@ def words_within(reader: Any, text: str, edits: int, prefix: int = 1) -> list[st
     from rapidfuzz import process  # only a rare or misspelt word pays for the import
     from rapidfuzz.distance import OSA
 
-    words = _lexicon(reader).starting_with(text[:prefix])
+    words = _lexicon(reader).starting_with(reader, text[:prefix])
     found = process.extract(text, words, scorer=OSA.distance, score_cutoff=edits, limit=None)
     return [word for word, _, _ in found]
 
 
 class _Lexicon:
-    """The spelling field's words of one reader, by their first letters, read on first use."""
+    """The spelling field's words of one reader, by their first letters, read on first use.
 
-    def __init__(self, reader: Any) -> None:
-        self._reader = reader
+    It does not hold the reader: kept per reader in a weak dictionary, it
+    would keep its reader, and the reader's mapped segments, for ever.
+    """
+
+    def __init__(self) -> None:
         self._words: dict[str, list[str]] = {}
 
-    def starting_with(self, prefix: str) -> list[str]:
+    def starting_with(self, reader: Any, prefix: str) -> list[str]:
+        """The words of ``reader`` (the one this lexicon is kept for) that start with ``prefix``, sorted."""
         if prefix not in self._words:
             # Each segment's words apart: Whoosh's merge of all segments' term lists costs more.
             words: set[str] = set()
-            for leaf, _ in self._reader.leaf_readers():
+            for leaf, _ in reader.leaf_readers():
                 if SPELLING_FIELD in leaf.schema and leaf.doc_count_all():
                     words.update(term.decode("utf-8") for term in leaf.expand_prefix(SPELLING_FIELD, prefix))
             self._words[prefix] = sorted(words)
@@ -118,7 +122,7 @@ _LEXICONS: weakref.WeakKeyDictionary[Any, _Lexicon] = weakref.WeakKeyDictionary(
 def _lexicon(reader: Any) -> _Lexicon:
     lexicon = _LEXICONS.get(reader)
     if lexicon is None:
-        lexicon = _LEXICONS[reader] = _Lexicon(reader)
+        lexicon = _LEXICONS[reader] = _Lexicon()
     return lexicon
 
 

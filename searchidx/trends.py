@@ -12,13 +12,12 @@ left out).
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
-from searchidx.analysis import word_set
+from searchidx.analysis import documents_holding
 from searchidx.backends import DayCounts
 from searchidx.errors import QueryError
 
@@ -197,7 +196,7 @@ def top_words(
     sampled = len(texts)
     if not sampled or limit <= 0:
         return []
-    held = Counter(word for title, body in texts for word in word_set(title, body))
+    held = documents_holding(texts)
     least = max(2, math.ceil(WORD_MIN_SHARE * sampled)) if sampled > 1 else 1
     candidates = [word for word, count in held.items() if count >= least]
     frequencies = archive_frequency(candidates)

@@ -6,7 +6,9 @@ requests in several threads, each with its own searcher, which is reopened
 when an ingest has committed since, so every request sees the last commit.
 
 Routes: ``/`` (the search page, its state in the URL, with the query's
-matches over time above the hits), ``/doc/<id>`` (one article with the
+matches over time above the hits as an image, ``/chart.svg``, drawn by its own
+request), ``/chart`` (the chart's page: the chart, its numbers and top words),
+``/doc/<id>`` (one article with the
 query's words marked), ``/export.csv`` (every hit of a query), ``/api/search``,
 ``/api/trend``, ``/api/doc/<id>``, ``/api/similar/<id>`` and ``/api/stats``
 (JSON, as ``searchidx query --json`` and friends print it), ``/health`` (``ok``,
@@ -36,6 +38,7 @@ from urllib.parse import parse_qs
 
 import falcon
 
+from searchidx.charts import message_image, trend_image
 from searchidx.errors import (
     ClusterError,
     DocumentNotFoundError,
@@ -80,6 +83,7 @@ from searchidx.serving import (
 from searchidx.trends import UNITS, Trend, Unit
 from searchidx.webpages import (
     PageState,
+    chart_page,
     document_page,
     error_page,
     intro_page,
@@ -95,6 +99,14 @@ CONTENT_SECURITY_POLICY = (
     "base-uri 'none'; frame-ancestors 'none'"
 )
 CHART_GRACE = 5.0  # the page's chart may take this many budgets (in the background, kept for a reload)
+CHART_IMAGE = "/chart.svg"
+SVG = "image/svg+xml"
+# Why the chart is not drawn now, by what stopped it.
+CHART_LEFT_OUT: list[tuple[type[SearchidxError], str]] = [
+    (ServerBusyError, "The chart over time is left out: the server is busy. Reload the page in a moment."),
+    (TimeBudgetError, "The chart over time is still being drawn. Reload the page in a moment to see it."),
+    (SearchTimeoutError, "The chart over time is left out: it takes longer to draw than the server allows."),
+]
 EXPORT_CHUNK_BYTES = 64 * 1024  # the export is sent in pieces of about this size
 LOGIN_BYTES = 4096  # the login form's body, at most
 STATUS_OF: list[tuple[type[SearchidxError], str]] = [
@@ -127,6 +139,8 @@ def create_app(
     app.req_options.keep_blank_qs_values = False
     routes: dict[str, Any] = {
         "/": _SearchPage(site),
+        "/chart": _ChartPage(site),
+        CHART_IMAGE: _ChartImage(site),
         "/doc/{doc_id}": _DocumentPage(site),
         "/export.csv": _ExportCsv(site),
         "/api/search": _ApiSearch(site),
@@ -295,23 +309,30 @@ class _Resource:
         return self.site.limits.run(action, costly=costly, deadline=deadline)
 
 
+def _page_state(req: falcon.Request, ix: Index) -> PageState:
+    """The state of the search page (and the chart's) in the request's parameters."""
+    return PageState(
+        q=_text(req, "q", MAX_QUERY_CHARS),
+        since=_text(req, "since", 100),
+        until=_text(req, "until", 100),
+        source=_text(req, "source", 255),
+        sort=_choice(req, "sort", SORTS),
+        page=_number(req, "page", 1, MAX_HITS),
+        undated=_flag(req, "undated"),
+        exact=_flag(req, "exact"),
+        vs=tuple(query for query in _texts(req, "vs", MAX_TREND_QUERIES - 1) if query.strip()),
+        by=_period(req) or "",
+        share=_flag(req, "share"),
+        mode=_mode(req),
+        modes=ix.modes(),
+    )
+
+
 class _SearchPage(_Resource):
+    """The search page: as costly as its search (the chart is its own request, :class:`_ChartImage`)."""
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        state = PageState(
-            q=_text(req, "q", MAX_QUERY_CHARS),
-            since=_text(req, "since", 100),
-            until=_text(req, "until", 100),
-            source=_text(req, "source", 255),
-            sort=_choice(req, "sort", SORTS),
-            page=_number(req, "page", 1, MAX_HITS),
-            undated=_flag(req, "undated"),
-            exact=_flag(req, "exact"),
-            vs=tuple(query for query in _texts(req, "vs", MAX_TREND_QUERIES - 1) if query.strip()),
-            by=_period(req) or "",
-            share=_flag(req, "share"),
-            mode=_mode(req),
-            modes=self.ix.modes(),
-        )
+        state = _page_state(req, self.ix)
         resp.content_type = falcon.MEDIA_HTML
         if not state.q.strip():
             resp.text = intro_page(state, self.run(lambda _: self.ix.document_count()))
@@ -322,8 +343,7 @@ class _SearchPage(_Resource):
             resp.status = falcon.HTTP_400
             resp.text = intro_page(state, self.run(lambda _: self.ix.document_count()), error=error.message)
             return
-        trend, note = self._chart(state, results)
-        resp.text = search_page(state, self.site.public(results), trend, chart_note=note)
+        resp.text = search_page(state, self.site.public(results))
 
     def _search(self, state: PageState, deadline: float | None) -> Results:
         return self.ix.search(
@@ -332,19 +352,16 @@ class _SearchPage(_Resource):
             facets=PAGE_FACETS, exact=state.exact, mode=state.mode or None, deadline=deadline,
         )  # fmt: skip
 
-    def _chart(self, state: PageState, results: Results) -> tuple[Trend | None, str]:
-        """The matches over time (kept per query and index generation), or why the page goes without them."""
-        if not results.total or state.undated or state.page > 1:  # nothing to chart, or a deeper page
-            return None, ""
+
+class _Chart(_Resource):
+    """The page's chart over time: drawn once per query and index generation (a costly request) and kept."""
+
+    def trend(self, state: PageState) -> Trend:
+        """The chart of ``state``'s queries, kept or drawn; :class:`QueryError` without a query."""
+        if not state.q.strip():
+            raise QueryError("Give a query to chart (the q parameter).")
         key = ("page", state.q, state.vs, state.by, state.since, state.until, state.source)
-        try:
-            return self.site.trend(key, lambda deadline: self._trend(state, deadline), grace=CHART_GRACE), ""
-        except ServerBusyError:
-            return None, "The chart over time is left out: the server is busy. Reload the page in a moment."
-        except TimeBudgetError:
-            return None, "The chart over time is still being drawn. Reload the page in a moment to see it."
-        except SearchTimeoutError:
-            return None, "The chart over time is left out: it takes longer to draw than the server allows."
+        return self.site.trend(key, lambda deadline: self._trend(state, deadline), grace=CHART_GRACE)
 
     def _trend(self, state: PageState, deadline: float | None) -> Trend:
         return self.ix.trend(
@@ -352,6 +369,47 @@ class _SearchPage(_Resource):
             until=state.until or None, source=state.source or None, words=PAGE_TOP_WORDS, sources=0,
             deadline=deadline,
         )  # fmt: skip
+
+    @staticmethod
+    def left_out(error: SearchidxError, resp: falcon.Response) -> str | None:
+        """Why the chart is not drawn now (the status and ``Retry-After`` set); ``None`` for other errors."""
+        note = next((text for kind, text in CHART_LEFT_OUT if isinstance(error, kind)), None)
+        if note is None:
+            return None
+        resp.status = next(code for kind, code in STATUS_OF if isinstance(error, kind))
+        if isinstance(error, RequestRefusedError) and error.retry_after is not None:
+            resp.set_header("Retry-After", str(error.retry_after))
+        return note
+
+
+class _ChartImage(_Chart):
+    """``/chart.svg``: the chart as an image (the legend and top words drawn under the bars), for the page."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        state = _page_state(req, self.ix)
+        resp.content_type = SVG
+        try:
+            resp.text = trend_image(self.trend(state), by_share=state.share)
+        except SearchidxError as error:
+            note = self.left_out(error, resp)
+            if note is None:
+                raise  # answered by the error handlers, as an image too (see _respond)
+            resp.text = message_image(note)
+
+
+class _ChartPage(_Chart):
+    """``/chart``: the chart inline (a title per bar), its numbers in a table, its top words, CSV."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        state = _page_state(req, self.ix)
+        resp.content_type = falcon.MEDIA_HTML
+        try:
+            resp.text = chart_page(state, self.trend(state))
+        except SearchidxError as error:
+            note = self.left_out(error, resp)
+            if note is None:
+                raise
+            resp.text = chart_page(state, None, note)
 
 
 class _DocumentPage(_Resource):
@@ -627,6 +685,9 @@ def _respond(req: falcon.Request, resp: falcon.Response, status: str, message: s
     elif status == falcon.HTTP_401:  # a browser: the login form, which comes back here
         resp.content_type = falcon.MEDIA_HTML
         resp.text = login_page(safe_next(req.relative_uri) if req.method in ("GET", "HEAD") else "/")
+    elif req.path == CHART_IMAGE:  # shown by an <img>: an image that says what went wrong
+        resp.content_type = SVG
+        resp.text = message_image(message)
     else:
         resp.content_type = falcon.MEDIA_HTML
         resp.text = error_page(status, message)

@@ -1,8 +1,9 @@
-"""The HTML of ``searchidx serve``: the search page and the document view.
+"""The HTML of ``searchidx serve``: the search page, the chart's page and the document view.
 
 Every piece of document text is HTML-escaped before ``<mark>`` tags are put
 around the matched words; a URL becomes a link only when it is http(s). The
-pages work without JavaScript and load nothing but the server's stylesheet.
+pages work without JavaScript and load nothing but the server's stylesheet (and
+the search page its chart, an image the server draws).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import html
 from dataclasses import dataclass, replace
 from urllib.parse import quote, urlencode, urlsplit
 
-from searchidx.charts import SERIES_CLASSES, no_share_note, trend_svg, trend_table
+from searchidx.charts import CHART_WIDTH, SERIES_CLASSES, image_height, no_share_note, trend_svg, trend_table
 from searchidx.facets import NO_DATE, NO_SOURCE
 from searchidx.rendering import showing_text
 from searchidx.results import Article, Hit, Results
@@ -125,14 +126,13 @@ def intro_page(state: PageState, documents: int, error: str = "") -> str:
     return layout("searchidx", search_box(state) + f'<main class="empty">{intro}</main>')
 
 
-def search_page(state: PageState, results: Results, trend: Trend | None = None, chart_note: str = "") -> str:
+def search_page(state: PageState, results: Results) -> str:
     """The search page: the box, the filters and facets, the chart over time, the hits, the page links.
 
-    ``chart_note`` says why the chart is missing, when it is (the server was too busy to draw it).
+    The chart is an image of its own (``/chart.svg``), drawn by its own request: the page costs what its
+    search costs (see :func:`chart_link`).
     """
-    chart = trend_section(state, trend) if trend is not None and results.total else ""
-    if not chart and chart_note:
-        chart = f'<p class="note chart-note">{e(chart_note)}</p>'
+    chart = chart_link(state, results) if results.total and not state.undated and state.page == 1 else ""
     main = (
         f'<main class="results-page">{filters(state, results)}'
         f'<section class="results" aria-label="Results">{mode_switch(state, results)}'
@@ -140,6 +140,62 @@ def search_page(state: PageState, results: Results, trend: Trend | None = None, 
         f"{hit_list(state, results)}{pagination(state, results)}</section></main>"
     )
     return layout(f"{state.q} – searchidx", search_box(state) + main)
+
+
+def chart_link(state: PageState, results: Results) -> str:
+    """Attention over time on the search page: a compare box, the chart as an image, a link to its page, CSV.
+
+    The image (``/chart.svg``) is drawn by its own request (no script needed), with the legend and the top
+    words; its alternative text names what it shows, and the chart's page (``/chart``), behind a link,
+    has the same chart with its numbers in a table and the top words as text. When every match lacks a
+    date, the page says so without an image.
+    """
+    queries = " and ".join(query for query in (state.q, *state.vs))
+    if _only_undated(results) and not state.vs:
+        chart = '<p class="note">No dated matches to chart.</p>'
+    else:
+        what = "share of all dated articles" if state.share else "articles"
+        period = state.by or "period"
+        alt = f"Bar chart: the {what} matching {queries} per {period}; its numbers are on the chart's page."
+        source = state.url("/chart.svg", sort=DEFAULT_STATE.sort, mode="")
+        chart = (
+            f'<figure><img class="chart" src="{e(source)}" width="{CHART_WIDTH}" '
+            f'height="{image_height(1 + len(state.vs))}" alt="{e(alt)}"></figure>'
+        )
+    numbers = (
+        f'<p class="numbers"><a href="{e(state.url("/chart"))}">The chart\'s numbers, per period, and the '
+        "words most used in the matches</a></p>"
+    )
+    return (
+        f'<section class="trend" aria-label="Matches over time">{compare_box(state)}{chart}{numbers}'
+        f"{_export_link(state)}</section>"
+    )
+
+
+def _only_undated(results: Results) -> bool:
+    """Whether every match lacks a date, as the page's year counts say."""
+    years = results.facets.get("year", {})
+    return bool(years) and set(years) == {NO_DATE}
+
+
+def _export_link(state: PageState) -> str:
+    href = e(state.url("/export.csv", vs=(), by="", share=False))
+    return f'<p class="export"><a href="{href}" download>Download every hit as CSV</a></p>'
+
+
+def chart_page(state: PageState, trend: Trend | None, note: str = "") -> str:
+    """The chart's page (``/chart``): the chart over time inline, its legend, its numbers, its top words.
+
+    ``note`` says why the chart is missing, when ``trend`` is ``None`` (the server was too busy to draw it).
+    """
+    section = (
+        trend_section(state, trend) if trend is not None else f'<p class="note chart-note">{e(note)}</p>'
+    )
+    main = (
+        f'<main class="chart-page"><p class="back"><a href="{e(state.url())}">Back to results</a></p>'
+        f"<h1>Matches over time</h1>{section}</main>"
+    )
+    return layout(f"{state.q} over time – searchidx", search_box(state) + main)
 
 
 def trend_section(state: PageState, trend: Trend) -> str:
@@ -157,7 +213,7 @@ def trend_section(state: PageState, trend: Trend) -> str:
         else '<p class="note">No dated matches to chart.</p>'
     )
     numbers = (
-        f"<details><summary>The numbers, per {e(trend.unit)}</summary>"
+        f"<details open><summary>The numbers, per {e(trend.unit)}</summary>"
         f'<div class="table-scroll">{trend_table(trend)}</div></details>'
         if trend.periods
         else ""
@@ -168,11 +224,9 @@ def trend_section(state: PageState, trend: Trend) -> str:
         for series in trend.series
         if series.top_words
     )
-    export = f'<p class="export"><a href="{e(state.url("/export.csv", vs=(), by="", share=False))}" download>'
-    export += "Download every hit as CSV</a></p>"
     return (
-        f'<section class="trend" aria-label="Matches over time">{compare_box(state)}{chart}{numbers}'
-        f"{words}{export}</section>"
+        f'<section class="trend" aria-label="Matches over time">{compare_box(state, "/chart")}{chart}'
+        f"{words}{numbers}{_export_link(state)}</section>"
     )
 
 
@@ -182,8 +236,11 @@ def _no_share_legend(trend: Trend) -> str:
     return f'<p class="legend">{e(note)}</p>' if note else ""
 
 
-def compare_box(state: PageState) -> str:
-    """A form to chart the query beside another, choose the period and draw shares instead of counts."""
+def compare_box(state: PageState, path: str = "/") -> str:
+    """A form to chart the query beside another, choose the period and draw shares instead of counts.
+
+    It goes to ``path``: the search page, or the chart's page.
+    """
     kept = hidden_inputs(state, ("q", "since", "until", "source", "sort", "mode"))
     # After the box, so that the query in it stays the first one compared (and keeps its colour).
     others = "".join(f'<input type="hidden" name="vs" value="{e(query)}">' for query in state.vs[1:])
@@ -194,7 +251,7 @@ def compare_box(state: PageState) -> str:
     shown = state.vs[0] if state.vs else ""
     checked = " checked" if state.share else ""
     return (
-        f'<form class="compare" action="/" method="get" aria-label="Compare over time">{kept}'
+        f'<form class="compare" action="{path}" method="get" aria-label="Compare over time">{kept}'
         f'<label for="vs">Compare with</label><input id="vs" name="vs" type="search" value="{e(shown)}" '
         f'placeholder="another query">{others}'
         f'<label for="by">Per</label><select id="by" name="by">{units}</select>'

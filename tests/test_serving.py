@@ -28,7 +28,8 @@ from urllib.parse import quote, urlsplit
 import pytest
 from falcon import testing
 
-from searchidx import IngestReport, ingest
+from searchidx import Index, IngestReport, ingest
+from searchidx.errors import ServerBusyError
 from searchidx.serving import SESSION_COOKIE, Kept, Limits, SummarisedLog, session_value
 from searchidx.web import create_app
 from tests.conftest import CORPUS, REPO, SHARED, need, write_article
@@ -253,11 +254,37 @@ def test_the_page_keeps_its_chart_per_index_generation(tmp_path: Path) -> None:
     write_article(folder, "a.txt", "Volcano erupts", "Ash over the valley.", date="2020-01-10")
     ingest(folder, index=tmp_path / "index")
     client = testing.TestClient(create_app(tmp_path / "index"))
-    assert "volcano: 1 dated" in client.simulate_get("/", params={"q": "volcano"}).text
-    assert "volcano: 1 dated" in client.simulate_get("/", params={"q": "volcano"}).text  # kept
+    assert "volcano: 1 dated" in client.simulate_get("/chart.svg", params={"q": "volcano"}).text
+    assert "volcano: 1 dated" in client.simulate_get("/chart", params={"q": "volcano"}).text  # kept
     write_article(folder, "b.txt", "Volcano again", "More ash.", date="2020-02-11")
     ingest(folder, index=tmp_path / "index")
-    assert "volcano: 2 dated" in client.simulate_get("/", params={"q": "volcano"}).text  # a new generation
+    assert (
+        "volcano: 2 dated" in client.simulate_get("/chart.svg", params={"q": "volcano"}).text
+    )  # a new generation
+
+
+def test_a_chart_that_cannot_be_drawn_now_says_so_and_the_page_is_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "articles"
+    write_article(folder, "a.txt", "Volcano erupts", "Ash over the valley.", date="2020-01-10")
+    ingest(folder, index=tmp_path / "index")
+
+    def busy(*args: object, **kwargs: object) -> None:
+        raise ServerBusyError("every costly slot is taken", retry_after=2)
+
+    monkeypatch.setattr(Index, "trend", busy)
+    client = testing.TestClient(create_app(tmp_path / "index"))
+    assert client.simulate_get("/", params={"q": "volcano"}).status_code == 200  # the page needs no chart
+    image = client.simulate_get("/chart.svg", params={"q": "volcano"})
+    assert image.status_code == 503
+    assert image.headers["retry-after"] == "2"
+    assert image.headers["content-type"] == "image/svg+xml"
+    assert "The chart over time is left out: the server is busy. Reload the page in a moment." in image.text
+    page = client.simulate_get("/chart", params={"q": "volcano"})
+    assert page.status_code == 503
+    assert "the server is busy" in page.text
+    assert '<form class="search"' in page.text  # the page, with its search box
 
 
 def test_requests_for_a_chart_being_drawn_wait_for_it_instead_of_drawing_it_again() -> None:
@@ -287,7 +314,7 @@ def test_requests_for_a_chart_being_drawn_wait_for_it_instead_of_drawing_it_agai
 # Access control
 
 
-ROUTES = ["/", "/?q=oil", "/doc/{id}", "/export.csv?q=oil", "/api/search?q=oil", "/api/trend?q=oil",
+ROUTES = ["/", "/?q=oil", "/chart?q=oil", "/chart.svg?q=oil", "/doc/{id}", "/export.csv?q=oil", "/api/search?q=oil", "/api/trend?q=oil",
           "/api/doc/{id}", "/api/similar/{id}", "/api/stats"]  # fmt: skip
 
 

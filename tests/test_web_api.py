@@ -372,8 +372,72 @@ def test_api_trend_returns_what_trend_json_prints_on_either_engine(
         assert oil["dated"] + oil["undated"] == oil["total"] == ix.search("oil", exact_total=True).total
 
 
-def test_the_search_page_charts_the_query_and_its_table_says_the_same(client: testing.TestClient) -> None:
-    page = client.simulate_get("/", params={"q": "oil", "vs": "coffee", "by": "month"})
+def test_the_search_page_shows_the_chart_as_an_image_drawn_by_its_own_request(
+    client: testing.TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_chart(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the search page drew a chart")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Index, "trend", no_chart)  # the page costs what its search costs
+        page = client.simulate_get("/", params={"q": "oil", "vs": "coffee", "by": "month"})
+    assert page.status_code == 200
+    text = page.text
+    image = re.search(r'<img class="chart" src="([^"]+)" width="720" height="(\d+)" alt="([^"]+)">', text)
+    assert image
+    assert image.group(1) == "/chart.svg?q=oil&amp;vs=coffee&amp;by=month"
+    assert image.group(3) == (
+        "Bar chart: the articles matching oil and coffee per month; its numbers are on the chart&#x27;s page."
+    )
+    assert '<a href="/chart?q=oil&amp;vs=coffee&amp;by=month">The chart\'s numbers' in text
+    assert "<svg" not in text
+    assert "<script" not in text
+    assert 'value="coffee"' in text  # the compare box keeps what was compared
+    several = client.simulate_get("/", params={"q": "oil", "vs": ["coffee", "gas"]}).text
+    box = re.search(r'<form class="compare".*?</form>', several)
+    assert box
+    assert re.findall(r'name="vs"[^>]*value="([^"]*)"', box.group()) == ["coffee", "gas"]  # in order
+    assert 'href="/export.csv?q=oil"' in text
+    # A deeper page, or the undated matches alone, have no chart.
+    assert '<img class="chart"' not in client.simulate_get("/", params={"q": "oil", "page": "2"}).text
+    assert '<img class="chart"' not in client.simulate_get("/", params={"q": "oil", "undated": "1"}).text
+
+
+def test_the_chart_image_draws_what_the_api_says(client: testing.TestClient) -> None:
+    answer = client.simulate_get("/chart.svg", params={"q": "oil", "vs": "coffee", "by": "month"})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "image/svg+xml"
+    image = answer.text
+    assert image.startswith('<svg xmlns="http://www.w3.org/2000/svg" width="720" height="340" ')
+    assert " class=" not in image  # an image cannot use the page's stylesheet: its colours are attributes
+    assert " style=" not in image
+    assert "<script" not in image
+    trend = client.simulate_get(
+        "/api/trend", params={"q": ["oil", "coffee"], "by": "month", "words": "8", "sources": "0"}
+    ).json
+    for series in trend["series"]:
+        assert f">{series['query']}: {series['dated']:,} dated" in image
+        line = re.search(rf">{series['query']}: [^<]*</text>.*?>top words: ([^<]*)</text>", image)
+        assert line
+        shown = line.group(1).removesuffix(", …").split(", ")
+        assert shown == [word["word"] for word in series["top_words"]][: len(shown)]  # those that fit
+        assert len(shown) >= 6
+    bars = re.findall(r"<title>(oil|coffee), (\d{4}-\d{2}): ([\d,]+) \([^)]*\)</title>", image)
+    counts = {(query, month): int(count.replace(",", "")) for query, month, count in bars}
+    for number, series in enumerate(trend["series"]):
+        assert [counts[(series["query"], period["label"])] for period in trend["periods"]] == series[
+            "counts"
+        ], number
+    refused = client.simulate_get("/chart.svg", params={"q": "oil", "by": "hour"})
+    assert refused.status_code == 400
+    assert refused.headers["content-type"] == "image/svg+xml"  # an <img> shows what went wrong
+    assert "day, week, month or year" in refused.text
+
+
+def test_the_charts_page_has_its_numbers_in_a_table_that_says_what_the_bars_say(
+    client: testing.TestClient,
+) -> None:
+    page = client.simulate_get("/chart", params={"q": "oil", "vs": "coffee", "by": "month"})
     assert page.status_code == 200
     text = page.text
     assert '<svg class="chart"' in text
@@ -390,15 +454,11 @@ def test_the_search_page_charts_the_query_and_its_table_says_the_same(client: te
         cells = re.findall(r"<td>([^<]*)</td>", row.group(1))
         offset = 0 if query == "oil" else 2
         assert cells[offset : offset + 2] == [count, share]
-    assert 'value="coffee"' in text  # the compare box keeps what was compared
-    several = client.simulate_get("/", params={"q": "oil", "vs": ["coffee", "gas"]}).text
-    box = re.search(r'<form class="compare".*?</form>', several)
-    assert box
-    assert re.findall(r'name="vs"[^>]*value="([^"]*)"', box.group()) == [
-        "coffee",
-        "gas",
-    ]  # submitted in order
+    assert "Words most used in <em>oil</em> matches: " in text
+    assert '<form class="compare" action="/chart"' in text
+    assert '<a href="/?q=oil&amp;vs=coffee&amp;by=month">Back to results</a>' in text
     assert 'href="/export.csv?q=oil"' in text
+    assert client.simulate_get("/chart").status_code == 400
 
 
 def test_a_month_without_any_dated_article_shows_no_share_on_the_page(tmp_path: Path) -> None:
@@ -406,9 +466,14 @@ def test_a_month_without_any_dated_article_shows_no_share_on_the_page(tmp_path: 
     for name, title, when in [("a.txt", "Flood in the valley", "2020-01-10"), ("b.txt", "Budget vote", "2020-01-11"),
                               ("c.txt", "Flood warning", "2020-03-02")]:  # fmt: skip
         write_article(folder, name, title, f"{title}, as reported.", date=when)
+    write_article(folder, "d.txt", "Storm warning", "A storm, as reported.")
     ingest(folder, index=tmp_path / "index")
     client = testing.TestClient(create_app(tmp_path / "index"))
-    page = client.simulate_get("/", params={"q": "flood", "by": "month"}).text
+    assert (
+        '<img class="chart" src="/chart.svg?q=flood&amp;by=month"'
+        in client.simulate_get("/", params={"q": "flood", "by": "month"}).text
+    )
+    page = client.simulate_get("/chart", params={"q": "flood", "by": "month"}).text
     table = re.search(r'<table class="trend-table">.*?</table>', page, re.S)
     assert table
     rows = dict(re.findall(r'<th scope="row">([\d-]+)</th>(.*?)</tr>', table.group()))
@@ -416,12 +481,18 @@ def test_a_month_without_any_dated_article_shows_no_share_on_the_page(tmp_path: 
     assert re.findall(r"<td>([^<]*)</td>", rows["2020-01"]) == ["1", "50.0%", "2"]
     assert "– : no dated article in the archive that month, so no share" in page
     assert "<title>flood, 2020-02: 0 (–)</title>" in page
-    shares = client.simulate_get("/", params={"q": "flood", "by": "month", "share": "1"}).text
+    shares = client.simulate_get("/chart", params={"q": "flood", "by": "month", "share": "1"}).text
     assert "<title>flood, 2020-01: 1 (50.0%)</title></rect>" in shares
     assert "<title>flood, 2020-02" not in shares  # no bar, not a bar of 0
     assert "<title>2020-02: no dated article in the archive</title>" in shares
     api = client.simulate_get("/api/trend", params={"q": "flood", "by": "month"}).json
     assert api["series"][0]["shares"] == [0.5, None, 1.0]
+    undated = client.simulate_get("/", params={"q": "storm"}).text
+    assert "No dated matches to chart." in undated  # said without an image
+    assert '<img class="chart"' not in undated
+    image = client.simulate_get("/chart.svg", params={"q": "flood", "by": "month", "share": "1"}).text
+    assert ">– : no dated article in the archive that month, so no share</text>" in image
+    assert "<title>2020-02: no dated article in the archive</title>" in image
 
 
 def test_export_csv_holds_every_hit_of_the_query(client: testing.TestClient) -> None:

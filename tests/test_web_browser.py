@@ -170,20 +170,35 @@ def test_the_chart_over_time_draws_compares_and_fits_a_phone(page: Any, browser:
     page.wait_for_load_state()
     assert "vs=coffee" in page.url
     assert "by=week" in page.url
+    # On the search page the chart is an image drawn by its own request (no script), with its alternative text.
+    image = page.get_by_role(
+        "img", name=re.compile(r"^Bar chart: the articles matching oil and coffee per week")
+    )
+    assert image.is_visible()
+    assert image.evaluate("image => image.complete && image.naturalWidth") == 720  # drawn, not broken
+    page.locator("section.trend").screenshot(path=str(CHART_SCREENSHOT))
+    # Its numbers and top words are one link away, on the chart's page: the same chart inline, and a table.
+    page.get_by_role("link", name=re.compile("^The chart's numbers")).click()
+    page.wait_for_load_state()
+    assert "/chart?" in page.url
     chart = page.locator("svg.chart")
     assert chart.is_visible()
     assert chart.locator("rect.s0").count() == chart.locator("rect.s1").count() > 3  # a bar per week for each
     assert page.locator(".legend li").all_inner_texts()[1].startswith("coffee: ")
-    page.locator("section.trend").screenshot(path=str(CHART_SCREENSHOT))
-    page.locator(".trend details summary").click()
     assert page.locator(".trend-table tbody tr").count() == chart.locator("rect.s0").count()
+    assert page.locator(".trend-table").is_visible()
+    page.get_by_role("link", name="Back to results").click()
+    assert "vs=coffee" in page.url
+    assert page.locator("li.hit").count() == 10
     context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True)
     phone = context.new_page()
-    phone.goto(f"{address}?q=oil&vs=coffee&by=week")
-    phone.locator(".trend details summary").click()
-    widths = phone.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    assert widths[0] <= widths[1]
-    box = phone.locator("svg.chart").bounding_box()
-    assert box is not None
-    assert box["width"] <= 390
+    for path in ("?q=oil&vs=coffee&by=week", "chart?q=oil&vs=coffee&by=week"):
+        phone.goto(f"{address}{path}")
+        widths = phone.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert widths[0] <= widths[1], path
+        box = phone.locator(".chart").bounding_box()
+        assert box is not None
+        assert box["width"] <= 390
     context.close()
