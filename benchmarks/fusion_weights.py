@@ -5,7 +5,7 @@ does. Every judged query of SciFact's training split and of the five test
 collections is searched once in keyword mode through ``Index.search`` (1,000
 deep, with its scores) and embedded as ``Index`` embeds a query; then each
 weight's ranking is made as ``Index`` makes it (the best 100 matches re-ranked
-with the vector store's similarities by ``searchidx.fusion.rerank``, then, when
+with the vector store's similarities by ``searchidx.searching.fusion.rerank``, then, when
 the matches end before the depth, the nearest articles that are not matches),
 at the harness's depth of 1,000 and at the default page's (10 hits). One step
 of ``Index`` is left out: in a query of two or three plain words (a name) the
@@ -30,10 +30,10 @@ from ireval import evaluate
 from relevance import COLLECTIONS, RELEVANCE, Collection, ingest_collection, load_collection
 
 from searchidx import Index
-from searchidx.backends import Filters
-from searchidx.fusion import CANDIDATES, KEYWORD_WEIGHT, rerank
-from searchidx.semantic import QUERY_THREADS, embedder
-from searchidx.vectors import VectorStore, open_store
+from searchidx.engines.protocol import Filters
+from searchidx.meaning.model import QUERY_THREADS, embedder
+from searchidx.meaning.vectors import VectorStore, open_store
+from searchidx.searching.fusion import CANDIDATES, KEYWORD_WEIGHT, rerank
 
 DEPTHS = (1000, 10)
 # (collection, split) in the order printed; the first two are the tuning sets.

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-from searchidx.documents import normalize_paragraphs
-from searchidx.htmlreading import PARSER, extract_page
+from searchidx.inputs.documents import normalize_paragraphs
+from searchidx.inputs.html import PARSER, extract_page
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "html"
 WORD = re.compile(r"\w+")

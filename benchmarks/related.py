@@ -4,7 +4,7 @@ Precision (``--only precision``): on each judged collection of
 ``../shared/data/relevance`` (ingested as ``benchmarks/relevance.py`` does),
 every query with 10 hits is made into nine thin pages: its first n hits
 (n = 1 to 9) taken as all its matches, the related articles fill ranks n+1 to
-10, chosen as ``Index.search`` chooses them (``searchidx.feedback``: the Bo1
+10, chosen as ``Index.search`` chooses them (``searchidx.searching.related``: the Bo1
 words of those n hits, the articles holding 2 of them, the n left out, in the
 order of the words' query, each with its likeness to the n hits). Prints the
 share of the related articles shown that are judged relevant for each
@@ -44,8 +44,9 @@ from speed import QUERIES, write_corpus
 from whoosh import query as wq
 
 from searchidx import Index, ingest
-from searchidx.backends import Filters
-from searchidx.feedback import (
+from searchidx.engines.protocol import Filters
+from searchidx.query.parsing import parse_query
+from searchidx.searching.related import (
     MIN_LIKENESS,
     OVERFETCH,
     feedback_terms,
@@ -54,7 +55,6 @@ from searchidx.feedback import (
     searched_stems,
     shares_enough,
 )
-from searchidx.querying import parse_query
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = 10
@@ -82,7 +82,7 @@ def thin_pages(collection: Collection, work: Path) -> list[ThinPage]:
     index, ids = ingest_collection(collection, work)
     pages = []
     with Index(index) as ix:
-        # Index.search's own parts (searchidx.searching.Index._with_related), on pretended matches.
+        # Index.search's own parts (searchidx.searching.index.Index._with_related), on pretended matches.
         analyzer, backend = ix._analyzer, ix._backend
         frequencies, documents = backend.lexicon().stem_frequencies, backend.document_count()
         for query, text in collection.queries.items():

@@ -56,7 +56,7 @@ def main() -> int:
         index_bytes = speed.folder_size(keyword_index)
         print(f"vectors on disk       {vector_bytes / 2**20:8.1f} MB   index {index_bytes / 2**20:.1f} MB")
         started = time.perf_counter()
-        from searchidx.semantic import embedder
+        from searchidx.meaning.model import embedder
 
         embedder()
         print(f"model load            {(time.perf_counter() - started) * 1000:8.0f} ms (hash check included)")

@@ -20,7 +20,7 @@ end to end, each engine on the same files:
 - scale: 1x, 2x, 5x and 10x the corpus (copies with new ids and URLs, labelled
   synthetic): ingest time, index size, peak RSS, segments, query p50/p95 and
   their ratios to 1x, against the bars of issue 15;
-- the pruned top 10 (``searchidx/whooshtopk.py``) against Whoosh scoring every
+- the pruned top 10 (``searchidx/engines/whoosh/topk.py``) against Whoosh scoring every
   match, for every query, on a one-segment 1x index and the multi-segment
   1x, 5x and 10x ones.
 
@@ -588,7 +588,7 @@ def print_scale_table(built: dict[int, dict[str, float]], indexes: dict[int, Pat
 
 
 def segment_count(index: Path) -> int:
-    from searchidx.schema import open_index
+    from searchidx.engines.whoosh.schema import open_index
 
     return len(open_index(index).reader().leaf_readers())
 
@@ -617,10 +617,10 @@ def check_pruning(indexes: dict[str, Path], queries: list[str]) -> None:
     """For every query, the pruned top 10 against Whoosh scoring every match (ids, order and scores)."""
     from whoosh.collectors import TopCollector
 
-    from searchidx.querying import parse_query, preloaded
-    from searchidx.ranking import weighting
-    from searchidx.schema import open_index
-    from searchidx.whooshtopk import top_documents
+    from searchidx.engines.whoosh.schema import open_index
+    from searchidx.engines.whoosh.topk import top_documents
+    from searchidx.query.parsing import parse_query, preloaded
+    from searchidx.query.ranking import weighting
 
     print(
         "\nPruned top 10 against Whoosh scoring every match (usequality=False, replace=0), ids, order, scores"
@@ -649,8 +649,8 @@ def check_pruning(indexes: dict[str, Path], queries: list[str]) -> None:
 
 def measure_snippet_lengths() -> None:
     """Snippet time per hit against article length: one matching sentence among others that do not match."""
-    from searchidx.analysis import text_analyzer
-    from searchidx.snippets import make_snippet
+    from searchidx.query.analysis import text_analyzer
+    from searchidx.searching.snippets import make_snippet
 
     analyzer = text_analyzer()
     words = frozenset({"parad", "putin"})
@@ -690,7 +690,7 @@ def measure_trend(index: Path, runs: int = 20) -> None:
     from falcon import testing
 
     from searchidx import Index
-    from searchidx.web import create_app
+    from searchidx.outputs.web.app import create_app
 
     with Index(index) as ix:
         shown = (

@@ -142,7 +142,7 @@ def main() -> int:
         return 2
 
     from searchidx import Index, ingest
-    from searchidx.analysis import STOP_WORDS, text_analyzer
+    from searchidx.query.analysis import STOP_WORDS, text_analyzer
 
     rng = random.Random(options.seed)
     with tempfile.TemporaryDirectory(prefix="searchidx-spelling-") as work:

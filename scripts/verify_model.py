@@ -88,7 +88,7 @@ def main() -> int:
         print(f"not upstream's model.safetensors: SHA-256 {digest}")
         return 1
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from searchidx.semantic import MODEL_FILE, MODEL_PACKAGE, MODEL_SHA256, package_file, verified
+    from searchidx.meaning.model import MODEL_FILE, MODEL_PACKAGE, MODEL_SHA256, package_file, verified
 
     model = verified(package_file(MODEL_PACKAGE, MODEL_FILE), MODEL_SHA256)
     tensors = onnx_tensors(model)

@@ -45,11 +45,11 @@ if TYPE_CHECKING:
         TimeBudgetError,
         UnusableIndexPathError,
     )
-    from searchidx.indexing import ingest
-    from searchidx.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
+    from searchidx.ingesting.ingest import ingest
+    from searchidx.ingesting.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
     from searchidx.results import Article, Hit, Results, Stats
-    from searchidx.searching import Index, search, trend
-    from searchidx.trends import Series, TopWord, Trend
+    from searchidx.searching.index import Index, search, trend
+    from searchidx.searching.trends import Series, TopWord, Trend
 
 __version__ = "0.1.0"
 __all__ = [
@@ -124,22 +124,22 @@ _HOMES = {
     "SemanticUnavailableError": "searchidx.errors",
     "ServeError": "searchidx.errors",
     "UnusableIndexPathError": "searchidx.errors",
-    "ingest": "searchidx.indexing",
-    "Duplicate": "searchidx.reports",
-    "IngestObserver": "searchidx.reports",
-    "IngestReport": "searchidx.reports",
-    "Skipped": "searchidx.reports",
-    "Truncated": "searchidx.reports",
+    "ingest": "searchidx.ingesting.ingest",
+    "Duplicate": "searchidx.ingesting.reports",
+    "IngestObserver": "searchidx.ingesting.reports",
+    "IngestReport": "searchidx.ingesting.reports",
+    "Skipped": "searchidx.ingesting.reports",
+    "Truncated": "searchidx.ingesting.reports",
     "Article": "searchidx.results",
     "Hit": "searchidx.results",
-    "Index": "searchidx.searching",
+    "Index": "searchidx.searching.index",
     "Results": "searchidx.results",
     "Stats": "searchidx.results",
-    "search": "searchidx.searching",
-    "trend": "searchidx.searching",
-    "Series": "searchidx.trends",
-    "TopWord": "searchidx.trends",
-    "Trend": "searchidx.trends",
+    "search": "searchidx.searching.index",
+    "trend": "searchidx.searching.index",
+    "Series": "searchidx.searching.trends",
+    "TopWord": "searchidx.searching.trends",
+    "Trend": "searchidx.searching.trends",
 }
 
 

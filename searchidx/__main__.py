@@ -1,6 +1,6 @@
 """``python -m searchidx``: the same as the ``searchidx`` command."""
 
-from searchidx.cli import main
+from searchidx.outputs.cli import main
 
 if __name__ == "__main__":
     main()

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import overload
 
-from searchidx.snippets import MarkedText
+from searchidx.searching.snippets import MarkedText
 
 # The deepest hit a query can reach (--limit, --page x --limit, offset + limit).
 MAX_HITS = 10_000
@@ -93,7 +93,7 @@ class Results(Sequence[Hit]):
     Two lists may follow the page's last match when the matches end on it (never
     in ``hits`` nor in ``total``, ranked after them): ``related``, the articles
     most like the best matches (keyword mode, plain words: see
-    :mod:`searchidx.feedback`), and ``found_by_meaning``, the articles nearest
+    :mod:`searchidx.searching.related`), and ``found_by_meaning``, the articles nearest
     the query in meaning that hold none of its words (hybrid and semantic
     modes; with no match at all, they are all there is). ``notes`` say, in a
     sentence each, how what was searched differs from what was typed.

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from searchidx import IngestReport, ingest
-from searchidx.backends import Backend, Filters
-from searchidx.documents import Document, load_documents
-from searchidx.querying import parse_query
+from searchidx.engines.protocol import Backend, Filters
+from searchidx.inputs.documents import Document, load_documents
+from searchidx.query.parsing import parse_query
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -135,7 +135,7 @@ def _cluster_unavailable(reason: str) -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Derived models (searchidx.quantizing) go to a folder of the test run, not the user's cache."""
+    """Derived models (searchidx.meaning.quantizing) go to a folder of the test run, not the user's cache."""
     previous = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
     yield

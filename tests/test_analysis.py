@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from searchidx.analysis import NewsAnalyzer, reference_analyzer
-from searchidx.documents import load_documents
-from searchidx.schema import ArticleText
+from searchidx.engines.whoosh.schema import ArticleText
+from searchidx.inputs.documents import load_documents
+from searchidx.query.analysis import NewsAnalyzer, reference_analyzer
 
 ROOT = Path(__file__).resolve().parents[1]
 TRICKY = [
@@ -90,7 +90,7 @@ def test_the_analyzer_survives_pickling_with_the_schema() -> None:
 
 
 def test_the_speller_keeps_words_as_written_with_how_often_they_are_capitalized() -> None:
-    from searchidx.analysis import surface_words
+    from searchidx.query.analysis import surface_words
 
     words = surface_words(
         "Putin Visits China", "Putin said the parade in Moscow. Moscow put it off; put 2 cafés. Café"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from searchidx import ClusterError
-from searchidx.backends import is_cluster
-from searchidx.opensearchbackend import parse_address
+from searchidx.engines.opensearch.backend import parse_address
+from searchidx.engines.protocol import is_cluster
 from tests.conftest import REPO
 
 
@@ -64,7 +64,7 @@ def test_an_index_url_without_the_extra_says_how_to_install_it() -> None:
     # The client made unimportable, as on a machine where only searchidx itself was installed.
     done = run(
         "import sys; sys.modules['opensearchpy'] = None\n"
-        "from searchidx.cli import main; sys.argv = ['searchidx', 'query', 'oil', '--index', "
+        "from searchidx.outputs.cli import main; sys.argv = ['searchidx', 'query', 'oil', '--index', "
         "'http://127.0.0.1:9/news']; main()"
     )
     assert done.returncode == 2

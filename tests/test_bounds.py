@@ -17,7 +17,9 @@ import pytest
 from whoosh import query as wq
 
 from searchidx import Index, SearchTimeoutError
-from searchidx.bounds import (
+from searchidx.engines.whoosh.schema import SCHEMA_VERSION, build_schema
+from searchidx.errors import QueryError
+from searchidx.query.bounds import (
     MAX_EXPANSIONS,
     MAX_FUZZY_EXPANSIONS,
     MAX_FUZZY_WORDS,
@@ -26,10 +28,8 @@ from searchidx.bounds import (
     Expansion,
     bounded,
 )
-from searchidx.deadlines import within
-from searchidx.errors import QueryError
-from searchidx.querying import fuzzy, parse_query
-from searchidx.schema import SCHEMA_VERSION, build_schema
+from searchidx.query.deadlines import within
+from searchidx.query.parsing import fuzzy, parse_query
 from tests.conftest import write_article
 
 # 121 words of one prefix ("qx"), none changed by the stemmer: the first 21 in term order are in one
@@ -288,7 +288,7 @@ def test_whoosh_own_posting_reader_checks_the_deadline(archive: Path) -> None:
 
 def test_the_ranking_checks_the_deadline_as_it_goes(archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """On a clock that moves a second at each look, a search given 4 seconds stops inside the ranking."""
-    import searchidx.deadlines
+    import searchidx.query.deadlines
 
     class Clock:
         now = 1000.0
@@ -302,7 +302,7 @@ def test_the_ranking_checks_the_deadline_as_it_goes(archive: Path, monkeypatch: 
     clock = Clock()
     with Index(archive) as ix:
         ix.search("qx* storm")  # the index read once
-        monkeypatch.setattr(searchidx.deadlines, "time", clock)
+        monkeypatch.setattr(searchidx.query.deadlines, "time", clock)
         with pytest.raises(SearchTimeoutError, match="4-second budget"):
             ix.search("qx* storm", deadline=clock.now + 5)
     assert clock.looks == 5  # the budget, then one look per check until the fourth second had passed

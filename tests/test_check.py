@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from searchidx import IngestReport
-from searchidx.checking import REBUILD, RERUN, check
-from searchidx.manifest import MANIFEST_NAME
+from searchidx.engines.whoosh.checking import REBUILD, RERUN, check
+from searchidx.inputs.manifest import MANIFEST_NAME
 from tests.conftest import CORPUS, REPO
+from tests.servers import serving
 
 DAMAGED = "is damaged ("
 REBUILD_SENTENCE = "Rebuild it with `searchidx ingest --full DIR` from the folders it was built from."
@@ -165,7 +166,7 @@ def test_every_command_reports_garbage_in_a_segment_as_damage(index: Path, corru
 def test_the_web_api_reports_garbage_in_a_segment_as_damage(index: Path) -> None:
     from falcon import testing
 
-    from searchidx.web import create_app
+    from searchidx.outputs.web.app import create_app
 
     overwrite_parts(index, (".col",), b"\xff")
     client = testing.TestClient(create_app(index))
@@ -253,8 +254,8 @@ def test_a_dated_segment_between_undated_ones_keeps_each_date_with_its_document(
 
 
 def test_an_error_in_computing_is_not_reported_as_damage(tmp_path: Path) -> None:
+    from searchidx.engines.whoosh.schema import read_index_files
     from searchidx.errors import IndexDamagedError
-    from searchidx.schema import read_index_files
 
     def computes_wrongly() -> None:
         [].pop()  # an IndexError raised by code, not by reading a file
@@ -266,23 +267,12 @@ def test_an_error_in_computing_is_not_reported_as_damage(tmp_path: Path) -> None
 
 
 def test_the_server_logs_every_500_with_its_traceback(index: Path) -> None:
-    import re
-    import signal
-    import urllib.error
-    import urllib.request
-
-    command = [sys.executable, "-m", "searchidx", "serve", "--index", str(index), "--port", "0"]
-    with subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True) as server:
-        assert server.stderr is not None
-        address = re.search(r"at (http://\S+/)", server.stderr.readline())
-        assert address
+    with serving(index) as server:
         damage_by_truncating(index)
-        with pytest.raises(urllib.error.HTTPError) as answer:
-            urllib.request.urlopen(f"{address.group(1)}api/search?q=oil", timeout=30)
-        assert answer.value.code == 500
-        assert DAMAGED in json.loads(answer.value.read())["error"]["message"]
-        server.send_signal(signal.SIGINT)
-        log = server.communicate(timeout=20)[1]
-    assert "searchidx serve: GET /api/search?q=oil failed with 500:" in log
-    assert "Traceback (most recent call last):" in log
-    assert "IndexDamagedError" in log
+        answer = server.request("/api/search?q=oil")
+        assert answer.status == 500
+        assert DAMAGED in answer.json()["error"]["message"]  # type: ignore[index]
+        server.stop(interrupt=True)
+    assert "searchidx serve: GET /api/search?q=oil failed with 500:" in server.log
+    assert "Traceback (most recent call last):" in server.log
+    assert "IndexDamagedError" in server.log

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from searchidx import IngestReport
-from searchidx.cli import cli
-from searchidx.schema import SCHEMA_VERSION
-from searchidx.snippets import MarkedText, join_fragments
+from searchidx.engines.whoosh.schema import SCHEMA_VERSION
+from searchidx.outputs.cli import cli
+from searchidx.searching.snippets import MarkedText, join_fragments
 from tests.conftest import CORPUS, REPO, write_article
 
 ANSI = "\x1b["
@@ -536,13 +536,13 @@ def test_any_query_with_any_option_values_answers_or_says_why(
 
 QUERY_AND_LIST_IMPORTS = """
 import sys
-from searchidx.cli import main
+from searchidx.outputs.cli import main
 sys.argv = ["searchidx", "query", "Putin parade", "--index", sys.argv[1]]
 try:
     main()
 except SystemExit as done:
     assert done.code == 0, done.code
-heavy = ("bs4", "lxml", "asyncio", "urllib.request", "email.utils", "searchidx.indexing", "searchidx.documents")
+heavy = ("bs4", "lxml", "asyncio", "urllib.request", "email.utils", "searchidx.ingesting.ingest", "searchidx.inputs.documents")
 print(" ".join(name for name in heavy if name in sys.modules) or "none")
 """
 

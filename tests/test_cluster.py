@@ -37,7 +37,7 @@ from searchidx import (
     ingest,
     search,
 )
-from searchidx.backends import open_backend
+from searchidx.engines.protocol import open_backend
 from tests.conftest import REPO, SHARED, assert_id_rows_match_full_rows, need, write_article
 
 pytestmark = pytest.mark.slow
@@ -260,7 +260,7 @@ def test_prefixes_and_wildcards_are_scored_word_by_word_as_on_whoosh(
     the score 1.25 (ties broken by id): overlap@10 with Whoosh 0.058 over
     these queries. Whoosh used to drop a field's weight when a prefix stood
     for a single word in it (``mobil`` alone in the titles), scoring those
-    title matches 4 times higher; it keeps it now (searchidx.bounds).
+    title matches 4 times higher; it keeps it now (searchidx.query.bounds).
     """
     url, _ = two_shards
     overlaps = []
@@ -282,7 +282,7 @@ def test_prefixes_and_wildcards_are_scored_word_by_word_as_on_whoosh(
     assert min(overlaps) >= 0.5
     # Within the bound (mobil*) both engines match the same articles. Past it (con*: over 100 words
     # in the body) the cluster still matches every word (its filter) and scores the first 100 in term
-    # order, while Whoosh searches the 100 most frequent only, and says so (searchidx.bounds).
+    # order, while Whoosh searches the 100 most frequent only, and says so (searchidx.query.bounds).
     mobile = search("mobil*", index=url, exact_total=True)
     assert mobile.total == search("mobil*", index=whoosh_reuters[0], exact_total=True).total
     assert mobile.total_is_exact
@@ -474,7 +474,7 @@ def test_a_request_the_manager_cannot_answer_is_sent_once(tmp_path: Path) -> Non
 
 def test_a_red_index_is_reported(opensearch_cluster: Any) -> None:
     """An index whose only shard cannot be placed on any node: `check` says red, a query says what to do."""
-    from searchidx.opensearchbackend import index_body
+    from searchidx.engines.opensearch.backend import index_body
 
     body = index_body(1, 0)
     body["settings"]["index.routing.allocation.require._name"] = "no-such-node"

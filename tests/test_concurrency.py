@@ -23,8 +23,8 @@ from tests.conftest import CORPUS, REPO, SHARED, need, write_article
 HOLD_LOCK = """
 import sys
 from pathlib import Path
-from searchidx.schema import index_storage
-from searchidx.writers import write_lock
+from searchidx.engines.whoosh.schema import index_storage
+from searchidx.engines.whoosh.writing import write_lock
 index = Path(sys.argv[1])
 with write_lock(index_storage(index), index):
     print("locked", flush=True)

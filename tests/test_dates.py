@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from searchidx.dates import parse_date
+from searchidx.inputs.dates import parse_date
 
 MARCH_20 = datetime(2015, 3, 20, tzinfo=UTC)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from searchidx.documents import BadRecord, Document, load_documents
 from searchidx.errors import DocumentError
+from searchidx.inputs.documents import BadRecord, Document, load_documents
 from tests.conftest import SEED, load_one, need, write_article
 
 SEED_URL = (

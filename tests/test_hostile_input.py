@@ -16,15 +16,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from searchidx import ingest, search
-from searchidx.cli import cli
-from searchidx.documents import Document, load_documents
 from searchidx.errors import CorpusError, DocumentError, UnusableIndexPathError
+from searchidx.inputs.documents import Document, load_documents
+from searchidx.outputs.cli import cli
 from tests.conftest import REPO, without_root_file_access, write_article
 
 # Run the CLI in a child process and print its exit code and peak memory (KiB) on the last line.
 MEASURED_CLI = """
 import resource, sys
-from searchidx.cli import main
+from searchidx.outputs.cli import main
 sys.argv = ["searchidx", *sys.argv[1:]]
 try:
     main()

@@ -201,8 +201,8 @@ def test_a_share_bar_stays_out_of_a_short_article(tmp_path: Path) -> None:
 
 
 def test_a_page_whose_only_text_is_a_script_is_skipped_with_the_reason(tmp_path: Path) -> None:
-    from searchidx.documents import load_documents
     from searchidx.errors import DocumentError
+    from searchidx.inputs.documents import load_documents
 
     path = tmp_path / "script.html"
     path.write_text("<html><head><title><script>alert(1)</script></title></head>"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from searchidx import IngestReport, ingest, search
-from searchidx.documents import Document
+from searchidx.engines.whoosh.schema import open_index
 from searchidx.errors import CorpusError
-from searchidx.finding import find_files
-from searchidx.schema import open_index
+from searchidx.inputs.documents import Document
+from searchidx.inputs.finding import find_files
 from tests.conftest import CORPUS, SHARED, need, write_article
 
 
@@ -29,7 +29,7 @@ def counts(report: IngestReport) -> dict[str, int]:
 
 def corpus_documents() -> list[Document]:
     """Every document of the demo corpus, as ingest reads them."""
-    from searchidx.indexing import _load
+    from searchidx.ingesting.ingest import _load
 
     paths = find_files([CORPUS]).supported
     return [item for path in paths for item in _load(path, path.read_bytes()) if isinstance(item, Document)]
@@ -231,8 +231,8 @@ def test_every_reuters_record_is_indexed_or_a_duplicate(tmp_path: Path) -> None:
 def test_an_index_of_another_schema_version_is_refused_until_rebuilt(tmp_path: Path) -> None:
     from whoosh import index as whoosh_index
 
+    from searchidx.engines.whoosh.schema import VERSION_ATTRIBUTE, build_schema
     from searchidx.errors import IncompatibleIndexError
-    from searchidx.schema import VERSION_ATTRIBUTE, build_schema
 
     folder = make_folder(tmp_path)
     old_schema = build_schema()
@@ -252,9 +252,9 @@ def test_an_index_of_another_schema_version_is_refused_until_rebuilt(tmp_path: P
 
 
 def test_a_second_ingest_waits_for_the_lock_then_says_who_holds_it(tmp_path: Path) -> None:
+    from searchidx.engines.whoosh.schema import index_storage
+    from searchidx.engines.whoosh.writing import write_lock
     from searchidx.errors import IndexLockedError
-    from searchidx.schema import index_storage
-    from searchidx.writers import write_lock
 
     folder = make_folder(tmp_path)
     index = tmp_path / "index"
@@ -298,7 +298,7 @@ def test_unchanged_files_are_recognised_by_size_and_time_without_reading(tmp_pat
 def test_a_large_ingest_commits_in_batches_and_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corpus_index: tuple[Path, IngestReport], workers: int
 ) -> None:
-    from searchidx import indexing
+    from searchidx.ingesting import ingest as indexing
 
     monkeypatch.setattr(indexing, "BATCH_DOCUMENTS", 60)
     _, whole = corpus_index
@@ -317,7 +317,7 @@ def test_a_large_ingest_commits_in_batches_and_loses_nothing(
 def test_a_batch_also_ends_when_its_text_fills_the_writers_buffers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corpus_index: tuple[Path, IngestReport]
 ) -> None:
-    from searchidx import writers
+    from searchidx.engines.whoosh import writing as writers
 
     monkeypatch.setattr(writers.FastSegmentWriter, "batch_characters", 50_000)
     _, whole = corpus_index
@@ -331,9 +331,9 @@ def test_a_batch_also_ends_when_its_text_fills_the_writers_buffers(
 
 def test_the_text_budget_keeps_the_posting_buffer_in_memory(tmp_path: Path) -> None:
     """Whoosh's buffer counts less than POOL_BYTES_PER_CHARACTER per character, so a batch never spills."""
-    from searchidx.indexing import _fields
-    from searchidx.schema import open_or_create_index
-    from searchidx.writers import POOL_BYTES_PER_CHARACTER, FastSegmentWriter
+    from searchidx.engines.whoosh.schema import open_or_create_index
+    from searchidx.engines.whoosh.writing import POOL_BYTES_PER_CHARACTER, FastSegmentWriter
+    from searchidx.ingesting.ingest import _fields
 
     (tmp_path / "index").mkdir()
     writer = FastSegmentWriter(open_or_create_index(tmp_path / "index"), limitmb=10_000)
@@ -349,8 +349,8 @@ def test_the_text_budget_keeps_the_posting_buffer_in_memory(tmp_path: Path) -> N
 
 def test_one_worker_may_take_a_whole_batch_without_its_buffer_spilling(tmp_path: Path) -> None:
     """Workers take jobs as they free up, so one of them can get more than its share of a batch."""
-    from searchidx.schema import open_or_create_index
-    from searchidx.writers import POOL_BYTES_PER_CHARACTER, open_writer
+    from searchidx.engines.whoosh.schema import open_or_create_index
+    from searchidx.engines.whoosh.writing import POOL_BYTES_PER_CHARACTER, open_writer
 
     (tmp_path / "index").mkdir()
     writer = open_writer(open_or_create_index(tmp_path / "index"), procs=2)
@@ -380,9 +380,9 @@ def _postings(index: Path) -> list[tuple[str, bytes, list[tuple[int, float, byte
 def test_the_term_grouped_buffer_writes_the_postings_whoosh_writes(tmp_path: Path, limitmb: int) -> None:
     from whoosh.writing import SegmentWriter
 
-    from searchidx.indexing import _fields
-    from searchidx.schema import open_or_create_index
-    from searchidx.writers import FastSegmentWriter
+    from searchidx.engines.whoosh.schema import open_or_create_index
+    from searchidx.engines.whoosh.writing import FastSegmentWriter
+    from searchidx.ingesting.ingest import _fields
 
     documents = corpus_documents()
     for name, writer_class in (("whoosh", SegmentWriter), ("searchidx", FastSegmentWriter)):
@@ -402,7 +402,7 @@ def test_ingest_records_killed_before_their_tables_were_written_read_as_empty(tm
     import sqlite3
 
     from searchidx import Index
-    from searchidx.manifest import MANIFEST_NAME
+    from searchidx.inputs.manifest import MANIFEST_NAME
 
     write_article(tmp_path / "articles", "a.txt", "Harbour reopens", "The harbour reopened.")
     index = tmp_path / "index"
@@ -418,10 +418,10 @@ def test_ingest_records_a_killed_writer_left_in_its_log_are_read(tmp_path: Path)
     import subprocess
     import sys
 
-    from searchidx.manifest import Manifest
+    from searchidx.inputs.manifest import Manifest
 
     killed = (
-        "import os, sys\nfrom pathlib import Path\nfrom searchidx.manifest import Manifest\n"
+        "import os, sys\nfrom pathlib import Path\nfrom searchidx.inputs.manifest import Manifest\n"
         "manifest = Manifest(Path(sys.argv[1]))\nmanifest.set_meta('last_ingest', 'then')\n"
         "manifest.commit()\nos.kill(os.getpid(), 9)\n"
     )

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from searchidx import ingest, search
-from searchidx.cli import cli
+from searchidx.outputs.cli import cli
 from tests.conftest import write_article
 
 # How the BBC News archive describes itself (its README.TXT), in the seed's text format's shape.

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from searchidx import IngestReport
-from searchidx.serving import SESSION_COOKIE, session_value
+from searchidx.outputs.web.serving import SESSION_COOKIE, session_value
 from tests.test_serving import TOKEN, Server, without_token
 from tests.test_web_browser import CHROMIUM_FLAGS
 

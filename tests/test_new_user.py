@@ -16,22 +16,20 @@ import os
 import pty
 import re
 import select
-import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from searchidx.analysis import text_analyzer
-from searchidx.checking import check
-from searchidx.schema import open_index
+from searchidx.engines.whoosh.checking import check
+from searchidx.engines.whoosh.schema import open_index
+from searchidx.query.analysis import text_analyzer
 from tests.conftest import REPO, SHARED, need
+from tests.servers import serving
 
 REUTERS = SHARED / "data" / "news" / "reuters21578.jsonl"
 ARTICLES = 2400
@@ -108,7 +106,8 @@ def test_a_date_filter_says_how_many_undated_matches_it_left_out(archive: tuple[
 
 def test_the_page_and_api_answer_and_the_no_date_facet_is_a_filter(archive: tuple[Path, Path]) -> None:
     _, index = archive
-    with serving(index) as (address, log):
+    with serving(index) as server:
+        address = server.url
         status, page = fetch(f"{address}?q=oil")
         assert status == 200
         link = re.search(r'<a href="([^"]*undated=1[^"]*)">\(no date\) \((\d[\d,]*)\)</a>', page)
@@ -123,7 +122,7 @@ def test_the_page_and_api_answer_and_the_no_date_facet_is_a_filter(archive: tupl
         assert json.loads(answer)["facets"]["year"] == {"(no date)": json.loads(answer)["total"]}
         status, _ = fetch(f"{address}api/search?q=oil&undated=maybe")
         assert status == 400
-    assert "failed with 500" not in "".join(log)
+    assert "failed with 500" not in server.log
 
 
 # A typing error in names of the archive; each name is in 5 or more of its articles.
@@ -227,23 +226,6 @@ def _read_until(leader: int, marker: bytes | None, *, seconds: float) -> bytes:
     if marker is not None:
         raise AssertionError(f"{marker!r} never appeared: {shown!r}")
     return shown
-
-
-@contextmanager
-def serving(index: Path) -> Iterator[tuple[str, list[str]]]:
-    """``searchidx serve --port 0`` in a child process: its address, and (once stopped) its stderr."""
-    command = [sys.executable, "-m", "searchidx", "serve", "--index", str(index), "--port", "0"]
-    with subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True) as process:
-        assert process.stderr is not None
-        line = process.stderr.readline()
-        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
-        assert match, line
-        log: list[str] = []
-        try:
-            yield match.group(1), log
-        finally:
-            process.send_signal(signal.SIGINT)
-            log.append(process.communicate(timeout=20)[1])
 
 
 def fetch(url: str) -> tuple[int, str]:

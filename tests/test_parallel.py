@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from searchidx import Index, ingest
-from searchidx.analysis import TOKEN
+from searchidx.query.analysis import TOKEN
 
 from .conftest import CORPUS, SHARED, need, stored_documents
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from whoosh.support.levenshtein import damerau_levenshtein
 
 from searchidx import Index, IngestReport, ingest, search
+from searchidx.engines.whoosh.schema import SCHEMA_VERSION, open_index
 from searchidx.errors import DocumentNotFoundError, QueryError
-from searchidx.schema import SCHEMA_VERSION, open_index
-from searchidx.spelling import words_within
+from searchidx.query.spelling import words_within
 from tests.conftest import write_article
 
 NOW = datetime(2026, 3, 31, 12, tzinfo=UTC)
@@ -460,7 +460,7 @@ def test_a_word_typed_again_counts_more(news: Path) -> None:
 def test_the_spellers_lookups_equal_the_index_s_own_counts(corpus_index: tuple[Path, IngestReport]) -> None:
     from whoosh.reading import TermNotFound
 
-    from searchidx.whooshbackend import WhooshBackend
+    from searchidx.engines.whoosh.backend import WhooshBackend
 
     backend = WhooshBackend(corpus_index[0])
     reader = backend._searcher().reader()

@@ -12,10 +12,17 @@ import pytest
 from click.testing import CliRunner
 
 from searchidx import Index, IngestReport, ingest
-from searchidx.cli import cli
-from searchidx.feedback import FEEDBACK_TERMS, MIN_LIKENESS, bo1, feedback_terms, likeness, plain_words
-from searchidx.querying import parse_query
+from searchidx.outputs.cli import cli
+from searchidx.query.parsing import parse_query
 from searchidx.results import Hit, Results
+from searchidx.searching.related import (
+    FEEDBACK_TERMS,
+    MIN_LIKENESS,
+    bo1,
+    feedback_terms,
+    likeness,
+    plain_words,
+)
 from tests.conftest import write_article
 
 # The demo corpus holds one article with "mlxx": MLX Corp's quarterly results, a table of figures

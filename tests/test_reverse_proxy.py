@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from searchidx import IngestReport
-from searchidx.serving import SESSION_COOKIE
+from searchidx.outputs.web.serving import SESSION_COOKIE
 from tests.conftest import REPO
 from tests.test_serving import TOKEN, Server, without_token
 

@@ -12,13 +12,13 @@ from click.testing import CliRunner
 from falcon import testing
 
 from searchidx import Index, IngestObserver, ingest
-from searchidx.cli import cli
 from searchidx.errors import NoVectorsError, QueryError, SemanticUnavailableError
-from searchidx.fusion import CANDIDATES, rerank
-from searchidx.vectors import FOLDER, open_store
+from searchidx.meaning.vectors import FOLDER, open_store
+from searchidx.outputs.cli import cli
+from searchidx.searching.fusion import CANDIDATES, rerank
 from tests.conftest import write_article
 
-semantic = pytest.importorskip("searchidx.semantic")
+semantic = pytest.importorskip("searchidx.meaning.model")
 if not semantic.available():
     pytest.skip(
         "the semantic extra is not installed (pip install -e '.[test]' brings it)", allow_module_level=True
@@ -68,7 +68,7 @@ def test_the_model_files_are_the_published_ones_and_a_changed_copy_is_refused(tm
 def test_the_int8_model_is_derived_once_cached_with_its_hash_and_a_damaged_copy_is_derived_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from searchidx.quantizing import cache_folder, quantized_model
+    from searchidx.meaning.quantizing import cache_folder, quantized_model
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     upstream, _ = semantic.verified_files()
@@ -262,7 +262,7 @@ def test_the_cli_ingests_with_vectors_and_shows_hits_found_by_meaning(archive: P
 
 
 def test_the_web_page_switches_mode_and_labels_hits_found_by_meaning(archive: Path, tmp_path: Path) -> None:
-    from searchidx.web import create_app
+    from searchidx.outputs.web.app import create_app
 
     index = tmp_path / "index"
     ingest(archive, index=index, semantic=True)

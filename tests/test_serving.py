@@ -8,11 +8,9 @@ by its process id.
 from __future__ import annotations
 
 import csv
-import http.client
 import io
 import json
 import logging
-import os
 import re
 import socket
 import subprocess
@@ -21,18 +19,18 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pytest
 from falcon import testing
 
 from searchidx import Index, IngestReport, ingest
 from searchidx.errors import ServerBusyError
-from searchidx.serving import SESSION_COOKIE, Kept, Limits, SummarisedLog, session_value
-from searchidx.web import create_app
+from searchidx.outputs.web.app import create_app
+from searchidx.outputs.web.serving import SESSION_COOKIE, Kept, Limits, SummarisedLog, session_value
 from tests.conftest import CORPUS, REPO, SHARED, need, write_article
+from tests.servers import Answer, Server, serving, without_token
 
 TOKEN = "newsroom-secret-0123456789abcdef"
 REUTERS = SHARED / "data" / "news" / "reuters21578.jsonl"
@@ -42,84 +40,6 @@ FUZZY_WORDS = ("gold", "bank", "rate", "said", "trade", "year", "also", "will", 
                "sale", "loss", "debt", "fund", "plan", "cuts", "firm", "help")  # fmt: skip
 FUZZY = " ".join(f"{word}~2" for word in FUZZY_WORDS)
 CHEAP_WITHIN = 1.0  # seconds: a cheap search is answered within this, whatever else is going on
-
-
-class Server:
-    """``searchidx serve`` in a child process: its address, and every line it wrote on stderr."""
-
-    def __init__(self, index: Path | str, *args: str, env: dict[str, str] | None = None) -> None:
-        command = [sys.executable, "-m", "searchidx", "serve", "--index", str(index), "--port", "0", *args]
-        self.process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True,
-                                        env=env if env is not None else without_token())  # fmt: skip
-        assert self.process.stderr is not None
-        self.lines: list[str] = []
-        for line in self.process.stderr:  # until the server says where it listens
-            self.lines.append(line)
-            match = re.search(r"serving .* at (http://\S+/) ", line)
-            if match:
-                self.url = match.group(1)
-                break
-        else:
-            raise AssertionError(f"the server did not start: {''.join(self.lines)}")
-        parts = urlsplit(self.url)
-        self.host, self.port = parts.hostname or "", parts.port or 0
-        self._reader = threading.Thread(target=self._read_log, daemon=True)
-        self._reader.start()
-
-    def _read_log(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line)
-
-    def request(self, path: str, method: str = "GET", headers: dict[str, str] | None = None,
-                body: bytes | None = None, timeout: float = 30) -> Answer:  # fmt: skip
-        """One request on a new connection (no redirect followed)."""
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
-        finally:
-            connection.close()
-
-    def stop(self) -> None:
-        """Stop the process by its id and wait for it (and for its log)."""
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self._reader.join(timeout=30)
-        assert self.process.stderr is not None
-        self.process.stderr.close()
-
-
-class Answer:
-    """A response: status, headers (lower-case names), body."""
-
-    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8")
-
-    def json(self) -> dict[str, object]:
-        return json.loads(self.body)  # type: ignore[no-any-return]
-
-
-@contextmanager
-def serving(index: Path | str, *args: str, env: dict[str, str] | None = None) -> Iterator[Server]:
-    server = Server(index, *args, env=env)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def without_token(**extra: str) -> dict[str, str]:
-    """This process's environment without a secret, with ``extra`` added."""
-    env = {key: value for key, value in os.environ.items() if key != "SEARCHIDX_TOKEN"}
-    return env | extra
 
 
 @pytest.fixture(scope="module")
@@ -406,8 +326,8 @@ import gc
 import sys
 from pathlib import Path
 from searchidx import ingest
-from searchidx.manifest import Manifest
-from searchidx.reports import IngestObserver
+from searchidx.inputs.manifest import Manifest
+from searchidx.ingesting.reports import IngestObserver
 
 class PauseAfterTheFirstNewFile(IngestObserver):
     paused = False

@@ -6,9 +6,9 @@ from _pytest.monkeypatch import MonkeyPatch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from searchidx import snippets
-from searchidx.analysis import text_analyzer
-from searchidx.snippets import MarkedText, join_fragments, make_snippet
+from searchidx.query.analysis import text_analyzer
+from searchidx.searching import snippets
+from searchidx.searching.snippets import MarkedText, join_fragments, make_snippet
 from tests.conftest import CORPUS
 
 ANALYZER = text_analyzer()

@@ -1,4 +1,4 @@
-"""Ranking without scoring every match (searchidx.whooshtopk): the same top k as Whoosh scoring every match.
+"""Ranking without scoring every match (searchidx.engines.whoosh.topk): the same top k as Whoosh scoring every match.
 
 On 3,000 real Reuters articles ingested three ways (one segment; three
 segments; three segments after a re-ingest left deleted documents behind),
@@ -24,13 +24,13 @@ from whoosh.collectors import TopCollector
 from whoosh.fields import ID
 
 from searchidx import Index, ingest, search
-from searchidx.checking import check
-from searchidx.querying import parse_query, preloaded
-from searchidx.ranking import weighting
-from searchidx.schema import build_schema, open_index
-from searchidx.web import create_app
-from searchidx.whooshbackend import WhooshBackend
-from searchidx.whooshtopk import matching_documents, top_documents
+from searchidx.engines.whoosh.backend import WhooshBackend
+from searchidx.engines.whoosh.checking import check
+from searchidx.engines.whoosh.schema import build_schema, open_index
+from searchidx.engines.whoosh.topk import matching_documents, top_documents
+from searchidx.outputs.web.app import create_app
+from searchidx.query.parsing import parse_query, preloaded
+from searchidx.query.ranking import weighting
 from tests.conftest import REPO, SHARED, assert_id_rows_match_full_rows, need
 from tests.test_cli import run
 

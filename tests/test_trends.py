@@ -15,12 +15,12 @@ import pytest
 from click.testing import CliRunner
 
 from searchidx import Index, IngestReport, ingest
-from searchidx.charts import BLOCKS
-from searchidx.cli import cli
 from searchidx.errors import QueryError
-from searchidx.exports import csv_text, hit_rows, spreadsheet_safe
+from searchidx.outputs.charts import BLOCKS
+from searchidx.outputs.cli import cli
+from searchidx.outputs.exports import csv_text, hit_rows, spreadsheet_safe
 from searchidx.results import Hit
-from searchidx.trends import Unit, _period_count, choose_unit, log_likelihood, periods_between
+from searchidx.searching.trends import Unit, _period_count, choose_unit, log_likelihood, periods_between
 from tests.conftest import write_article
 
 # (file, title, body, date, url): the dates the tests count by hand.

@@ -20,10 +20,10 @@ from click.testing import CliRunner
 from falcon import testing
 
 from searchidx import Index, ingest
-from searchidx.cli import cli
+from searchidx.outputs.cli import cli
 from tests.conftest import CORPUS, write_article
 
-semantic = pytest.importorskip("searchidx.semantic")
+semantic = pytest.importorskip("searchidx.meaning.model")
 if not semantic.available():
     pytest.skip(
         "the semantic extra is not installed (pip install -e '.[test]' brings it)", allow_module_level=True
@@ -93,7 +93,7 @@ def counted_with(index: Path, query: str, *options: str) -> int:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_the_api_and_the_page_count_the_matches(index: Path, mode: str) -> None:
-    from searchidx.web import create_app
+    from searchidx.outputs.web.app import create_app
 
     client = testing.TestClient(create_app(index))
     for query in QUERIES:

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
-from searchidx.urls import canonical_url
+from searchidx.inputs.urls import canonical_url
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,12 @@ import pytest
 from falcon import testing
 
 from searchidx import Index, ingest
-from searchidx.searching import Hit
-from searchidx.serving import PublicPaths, ServeSettings, index_name
-from searchidx.web import CONTENT_SECURITY_POLICY, create_app
-from searchidx.webpages import PageState, hit_item, safe_link
+from searchidx.outputs.web.app import CONTENT_SECURITY_POLICY, create_app
+from searchidx.outputs.web.pages import PageState, hit_item, safe_link
+from searchidx.outputs.web.serving import PublicPaths, ServeSettings, index_name
+from searchidx.searching.index import Hit
 from tests.conftest import CORPUS, REPO, write_article
+from tests.servers import serving
 
 XSS_TITLE = "<script>alert(1)</script> Harbour plot"
 XSS_BODY = 'The harbour "><img src=x onerror=alert(2)> story <b>bold</b>.'
@@ -292,28 +293,8 @@ def test_a_new_ingest_is_seen_without_restarting(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def server(web_index: Path) -> Iterator[str]:
     """``searchidx serve`` in a child process on a free port; its address."""
-    command = [
-        sys.executable,
-        "-m",
-        "searchidx",
-        "serve",
-        "--index",
-        str(web_index),
-        "--port",
-        "0",
-        "--timeout",
-        "60",
-    ]
-    with subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True) as process:
-        assert process.stderr is not None
-        line = process.stderr.readline()
-        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
-        assert match, line
-        try:
-            yield match.group(1)
-        finally:
-            process.terminate()
-            process.communicate(timeout=10)
+    with serving(web_index, "--timeout", "60") as running:
+        yield running.url
 
 
 def fetch(url: str) -> tuple[int, bytes]:

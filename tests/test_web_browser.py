@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ import pytest
 
 from searchidx import ingest
 from tests.conftest import CORPUS, REPO
+from tests.servers import serving
 from tests.test_web_api import XSS_TITLE, write_hostile_article
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,16 +37,8 @@ def address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     write_hostile_article(root / "hostile")
     index = root / "index"
     ingest([CORPUS, root / "hostile"], index=index)
-    with subprocess.Popen([sys.executable, "-m", "searchidx", "serve", "--index", str(index), "--port", "0"],
-                          cwd=REPO, stderr=subprocess.PIPE, text=True) as server:  # fmt: skip
-        assert server.stderr is not None
-        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", server.stderr.readline())
-        assert match
-        try:
-            yield match.group(1)
-        finally:
-            server.terminate()
-            server.communicate(timeout=10)
+    with serving(index) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from searchidx import Index, IngestReport
-from searchidx.whooshfiles import MappedFile
+from searchidx.engines.whoosh.files import MappedFile
 
 
 def _segment_bytes(index: Path) -> bytes:

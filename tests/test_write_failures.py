@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from searchidx import ingest
-from searchidx.checking import check
+from searchidx.engines.whoosh.checking import check
 from tests.conftest import CORPUS, REPO, without_root_file_access, write_article, write_synthetic_corpus
 
 

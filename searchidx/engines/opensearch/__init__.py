@@ -1,0 +1,1 @@
+"""The cluster engine: an index on an OpenSearch cluster (the ``searchidx[opensearch]`` extra)."""

@@ -1,0 +1,594 @@
+"""``ingest()``: the articles in files and under folders into the index, incrementally.
+
+Every supported file is hashed; only new and changed files are read again,
+documents of files that are gone from the folders (or, for a file given by
+name, no longer read) are removed, and the rest is left untouched
+(``full=True`` rebuilds from scratch). Every record found is accounted for
+exactly once: added, updated, unchanged, duplicate or skipped.
+
+Identity and duplicates: a document is identified by its canonical URL, else
+by its file (and record). A document with the identity, or the title and body
+(case and spacing aside), of one already in the index is a duplicate: the one
+indexed first (in sorted path order within a run) is kept. Which files are
+read is :mod:`searchidx.inputs.finding`'s business.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from whoosh.writing import CLEAR
+
+from searchidx.engines.protocol import index_location, is_cluster
+from searchidx.engines.whoosh.schema import SCHEMA_VERSION, index_path, index_storage, open_or_create_index
+from searchidx.engines.whoosh.writing import (
+    DEFAULT_WAIT,
+    open_writer,
+    remove_leftovers,
+    worker_count,
+    write_lock,
+)
+from searchidx.errors import (
+    NUL_IN_PATH,
+    CorpusError,
+    DocumentError,
+    IndexWriteError,
+    NothingToIndexError,
+    SemanticUnavailableError,
+)
+from searchidx.ingesting.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
+from searchidx.inputs.documents import (
+    BadRecord,
+    Document,
+    is_supported,
+    load_documents,
+    path_text,
+    read_bytes,
+)
+from searchidx.inputs.finding import find_files, is_under
+from searchidx.inputs.manifest import Manifest, Record
+from searchidx.outputs.rendering import ignored_text, plural
+
+if TYPE_CHECKING:
+    from searchidx.meaning.embedding import Article
+
+PathLike = str | os.PathLike[str]
+SUPPORTED_NAMES = ".txt, .md, .html, .htm, .jsonl, .ndjson"
+# The hash of a file not in the manifest: it is new, so it is read (and hashed) anyway.
+NOT_HASHED = ""
+# Documents indexed between two commits of a large ingest at most: what a crash can cost. A batch
+# also ends when its text fills the writers' posting buffers (``batch_characters``): a buffer that
+# overflows is sorted to disk and merged back, which made some batches take twice as long.
+BATCH_DOCUMENTS = 20_000
+# Files modified less than this long before an ingest are hashed again next time (see _stamp).
+RACY_NS = 2_000_000_000
+
+
+def ingest(
+    directories: PathLike | Iterable[PathLike],
+    *,
+    index: PathLike | None = None,
+    full: bool = False,
+    workers: int | None = None,
+    wait: float = DEFAULT_WAIT,
+    observer: IngestObserver | None = None,
+    shards: int | None = None,
+    replicas: int | None = None,
+    semantic: bool | None = None,
+    include_folder_docs: bool = False,
+) -> IngestReport:
+    """Bring the index at ``index`` up to date with the articles in ``directories``: folders and files.
+
+    ``index`` defaults to ``$SEARCHIDX_INDEX`` or ``index/``; it is created if
+    missing. An ``http(s)://host:port/name`` URL is an index on an OpenSearch
+    cluster (``shards`` and ``replicas`` set when it is created; default 1 and
+    1). A folder is read recursively; a file given by name is read whatever
+    its name. Documents that came from other folders and files are left alone,
+    unless ``full`` asks for a rebuild from these only. A folder's own
+    documents (README.txt, LICENSE.md, COPYING.html...) are not read unless
+    ``include_folder_docs``; one indexed before is removed. ``workers`` is the
+    number of indexing processes (default: one per core, up to 4, when there
+    are 2,000 files or 8 MB to read, or more). An ingest that finds another
+    one writing waits up to ``wait`` seconds for it (``observer.waiting`` is
+    told). ``semantic`` True gives every article a vector for searching by
+    meaning (the ``semantic`` extra), False drops the vectors, None keeps
+    what the index was last told. Raises :class:`CorpusError` when a folder
+    or file is missing or none holds a supported file, :class:`IndexLockedError` when
+    the wait runs out, :class:`SemanticUnavailableError` when vectors are
+    asked for without the extra.
+
+    Example: ``ingest("corpus/", index="index/").added`` is 331 for the demo corpus.
+    """
+    started = time.perf_counter()
+    folders = _as_folders(directories)
+    location = index_location(index)
+    cluster = location is not None and is_cluster(location)
+    target = index_path(location) if not cluster else None
+    found = find_files(folders, exclude=target, include_folder_docs=include_folder_docs)
+    candidates = found.supported
+    folder_documents = tuple(path_text(path) for path in found.folder_documents)
+    if not candidates:
+        names = ", ".join(str(folder) for folder in folders)
+        if folder_documents:
+            raise NothingToIndexError(
+                f"No articles in {names}: "
+                f"{ignored_text(folder_documents, found.ignored, found.ignored_folders)} ignored. "
+                "Point ingest at the folder that holds your articles, "
+                "or add --include-folder-docs to index folder documents."
+            )
+        raise NothingToIndexError(
+            f"No supported files ({SUPPORTED_NAMES}) in {names} "
+            f"({plural(found.ignored, 'other file')} ignored). "
+            "Point ingest at the folder that holds your articles."
+        )
+    observer = observer or IngestObserver()
+    if cluster and semantic:
+        raise SemanticUnavailableError(
+            "Vectors for searching by meaning are kept beside an index folder; a cluster index cannot "
+            "hold them yet. Ingest into a folder with --semantic, or leave --semantic out."
+        )
+    if target is None:
+        from searchidx.engines.opensearch.writing import (
+            cluster_store,  # the optional extra, only for a cluster
+        )
+
+        opened: Any = cluster_store(
+            str(location), full=full, shards=shards, replicas=replicas, wait=wait, on_wait=observer.waiting
+        )
+    else:
+        opened = _whoosh_store(target, full=full, workers=workers, wait=wait, observer=observer)
+    with opened as store:
+        remembered = target is not None and _remembers_vectors(store)
+        with_vectors = semantic if semantic is not None else remembered
+        if with_vectors and target is not None:
+            _check_model()  # a missing extra or a wrong model file is said before anything is read
+        run = _Run(store.new_writer, store.manifest, observer, full=full, fresh=full or store.fresh,
+                   semantic=with_vectors)  # fmt: skip
+        try:
+            for location in folder_documents:
+                observer.action("ignored", location, "a folder document")
+            run.execute(candidates, folders)
+            run.commit()
+            if target is not None:
+                run.embedded = _sync_vectors(target, store, run, with_vectors)
+            total = store.document_count()
+            undated = store.manifest.undated_count()
+        except (OSError, sqlite3.Error) as error:  # a full disk, a read-only folder...
+            run.cancel()
+            reason = getattr(error, "strerror", None) or str(error)
+            raise IndexWriteError(target or Path(str(location)), reason) from error
+        except BaseException:
+            run.cancel()
+            raise
+    return IngestReport(
+        index=store.location,
+        files=len(candidates),
+        ignored=found.ignored,
+        ignored_folders=found.ignored_folders,
+        folder_documents=folder_documents,
+        added=run.added,
+        updated=run.updated,
+        unchanged=run.unchanged,
+        removed=len(run.retired - run.written),
+        duplicates=tuple(run.duplicates),
+        skipped=tuple(run.skipped),
+        undated=undated,
+        total=total,
+        seconds=time.perf_counter() - started,
+        truncated=tuple(run.truncated),
+        embedded=run.embedded,
+    )
+
+
+def _sync_vectors(target: Path, store: _WhooshStore, run: _Run, with_vectors: bool) -> int:
+    """Give the committed documents their vectors (or drop them all); the number embedded."""
+    if not with_vectors:
+        if _remembers_vectors(store):
+            from searchidx.meaning.vectors import remove_store
+
+            remove_store(target)
+            store.manifest.set_meta("semantic", "off")
+            store.manifest.commit()
+        return 0
+    from searchidx.meaning.embedding import sync_vectors
+
+    live = store.manifest.indexed_contents()
+    return sync_vectors(target, live, run.articles, store.stored_articles, run.observer.embedding)
+
+
+@dataclass
+class _WhooshStore:
+    """What an ingest writes to in a folder: the Whoosh index, its manifest, a writer per batch."""
+
+    ix: Any
+    manifest: Manifest
+    location: Path
+    workers: int | None
+
+    @property
+    def fresh(self) -> bool:
+        """Whether the index holds no document yet (every document can be added, not updated)."""
+        return bool(self.ix.doc_count_all() == 0)
+
+    def new_writer(self, files: int, size: int) -> Any:
+        """A writer with as many processes as ``files`` files of ``size`` bytes deserve."""
+        return open_writer(self.ix, procs=self.workers or worker_count(files, size))
+
+    def document_count(self) -> int:
+        """The documents of the newest table of contents."""
+        return int(self.ix.doc_count())
+
+    def stored_articles(self, wanted: dict[str, str]) -> Iterator[Article]:
+        """The committed documents among ``wanted`` (id -> content key), as their vectors need them."""
+        with self.ix.searcher() as searcher:
+            for fields in searcher.all_stored_fields():
+                if fields["id"] in wanted:
+                    yield _article(fields["id"], wanted[fields["id"]], fields)
+
+
+@contextlib.contextmanager
+def _whoosh_store(
+    target: Path, *, full: bool, workers: int | None, wait: float, observer: IngestObserver
+) -> Iterator[_WhooshStore]:
+    with write_lock(index_storage(target), target, wait=wait, on_wait=observer.waiting):
+        ix = open_or_create_index(target, rebuild=full)
+        remove_leftovers(ix.storage)
+        manifest = _writable_manifest(target)
+        try:
+            yield _WhooshStore(ix, manifest, target, workers)
+        finally:
+            manifest.close()
+
+
+def _writable_manifest(target: Path) -> Manifest:
+    """The index's ingest records opened for writing; :class:`IndexWriteError` when they cannot be."""
+    try:
+        return Manifest(target)
+    except sqlite3.OperationalError as error:
+        reason = "Permission denied" if not os.access(target, os.W_OK) else str(error)
+        raise IndexWriteError(target, reason) from error
+
+
+@dataclass
+class _Run:
+    """The state of one ingest: the writer, the manifest and the counts."""
+
+    new_writer: Callable[[int, int], Any]
+    manifest: Manifest
+    observer: IngestObserver
+    full: bool
+    fresh: bool
+    semantic: bool = False
+    added: int = 0
+    embedded: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: list[Duplicate] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    truncated: list[Truncated] = field(default_factory=list)
+    retired: set[str] = field(default_factory=set)
+    written: set[str] = field(default_factory=set)
+    changes: bool = False
+    writer: Any = None
+    _retired_at: dict[str, str] = field(default_factory=dict)
+    _new_ids: dict[str, str] = field(default_factory=dict)
+    _new_content: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _stamps: dict[str, str] = field(default_factory=dict)
+    _batched: int = 0
+    _batched_characters: int = 0
+    _sizes: dict[Path, int] = field(default_factory=dict)
+    _cleared: bool = False
+    # This run's documents as their vectors need them, when the index has vectors.
+    articles: dict[str, Article] = field(default_factory=dict)
+
+    def execute(self, candidates: dict[Path, str], folders: list[Path]) -> None:
+        """Hash every file, retire what changed or is gone, then read what is new or changed."""
+        self.observer.started(len(candidates))
+        if self.full:
+            self.manifest.clear()
+        known, recorded = self.manifest.file_hashes(), self.manifest.file_stamps()
+        hashes = self._hash_all(candidates, known, recorded)
+        current = set(candidates.values())
+        gone = {key for key in known if is_under(key, folders) and key not in current}
+        changed = {key for key, digest in hashes.items() if digest != known.get(key)}
+        size = sum(self._sizes[path] for path, key in candidates.items() if key in changed)
+        self.writer = self.new_writer(len(changed), size)
+        reread = self._retire(gone | changed, current)
+        unchanged = [key for key in hashes if key not in reread]
+        self._account_unchanged(unchanged)
+        self.manifest.restamp(
+            {key: self._stamps[key] for key in unchanged if self._stamps[key] != recorded[key]}
+        )
+        to_read = [(path, key) for path, key in candidates.items() if key in reread and key in hashes]
+        done = {path for path, _ in to_read}
+        for path in candidates:
+            if path not in done:
+                self.observer.file_done(path)
+        for number, (path, key) in enumerate(to_read, start=1):
+            self._read(path, key, hashes[key])
+            self.observer.file_done(path)
+            if self._batch_full() and number < len(to_read):
+                self._commit_batch([path for path, _ in to_read[number:]])
+        for doc_id in sorted(self.retired - self.written):
+            self.observer.action("removed", self._retired_at[doc_id])
+
+    def commit(self) -> None:
+        """Commit the index, then the manifest: the documents of every file read so far are safe."""
+        if self.full and not self._cleared:
+            self.writer.commit(mergetype=CLEAR)  # the rebuild replaces every older segment
+            self._cleared = True
+        elif self.changes:
+            self.writer.commit()
+        else:
+            self.writer.cancel()
+        self._account_rejected(getattr(self.writer, "rejected", {}))
+        self.manifest.set_meta("last_ingest", datetime.now(UTC).isoformat())
+        self.manifest.set_meta("schema_version", str(SCHEMA_VERSION))
+        if self.semantic:  # said with the first commit, so an ingest stopped while embedding is resumed
+            self.manifest.set_meta("semantic", "on")
+        self.manifest.commit()
+        self.writer = None  # committed: nothing left to cancel
+
+    def _account_rejected(self, rejected: dict[str, str]) -> None:
+        """Documents a cluster refused are skipped records, reported with the cluster's reason."""
+        for doc_id, reason in rejected.items():
+            if doc_id not in self._new_ids or doc_id not in self.written:
+                continue
+            location = self._new_ids.pop(doc_id)
+            self.written.discard(doc_id)
+            if doc_id in self.retired:
+                self.updated -= 1
+            else:
+                self.added -= 1
+            self.manifest.reject(doc_id, reason)
+            self._skip(location, reason)
+        rejected.clear()
+
+    def _batch_full(self) -> bool:
+        """Whether the documents written since the last commit should be committed now."""
+        room = getattr(self.writer, "batch_characters", None)  # a cluster's writer has no buffer to fill
+        return self._batched >= BATCH_DOCUMENTS or (room is not None and self._batched_characters >= room)
+
+    def _commit_batch(self, left: list[Path]) -> None:
+        self.commit()
+        self._batched = self._batched_characters = 0
+        self.writer = self.new_writer(len(left), sum(self._sizes.get(path, 0) for path in left))
+
+    def cancel(self) -> None:
+        """Drop what this ingest wrote but did not commit.
+
+        Closing the writer's files can fail again (the disk is still full);
+        what it leaves is removed by the next ingest (``remove_leftovers``).
+        """
+        if self.writer is not None:
+            with contextlib.suppress(OSError):
+                self.writer.cancel()
+
+    def _hash_all(
+        self, keys: dict[Path, str], known: dict[str, str], recorded: dict[str, str]
+    ) -> dict[str, str]:
+        """The content hash of every file found, and each file's size and stamp (one ``stat`` each).
+
+        A known file whose size and modification time are those recorded is
+        taken as unchanged without being read (as make, rsync and git do); a
+        new file gets ``NOT_HASHED`` and is hashed when it is read, once.
+        """
+        hashes: dict[str, str] = {}
+        for path, key in keys.items():
+            try:
+                status = path.stat()
+                self._sizes[path], self._stamps[key] = status.st_size, _stamp(status)
+                if key not in known:
+                    hashes[key] = NOT_HASHED
+                elif self._stamps[key] and recorded.get(key) == self._stamps[key]:
+                    hashes[key] = known[key]
+                else:
+                    hashes[key] = hashlib.sha256(read_bytes(path)).hexdigest()
+            except (OSError, DocumentError) as error:
+                self._skip(path_text(path), _why(error))
+        return hashes
+
+    def _retire(self, affected: set[str], present: set[str]) -> set[str]:
+        """Delete the documents of changed and gone files; return the files to read again.
+
+        Files whose duplicates pointed at a retired document are read again
+        too, so one of them can take its place.
+        """
+        pending = set(affected)
+        while pending:
+            old = [record for record in self.manifest.records_of(pending) if record.status == "indexed"]
+            ids = {record.doc_id for record in old if record.doc_id}
+            self._retired_at.update((record.doc_id, record.location) for record in old if record.doc_id)
+            self.manifest.forget(pending)
+            for doc_id in ids - self.retired:
+                self.writer.delete_by_term("id", doc_id)
+            self.retired |= ids
+            self.changes = self.changes or bool(pending)
+            orphans = self.manifest.duplicates_of(ids) & present
+            pending = orphans - affected
+            affected |= pending
+        return affected
+
+    def _account_unchanged(self, keys: list[str]) -> None:
+        for record in self.manifest.records_of(keys):
+            if record.status == "indexed":
+                self.unchanged += 1
+            elif record.status == "duplicate":
+                kept = self.manifest.indexed_by_id(record.detail)
+                of = kept.location if kept else record.detail
+                self.duplicates.append(Duplicate(record.location, of))
+                self.observer.action("duplicate", record.location, of)
+            else:  # still not indexable: say so again
+                self._skip(record.location, record.detail)
+
+    def _read(self, path: Path, key: str, content_hash: str) -> None:
+        try:
+            data = read_bytes(path)  # after the stamp was taken: a change now makes the next run look again
+        except DocumentError as error:
+            self._skip(path_text(path), error.reason)
+            return
+        content_hash = content_hash if content_hash != NOT_HASHED else hashlib.sha256(data).hexdigest()
+        records: list[Record] = []
+        for item in _load(path, data):
+            if isinstance(item, Skipped):
+                self._skip(item.location, item.reason)
+                records.append(Record(key, item.location, "skipped", detail=item.reason))
+            else:
+                records.append(self._place(item, key))
+        self.manifest.remember(key, content_hash, records, self._stamps[key])
+
+    def _place(self, document: Document, key: str) -> Record:
+        """Index the document, or count it as a duplicate of the one already there."""
+        kept = self._already_indexed(document)
+        if kept is not None:
+            kept_id, kept_location = kept
+            self.duplicates.append(Duplicate(document.location, kept_location))
+            self.observer.action("duplicate", document.location, kept_location)
+            return Record(key, document.location, "duplicate", document.id, document.content_key, kept_id)
+        fields = _fields(document, key)
+        if self.semantic:
+            self.articles[document.id] = _article(document.id, document.content_key, fields)
+        self._batched += 1
+        self._batched_characters += document.characters
+        if self.fresh:
+            self.writer.add_document(**fields)
+        else:
+            self.writer.update_document(**fields)
+        if document.id in self.retired:
+            kind = "updated"
+            self.updated += 1
+        else:
+            kind = "added"
+            self.added += 1
+        self.written.add(document.id)
+        self.changes = True
+        self._new_ids[document.id] = document.location
+        self._new_content[document.content_key] = (document.id, document.location)
+        self.observer.action(kind, document.location, document.title)
+        if document.truncated_from:
+            length = len(document.body)
+            self.truncated.append(Truncated(document.location, document.truncated_from, length))
+            self.observer.action("truncated", document.location, f"{length:,} of {document.truncated_from:,}")
+        dated = document.date is not None
+        return Record(key, document.location, "indexed", document.id, document.content_key, dated=dated)
+
+    def _already_indexed(self, document: Document) -> tuple[str, str] | None:
+        if document.id in self._new_ids:
+            return document.id, self._new_ids[document.id]
+        if document.content_key in self._new_content:
+            return self._new_content[document.content_key]
+        if self.fresh:
+            return None  # an empty index: nothing indexed before this run
+        for record in (
+            self.manifest.indexed_by_id(document.id),
+            self.manifest.indexed_by_content(document.content_key),
+        ):
+            if record is not None and record.doc_id:
+                return record.doc_id, record.location
+        return None
+
+    def _skip(self, location: str, reason: str) -> None:
+        self.skipped.append(Skipped(location, reason))
+        self.observer.action("skipped", location, reason)
+
+
+def _why(error: OSError | DocumentError) -> str:
+    if isinstance(error, DocumentError):
+        return error.reason
+    return f"cannot read the file ({error.strerror or error})"
+
+
+def _stamp(status: os.stat_result) -> str:
+    """``size:mtime_ns`` of a file, or ``""`` when it changed too recently for the time to be trusted.
+
+    A file written within the clock's resolution of an ingest could change
+    again without its time changing; such files are hashed next time too.
+    """
+    if time.time_ns() - status.st_mtime_ns < RACY_NS:
+        return ""
+    return f"{status.st_size}:{status.st_mtime_ns}"
+
+
+def _load(path: Path, data: bytes) -> Iterator[Document | Skipped]:
+    """The file's documents; what cannot be read becomes :class:`Skipped` with the reason."""
+    try:
+        items = load_documents(path, data)
+    except DocumentError as error:
+        yield Skipped(path_text(path), error.reason)
+        return
+    except Exception as error:  # a parser bug must not stop the other files
+        yield Skipped(path_text(path), f"could not parse the file ({type(error).__name__}: {error})")
+        return
+    for item in items:
+        yield Skipped(item.location, item.reason) if isinstance(item, BadRecord) else item
+
+
+def _as_folders(directories: PathLike | Iterable[PathLike]) -> list[Path]:
+    """The folders and files to ingest, each checked to exist."""
+    if isinstance(directories, (str, os.PathLike)):
+        directories = [directories]
+    folders = [Path(directory) for directory in directories]
+    if not folders:
+        raise CorpusError("No folder to ingest. Give one or more folders or files of articles.")
+    for folder in folders:
+        if "\0" in str(folder):
+            raise CorpusError(
+                f"The folder name {str(folder)!r} {NUL_IN_PATH}. Check the path and run ingest again."
+            )
+        if not folder.exists():
+            kind = "file" if is_supported(folder) else "folder"
+            raise CorpusError(f"The {kind} {folder} does not exist. Check the path and run ingest again.")
+    return folders
+
+
+def _check_model() -> None:
+    from searchidx.meaning.model import verified_files  # only for an index with vectors
+
+    verified_files()
+
+
+def _remembers_vectors(store: _WhooshStore) -> bool:
+    """Whether the index was told to keep vectors (or holds some: a crash before the manifest said so)."""
+    from searchidx.meaning.vectors import current_generation
+
+    return store.manifest.meta().get("semantic") == "on" or current_generation(store.location) is not None
+
+
+def _article(doc_id: str, content_key: str, fields: dict[str, Any]) -> Article:
+    """A document's fields (as stored or as about to be written) as its vector needs them."""
+    from searchidx.meaning.embedding import Article
+    from searchidx.meaning.model import embedding_text
+    from searchidx.meaning.vectors import Entry
+
+    text = embedding_text(fields.get("title", ""), fields.get("_stored_body", fields.get("body", "")))
+    return Article(Entry(doc_id, content_key, fields.get("date"), fields.get("source", "")), text)
+
+
+def _fields(document: Document, key: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "id": document.id,
+        "title": document.title,
+        # The headline is indexed as part of the text too, weighted (one field
+        # scores better than two on both test collections; docs/relevance.md),
+        # while the stored body stays the body alone.
+        "body": (document.title, document.body),
+        "_stored_body": document.body,
+        "spelling": (document.title, document.body),
+        "url": document.url,
+        "source": document.source,
+        "path": key,
+        "record": document.record,
+    }
+    if document.date is not None:
+        # Whoosh stores naive datetimes; searchidx's are UTC.
+        fields["date"] = document.date.astimezone(UTC).replace(tzinfo=None)
+    return fields

@@ -1,0 +1,1 @@
+"""``searchidx serve``: the web page and JSON API (Falcon on waitress), and its protections."""
