@@ -47,7 +47,7 @@ from whoosh.fields import ID, TEXT, Schema
 from whoosh.qparser import MultifieldParser, OrGroup
 
 from searchidx import Index, ingest
-from searchidx.engines.whoosh.schema import document_id
+from searchidx.inputs.urls import document_id
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEVANCE = ROOT.parent / "shared" / "data" / "relevance"

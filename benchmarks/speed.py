@@ -588,7 +588,7 @@ def print_scale_table(built: dict[int, dict[str, float]], indexes: dict[int, Pat
 
 
 def segment_count(index: Path) -> int:
-    from searchidx.engines.whoosh.schema import open_index
+    from searchidx.engines.whoosh.storage import open_index
 
     return len(open_index(index).reader().leaf_readers())
 
@@ -617,7 +617,7 @@ def check_pruning(indexes: dict[str, Path], queries: list[str]) -> None:
     """For every query, the pruned top 10 against Whoosh scoring every match (ids, order and scores)."""
     from whoosh.collectors import TopCollector
 
-    from searchidx.engines.whoosh.schema import open_index
+    from searchidx.engines.whoosh.storage import open_index
     from searchidx.engines.whoosh.topk import top_documents
     from searchidx.query.parsing import parse_query, preloaded
     from searchidx.query.ranking import weighting

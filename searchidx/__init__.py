@@ -17,6 +17,8 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from searchidx.engines.factory import check
+    from searchidx.engines.locations import is_cluster
     from searchidx.errors import (
         ClusterError,
         ClusterExtraMissingError,
@@ -47,13 +49,13 @@ if TYPE_CHECKING:
     )
     from searchidx.ingesting.ingest import ingest
     from searchidx.ingesting.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
-    from searchidx.results import Article, Hit, Results, Stats
+    from searchidx.results import Article, CheckReport, Hit, Results, Series, Stats, TopWord, Trend
     from searchidx.searching.index import Index, search, trend
-    from searchidx.searching.trends import Series, TopWord, Trend
 
 __version__ = "0.1.0"
 __all__ = [
     "Article",
+    "CheckReport",
     "ClusterError",
     "ClusterExtraMissingError",
     "CorpusError",
@@ -93,7 +95,9 @@ __all__ = [
     "Truncated",
     "UnusableIndexPathError",
     "__version__",
+    "check",
     "ingest",
+    "is_cluster",
     "search",
     "trend",
 ]
@@ -137,9 +141,12 @@ _HOMES = {
     "Stats": "searchidx.results",
     "search": "searchidx.searching.index",
     "trend": "searchidx.searching.index",
-    "Series": "searchidx.searching.trends",
-    "TopWord": "searchidx.searching.trends",
-    "Trend": "searchidx.searching.trends",
+    "Series": "searchidx.results",
+    "TopWord": "searchidx.results",
+    "Trend": "searchidx.results",
+    "CheckReport": "searchidx.results",
+    "check": "searchidx.engines.factory",
+    "is_cluster": "searchidx.engines.locations",
 }
 
 

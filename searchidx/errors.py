@@ -7,7 +7,11 @@ exits with :attr:`SearchidxError.exit_code`; it never shows a traceback.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+# C0/C1 controls (ESC starts terminal escape sequences) and bidi overrides.
+UNSAFE_FOR_TERMINAL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class SearchidxError(Exception):
@@ -197,3 +201,16 @@ class SemanticUnavailableError(SearchidxError):
 
 class NoVectorsError(QueryError):
     """A search by meaning on an index that was built without vectors."""
+
+
+# How every sentence of searchidx writes a count and a name it did not choose.
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 document', '2 documents' (for nouns that take an s)."""
+    return f"{count:,} {noun}{'s' * (count != 1)}"
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` without control characters, so a document cannot drive the terminal."""
+    return UNSAFE_FOR_TERMINAL.sub("", text)

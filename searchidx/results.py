@@ -1,18 +1,20 @@
-"""What a search gives back: hits, pages of results, stored articles, index statistics; and the limits.
+"""What the library gives back, and what a request may ask for: the vocabulary every layer shares.
 
-Engine-free: plain frozen dataclasses that every entry point (library, CLI,
-web page, JSON API) renders, and the one place each limit on a request is set.
+Hits, pages of results, marked text, stored articles, index statistics, trends
+and check reports, as plain frozen dataclasses that every entry point (library,
+CLI, web page, JSON API) renders; the one place each limit on a request is set,
+and the choices a request may name (modes, sorts, units). Public, and
+engine-free: it imports nothing of searchidx.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import html
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import overload
-
-from searchidx.searching.snippets import MarkedText
+from typing import Literal, overload
 
 # The deepest hit a query can reach (--limit, --page x --limit, offset + limit).
 MAX_HITS = 10_000
@@ -25,6 +27,43 @@ MAX_QUERY_CHARS = 500
 # Snippets: fragments per hit, and characters in all.
 MAX_SNIPPETS = 10
 SNIPPET_CHARS = (40, 2000)
+
+# The choices a request may name.
+MODES = ("hybrid", "keyword", "semantic")
+Sort = Literal["relevance", "date", "-date"]
+SORTS = ("relevance", "date", "-date")
+Unit = Literal["day", "week", "month", "year"]
+UNITS: tuple[Unit, ...] = ("day", "week", "month", "year")
+# Facets a search can count its matches by, and the values of those without a date or a source.
+FACETS = ("year", "month", "source")
+NO_DATE = "(no date)"
+NO_SOURCE = "(no source)"
+# At most this many queries share one chart.
+MAX_TREND_QUERIES = 8
+# A marked word's [start, end) offsets in its text.
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class MarkedText:
+    """A text and the ``[start, end)`` offsets of the marked words in it."""
+
+    text: str
+    highlights: tuple[Span, ...] = ()
+
+    def marked(self, before: str, after: str, escape: Callable[[str], str] = str) -> str:
+        """The text with ``before``/``after`` around every highlight, each piece of text escaped first."""
+        pieces: list[str] = []
+        position = 0
+        for start, end in self.highlights:
+            pieces += [escape(self.text[position:start]), before, escape(self.text[start:end]), after]
+            position = end
+        pieces.append(escape(self.text[position:]))
+        return "".join(pieces)
+
+    def html(self) -> str:
+        """HTML: the text escaped, then each highlight wrapped in ``<mark>``."""
+        return self.marked("<mark>", "</mark>", escape=html.escape)
 
 
 @dataclass(frozen=True)
@@ -173,3 +212,90 @@ class Stats:
     backend: str = "whoosh"
     # For a cluster: its name, health, nodes, and the index's shards and replicas.
     cluster: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Period:
+    """One bar of a chart: its first and last day, and how it is written (``2015-03``, ``2015-W10``...)."""
+
+    start: date
+    end: date
+    label: str
+
+
+@dataclass(frozen=True)
+class TopWord:
+    """A word the matching articles use more than the archive does.
+
+    ``matching``: how many of the ``sampled`` matching articles hold it;
+    ``archive``: how many articles of the whole archive do; ``score``: the
+    log-likelihood of that difference (higher is more distinctive).
+    """
+
+    word: str
+    matching: int
+    sampled: int
+    archive: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Series:
+    """One query's matches per period, as counts and as shares of all dated articles in each period.
+
+    ``undated`` matches are counted (``total`` includes them) but have no
+    period; ``searched`` is the query as searched (a misspelt word corrected).
+    A period without any dated article has a count (0) but no share: ``None``.
+    """
+
+    query: str
+    searched: str
+    counts: tuple[int, ...]
+    shares: tuple[float | None, ...]
+    undated: int
+    top_words: tuple[TopWord, ...] = ()
+    top_sources: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def dated(self) -> int:
+        """Matches with a date, charted."""
+        return sum(self.counts)
+
+    @property
+    def total(self) -> int:
+        """Every match, dated or not."""
+        return self.dated + self.undated
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Several queries' series over the same periods, with the dated articles of each period."""
+
+    unit: Unit
+    periods: tuple[Period, ...]
+    articles: tuple[int, ...]
+    series: tuple[Series, ...] = field(default_factory=tuple)
+
+
+# What to do about the problems a check finds.
+REBUILD = "Rebuild it with `searchidx ingest --full DIR` from the folders it was built from."
+RERUN = "Run the same `searchidx ingest DIR` again to bring the records and the index together."
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What :func:`check` found: the counts it read, and each problem in one sentence."""
+
+    path: Path | str  # a folder, or a cluster's index
+    segments: int  # on a cluster: the shards
+    documents: int
+    recorded: int
+    problems: tuple[str, ...]
+    advice: str
+    seconds: float
+    part: str = "segment"  # what ``segments`` counts: a cluster's index is read by shard
+
+    @property
+    def healthy(self) -> bool:
+        """Whether no problem was found."""
+        return not self.problems

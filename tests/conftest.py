@@ -23,6 +23,20 @@ SEED = SHARED / "seed" / "000_4e7d869d1a4b2b3a.txt"
 SHARED_HTML = SHARED / "data" / "html"
 
 
+# A test that uses one of these is slow (a data set ingested whole, a server, a browser, a cluster),
+# and so is every test run against the cluster engine: `pytest -m "not slow"` leaves them out.
+SLOW_FIXTURES = {"layouts", "reuters_index", "opensearch_cluster", "browser", "address", "proxy"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark slow the tests that use a slow fixture or run on the cluster engine."""
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_cluster = params is not None and "opensearch" in params.params.values()
+        if on_cluster or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def need(path: Path) -> Path:
     """Skip the test, saying why, when a shared data file is absent."""
     if not path.exists():

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from searchidx.engines.whoosh.schema import ArticleText
 from searchidx.inputs.documents import load_documents
 from searchidx.query.analysis import NewsAnalyzer, reference_analyzer
+from searchidx.query.fields import ArticleText
 
 ROOT = Path(__file__).resolve().parents[1]
 TRICKY = [

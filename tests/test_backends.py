@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from searchidx import ClusterError
+from searchidx.engines.locations import is_cluster
 from searchidx.engines.opensearch.backend import parse_address
-from searchidx.engines.protocol import is_cluster
 from tests.conftest import REPO
 
 

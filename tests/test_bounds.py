@@ -17,7 +17,6 @@ import pytest
 from whoosh import query as wq
 
 from searchidx import Index, SearchTimeoutError
-from searchidx.engines.whoosh.schema import SCHEMA_VERSION, build_schema
 from searchidx.errors import QueryError
 from searchidx.query.bounds import (
     MAX_EXPANSIONS,
@@ -26,10 +25,10 @@ from searchidx.query.bounds import (
     MAX_PHRASE_WORDS,
     MAX_QUERY_WORDS,
     Expansion,
-    bounded,
 )
 from searchidx.query.deadlines import within
-from searchidx.query.parsing import fuzzy, parse_query
+from searchidx.query.fields import SCHEMA_VERSION, build_schema
+from searchidx.query.parsing import bounded, fuzzy, parse_query
 from tests.conftest import write_article
 
 # 121 words of one prefix ("qx"), none changed by the stemmer: the first 21 in term order are in one

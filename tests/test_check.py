@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from searchidx import IngestReport
-from searchidx.engines.whoosh.checking import REBUILD, RERUN, check
+from searchidx.engines.factory import check
 from searchidx.inputs.manifest import MANIFEST_NAME
+from searchidx.results import REBUILD, RERUN
 from tests.conftest import CORPUS, REPO
 from tests.servers import serving
 
@@ -72,6 +73,7 @@ def damage_table_of_contents(index: Path) -> str:
     return "a file is truncated or corrupt"
 
 
+@pytest.mark.slow  # three damaged indexes rebuilt
 @pytest.mark.parametrize("damage", [damage_by_deleting, damage_by_truncating, damage_table_of_contents])
 def test_damage_is_found_reported_in_one_sentence_and_repaired_by_a_full_ingest(index: Path, damage) -> None:  # type: ignore[no-untyped-def]
     found = damage(index)
@@ -254,7 +256,7 @@ def test_a_dated_segment_between_undated_ones_keeps_each_date_with_its_document(
 
 
 def test_an_error_in_computing_is_not_reported_as_damage(tmp_path: Path) -> None:
-    from searchidx.engines.whoosh.schema import read_index_files
+    from searchidx.engines.whoosh.storage import read_index_files
     from searchidx.errors import IndexDamagedError
 
     def computes_wrongly() -> None:

@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from searchidx import IngestReport
-from searchidx.engines.whoosh.schema import SCHEMA_VERSION
 from searchidx.outputs.cli import cli
-from searchidx.searching.snippets import MarkedText, join_fragments
+from searchidx.query.fields import SCHEMA_VERSION
+from searchidx.results import MarkedText
+from searchidx.searching.snippets import join_fragments
 from tests.conftest import CORPUS, REPO, write_article
 
 ANSI = "\x1b["

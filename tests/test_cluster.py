@@ -37,7 +37,7 @@ from searchidx import (
     ingest,
     search,
 )
-from searchidx.engines.protocol import open_backend
+from searchidx.engines.factory import open_backend
 from tests.conftest import REPO, SHARED, assert_id_rows_match_full_rows, need, write_article
 
 pytestmark = pytest.mark.slow

@@ -23,7 +23,7 @@ from tests.conftest import CORPUS, REPO, SHARED, need, write_article
 HOLD_LOCK = """
 import sys
 from pathlib import Path
-from searchidx.engines.whoosh.schema import index_storage
+from searchidx.engines.whoosh.storage import index_storage
 from searchidx.engines.whoosh.writing import write_lock
 index = Path(sys.argv[1])
 with write_lock(index_storage(index), index):
@@ -142,6 +142,7 @@ def test_the_next_ingest_removes_what_a_killed_writer_left(small_index: tuple[Pa
         assert [hit.title for hit in ix.search("harbour")] == ["Harbour reopens"]
 
 
+@pytest.mark.slow  # many threads, many queries
 def test_one_index_answers_queries_from_many_threads(tmp_path: Path) -> None:
     ingest(CORPUS, index=tmp_path / "index")
     queries = ["Putin parade", "oil prices", "election", "flood", "bank rate", "football", "court ruling"] * 6

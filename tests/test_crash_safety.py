@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from searchidx import Index
-from searchidx.engines.whoosh.checking import check
+from searchidx.engines.factory import check
 from tests.conftest import REPO, stored_documents, write_synthetic_corpus
 
 ARTICLES = 2_400  # enough for two worker processes (from 2,000 files)

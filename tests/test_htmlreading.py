@@ -122,6 +122,7 @@ def test_the_demo_corpus_pages_have_title_url_and_body() -> None:
         assert len(document.body) > 250, path
 
 
+@pytest.mark.slow  # 102 real pages
 def test_every_shared_page_gives_a_title_and_a_body(tmp_path: Path) -> None:
     truth = json.loads(need(SHARED_HTML / "ground-truth.json").read_text(encoding="utf-8"))
     empty = []

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from searchidx import IngestReport, ingest, search
-from searchidx.engines.whoosh.schema import open_index
+from searchidx.engines.whoosh.storage import open_index
 from searchidx.errors import CorpusError
 from searchidx.inputs.documents import Document
 from searchidx.inputs.finding import find_files
@@ -215,6 +215,7 @@ def test_the_demo_corpus_ingests_completely(corpus_index: tuple[Path, IngestRepo
     assert report.added == report.total >= 1 + 300 + 10
 
 
+@pytest.mark.slow  # 19,043 Reuters articles
 def test_every_reuters_record_is_indexed_or_a_duplicate(tmp_path: Path) -> None:
     source = need(SHARED / "data" / "news" / "reuters21578.jsonl")
     folder = tmp_path / "reuters"
@@ -231,8 +232,8 @@ def test_every_reuters_record_is_indexed_or_a_duplicate(tmp_path: Path) -> None:
 def test_an_index_of_another_schema_version_is_refused_until_rebuilt(tmp_path: Path) -> None:
     from whoosh import index as whoosh_index
 
-    from searchidx.engines.whoosh.schema import VERSION_ATTRIBUTE, build_schema
     from searchidx.errors import IncompatibleIndexError
+    from searchidx.query.fields import VERSION_ATTRIBUTE, build_schema
 
     folder = make_folder(tmp_path)
     old_schema = build_schema()
@@ -252,7 +253,7 @@ def test_an_index_of_another_schema_version_is_refused_until_rebuilt(tmp_path: P
 
 
 def test_a_second_ingest_waits_for_the_lock_then_says_who_holds_it(tmp_path: Path) -> None:
-    from searchidx.engines.whoosh.schema import index_storage
+    from searchidx.engines.whoosh.storage import index_storage
     from searchidx.engines.whoosh.writing import write_lock
     from searchidx.errors import IndexLockedError
 
@@ -294,6 +295,7 @@ def test_unchanged_files_are_recognised_by_size_and_time_without_reading(tmp_pat
     assert ingest(folder, index=index).unchanged == 3
 
 
+@pytest.mark.slow  # thousands of articles
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_large_ingest_commits_in_batches_and_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corpus_index: tuple[Path, IngestReport], workers: int
@@ -331,7 +333,7 @@ def test_a_batch_also_ends_when_its_text_fills_the_writers_buffers(
 
 def test_the_text_budget_keeps_the_posting_buffer_in_memory(tmp_path: Path) -> None:
     """Whoosh's buffer counts less than POOL_BYTES_PER_CHARACTER per character, so a batch never spills."""
-    from searchidx.engines.whoosh.schema import open_or_create_index
+    from searchidx.engines.whoosh.storage import open_or_create_index
     from searchidx.engines.whoosh.writing import POOL_BYTES_PER_CHARACTER, FastSegmentWriter
     from searchidx.ingesting.ingest import _fields
 
@@ -349,7 +351,7 @@ def test_the_text_budget_keeps_the_posting_buffer_in_memory(tmp_path: Path) -> N
 
 def test_one_worker_may_take_a_whole_batch_without_its_buffer_spilling(tmp_path: Path) -> None:
     """Workers take jobs as they free up, so one of them can get more than its share of a batch."""
-    from searchidx.engines.whoosh.schema import open_or_create_index
+    from searchidx.engines.whoosh.storage import open_or_create_index
     from searchidx.engines.whoosh.writing import POOL_BYTES_PER_CHARACTER, open_writer
 
     (tmp_path / "index").mkdir()
@@ -376,11 +378,12 @@ def _postings(index: Path) -> list[tuple[str, bytes, list[tuple[int, float, byte
         return found
 
 
+@pytest.mark.slow  # thousands of postings, twice
 @pytest.mark.parametrize("limitmb", [256, 1])  # 1: the buffer spills to disk several times
 def test_the_term_grouped_buffer_writes_the_postings_whoosh_writes(tmp_path: Path, limitmb: int) -> None:
     from whoosh.writing import SegmentWriter
 
-    from searchidx.engines.whoosh.schema import open_or_create_index
+    from searchidx.engines.whoosh.storage import open_or_create_index
     from searchidx.engines.whoosh.writing import FastSegmentWriter
     from searchidx.ingesting.ingest import _fields
 

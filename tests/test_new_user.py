@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from searchidx.engines.whoosh.checking import check
-from searchidx.engines.whoosh.schema import open_index
+from searchidx.engines.factory import check
+from searchidx.engines.whoosh.storage import open_index
 from searchidx.query.analysis import text_analyzer
 from tests.conftest import REPO, SHARED, need
 from tests.servers import serving

@@ -54,6 +54,7 @@ def _compare(folder: Path, tmp_path: Path, queries: int) -> None:
     assert _top10(tmp_path / "one", asked) == _top10(tmp_path / "two", asked)
 
 
+@pytest.mark.slow  # worker processes
 def test_two_workers_index_the_demo_corpus_like_one(tmp_path: Path) -> None:
     _compare(CORPUS, tmp_path, queries=50)
 

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from whoosh.support.levenshtein import damerau_levenshtein
 
 from searchidx import Index, IngestReport, ingest, search
-from searchidx.engines.whoosh.schema import SCHEMA_VERSION, open_index
+from searchidx.engines.whoosh.storage import open_index
 from searchidx.errors import DocumentNotFoundError, QueryError
+from searchidx.query.fields import SCHEMA_VERSION
 from searchidx.query.spelling import words_within
 from tests.conftest import write_article
 

@@ -158,7 +158,7 @@ def test_array_scoring_ranks_and_counts_like_whoosh_default(
 
 def test_an_index_without_documents_answers_every_request(tmp_path: Path) -> None:
     from searchidx import Index
-    from searchidx.engines.whoosh.schema import index_storage, open_or_create_index
+    from searchidx.engines.whoosh.storage import index_storage, open_or_create_index
 
     index = tmp_path / "index"
     index_storage(index)

@@ -65,6 +65,7 @@ def test_the_model_files_are_the_published_ones_and_a_changed_copy_is_refused(tm
         semantic.verified(changed, semantic.MODEL_SHA256)
 
 
+@pytest.mark.slow  # derives the model twice
 def test_the_int8_model_is_derived_once_cached_with_its_hash_and_a_damaged_copy_is_derived_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,8 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from searchidx.query.analysis import text_analyzer
+from searchidx.results import MarkedText
 from searchidx.searching import snippets
-from searchidx.searching.snippets import MarkedText, join_fragments, make_snippet
+from searchidx.searching.snippets import join_fragments, make_snippet
 from tests.conftest import CORPUS
 
 ANALYZER = text_analyzer()

@@ -24,11 +24,12 @@ from whoosh.collectors import TopCollector
 from whoosh.fields import ID
 
 from searchidx import Index, ingest, search
+from searchidx.engines.factory import check
 from searchidx.engines.whoosh.backend import WhooshBackend
-from searchidx.engines.whoosh.checking import check
-from searchidx.engines.whoosh.schema import build_schema, open_index
+from searchidx.engines.whoosh.storage import open_index
 from searchidx.engines.whoosh.topk import matching_documents, top_documents
 from searchidx.outputs.web.app import create_app
+from searchidx.query.fields import build_schema
 from searchidx.query.parsing import parse_query, preloaded
 from searchidx.query.ranking import weighting
 from tests.conftest import REPO, SHARED, assert_id_rows_match_full_rows, need

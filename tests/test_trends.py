@@ -19,8 +19,8 @@ from searchidx.errors import QueryError
 from searchidx.outputs.charts import BLOCKS
 from searchidx.outputs.cli import cli
 from searchidx.outputs.exports import csv_text, hit_rows, spreadsheet_safe
-from searchidx.results import Hit
-from searchidx.searching.trends import Unit, _period_count, choose_unit, log_likelihood, periods_between
+from searchidx.results import Hit, Unit
+from searchidx.searching.trends import _period_count, choose_unit, log_likelihood, periods_between
 from tests.conftest import write_article
 
 # (file, title, body, date, url): the dates the tests count by hand.

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from searchidx import ingest
-from searchidx.engines.whoosh.checking import check
+from searchidx.engines.factory import check
 from tests.conftest import CORPUS, REPO, without_root_file_access, write_article, write_synthetic_corpus
 
 
@@ -50,6 +50,7 @@ def assert_previous_index_intact(index: Path) -> None:
     assert check(index).healthy
 
 
+@pytest.mark.slow  # a full disk, twice
 @pytest.mark.parametrize("limit", [300_000, 1_000_000])
 def test_a_full_disk_is_one_sentence_and_the_previous_index_stays(small_index: Path, limit: int) -> None:
     done = ingest_in_child(CORPUS, small_index, file_size_limit(limit))

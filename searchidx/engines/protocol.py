@@ -11,29 +11,19 @@ returns stored documents.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal, Protocol, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
-from searchidx.results import Stats
+from searchidx.query.spelling import Lexicon
+from searchidx.results import Sort, Stats
 
-Sort = Literal["relevance", "date", "-date"]
+if TYPE_CHECKING:
+    from searchidx.inputs.manifest import Manifest  # SQLite: only an ingest opens the records
+
 T = TypeVar("T")
-CLUSTER_SCHEMES = ("http://", "https://")
-
-
-def is_cluster(location: str | os.PathLike[str] | None) -> bool:
-    """Whether an index location names an OpenSearch index (a URL) rather than a folder."""
-    return isinstance(location, str) and location.strip().lower().startswith(CLUSTER_SCHEMES)
-
-
-def index_location(index: str | os.PathLike[str] | None) -> str | os.PathLike[str] | None:
-    """``index`` if given, else ``$SEARCHIDX_INDEX`` when it names a cluster, else ``None`` (a folder)."""
-    if index is None and is_cluster(os.environ.get("SEARCHIDX_INDEX")):
-        return os.environ["SEARCHIDX_INDEX"].strip()
-    return index
 
 
 @dataclass(frozen=True)
@@ -90,33 +80,6 @@ class DayCounts:
 
     days: dict[date, int]
     undated: int = 0
-
-
-class Lexicon(Protocol):
-    """The words an archive holds, as the speller needs them (:mod:`searchidx.query.spelling`)."""
-
-    def documents(self) -> int:
-        """How many documents there are; 0 when there is nothing to correct against."""
-
-    def prepare(self, words: Iterable[str]) -> None:
-        """The speller will ask about these words (a cluster counts them all in one request)."""
-
-    def frequency(self, word: str) -> int:
-        """How many documents hold ``word`` as written (folded, lower case)."""
-
-    def name_share(self, word: str) -> float:
-        """The share (0 to 1) of the word's occurrences that are written capitalized."""
-
-    def stem_frequencies(self, stems: Iterable[str]) -> dict[str, int]:
-        """How many documents hold each of the ``stems`` in the body field (a cluster: one request)."""
-
-    def words_within(self, text: str, edits: int, prefix: int = 1) -> list[str]:
-        """The archive's words within ``edits`` edits of ``text`` that share its first ``prefix`` letters."""
-
-    def expansions(self, node: Any) -> dict[str, int] | None:
-        """The indexed terms a prefix, wildcard or fuzzy word of a query stands for, each with the
-        number of documents holding it in the node's field; None when the engine bounds them itself
-        (see :mod:`searchidx.query.bounds`)."""
 
 
 class Backend(Protocol):
@@ -182,15 +145,42 @@ class Backend(Protocol):
         """Release what this thread holds."""
 
 
-def open_backend(location: str | os.PathLike[str] | None) -> Backend:
-    """The backend of an index location: a URL is an OpenSearch index, anything else a Whoosh folder."""
-    location = index_location(location)
-    if location is not None and is_cluster(location):
-        from searchidx.engines.opensearch.backend import (
-            OpenSearchBackend,  # the optional extra, only when asked for
-        )
+# How long an ingest waits for another ingest's lock on the same index, by default (seconds).
+DEFAULT_WAIT = 180.0
 
-        return OpenSearchBackend(str(location))
-    from searchidx.engines.whoosh.backend import WhooshBackend
 
-    return WhooshBackend(location)
+class Store(Protocol):
+    """What an ingest writes to, on either engine: the index's records, and a writer per batch."""
+
+    @property
+    def manifest(self) -> Manifest:
+        """The index's ingest records, open for writing."""
+
+    @property
+    def location(self) -> Path | str:
+        """The index: a folder, or a cluster's index as searchidx shows it."""
+
+    @property
+    def fresh(self) -> bool:
+        """Whether the index held no document when opened (every document can be added, not updated)."""
+
+    def new_writer(self, files: int, size: int) -> Any:
+        """A writer for the next batch: ``files`` files of ``size`` bytes in all are to be read."""
+
+    def commit(self, writer: Any, *, replace_all: bool = False) -> None:
+        """Make what ``writer`` wrote searchable (``replace_all``: everything older is dropped)."""
+
+    def document_count(self) -> int:
+        """How many documents the index holds now."""
+
+
+@runtime_checkable
+class FolderStore(Store, Protocol):
+    """A store in a folder on this machine, whose vectors (kept beside it) are made from its documents."""
+
+    @property
+    def location(self) -> Path:
+        """The index's folder."""
+
+    def stored_documents(self, ids: Collection[str]) -> Iterator[dict[str, Any]]:
+        """The stored fields of the committed documents among ``ids``."""

@@ -20,23 +20,15 @@ import hashlib
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from whoosh.writing import CLEAR
-
-from searchidx.engines.protocol import index_location, is_cluster
-from searchidx.engines.whoosh.schema import SCHEMA_VERSION, index_path, index_storage, open_or_create_index
-from searchidx.engines.whoosh.writing import (
-    DEFAULT_WAIT,
-    open_writer,
-    remove_leftovers,
-    worker_count,
-    write_lock,
-)
+from searchidx.engines.factory import open_store
+from searchidx.engines.locations import index_location, index_path, is_cluster
+from searchidx.engines.protocol import DEFAULT_WAIT, FolderStore, Store
 from searchidx.errors import (
     NUL_IN_PATH,
     CorpusError,
@@ -44,8 +36,16 @@ from searchidx.errors import (
     IndexWriteError,
     NothingToIndexError,
     SemanticUnavailableError,
+    plural,
 )
-from searchidx.ingesting.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
+from searchidx.ingesting.reports import (
+    Duplicate,
+    IngestObserver,
+    IngestReport,
+    Skipped,
+    Truncated,
+    passed_over_text,
+)
 from searchidx.inputs.documents import (
     BadRecord,
     Document,
@@ -56,7 +56,7 @@ from searchidx.inputs.documents import (
 )
 from searchidx.inputs.finding import find_files, is_under
 from searchidx.inputs.manifest import Manifest, Record
-from searchidx.outputs.rendering import ignored_text, plural
+from searchidx.query.fields import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from searchidx.meaning.embedding import Article
@@ -121,7 +121,7 @@ def ingest(
         if folder_documents:
             raise NothingToIndexError(
                 f"No articles in {names}: "
-                f"{ignored_text(folder_documents, found.ignored, found.ignored_folders)} ignored. "
+                f"{passed_over_text(folder_documents, found.ignored, found.ignored_folders)} ignored. "
                 "Point ingest at the folder that holds your articles, "
                 "or add --include-folder-docs to index folder documents."
             )
@@ -136,29 +136,21 @@ def ingest(
             "Vectors for searching by meaning are kept beside an index folder; a cluster index cannot "
             "hold them yet. Ingest into a folder with --semantic, or leave --semantic out."
         )
-    if target is None:
-        from searchidx.engines.opensearch.writing import (
-            cluster_store,  # the optional extra, only for a cluster
-        )
-
-        opened: Any = cluster_store(
-            str(location), full=full, shards=shards, replicas=replicas, wait=wait, on_wait=observer.waiting
-        )
-    else:
-        opened = _whoosh_store(target, full=full, workers=workers, wait=wait, observer=observer)
+    opened = open_store(target or str(location), full=full, workers=workers, shards=shards,
+                        replicas=replicas, wait=wait, on_wait=observer.waiting)  # fmt: skip
     with opened as store:
-        remembered = target is not None and _remembers_vectors(store)
+        remembered = isinstance(store, FolderStore) and _remembers_vectors(store)
         with_vectors = semantic if semantic is not None else remembered
         if with_vectors and target is not None:
             _check_model()  # a missing extra or a wrong model file is said before anything is read
-        run = _Run(store.new_writer, store.manifest, observer, full=full, fresh=full or store.fresh,
+        run = _Run(store, store.manifest, observer, full=full, fresh=full or store.fresh,
                    semantic=with_vectors)  # fmt: skip
         try:
             for location in folder_documents:
                 observer.action("ignored", location, "a folder document")
             run.execute(candidates, folders)
             run.commit()
-            if target is not None:
+            if isinstance(store, FolderStore) and target is not None:
                 run.embedded = _sync_vectors(target, store, run, with_vectors)
             total = store.document_count()
             undated = store.manifest.undated_count()
@@ -189,7 +181,7 @@ def ingest(
     )
 
 
-def _sync_vectors(target: Path, store: _WhooshStore, run: _Run, with_vectors: bool) -> int:
+def _sync_vectors(target: Path, store: FolderStore, run: _Run, with_vectors: bool) -> int:
     """Give the committed documents their vectors (or drop them all); the number embedded."""
     if not with_vectors:
         if _remembers_vectors(store):
@@ -202,67 +194,19 @@ def _sync_vectors(target: Path, store: _WhooshStore, run: _Run, with_vectors: bo
     from searchidx.meaning.embedding import sync_vectors
 
     live = store.manifest.indexed_contents()
-    return sync_vectors(target, live, run.articles, store.stored_articles, run.observer.embedding)
 
+    def stored_articles(wanted: dict[str, str]) -> Iterator[Article]:
+        for fields in store.stored_documents(wanted):
+            yield _article(fields["id"], wanted[fields["id"]], fields)
 
-@dataclass
-class _WhooshStore:
-    """What an ingest writes to in a folder: the Whoosh index, its manifest, a writer per batch."""
-
-    ix: Any
-    manifest: Manifest
-    location: Path
-    workers: int | None
-
-    @property
-    def fresh(self) -> bool:
-        """Whether the index holds no document yet (every document can be added, not updated)."""
-        return bool(self.ix.doc_count_all() == 0)
-
-    def new_writer(self, files: int, size: int) -> Any:
-        """A writer with as many processes as ``files`` files of ``size`` bytes deserve."""
-        return open_writer(self.ix, procs=self.workers or worker_count(files, size))
-
-    def document_count(self) -> int:
-        """The documents of the newest table of contents."""
-        return int(self.ix.doc_count())
-
-    def stored_articles(self, wanted: dict[str, str]) -> Iterator[Article]:
-        """The committed documents among ``wanted`` (id -> content key), as their vectors need them."""
-        with self.ix.searcher() as searcher:
-            for fields in searcher.all_stored_fields():
-                if fields["id"] in wanted:
-                    yield _article(fields["id"], wanted[fields["id"]], fields)
-
-
-@contextlib.contextmanager
-def _whoosh_store(
-    target: Path, *, full: bool, workers: int | None, wait: float, observer: IngestObserver
-) -> Iterator[_WhooshStore]:
-    with write_lock(index_storage(target), target, wait=wait, on_wait=observer.waiting):
-        ix = open_or_create_index(target, rebuild=full)
-        remove_leftovers(ix.storage)
-        manifest = _writable_manifest(target)
-        try:
-            yield _WhooshStore(ix, manifest, target, workers)
-        finally:
-            manifest.close()
-
-
-def _writable_manifest(target: Path) -> Manifest:
-    """The index's ingest records opened for writing; :class:`IndexWriteError` when they cannot be."""
-    try:
-        return Manifest(target)
-    except sqlite3.OperationalError as error:
-        reason = "Permission denied" if not os.access(target, os.W_OK) else str(error)
-        raise IndexWriteError(target, reason) from error
+    return sync_vectors(target, live, run.articles, stored_articles, run.observer.embedding)
 
 
 @dataclass
 class _Run:
     """The state of one ingest: the writer, the manifest and the counts."""
 
-    new_writer: Callable[[int, int], Any]
+    store: Store
     manifest: Manifest
     observer: IngestObserver
     full: bool
@@ -301,7 +245,7 @@ class _Run:
         gone = {key for key in known if is_under(key, folders) and key not in current}
         changed = {key for key, digest in hashes.items() if digest != known.get(key)}
         size = sum(self._sizes[path] for path, key in candidates.items() if key in changed)
-        self.writer = self.new_writer(len(changed), size)
+        self.writer = self.store.new_writer(len(changed), size)
         reread = self._retire(gone | changed, current)
         unchanged = [key for key in hashes if key not in reread]
         self._account_unchanged(unchanged)
@@ -324,10 +268,10 @@ class _Run:
     def commit(self) -> None:
         """Commit the index, then the manifest: the documents of every file read so far are safe."""
         if self.full and not self._cleared:
-            self.writer.commit(mergetype=CLEAR)  # the rebuild replaces every older segment
+            self.store.commit(self.writer, replace_all=True)  # the rebuild replaces every older segment
             self._cleared = True
         elif self.changes:
-            self.writer.commit()
+            self.store.commit(self.writer)
         else:
             self.writer.cancel()
         self._account_rejected(getattr(self.writer, "rejected", {}))
@@ -361,7 +305,7 @@ class _Run:
     def _commit_batch(self, left: list[Path]) -> None:
         self.commit()
         self._batched = self._batched_characters = 0
-        self.writer = self.new_writer(len(left), sum(self._sizes.get(path, 0) for path in left))
+        self.writer = self.store.new_writer(len(left), sum(self._sizes.get(path, 0) for path in left))
 
     def cancel(self) -> None:
         """Drop what this ingest wrote but did not commit.
@@ -556,7 +500,7 @@ def _check_model() -> None:
     verified_files()
 
 
-def _remembers_vectors(store: _WhooshStore) -> bool:
+def _remembers_vectors(store: FolderStore) -> bool:
     """Whether the index was told to keep vectors (or holds some: a crash before the manifest said so)."""
     from searchidx.meaning.vectors import current_generation
 

@@ -6,8 +6,14 @@ reports (the CLI, a query) does not import the document readers.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from searchidx.errors import plural, terminal_safe
+
+# Folder documents named in an ingest summary at most; more are counted.
+NAMED_FOLDER_DOCUMENTS = 3
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,11 @@ class IngestReport:
         """Documents written to the index by this run (added or updated)."""
         return self.added + self.updated
 
+    @property
+    def passed_over(self) -> str:
+        """What the ingest passed over, in words: '1 folder document (README.TXT) and 2 other files'."""
+        return passed_over_text(self.folder_documents, self.ignored, self.ignored_folders)
+
 
 class IngestObserver:
     """Hooks for progress and per-document actions; the default does nothing."""
@@ -96,3 +107,18 @@ class IngestObserver:
 
     def embedding(self, done: int, total: int) -> None:
         """``done`` of the ``total`` articles that need a vector have one (after the index's commit)."""
+
+
+def passed_over_text(folder_documents: tuple[str, ...], ignored: int, ignored_folders: int) -> str:
+    """What an ingest passed over: '1 folder document (README.TXT), 2 other files and 1 folder', or ''."""
+    passed_over = []
+    if folder_documents:
+        names = [terminal_safe(os.path.basename(location)) for location in folder_documents]
+        more = ", ..." if len(names) > NAMED_FOLDER_DOCUMENTS else ""
+        passed_over.append(f"{plural(len(names), 'folder document')} "
+                           f"({', '.join(names[:NAMED_FOLDER_DOCUMENTS])}{more})")  # fmt: skip
+    passed_over += [plural(ignored, "other file")] if ignored else []
+    passed_over += [plural(ignored_folders, "folder")] if ignored_folders else []
+    if len(passed_over) < 2:
+        return "".join(passed_over)
+    return f"{', '.join(passed_over[:-1])} and {passed_over[-1]}"

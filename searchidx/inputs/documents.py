@@ -30,11 +30,10 @@ from pathlib import Path
 
 from bs4 import UnicodeDammit
 
-from searchidx.engines.whoosh.schema import document_id
 from searchidx.errors import DocumentError
 from searchidx.inputs.formats import RawArticle, read_json_lines, read_markdown_article, read_text_article
 from searchidx.inputs.html import extract_page
-from searchidx.inputs.urls import canonical_url, source_of
+from searchidx.inputs.urls import canonical_url, document_id, source_of
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 # Text beyond this many characters of one article is not indexed (and the ingest says so): it keeps

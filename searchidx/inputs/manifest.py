@@ -271,3 +271,17 @@ def _reader(path: Path) -> sqlite3.Connection:
         connection = sqlite3.connect(":memory:")
         connection.executescript(SCHEMA)
     return connection
+
+
+def compare_records(ids: dict[str, int], recorded: dict[str, str]) -> list[str]:
+    """What disagrees between the ids in the index (and how often each occurs) and the ingest records."""
+    problems = []
+    missing = sorted(set(recorded) - set(ids))
+    if missing:
+        problems.append(f"{len(missing)} documents of the ingest records are not in the index "
+                        f"(the first: {recorded[missing[0]]}).")  # fmt: skip
+    unrecorded = len(set(ids) - set(recorded))
+    if unrecorded:
+        problems.append(f"{unrecorded} documents in the index are not in the ingest records "
+                        "(an ingest was interrupted after its commit).")  # fmt: skip
+    return problems

@@ -1,4 +1,4 @@
-"""The canonical form of an article URL, used to recognise the same article twice.
+"""The canonical form of an article URL, used to recognise the same article twice, and document ids.
 
 The stored URL stays what the article gave; only identity uses this form:
 lower-case scheme and host, no default port, no fragment, no tracking
@@ -8,6 +8,7 @@ and ``/`` for an empty path.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -53,3 +54,8 @@ def source_of(url: str) -> str:
         return ""
     host = urlsplit(canonical).hostname or ""
     return host.removeprefix("www.")
+
+
+def document_id(identity: str) -> str:
+    """The ``id`` field of the document with this identity (16 hex digits)."""
+    return hashlib.sha1(identity.encode("utf-8")).hexdigest()[:16]

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from searchidx.errors import NoVectorsError, QueryError
+from searchidx.results import MODES
 
 if TYPE_CHECKING:
     import numpy as np
 
     from searchidx.meaning.vectors import VectorStore
 
-MODES = ("hybrid", "keyword", "semantic")
 NO_VECTORS = (
     "This index has no vectors to search by meaning. Build them with `searchidx ingest DIR --semantic`, "
     "or search with --mode keyword."

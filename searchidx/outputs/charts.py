@@ -16,8 +16,8 @@ import textwrap
 from collections.abc import Callable
 from html import escape
 
-from searchidx.outputs.rendering import plural, terminal_safe
-from searchidx.searching.trends import Period, Series, Trend
+from searchidx.errors import plural, terminal_safe
+from searchidx.results import Period, Series, Trend
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 BAR_WIDTH = 24

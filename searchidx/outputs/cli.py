@@ -18,11 +18,8 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from searchidx import __version__
-from searchidx.engines.protocol import is_cluster
-from searchidx.errors import NUL_IN_PATH, SearchidxError
-from searchidx.ingesting.reports import IngestObserver
-from searchidx.meaning.queries import MODES
+from searchidx import Index, IngestObserver, __version__, is_cluster
+from searchidx.errors import NUL_IN_PATH, SearchidxError, plural, terminal_safe
 from searchidx.outputs.rendering import (
     article_json,
     article_text,
@@ -36,17 +33,13 @@ from searchidx.outputs.rendering import (
     ingest_text,
     no_match_text,
     past_last_page_text,
-    plural,
     results_json,
     rewrite_notes,
     stats_json,
     stats_text,
-    terminal_safe,
     trend_json,
 )
-from searchidx.results import MAX_HITS, MAX_SIMILAR, MAX_SNIPPETS, SNIPPET_CHARS, Results
-from searchidx.searching.index import Index
-from searchidx.searching.trends import UNITS
+from searchidx.results import MAX_HITS, MAX_SIMILAR, MAX_SNIPPETS, MODES, SNIPPET_CHARS, UNITS, Results
 
 F = TypeVar("F", bound=Callable[..., Any])
 BOLD_RED = ("\x1b[1;31m", "\x1b[0m")
@@ -205,7 +198,7 @@ def ingest_command(
     counted as ignored unless --include-folder-docs. Each skipped file or
     record is printed on stderr with the reason.
     """
-    from searchidx.ingesting.ingest import ingest  # the document readers load only when ingesting
+    from searchidx import ingest  # the document readers load only when ingesting
 
     show_progress = not (quiet or verbose or as_json) and sys.stderr.isatty()
     try:
@@ -691,9 +684,7 @@ def check_command(index: Path | str, as_json: bool) -> None:
 
     Exits 0 when the index is healthy and 1 when a problem was found.
     """
-    from searchidx.engines.whoosh.checking import (
-        check,  # reads the manifest: SQLite, which queries do not load
-    )
+    from searchidx import check
 
     report = check(index)
     if as_json:

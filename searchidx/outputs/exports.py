@@ -13,8 +13,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
-from searchidx.results import Hit
-from searchidx.searching.trends import Trend
+from searchidx.results import Hit, Trend
 
 HIT_COLUMNS = ("rank", "id", "date", "source", "title", "url", "path", "record", "score", "snippet")
 TREND_COLUMNS = ("query", "period", "start", "end", "matches", "share", "dated_articles")

@@ -7,35 +7,23 @@ control character a document may contain before adding marks of their own.
 
 from __future__ import annotations
 
-import os
-import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from searchidx.ingesting.reports import IngestReport
-from searchidx.results import Article, Hit, Results, Stats
-from searchidx.searching.snippets import MarkedText
-from searchidx.searching.trends import Series, Trend
+from searchidx import IngestReport
+from searchidx.errors import plural, terminal_safe
+from searchidx.results import Article, Hit, MarkedText, Results, Series, Stats, Trend
 
 if TYPE_CHECKING:
-    from searchidx.engines.whoosh.checking import CheckReport
+    from searchidx.results import CheckReport
 
-# C0/C1 controls (ESC starts terminal escape sequences) and bidi overrides.
-UNSAFE_FOR_TERMINAL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 NO_MARKS = ("", "")
-# Folder documents named in an ingest summary at most; more are counted.
-NAMED_FOLDER_DOCUMENTS = 3
 # How the matches were ranked, after the count of them, when not by their words alone.
 RANKED = {
     "keyword": "",
     "hybrid": ", ranked by words and meaning",
     "semantic": ", best matches ranked by meaning",
 }
-
-
-def terminal_safe(text: str) -> str:
-    """``text`` without control characters, so a document cannot drive the terminal."""
-    return UNSAFE_FOR_TERMINAL.sub("", text)
 
 
 def safe_marked(text: MarkedText, marks: tuple[str, str]) -> str:
@@ -68,11 +56,6 @@ def facets_text(facets: dict[str, dict[str, int]]) -> str:
         f"{name}: " + ", ".join(f"{terminal_safe(value)} ({count:,})" for value, count in counts.items())
         for name, counts in facets.items()
     )
-
-
-def plural(count: int, noun: str) -> str:
-    """'1 document', '2 documents' (for nouns that take an s)."""
-    return f"{count:,} {noun}{'s' * (count != 1)}"
 
 
 def total_text(results: Results) -> str:
@@ -330,25 +313,10 @@ def check_json(report: CheckReport) -> dict[str, Any]:
     }
 
 
-def ignored_text(folder_documents: tuple[str, ...], ignored: int, ignored_folders: int) -> str:
-    """What an ingest passed over: '1 folder document (README.TXT), 2 other files and 1 folder', or ''."""
-    passed_over = []
-    if folder_documents:
-        names = [terminal_safe(os.path.basename(location)) for location in folder_documents]
-        more = ", ..." if len(names) > NAMED_FOLDER_DOCUMENTS else ""
-        passed_over.append(f"{plural(len(names), 'folder document')} "
-                           f"({', '.join(names[:NAMED_FOLDER_DOCUMENTS])}{more})")  # fmt: skip
-    passed_over += [plural(ignored, "other file")] if ignored else []
-    passed_over += [plural(ignored_folders, "folder")] if ignored_folders else []
-    if len(passed_over) < 2:
-        return "".join(passed_over)
-    return f"{', '.join(passed_over[:-1])} and {passed_over[-1]}"
-
-
 def ingest_text(report: IngestReport) -> str:
     """The two summary lines of an ingest."""
     files = plural(report.files, "file")
-    passed_over = ignored_text(report.folder_documents, report.ignored, report.ignored_folders)
+    passed_over = report.passed_over
     ignored = f"; {passed_over} ignored" if passed_over else ""
     if report.truncated:
         ignored += f"; {len(report.truncated):,} too long, indexed in part"

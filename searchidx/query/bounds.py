@@ -42,15 +42,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from whoosh import query as wq
 
 from searchidx.errors import QueryError
-
-if TYPE_CHECKING:
-    from searchidx.query.parsing import ParsedQuery
 
 # A prefix or wildcard is searched as at most this many of its words, the most frequent ones: 100 covers
 # 99% of the 3-letter prefixes of the Reuters archive's words (median 10) and all of the 4-letter
@@ -299,8 +295,9 @@ def _fewer_words(query: Any, fields: frozenset[str], notes: dict[str, None]) -> 
 # ------------------------------------------------------------ bounds that need the index's words
 
 
-def bounded(parsed: ParsedQuery, lexicon: Expansions) -> ParsedQuery:
-    """``parsed`` with each prefix, wildcard and fuzzy word searched as its most frequent words only.
+def bound_expansions(query: Any, lexicon: Expansions) -> tuple[Any, tuple[str, ...]]:
+    """``query`` with each prefix, wildcard and fuzzy word searched as its most frequent words only,
+    and the notes that say so.
 
     The words each stands for, and how many articles hold each, come from
     ``lexicon``; when it has more than its bound, its most frequent ones are
@@ -308,7 +305,7 @@ def bounded(parsed: ParsedQuery, lexicon: Expansions) -> ParsedQuery:
     frequent were searched."). A lexicon that answers None (a cluster,
     which bounds them itself) leaves the node as it is.
     """
-    patterns = sum(1 for node in _nodes(parsed.query) if isinstance(node, PATTERNS))
+    patterns = sum(1 for node in _nodes(query) if isinstance(node, PATTERNS))
     per_pattern = max(1, min(MAX_EXPANSIONS, MAX_EXPANSIONS_PER_QUERY // max(patterns, 1)))
     counted: dict[str, tuple[int, int]] = {}  # what each pattern stands for, and how many were searched
 
@@ -329,13 +326,13 @@ def bounded(parsed: ParsedQuery, lexicon: Expansions) -> ParsedQuery:
             return node.limited(words) if hasattr(node, "limited") else node
         return Expansion(node, words)
 
-    query = _mapped(parsed.query, bound)
-    notes = [
+    query = _mapped(query, bound)
+    notes = tuple(
         f"{label} stands for {total:,} words; the {searched} most frequent were searched."
         for label, (total, searched) in counted.items()
         if total > searched
-    ]
-    return replace(parsed, query=query, notes=(*parsed.notes, *notes))
+    )
+    return query, notes
 
 
 def _label(node: Any) -> str:

@@ -25,7 +25,14 @@ from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 
 from searchidx.errors import QueryError
 from searchidx.query.analysis import fold_word
-from searchidx.query.bounds import MAX_FUZZY_EXPANSIONS, MAX_FUZZY_WORDS, limited, most_frequent
+from searchidx.query.bounds import (
+    MAX_FUZZY_EXPANSIONS,
+    MAX_FUZZY_WORDS,
+    Expansions,
+    bound_expansions,
+    limited,
+    most_frequent,
+)
 from searchidx.query.ranking import FIELD_BOOSTS
 from searchidx.query.spelling import Correction, QueryWord, edits_allowed, words_within
 
@@ -470,3 +477,16 @@ def _exclude_negations(node: Any) -> Any:
     kept = copy.copy(node)
     kept.subqueries = positives
     return wq.AndNot(kept, wq.Or(negatives))
+
+
+def bounded(parsed: ParsedQuery, lexicon: Expansions) -> ParsedQuery:
+    """``parsed`` with each prefix, wildcard and fuzzy word searched as its most frequent words only.
+
+    The words each stands for, and how many articles hold each, come from
+    ``lexicon``; when it has more than its bound, its most frequent ones are
+    searched and a note says so ("mobil* stands for 412 words; the 100 most
+    frequent were searched."). A lexicon that answers None (a cluster,
+    which bounds them itself) leaves the node as it is.
+    """
+    query, notes = bound_expansions(parsed.query, lexicon)
+    return replace(parsed, query=query, notes=(*parsed.notes, *notes))

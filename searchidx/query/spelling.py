@@ -2,7 +2,7 @@
 
 Edit distances are measured on words as written (lower case, accents folded,
 not stemmed), against the ``spelling`` field that ingest keeps for this
-(:class:`searchidx.engines.whoosh.schema.SpellingWords`): ``abramovic`` is one edit from
+(:class:`searchidx.query.fields.SpellingWords`): ``abramovic`` is one edit from
 ``abramovich``, where their stems are further apart and ``goverment`` shares
 its stem with ``governess``.
 
@@ -24,12 +24,9 @@ import math
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from whoosh.support.levenshtein import damerau_levenshtein
-
-if TYPE_CHECKING:
-    from searchidx.engines.protocol import Lexicon
 
 SPELLING_FIELD = "spelling"
 # The likelihood of one more typing error, as a factor: a candidate one edit
@@ -198,3 +195,30 @@ class Speller:
         if capitalized:
             prior += math.log(NAME_PREFERENCE) * self._lexicon.name_share(word)
         return prior
+
+
+class Lexicon(Protocol):
+    """The words an archive holds, as the speller needs them (each engine gives one)."""
+
+    def documents(self) -> int:
+        """How many documents there are; 0 when there is nothing to correct against."""
+
+    def prepare(self, words: Iterable[str]) -> None:
+        """The speller will ask about these words (a cluster counts them all in one request)."""
+
+    def frequency(self, word: str) -> int:
+        """How many documents hold ``word`` as written (folded, lower case)."""
+
+    def name_share(self, word: str) -> float:
+        """The share (0 to 1) of the word's occurrences that are written capitalized."""
+
+    def stem_frequencies(self, stems: Iterable[str]) -> dict[str, int]:
+        """How many documents hold each of the ``stems`` in the body field (a cluster: one request)."""
+
+    def words_within(self, text: str, edits: int, prefix: int = 1) -> list[str]:
+        """The archive's words within ``edits`` edits of ``text`` that share its first ``prefix`` letters."""
+
+    def expansions(self, node: Any) -> dict[str, int] | None:
+        """The indexed terms a prefix, wildcard or fuzzy word of a query stands for, each with the
+        number of documents holding it in the node's field; None when the engine bounds them itself
+        (see :mod:`searchidx.query.bounds`)."""

@@ -1,2 +1,2 @@
-"""Searching an index: :class:`~searchidx.searching.index.index.Index` and what it builds on every engine's
+"""Searching an index: :class:`~searchidx.Index` and what it builds on every engine's
 answers (ranking by meaning too, related articles, snippets, trends)."""

@@ -25,15 +25,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-from searchidx.engines.protocol import Backend, DayCounts, Filters, Page, Row, Sort, open_backend
-from searchidx.engines.whoosh.facets import FACETS
+from searchidx.engines.factory import open_backend
+from searchidx.engines.protocol import Backend, DayCounts, Filters, Page, Row
 from searchidx.errors import QueryError
 from searchidx.inputs.dates import parse_when
-from searchidx.meaning.queries import MODES, Meaning
-from searchidx.query.bounds import bounded
+from searchidx.meaning.queries import Meaning
 from searchidx.query.deadlines import within
 from searchidx.query.parsing import (
     ParsedQuery,
+    bounded,
     corrected,
     every_word,
     fuzzy,
@@ -42,7 +42,27 @@ from searchidx.query.parsing import (
     valid_text,
 )
 from searchidx.query.spelling import Speller
-from searchidx.results import MAX_HITS, MAX_SIMILAR, MAX_SNIPPETS, SNIPPET_CHARS, Article, Hit, Results, Stats
+from searchidx.results import (
+    FACETS,
+    MAX_HITS,
+    MAX_SIMILAR,
+    MAX_SNIPPETS,
+    MAX_TREND_QUERIES,
+    MODES,
+    SNIPPET_CHARS,
+    SORTS,
+    UNITS,
+    Article,
+    Hit,
+    MarkedText,
+    Results,
+    Series,
+    Sort,
+    Stats,
+    TopWord,
+    Trend,
+    Unit,
+)
 from searchidx.searching.fusion import CANDIDATES, rerank
 from searchidx.searching.related import (
     FEEDBACK_DOCS,
@@ -53,23 +73,11 @@ from searchidx.searching.related import (
     searched_stems,
     shares_enough,
 )
-from searchidx.searching.snippets import MarkedText, join_fragments, make_snippet, mark
-from searchidx.searching.trends import (
-    UNITS,
-    WORDS_SAMPLE,
-    Series,
-    TopWord,
-    Trend,
-    Unit,
-    build_trend,
-    top_words,
-)
+from searchidx.searching.snippets import join_fragments, make_snippet, mark
+from searchidx.searching.trends import WORDS_SAMPLE, build_trend, top_words
 
 F = TypeVar("F", bound=Callable[..., Any])
 When = str | date | datetime | None
-SORTS = ("relevance", "date", "-date")
-# At most this many queries share one chart.
-MAX_TREND_QUERIES = 8
 # An export of every hit reads them this many at a time.
 EXPORT_CHUNK = 5_000
 
@@ -106,6 +114,19 @@ class Index:
         """The index's folder, or the URL of a cluster's index."""
         folder: Path | None = getattr(self._backend, "path", None)
         return folder if folder is not None else self.location
+
+    def source_folder(self) -> str | None:
+        """The folder holding every source file the ingest records of a folder index name (else ``None``)."""
+        from searchidx.inputs.manifest import MANIFEST_NAME, Manifest  # SQLite: a query does not load it
+
+        folder: Path | None = getattr(self._backend, "path", None)
+        if folder is None or not (folder / MANIFEST_NAME).exists():
+            return None
+        manifest = Manifest(folder, read_only=True)
+        try:
+            return manifest.common_folder()
+        finally:
+            manifest.close()
 
     def __repr__(self) -> str:
         return f"Index({self.location!r})"

@@ -12,11 +12,12 @@ one that stops before its end. A body with no match gives its opening instead.
 from __future__ import annotations
 
 import functools
-import html
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from searchidx.results import MarkedText, Span
 
 SEPARATOR = " … "
 ELLIPSIS = " …"  # ends a fragment cut before its sentence ends
@@ -46,30 +47,7 @@ SENTENCE_REACH = 2000
 # Up to this many chars (most news articles), analysing the whole text costs less than finding where first.
 SHORT_TEXT = 4000
 
-Span = tuple[int, int]
 Match = tuple[Span, str]
-
-
-@dataclass(frozen=True)
-class MarkedText:
-    """A text and the ``[start, end)`` offsets of the marked words in it."""
-
-    text: str
-    highlights: tuple[Span, ...] = ()
-
-    def marked(self, before: str, after: str, escape: Callable[[str], str] = str) -> str:
-        """The text with ``before``/``after`` around every highlight, each piece of text escaped first."""
-        pieces: list[str] = []
-        position = 0
-        for start, end in self.highlights:
-            pieces += [escape(self.text[position:start]), before, escape(self.text[start:end]), after]
-            position = end
-        pieces.append(escape(self.text[position:]))
-        return "".join(pieces)
-
-    def html(self) -> str:
-        """HTML: the text escaped, then each highlight wrapped in ``<mark>``."""
-        return self.marked("<mark>", "</mark>", escape=html.escape)
 
 
 def join_fragments(fragments: tuple[MarkedText, ...]) -> MarkedText:

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal
 
 from searchidx.engines.protocol import DayCounts
 from searchidx.errors import QueryError
 from searchidx.query.analysis import documents_holding
+from searchidx.results import UNITS, Period, Series, TopWord, Trend, Unit
 
-Unit = Literal["day", "week", "month", "year"]
-UNITS: tuple[Unit, ...] = ("day", "week", "month", "year")
 # The automatic unit is the finest that divides the span into at most this many periods.
 MOST_PERIODS = 40
 # A chart of more periods than this is refused (a day per bar over decades): a larger unit says more.
@@ -31,69 +28,6 @@ MAX_PERIODS = 10_000
 WORDS_SAMPLE = 200
 # A top word is held by at least this share of those articles, and at least 2 of them.
 WORD_MIN_SHARE = 0.02
-
-
-@dataclass(frozen=True)
-class Period:
-    """One bar of a chart: its first and last day, and how it is written (``2015-03``, ``2015-W10``...)."""
-
-    start: date
-    end: date
-    label: str
-
-
-@dataclass(frozen=True)
-class TopWord:
-    """A word the matching articles use more than the archive does.
-
-    ``matching``: how many of the ``sampled`` matching articles hold it;
-    ``archive``: how many articles of the whole archive do; ``score``: the
-    log-likelihood of that difference (higher is more distinctive).
-    """
-
-    word: str
-    matching: int
-    sampled: int
-    archive: int
-    score: float
-
-
-@dataclass(frozen=True)
-class Series:
-    """One query's matches per period, as counts and as shares of all dated articles in each period.
-
-    ``undated`` matches are counted (``total`` includes them) but have no
-    period; ``searched`` is the query as searched (a misspelt word corrected).
-    A period without any dated article has a count (0) but no share: ``None``.
-    """
-
-    query: str
-    searched: str
-    counts: tuple[int, ...]
-    shares: tuple[float | None, ...]
-    undated: int
-    top_words: tuple[TopWord, ...] = ()
-    top_sources: tuple[tuple[str, int], ...] = ()
-
-    @property
-    def dated(self) -> int:
-        """Matches with a date, charted."""
-        return sum(self.counts)
-
-    @property
-    def total(self) -> int:
-        """Every match, dated or not."""
-        return self.dated + self.undated
-
-
-@dataclass(frozen=True)
-class Trend:
-    """Several queries' series over the same periods, with the dated articles of each period."""
-
-    unit: Unit
-    periods: tuple[Period, ...]
-    articles: tuple[int, ...]
-    series: tuple[Series, ...] = field(default_factory=tuple)
 
 
 def choose_unit(first: date, last: date) -> Unit:

@@ -32,16 +32,15 @@ from typing import Any, TypeVar
 from whoosh import query as wq
 
 from searchidx.engines.opensearch.query import Dsl, Translator
-from searchidx.engines.protocol import DayCounts, Filters, Page, Row, Sort
-from searchidx.engines.whoosh.facets import NO_DATE, NO_SOURCE
-from searchidx.engines.whoosh.schema import SCHEMA_VERSION, build_schema, document_id
+from searchidx.engines.protocol import DayCounts, Filters, Page, Row
 from searchidx.errors import ClusterError, ClusterExtraMissingError, DocumentNotFoundError
-from searchidx.inputs.urls import canonical_url
+from searchidx.inputs.urls import canonical_url, document_id
 from searchidx.query.analysis import surface_words, text_analyzer, url_analyzer
 from searchidx.query.deadlines import check, expired, remaining
+from searchidx.query.fields import SCHEMA_VERSION, build_schema
 from searchidx.query.parsing import SEARCH_FIELDS
 from searchidx.query.ranking import K1, B
-from searchidx.results import MAX_HITS, Stats
+from searchidx.results import MAX_HITS, NO_DATE, NO_SOURCE, Sort, Stats
 
 USER_ENV = "SEARCHIDX_OPENSEARCH_USER"
 PASSWORD_ENV = "SEARCHIDX_OPENSEARCH_PASSWORD"

@@ -39,10 +39,10 @@ from searchidx.engines.opensearch.backend import (
     index_body,
     parse_address,
 )
-from searchidx.engines.whoosh.checking import RERUN, CheckReport
-from searchidx.engines.whoosh.schema import SCHEMA_VERSION
 from searchidx.errors import ClusterError
-from searchidx.inputs.manifest import Manifest, Record
+from searchidx.inputs.manifest import Manifest, Record, compare_records
+from searchidx.query.fields import SCHEMA_VERSION
+from searchidx.results import RERUN, CheckReport
 
 CHUNK = 500
 # How long a bulk request is tried again while the cluster is overloaded or a node is lost.
@@ -235,6 +235,10 @@ class ClusterStore:
         """A writer for the next batch of documents."""
         return ClusterWriter(self.client, self.address)
 
+    def commit(self, writer: ClusterWriter, *, replace_all: bool = False) -> None:
+        """Send what ``writer`` holds and refresh (a rebuild made the index anew when it began)."""
+        writer.commit()
+
     def document_count(self) -> int:
         """How many documents the index holds now."""
         return int(call(self.address, lambda: self.client.count(index=self.address.name))["count"])
@@ -377,7 +381,7 @@ def _stale(holder: dict[str, Any]) -> bool:
     return (datetime.now(UTC) - since).total_seconds() > STALE_LOCK_SECONDS
 
 
-def check_cluster(url: str, *, compare: Callable[[dict[str, int], dict[str, str]], list[str]]) -> CheckReport:
+def check_cluster(url: str) -> CheckReport:
     """The cluster's health and the index's documents against the ingest records kept beside them."""
     from opensearchpy import helpers
 
@@ -412,7 +416,7 @@ def check_cluster(url: str, *, compare: Callable[[dict[str, int], dict[str, str]
         problems.append(
             "The cluster is red: a shard of the index has no live copy, so searches miss documents."
         )
-    problems += compare(ids, recorded)
+    problems += compare_records(ids, recorded)
     advice = RERUN if problems else ""
     if status == "red":
         advice = "Bring the missing nodes back (the cluster's own logs say which), then check again."

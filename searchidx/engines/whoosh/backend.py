@@ -25,7 +25,8 @@ from whoosh.filedb.filetables import FileFormatError
 from whoosh.reading import TermNotFound
 from whoosh.util.times import datetime_to_long
 
-from searchidx.engines.protocol import DayCounts, Filters, Page, Row, Sort
+from searchidx.engines.locations import index_path
+from searchidx.engines.protocol import DayCounts, Filters, Page, Row
 from searchidx.engines.whoosh.facets import (
     MICROSECONDS_PER_DAY,
     MISSING_DATE,
@@ -34,15 +35,15 @@ from searchidx.engines.whoosh.facets import (
     date_values,
     newest_first_key,
 )
-from searchidx.engines.whoosh.schema import document_id, index_path, open_index, read_index_files
+from searchidx.engines.whoosh.storage import open_index, read_index_files
 from searchidx.errors import DocumentNotFoundError
-from searchidx.inputs.urls import canonical_url
+from searchidx.inputs.urls import canonical_url, document_id
 from searchidx.query.bounds import EveryArticle
 from searchidx.query.deadlines import check
 from searchidx.query.parsing import SEARCH_FIELDS, decoded, preloaded, words_to_mark
 from searchidx.query.ranking import weighting
 from searchidx.query.spelling import SPELLING_FIELD, words_within
-from searchidx.results import Stats
+from searchidx.results import Sort, Stats
 
 if TYPE_CHECKING:
     from searchidx.engines.whoosh.topk import Ranked

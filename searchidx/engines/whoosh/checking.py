@@ -1,4 +1,4 @@
-"""``check()``: read every part of an index and compare it with the ingest records.
+"""Checking a Whoosh index: read every part of it and compare it with the ingest records.
 
 An ingest killed at any moment leaves the last committed state, which this
 reports as healthy; what it finds otherwise (a segment file deleted or cut
@@ -8,60 +8,24 @@ plain words with what to do.
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from whoosh.filedb.filetables import FileFormatError
 from whoosh.reading import SegmentReader, TermNotFound
 
-from searchidx.engines.protocol import index_location, is_cluster
 from searchidx.engines.whoosh.facets import valid_dates
-from searchidx.engines.whoosh.schema import index_path, open_index, read_index_files
+from searchidx.engines.whoosh.storage import open_index, read_index_files
 from searchidx.errors import IndexDamagedError
-from searchidx.inputs.manifest import MANIFEST_NAME, Manifest
-
-REBUILD = "Rebuild it with `searchidx ingest --full DIR` from the folders it was built from."
-RERUN = "Run the same `searchidx ingest DIR` again to bring the records and the index together."
+from searchidx.inputs.manifest import MANIFEST_NAME, Manifest, compare_records
+from searchidx.results import REBUILD, RERUN, CheckReport
 
 
-@dataclass(frozen=True)
-class CheckReport:
-    """What :func:`check` found: the counts it read, and each problem in one sentence."""
-
-    path: Path | str  # a folder, or a cluster's index
-    segments: int  # on a cluster: the shards
-    documents: int
-    recorded: int
-    problems: tuple[str, ...]
-    advice: str
-    seconds: float
-    part: str = "segment"  # what ``segments`` counts: a cluster's index is read by shard
-
-    @property
-    def healthy(self) -> bool:
-        """Whether no problem was found."""
-        return not self.problems
-
-
-def check(index: str | os.PathLike[str] | None = None) -> CheckReport:
-    """Open every segment of the index, read every stored document and term, compare with the records.
-
-    Raises :class:`IndexNotFoundError` when there is no index and
-    :class:`IncompatibleIndexError` for another version's index; damage is
-    reported, not raised.
-
-    Example: ``check("index/").healthy`` is ``True`` after a clean ingest.
-    """
+def check_folder(path: Path) -> CheckReport:
+    """Open every segment of the index in ``path``, read every stored document and term, compare with
+    the records (see :func:`searchidx.engines.factory.check`)."""
     started = time.perf_counter()
-    location = index_location(index)
-    if location is not None and is_cluster(location):
-        from searchidx.engines.opensearch.writing import check_cluster
-
-        return check_cluster(str(location), compare=compare_records)
-    path = index_path(location)
     problems: list[str] = []
     try:
         ix = open_index(path)
@@ -137,20 +101,6 @@ def _records(path: Path) -> dict[str, str] | None:
         return manifest.indexed_locations()
     finally:
         manifest.close()
-
-
-def compare_records(ids: dict[str, int], recorded: dict[str, str]) -> list[str]:
-    """What disagrees between the ids in the index (and how often each occurs) and the ingest records."""
-    problems = []
-    missing = sorted(set(recorded) - set(ids))
-    if missing:
-        problems.append(f"{len(missing)} documents of the ingest records are not in the index "
-                        f"(the first: {recorded[missing[0]]}).")  # fmt: skip
-    unrecorded = len(set(ids) - set(recorded))
-    if unrecorded:
-        problems.append(f"{unrecorded} documents in the index are not in the ingest records "
-                        "(an ingest was interrupted after its commit).")  # fmt: skip
-    return problems
 
 
 def _read_postings(reader: SegmentReader, fieldname: str, text: bytes) -> None:

@@ -12,9 +12,8 @@ from whoosh.columns import NumericColumn
 from whoosh.filedb.filetables import FileFormatError
 from whoosh.util.times import datetime_to_long, long_to_datetime
 
-FACETS = ("year", "month", "source")
-NO_DATE = "(no date)"
-NO_SOURCE = "(no source)"
+from searchidx.results import NO_DATE, NO_SOURCE
+
 # What a DATETIME column holds for a document without a date.
 MISSING_DATE = 2**64 - 1
 # The last moment a date column can hold (31 December 9999); a larger number is no date.

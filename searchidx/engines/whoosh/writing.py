@@ -1,4 +1,5 @@
-"""Opening an index writer: one process for small ingests, both cores for large ones.
+"""Writing a Whoosh index: the folder an ingest writes to, and its writers (one process for small
+ingests, both cores for large ones).
 
 Whoosh's multi-process writer analyses and indexes documents in worker
 processes, each writing its own segment (``multisegment=True``; with
@@ -9,6 +10,7 @@ alone, cancels cleanly and leaves no stray process or traceback behind.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -16,26 +18,30 @@ import pickle
 import queue
 import shutil
 import signal
+import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from whoosh.index import TOC, clean_files
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util import random_name
-from whoosh.writing import PostingPool, SegmentWriter
+from whoosh.writing import CLEAR, PostingPool, SegmentWriter
 
-from searchidx.errors import IndexLockedError
+from searchidx.engines.protocol import DEFAULT_WAIT
+from searchidx.engines.whoosh.storage import index_storage, open_or_create_index
+from searchidx.errors import IndexLockedError, IndexWriteError
+from searchidx.inputs.manifest import Manifest
 
 # Whoosh's default index name, the prefix of its files.
 INDEX_NAME = "MAIN"
 LOCK_NAME = f"{INDEX_NAME}_WRITELOCK"
-# How long an ingest waits for another one's write lock by default, and how often it looks.
-DEFAULT_WAIT = 180.0
+# How often an ingest waiting for another one's write lock looks at it.
 LOCK_POLL_SECONDS = 0.2
 # Below this many files, or bytes, to read, starting worker processes costs more than it saves.
 PARALLEL_FROM = 2000
@@ -373,3 +379,64 @@ def open_writer(ix: Any, *, procs: int = 1) -> Any:
             _lk=False,
         )
     return FastSegmentWriter(ix, limitmb=LIMIT_MB, _lk=False)
+
+
+@dataclass
+class WhooshStore:
+    """What an ingest writes to in a folder: the Whoosh index, its manifest, a writer per batch."""
+
+    ix: Any
+    manifest: Manifest
+    location: Path
+    workers: int | None
+
+    @property
+    def fresh(self) -> bool:
+        """Whether the index holds no document yet (every document can be added, not updated)."""
+        return bool(self.ix.doc_count_all() == 0)
+
+    def new_writer(self, files: int, size: int) -> Any:
+        """A writer with as many processes as ``files`` files of ``size`` bytes deserve."""
+        return open_writer(self.ix, procs=self.workers or worker_count(files, size))
+
+    def document_count(self) -> int:
+        """The documents of the newest table of contents."""
+        return int(self.ix.doc_count())
+
+    def commit(self, writer: Any, *, replace_all: bool = False) -> None:
+        """Commit ``writer``'s segment (``replace_all``: the only one left, every older one dropped)."""
+        if replace_all:
+            writer.commit(mergetype=CLEAR)
+        else:
+            writer.commit()
+
+    def stored_documents(self, ids: Collection[str]) -> Iterator[dict[str, Any]]:
+        """The stored fields of the committed documents among ``ids`` (read in one pass over them all)."""
+        with self.ix.searcher() as searcher:
+            for fields in searcher.all_stored_fields():
+                if fields["id"] in ids:
+                    yield fields
+
+
+@contextlib.contextmanager
+def folder_store(
+    target: Path, *, full: bool, workers: int | None, wait: float, on_wait: Callable[[int | None], None]
+) -> Iterator[WhooshStore]:
+    """The index in ``target`` locked for one ingest (created if missing, anew when ``full``)."""
+    with write_lock(index_storage(target), target, wait=wait, on_wait=on_wait):
+        ix = open_or_create_index(target, rebuild=full)
+        remove_leftovers(ix.storage)
+        manifest = writable_manifest(target)
+        try:
+            yield WhooshStore(ix, manifest, target, workers)
+        finally:
+            manifest.close()
+
+
+def writable_manifest(target: Path) -> Manifest:
+    """The index's ingest records opened for writing; :class:`IndexWriteError` when they cannot be."""
+    try:
+        return Manifest(target)
+    except sqlite3.OperationalError as error:
+        reason = "Permission denied" if not os.access(target, os.W_OK) else str(error)
+        raise IndexWriteError(target, reason) from error

@@ -38,6 +38,7 @@ from urllib.parse import parse_qs
 
 import falcon
 
+from searchidx import Index
 from searchidx.errors import (
     ClusterError,
     DocumentNotFoundError,
@@ -87,9 +88,19 @@ from searchidx.outputs.web.serving import (
     today_key,
     waitress_options,
 )
-from searchidx.results import MAX_API_LIMIT, MAX_HITS, MAX_QUERY_CHARS, Article, Hit, Results
-from searchidx.searching.index import MAX_TREND_QUERIES, SORTS, Index
-from searchidx.searching.trends import UNITS, Trend, Unit
+from searchidx.results import (
+    MAX_API_LIMIT,
+    MAX_HITS,
+    MAX_QUERY_CHARS,
+    MAX_TREND_QUERIES,
+    SORTS,
+    UNITS,
+    Article,
+    Hit,
+    Results,
+    Trend,
+    Unit,
+)
 
 T = TypeVar("T")
 PAGE_FACETS = ("year", "source")
@@ -275,26 +286,13 @@ class _Site:
         key = self.generation_key()
         kept = self._paths.get(key)
         if kept is None:
-            kept = PublicPaths(_common_folder(self.ix.path))
+            kept = PublicPaths(self.ix.source_folder())
             self._paths.put(key, kept)
         return kept
 
 
 def _hits(hits: tuple[Hit, ...], shown: PublicPaths) -> tuple[Hit, ...]:
     return tuple(replace(hit, path=shown(hit.path)) for hit in hits)
-
-
-def _common_folder(index: Path) -> str | None:
-    """The folder holding every source file the ingest records name (``None`` without records)."""
-    from searchidx.inputs.manifest import MANIFEST_NAME, Manifest
-
-    if not (index / MANIFEST_NAME).exists():
-        return None
-    manifest = Manifest(index, read_only=True)
-    try:
-        return manifest.common_folder()
-    finally:
-        manifest.close()
 
 
 class _Resource:

@@ -12,7 +12,6 @@ import html
 from dataclasses import dataclass, replace
 from urllib.parse import quote, urlencode, urlsplit
 
-from searchidx.engines.whoosh.facets import NO_DATE, NO_SOURCE
 from searchidx.outputs.charts import (
     CHART_WIDTH,
     SERIES_CLASSES,
@@ -22,9 +21,7 @@ from searchidx.outputs.charts import (
     trend_table,
 )
 from searchidx.outputs.rendering import showing_text
-from searchidx.results import Article, Hit, Results
-from searchidx.searching.snippets import MarkedText
-from searchidx.searching.trends import Trend
+from searchidx.results import NO_DATE, NO_SOURCE, Article, Hit, MarkedText, Results, Trend
 
 PAGE_LINKS = 7  # page numbers shown around the current one, at most
 FACET_LINKS = 12

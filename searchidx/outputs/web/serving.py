@@ -48,8 +48,8 @@ from searchidx.errors import (
     ServerBusyError,
     ServeSettingsError,
     TimeBudgetError,
+    terminal_safe,
 )
-from searchidx.outputs.rendering import terminal_safe
 
 T = TypeVar("T")
 TOKEN_ENV = "SEARCHIDX_TOKEN"
