@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,29 @@ def test_two_workers_index_3000_reuters_articles_like_one(tmp_path: Path) -> Non
         record = json.loads(line)
         (folder / f"{number}.md").write_text(f"# {record['title']}\n\n{record['body']}\n", encoding="utf-8")
     _compare(folder, tmp_path, queries=50)
+
+
+def test_a_ctrl_c_typed_while_a_worker_starts_interrupts_the_ingest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent blocks Ctrl-C while it forks a worker and takes it after: ignoring it there lost it."""
+    import signal
+
+    from searchidx.engines.whoosh import writing
+    from searchidx.engines.whoosh.storage import open_or_create_index
+
+    real_start = writing._WorkerTask.start
+
+    def start_as_ctrl_c_arrives(task: writing._WorkerTask) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # typed just as the worker is forked
+        real_start(task)
+
+    monkeypatch.setattr(writing._WorkerTask, "start", start_as_ctrl_c_arrives)
+    (tmp_path / "index").mkdir()
+    writer = writing.open_writer(open_or_create_index(tmp_path / "index"), procs=2)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            writer._new_task()
+        assert all(task.is_alive() for task in writer.tasks)  # the worker itself ignored it
+    finally:
+        writer.cancel()

@@ -160,6 +160,10 @@ class _WorkerTask(SubWriterTask):  # type: ignore[misc]  # Whoosh is untyped
     """A worker process of :class:`ParallelWriter`: its own segment, written by :class:`FastSegmentWriter`."""
 
     def run(self) -> None:
+        # Forked with SIGINT blocked (see ParallelWriter._new_task): ignore it, then let it through,
+        # so a Ctrl-C typed while this process started is dropped here and taken by the parent.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         _die_with_parent()
         # The objects this process inherited from the ingest process are
         # never freed here: left to the garbage collector, each full
@@ -226,11 +230,13 @@ class ParallelWriter(MpWriter):  # type: ignore[misc]  # Whoosh is untyped
         if threading.current_thread() is not threading.main_thread():
             task.start()
             return task
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # Blocked, not ignored: a Ctrl-C typed while the worker is forked waits and then interrupts the
+        # ingest (ignoring it lost it: under load an ingest ran to the end after its Ctrl-C).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            task.start()  # the forked worker inherits SIG_IGN
+            task.start()
         finally:
-            signal.signal(signal.SIGINT, previous)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         return task
 
     def _enqueue(self) -> None:
