@@ -71,7 +71,7 @@ def test_two_workers_index_3000_reuters_articles_like_one(tmp_path: Path) -> Non
     _compare(folder, tmp_path, queries=50)
 
 
-def test_a_ctrl_c_typed_while_a_worker_starts_interrupts_the_ingest(
+def test_a_ctrl_c_typed_while_a_worker_starts_reaches_the_ingest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The parent blocks Ctrl-C while it forks a worker and takes it after: ignoring it there lost it."""
@@ -81,17 +81,22 @@ def test_a_ctrl_c_typed_while_a_worker_starts_interrupts_the_ingest(
     from searchidx.engines.whoosh.storage import open_or_create_index
 
     real_start = writing._WorkerTask.start
+    received: list[int] = []
 
     def start_as_ctrl_c_arrives(task: writing._WorkerTask) -> None:
         os.kill(os.getpid(), signal.SIGINT)  # typed just as the worker is forked
         real_start(task)
 
     monkeypatch.setattr(writing._WorkerTask, "start", start_as_ctrl_c_arrives)
+    # The signal is recorded rather than raised: a KeyboardInterrupt raised inside a finalizer that
+    # the garbage collector happens to run is lost, which is not what this test is about.
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
     (tmp_path / "index").mkdir()
     writer = writing.open_writer(open_or_create_index(tmp_path / "index"), procs=2)
     try:
-        with pytest.raises(KeyboardInterrupt):
-            writer._new_task()
+        writer._new_task()
+        assert received == [signal.SIGINT]  # taken by the parent once the worker was forked
         assert all(task.is_alive() for task in writer.tasks)  # the worker itself ignored it
     finally:
+        signal.signal(signal.SIGINT, previous)
         writer.cancel()
