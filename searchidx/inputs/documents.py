@@ -11,6 +11,9 @@ Supported formats (chosen by the file's extension):
 * ``.jsonl`` / ``.ndjson``: one article per line (``title``; ``date``,
   ``published`` or ``published_at``; ``body``, ``text`` or ``content``;
   ``url`` or ``link``).
+* ``.warc``, ``.arc`` (and ``.gz``), ``.wacz``: web archives; each HTML page
+  captured with status 200 is an article read as a saved page is (see
+  :mod:`searchidx.inputs.archives`), streamed record by record.
 
 Bytes are decoded by their byte-order mark, then their declared charset (HTML),
 then as UTF-8, then as Windows-1252, so legacy files come out right.
@@ -22,15 +25,16 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
 from bs4 import UnicodeDammit
 
 from searchidx.errors import DocumentError
+from searchidx.inputs.archives import Capture, PassedOver, Unreadable, is_archive, read_archive
 from searchidx.inputs.formats import RawArticle, read_json_lines, read_markdown_article, read_text_article
 from searchidx.inputs.html import extract_page
 from searchidx.inputs.urls import canonical_url, document_id, source_of
@@ -72,6 +76,7 @@ class Document:
     url: str
     record: str = ""
     truncated_from: int = 0
+    crawled: datetime | None = None  # when a crawler captured the page (web archives); never the date
 
     @cached_property
     def identity(self) -> str:
@@ -139,6 +144,8 @@ def load_documents(path: Path, data: bytes | None = None) -> list[Document | Bad
     record of a JSON Lines file is returned as a :class:`BadRecord` and the
     other records are still read.
     """
+    if is_archive(path):
+        return [item for item in archive_documents(path) if not isinstance(item, PassedOver)]
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(path, f"unsupported file type {path.suffix or '(none)'!r}")
@@ -155,7 +162,51 @@ def load_documents(path: Path, data: bytes | None = None) -> list[Document | Bad
 
 def is_supported(path: Path) -> bool:
     """Whether ``path`` has the extension of a format searchidx reads."""
-    return path.suffix.lower() in SUPPORTED_SUFFIXES
+    return path.suffix.lower() in SUPPORTED_SUFFIXES or is_archive(path)
+
+
+def archive_documents(path: Path) -> Iterator[Document | BadRecord | PassedOver]:
+    """The articles of a web archive, one capture at a time (constant memory whatever its size).
+
+    The same URL captured more than once in the file is one article: its latest capture (by
+    ``WARC-Date``, then by place in the file); the older ones are passed over. A page that gives
+    no article text is passed over too; a damaged record is a :class:`BadRecord` at its offset.
+    """
+    latest = _latest_captures(path)
+    for item in read_archive(path):
+        if isinstance(item, PassedOver):
+            yield item
+        elif isinstance(item, Unreadable):
+            yield BadRecord(path, item.offset, item.reason)
+        elif latest.get(canonical_url(item.url) or item.url) != item.offset:
+            yield PassedOver("older capture of the same URL")
+        else:
+            yield _captured_document(path, item)
+
+
+def _latest_captures(path: Path) -> dict[str, str]:
+    """Each captured URL's latest capture in the archive, by its offset: one pass over the headers."""
+    latest: dict[str, tuple[datetime, str]] = {}
+    oldest = datetime.min.replace(tzinfo=UTC)
+    for item in read_archive(path, headers_only=True):
+        if isinstance(item, Capture):
+            key = canonical_url(item.url) or item.url
+            crawled = item.crawled or oldest
+            if key not in latest or crawled >= latest[key][0]:
+                latest[key] = (crawled, item.offset)
+    return {key: offset for key, (_, offset) in latest.items()}
+
+
+def _captured_document(path: Path, capture: Capture) -> Document | BadRecord | PassedOver:
+    """A captured page as an article: the page's own fields, the archive's URL and crawl time."""
+    try:
+        page = extract_page(decode(path, capture.html, html=True))
+    except DocumentError as error:
+        return BadRecord(path, capture.offset, error.reason)
+    document = _document(path, RawArticle(page.title, page.date, capture.url, page.body), capture.offset)
+    if not document.body:
+        return PassedOver("page without article text")
+    return replace(document, crawled=capture.crawled)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -172,14 +223,18 @@ def read_bytes(path: Path) -> bytes:
         raise DocumentError(path, f"cannot read the file ({error.strerror or error})") from error
 
 
-def decode(path: Path, data: bytes) -> str:
-    """Decode bytes whose encoding is unknown: BOM, declared charset, UTF-8, Windows-1252."""
+def decode(path: Path, data: bytes, *, html: bool | None = None) -> str:
+    """Decode bytes whose encoding is unknown: BOM, declared charset, UTF-8, Windows-1252.
+
+    ``html``: whether the bytes are a page (its declared charset is then read); by default, when
+    ``path`` has an HTML extension.
+    """
     if b"\x00" in data[:8192] and not data.startswith(UTF16_BOMS):
         text = _utf16_without_bom(data)
         if text is None:
             raise DocumentError(path, "binary file (not text)")
         return text
-    is_html = path.suffix.lower() in HTML_SUFFIXES
+    is_html = path.suffix.lower() in HTML_SUFFIXES if html is None else html
     if not is_html and not data.startswith(UTF16_BOMS):
         try:  # most files: what UnicodeDammit would find too, without its detection work
             return data.decode("utf-8").removeprefix("\ufeff")

@@ -152,6 +152,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "source": hit.source,
         "path": hit.path,
         "record": hit.record or None,
+        "crawled": hit.crawled.isoformat() if hit.crawled else None,
         "score": round(hit.score, 6),
         "by_meaning": hit.by_meaning,
         "related": hit.related,
@@ -222,6 +223,7 @@ def article_json(article: Article) -> dict[str, Any]:
         "source": article.source,
         "path": article.path,
         "record": article.record or None,
+        "crawled": article.crawled.isoformat() if article.crawled else None,
         "body": article.body,
     }
 
@@ -320,6 +322,10 @@ def ingest_text(report: IngestReport) -> str:
     ignored = f"; {passed_over} ignored" if passed_over else ""
     if report.truncated:
         ignored += f"; {len(report.truncated):,} too long, indexed in part"
+    if report.passed_records:
+        kinds = ", ".join(f"{count:,} {kind}" for kind, count in report.passed_records)
+        passed = sum(count for _, count in report.passed_records)
+        ignored += f"; {plural(passed, 'archive record')} without an article passed over: {kinds}"
     embedded = f"; {plural(report.embedded, 'vector')} made " if report.embedded else " "
     return (
         f"{report.added:,} added, {report.updated:,} updated, {report.unchanged:,} unchanged, "
@@ -338,6 +344,7 @@ def ingest_json(report: IngestReport) -> dict[str, Any]:
         "ignored": report.ignored,
         "ignored_folders": report.ignored_folders,
         "folder_documents": len(report.folder_documents),
+        "archive_records_passed_over": dict(report.passed_records),
         "records": report.records,
         "added": report.added,
         "updated": report.updated,

@@ -539,6 +539,7 @@ class Index:
             path=stored.get("path", ""),
             body=stored.get("body", ""),
             record=stored.get("record", ""),
+            crawled=_utc(stored.get("crawled")),
         )
 
     def modes(self) -> tuple[str, ...]:
@@ -613,6 +614,7 @@ class Index:
             by_meaning=row.by_meaning,
             related=row.related,
             record=stored.get("record", ""),
+            crawled=_utc(stored.get("crawled")),
         )
 
 
