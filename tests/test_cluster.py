@@ -181,6 +181,28 @@ def test_a_changed_file_updates_and_a_removed_file_deletes(opensearch_cluster: A
     assert cli("check", "--index", url).returncode == 0
 
 
+def test_a_web_archive_on_the_cluster_gives_what_it_gives_in_a_folder(
+    opensearch_cluster: Any, tmp_path: Path
+) -> None:
+    from tests.test_archives import every_kind, write_warc
+
+    folder = tmp_path / "crawl"
+    folder.mkdir()
+    write_warc(folder / "crawl.warc.gz", every_kind)
+    on_cluster = ingest(folder, index=f"{opensearch_cluster.url}/archive")
+    in_folder = ingest(folder, index=tmp_path / "index")
+    assert (on_cluster.added, on_cluster.passed_records) == (in_folder.added, in_folder.passed_records)
+    [hit] = search("ferry", index=f"{opensearch_cluster.url}/archive")
+    [local] = search("ferry", index=tmp_path / "index")
+    assert (hit.url, hit.date, hit.crawled, hit.record) == (
+        local.url,
+        local.date,
+        local.crawled,
+        local.record,
+    )
+    assert hit.crawled is not None
+
+
 def test_an_ingest_waits_for_another_holding_the_lock(opensearch_cluster: Any, tmp_path: Path) -> None:
     url = f"{opensearch_cluster.url}/locked"
     write_article(tmp_path, "a.txt", "Harbour story", "A story about the harbour.")
