@@ -175,7 +175,7 @@ def test_a_folder_with_nothing_to_index_exits_1_as_the_readme_says(
     assert (code, out) == (1, "")
     ignored = "0 other files" if content is None else "1 other file"
     assert err == (
-        f"searchidx: No supported files (.txt, .md, .html, .htm, .jsonl, .ndjson, .warc, .arc, .wacz) in {folder} "
+        f"searchidx: No supported files (.txt, .md, .html, .htm, .jsonl, .ndjson, .rss, .atom, .xml, .warc, .arc, .wacz) in {folder} "
         f"({ignored} ignored). Point ingest at the folder that holds your articles.\n"
     )
 

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from searchidx.meaning.embedding import Article
 
 PathLike = str | os.PathLike[str]
-SUPPORTED_NAMES = ".txt, .md, .html, .htm, .jsonl, .ndjson, .warc, .arc, .wacz"
+SUPPORTED_NAMES = ".txt, .md, .html, .htm, .jsonl, .ndjson, .rss, .atom, .xml, .warc, .arc, .wacz"
 # The hash of a file not in the manifest: it is new, so it is read (and hashed) anyway.
 NOT_HASHED = ""
 # Documents indexed between two commits of a large ingest at most: what a crash can cost. A batch

@@ -11,6 +11,8 @@ Supported formats (chosen by the file's extension):
 * ``.jsonl`` / ``.ndjson``: one article per line (``title``; ``date``,
   ``published`` or ``published_at``; ``body``, ``text`` or ``content``;
   ``url`` or ``link``).
+* ``.rss``, ``.atom``, and ``.xml`` files that are feeds: each item an
+  article (see :mod:`searchidx.inputs.feeds`).
 * ``.warc``, ``.arc`` (and ``.gz``), ``.wacz``: web archives; each HTML page
   captured with status 200 is an article read as a saved page is (see
   :mod:`searchidx.inputs.archives`), streamed record by record.
@@ -25,7 +27,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -35,7 +37,14 @@ from bs4 import UnicodeDammit
 
 from searchidx.errors import DocumentError
 from searchidx.inputs.archives import Capture, PassedOver, Unreadable, is_archive, read_archive
-from searchidx.inputs.formats import RawArticle, read_json_lines, read_markdown_article, read_text_article
+from searchidx.inputs.feeds import FEED_SUFFIXES, NotAFeedError, read_feed
+from searchidx.inputs.formats import (
+    RawArticle,
+    RawRecord,
+    read_json_lines,
+    read_markdown_article,
+    read_text_article,
+)
 from searchidx.inputs.html import extract_page
 from searchidx.inputs.urls import canonical_url, document_id, source_of
 
@@ -151,7 +160,12 @@ def load_documents(path: Path, data: bytes | None = None) -> list[Document | Bad
         raise DocumentError(path, f"unsupported file type {path.suffix or '(none)'!r}")
     text = decode(path, read_bytes(path) if data is None else data)
     if suffix in JSON_LINES_SUFFIXES:
-        return _records(path, text)
+        return _records(path, read_json_lines(text), "line")
+    if suffix in FEED_SUFFIXES:
+        try:
+            return _records(path, read_feed(text), "item")
+        except NotAFeedError as error:
+            raise DocumentError(path, str(error)) from error
     document = _document(path, SINGLE_READERS[suffix](text))
     # A page with a title and no text is page furniture (a redirect, a script); a text file may
     # be a headline alone.
@@ -299,17 +313,18 @@ def _document(path: Path, article: RawArticle, record: str = "") -> Document:
     )
 
 
-def _records(path: Path, text: str) -> list[Document | BadRecord]:
+def _records(path: Path, records: Iterable[RawRecord], unit: str) -> list[Document | BadRecord]:
+    """The articles of a file of several (``unit``: how one is located, ``line`` or ``item``)."""
     results: list[Document | BadRecord] = []
-    for raw in read_json_lines(text):
+    for raw in records:
         if raw.article is None:
-            results.append(BadRecord(path, f"line {raw.line}", raw.problem))
+            results.append(BadRecord(path, f"{unit} {raw.line}", raw.problem))
             continue
         document = _document(path, raw.article, raw.key)
         if document.title or document.body:
             results.append(document)
         else:
-            results.append(BadRecord(path, f"line {raw.line}", "no article text"))
+            results.append(BadRecord(path, f"{unit} {raw.line}", "no article text"))
     return results
 
 
@@ -322,4 +337,4 @@ SINGLE_READERS: dict[str, Callable[[str], RawArticle]] = {
     ".html": extract_page,
     ".htm": extract_page,
 }
-SUPPORTED_SUFFIXES = frozenset(SINGLE_READERS) | JSON_LINES_SUFFIXES
+SUPPORTED_SUFFIXES = frozenset(SINGLE_READERS) | JSON_LINES_SUFFIXES | frozenset(FEED_SUFFIXES)
