@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +17,7 @@ from warcio.warcwriter import WARCWriter
 
 from searchidx import Index, ingest
 from searchidx.inputs.documents import archive_documents, load_documents
-from tests.conftest import SHARED_HTML, need
+from tests.conftest import REPO, SHARED_HTML, need
 
 SIMPLE_PAGE = (
     "<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
@@ -134,6 +136,9 @@ def test_every_record_kind_is_counted_and_the_latest_capture_of_a_url_wins(tmp_p
         assert ferry.date is None  # the crawl time is never the publication date
         assert ferry.crawled == datetime(2024, 3, 2, 9, 0, tzinfo=UTC)
         assert ix.get(ferry.id).crawled == ferry.crawled
+    shown = subprocess.run([sys.executable, "-m", "searchidx", "query", "ferry", "--index", str(tmp_path / "index")],
+                           cwd=REPO, capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "no date, crawled 2024-03-02 · example.com · https://example.com/b" in shown
 
 
 def test_a_damaged_record_is_reported_with_its_offset_and_the_rest_is_read(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ def safe_marked(text: MarkedText, marks: tuple[str, str]) -> str:
 def hit_text(hit: Hit, marks: tuple[str, str]) -> str:
     """One hit for people: rank and title; date, source and URL (or path); snippet."""
     title = safe_marked(MarkedText(hit.title, hit.title_highlights), marks) or "(untitled)"
-    details = [hit.date.strftime("%Y-%m-%d") if hit.date else "no date"]
+    details = [date_text(hit.date, hit.crawled)]
     details += [hit.source] if hit.source else []
     details.append(hit.url or location(hit.path, hit.record))
     details += ["found by meaning (none of the words)"] if hit.by_meaning else []
@@ -200,9 +200,16 @@ def series_json(series: Series) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def date_text(date: datetime | None, crawled: datetime | None) -> str:
+    """'2024-03-01', or 'no date' ('no date, crawled 2024-03-02' for a page from a web archive)."""
+    if date is not None:
+        return date.strftime("%Y-%m-%d")
+    return f"no date, crawled {crawled:%Y-%m-%d}" if crawled is not None else "no date"
+
+
 def article_text(article: Article) -> str:
     """A stored document in full, for people (and ``| less``)."""
-    details = [article.date.strftime("%Y-%m-%d") if article.date else "no date"]
+    details = [date_text(article.date, article.crawled)]
     details += [item for item in (article.source, article.url) if item]
     head = [
         article.title or "(untitled)",
