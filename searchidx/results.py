@@ -95,6 +95,7 @@ class Hit:
     by_meaning: bool = False  # after the matches: no word of the query, but near it in meaning
     related: bool = False  # after the matches: no word of the query, but like the best matches
     record: str = ""  # its own id in a file of several articles (a JSON Lines record's "id"), or ""
+    crawled: datetime | None = None  # when a crawler captured it (web archives; UTC), never its date
 
     def marked_snippet(self, before: str = "[[", after: str = "]]") -> str:
         """The snippet with ``before``/``after`` around each matched word."""
@@ -194,6 +195,7 @@ class Article:
     path: str
     body: str
     record: str = ""  # its own id in a file of several articles (a JSON Lines record's "id"), or ""
+    crawled: datetime | None = None  # when a crawler captured it (web archives; UTC)
 
 
 @dataclass(frozen=True)

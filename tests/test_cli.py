@@ -77,7 +77,7 @@ def test_json_output_parses_and_has_no_ansi(corpus_index: tuple[Path, IngestRepo
     assert document["total"] > 3
     assert len(document["hits"]) == 3
     hit = document["hits"][0]
-    assert set(hit) == {"rank", "id", "title", "title_highlights", "date", "url", "source", "path", "record",
+    assert set(hit) == {"rank", "id", "title", "title_highlights", "date", "url", "source", "path", "record", "crawled",
                         "score", "by_meaning", "related", "snippet", "highlights", "snippets"}  # fmt: skip
     assert hit["by_meaning"] is False  # an index without vectors is searched by its words
     for start, end in hit["highlights"]:
@@ -175,7 +175,7 @@ def test_a_folder_with_nothing_to_index_exits_1_as_the_readme_says(
     assert (code, out) == (1, "")
     ignored = "0 other files" if content is None else "1 other file"
     assert err == (
-        f"searchidx: No supported files (.txt, .md, .html, .htm, .jsonl, .ndjson) in {folder} "
+        f"searchidx: No supported files (.txt, .md, .html, .htm, .jsonl, .ndjson, .rss, .atom, .xml, .warc, .arc, .wacz) in {folder} "
         f"({ignored} ignored). Point ingest at the folder that holds your articles.\n"
     )
 

@@ -181,6 +181,45 @@ def test_a_changed_file_updates_and_a_removed_file_deletes(opensearch_cluster: A
     assert cli("check", "--index", url).returncode == 0
 
 
+def test_a_web_archive_on_the_cluster_gives_what_it_gives_in_a_folder(
+    opensearch_cluster: Any, tmp_path: Path
+) -> None:
+    from tests.test_archives import every_kind, write_warc
+
+    folder = tmp_path / "crawl"
+    folder.mkdir()
+    write_warc(folder / "crawl.warc.gz", every_kind)
+    on_cluster = ingest(folder, index=f"{opensearch_cluster.url}/archive")
+    in_folder = ingest(folder, index=tmp_path / "index")
+    assert (on_cluster.added, on_cluster.passed_records) == (in_folder.added, in_folder.passed_records)
+    [hit] = search("ferry", index=f"{opensearch_cluster.url}/archive")
+    [local] = search("ferry", index=tmp_path / "index")
+    assert (hit.url, hit.date, hit.crawled, hit.record) == (
+        local.url,
+        local.date,
+        local.crawled,
+        local.record,
+    )
+    assert hit.crawled is not None
+
+
+def test_sites_filter_and_count_on_the_cluster_as_in_a_folder(
+    opensearch_cluster: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "news"
+    for number, host in enumerate(["news.bbc.co.uk", "www.bbc.co.uk", "notbbc.co.uk", "bbc.co.uk.evil.com"]):
+        write_article(folder, f"{number}.txt", f"Harbour story {number}", f"The harbour story number {number}.",
+                      url=f"https://{host}/2024/harbour-{number}")  # fmt: skip
+    url = f"{opensearch_cluster.url}/sites"
+    ingest(folder, index=url)
+    ingest(folder, index=tmp_path / "index")
+    for where in (url, tmp_path / "index"):
+        assert search("harbour", index=where, source="news.bbc.co.uk", limit=10).total == 2
+        assert search("source:bbc.co.uk", index=where, limit=10).total == 2
+        facets = search("harbour", index=where, facets=["source"]).facets["source"]
+        assert facets == {"bbc.co.uk": 2, "evil.com": 1, "notbbc.co.uk": 1}
+
+
 def test_an_ingest_waits_for_another_holding_the_lock(opensearch_cluster: Any, tmp_path: Path) -> None:
     url = f"{opensearch_cluster.url}/locked"
     write_article(tmp_path, "a.txt", "Harbour story", "A story about the harbour.")

@@ -27,6 +27,6 @@ def is_cluster(location: str | os.PathLike[str] | None) -> bool:
 
 def index_location(index: str | os.PathLike[str] | None) -> str | os.PathLike[str] | None:
     """``index`` if given, else ``$SEARCHIDX_INDEX`` when it names a cluster, else ``None`` (a folder)."""
-    if index is None and is_cluster(os.environ.get("SEARCHIDX_INDEX")):
-        return os.environ["SEARCHIDX_INDEX"].strip()
+    if index is None and is_cluster(os.environ.get(INDEX_ENV)):
+        return os.environ[INDEX_ENV].strip()
     return index

@@ -20,6 +20,7 @@ import hashlib
 import os
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,9 +47,11 @@ from searchidx.ingesting.reports import (
     Truncated,
     passed_over_text,
 )
+from searchidx.inputs.archives import PassedOver, is_archive
 from searchidx.inputs.documents import (
     BadRecord,
     Document,
+    archive_documents,
     is_supported,
     load_documents,
     path_text,
@@ -62,7 +65,7 @@ if TYPE_CHECKING:
     from searchidx.meaning.embedding import Article
 
 PathLike = str | os.PathLike[str]
-SUPPORTED_NAMES = ".txt, .md, .html, .htm, .jsonl, .ndjson"
+SUPPORTED_NAMES = ".txt, .md, .html, .htm, .jsonl, .ndjson, .rss, .atom, .xml, .warc, .arc, .wacz"
 # The hash of a file not in the manifest: it is new, so it is read (and hashed) anyway.
 NOT_HASHED = ""
 # Documents indexed between two commits of a large ingest at most: what a crash can cost. A batch
@@ -178,6 +181,7 @@ def ingest(
         seconds=time.perf_counter() - started,
         truncated=tuple(run.truncated),
         embedded=run.embedded,
+        passed_records=tuple(run.passed.most_common()),
     )
 
 
@@ -219,6 +223,7 @@ class _Run:
     duplicates: list[Duplicate] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     truncated: list[Truncated] = field(default_factory=list)
+    passed: Counter[str] = field(default_factory=Counter)  # web archive records without an article
     retired: set[str] = field(default_factory=set)
     written: set[str] = field(default_factory=set)
     changes: bool = False
@@ -335,6 +340,8 @@ class _Run:
                     hashes[key] = NOT_HASHED
                 elif self._stamps[key] and recorded.get(key) == self._stamps[key]:
                     hashes[key] = known[key]
+                elif is_archive(path):
+                    hashes[key] = _streamed_hash(path)
                 else:
                     hashes[key] = hashlib.sha256(read_bytes(path)).hexdigest()
             except (OSError, DocumentError) as error:
@@ -375,20 +382,42 @@ class _Run:
                 self._skip(record.location, record.detail)
 
     def _read(self, path: Path, key: str, content_hash: str) -> None:
-        try:
-            data = read_bytes(path)  # after the stamp was taken: a change now makes the next run look again
-        except DocumentError as error:
-            self._skip(path_text(path), error.reason)
-            return
-        content_hash = content_hash if content_hash != NOT_HASHED else hashlib.sha256(data).hexdigest()
+        if is_archive(path):  # streamed: read twice (hash, records) rather than held whole
+            try:
+                content_hash = content_hash if content_hash != NOT_HASHED else _streamed_hash(path)
+            except OSError as error:
+                self._skip(path_text(path), _why(error))
+                return
+            items: Iterator[Document | Skipped] = self._archive_items(path)
+        else:
+            try:
+                data = read_bytes(path)  # after the stamp was taken: a change makes the next run look again
+            except DocumentError as error:
+                self._skip(path_text(path), error.reason)
+                return
+            content_hash = content_hash if content_hash != NOT_HASHED else hashlib.sha256(data).hexdigest()
+            items = _load(path, data)
         records: list[Record] = []
-        for item in _load(path, data):
+        for item in items:
             if isinstance(item, Skipped):
                 self._skip(item.location, item.reason)
                 records.append(Record(key, item.location, "skipped", detail=item.reason))
             else:
                 records.append(self._place(item, key))
         self.manifest.remember(key, content_hash, records, self._stamps[key])
+
+    def _archive_items(self, path: Path) -> Iterator[Document | Skipped]:
+        """A web archive's articles; its records that hold none are counted by kind, not reported."""
+        try:
+            for item in archive_documents(path):
+                if isinstance(item, PassedOver):
+                    self.passed[item.kind] += 1
+                else:
+                    yield Skipped(item.location, item.reason) if isinstance(item, BadRecord) else item
+        except OSError as error:
+            yield Skipped(path_text(path), _why(error))
+        except Exception as error:  # a parser bug must not stop the other files
+            yield Skipped(path_text(path), f"could not read the archive ({type(error).__name__}: {error})")
 
     def _place(self, document: Document, key: str) -> Record:
         """Index the document, or count it as a duplicate of the one already there."""
@@ -462,6 +491,12 @@ def _stamp(status: os.stat_result) -> str:
     return f"{status.st_size}:{status.st_mtime_ns}"
 
 
+def _streamed_hash(path: Path) -> str:
+    """The SHA-256 of a file of any size, read a block at a time."""
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
 def _load(path: Path, data: bytes) -> Iterator[Document | Skipped]:
     """The file's documents; what cannot be read becomes :class:`Skipped` with the reason."""
     try:
@@ -532,7 +567,9 @@ def _fields(document: Document, key: str) -> dict[str, Any]:
         "path": key,
         "record": document.record,
     }
+    # Whoosh stores naive datetimes; searchidx's are UTC.
     if document.date is not None:
-        # Whoosh stores naive datetimes; searchidx's are UTC.
         fields["date"] = document.date.astimezone(UTC).replace(tzinfo=None)
+    if document.crawled is not None:
+        fields["crawled"] = document.crawled.astimezone(UTC).replace(tzinfo=None)
     return fields

@@ -73,6 +73,8 @@ class IngestReport:
     ignored_folders: int = 0
     embedded: int = 0  # articles given a new vector (an index with vectors: ``ingest --semantic``)
     folder_documents: tuple[str, ...] = ()
+    # Web archive records that hold no article, by kind ("request", "not HTML", "status 404"...), most first.
+    passed_records: tuple[tuple[str, int], ...] = ()
 
     @property
     def records(self) -> int:

@@ -11,6 +11,11 @@ Supported formats (chosen by the file's extension):
 * ``.jsonl`` / ``.ndjson``: one article per line (``title``; ``date``,
   ``published`` or ``published_at``; ``body``, ``text`` or ``content``;
   ``url`` or ``link``).
+* ``.rss``, ``.atom``, and ``.xml`` files that are feeds: each item an
+  article (see :mod:`searchidx.inputs.feeds`).
+* ``.warc``, ``.arc`` (and ``.gz``), ``.wacz``: web archives; each HTML page
+  captured with status 200 is an article read as a saved page is (see
+  :mod:`searchidx.inputs.archives`), streamed record by record.
 
 Bytes are decoded by their byte-order mark, then their declared charset (HTML),
 then as UTF-8, then as Windows-1252, so legacy files come out right.
@@ -22,16 +27,24 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
 from bs4 import UnicodeDammit
 
 from searchidx.errors import DocumentError
-from searchidx.inputs.formats import RawArticle, read_json_lines, read_markdown_article, read_text_article
+from searchidx.inputs.archives import Capture, PassedOver, Unreadable, is_archive, read_archive
+from searchidx.inputs.feeds import FEED_SUFFIXES, NotAFeedError, read_feed
+from searchidx.inputs.formats import (
+    RawArticle,
+    RawRecord,
+    read_json_lines,
+    read_markdown_article,
+    read_text_article,
+)
 from searchidx.inputs.html import extract_page
 from searchidx.inputs.urls import canonical_url, document_id, source_of
 
@@ -72,6 +85,7 @@ class Document:
     url: str
     record: str = ""
     truncated_from: int = 0
+    crawled: datetime | None = None  # when a crawler captured the page (web archives); never the date
 
     @cached_property
     def identity(self) -> str:
@@ -139,12 +153,19 @@ def load_documents(path: Path, data: bytes | None = None) -> list[Document | Bad
     record of a JSON Lines file is returned as a :class:`BadRecord` and the
     other records are still read.
     """
+    if is_archive(path):
+        return [item for item in archive_documents(path) if not isinstance(item, PassedOver)]
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(path, f"unsupported file type {path.suffix or '(none)'!r}")
     text = decode(path, read_bytes(path) if data is None else data)
     if suffix in JSON_LINES_SUFFIXES:
-        return _records(path, text)
+        return _records(path, read_json_lines(text), "line")
+    if suffix in FEED_SUFFIXES:
+        try:
+            return _records(path, read_feed(text), "item")
+        except NotAFeedError as error:
+            raise DocumentError(path, str(error)) from error
     document = _document(path, SINGLE_READERS[suffix](text))
     # A page with a title and no text is page furniture (a redirect, a script); a text file may
     # be a headline alone.
@@ -155,7 +176,51 @@ def load_documents(path: Path, data: bytes | None = None) -> list[Document | Bad
 
 def is_supported(path: Path) -> bool:
     """Whether ``path`` has the extension of a format searchidx reads."""
-    return path.suffix.lower() in SUPPORTED_SUFFIXES
+    return path.suffix.lower() in SUPPORTED_SUFFIXES or is_archive(path)
+
+
+def archive_documents(path: Path) -> Iterator[Document | BadRecord | PassedOver]:
+    """The articles of a web archive, one capture at a time (constant memory whatever its size).
+
+    The same URL captured more than once in the file is one article: its latest capture (by
+    ``WARC-Date``, then by place in the file); the older ones are passed over. A page that gives
+    no article text is passed over too; a damaged record is a :class:`BadRecord` at its offset.
+    """
+    latest = _latest_captures(path)
+    for item in read_archive(path):
+        if isinstance(item, PassedOver):
+            yield item
+        elif isinstance(item, Unreadable):
+            yield BadRecord(path, item.offset, item.reason)
+        elif latest.get(canonical_url(item.url) or item.url) != item.offset:
+            yield PassedOver("older capture of the same URL")
+        else:
+            yield _captured_document(path, item)
+
+
+def _latest_captures(path: Path) -> dict[str, str]:
+    """Each captured URL's latest capture in the archive, by its offset: one pass over the headers."""
+    latest: dict[str, tuple[datetime, str]] = {}
+    oldest = datetime.min.replace(tzinfo=UTC)
+    for item in read_archive(path, headers_only=True):
+        if isinstance(item, Capture):
+            key = canonical_url(item.url) or item.url
+            crawled = item.crawled or oldest
+            if key not in latest or crawled >= latest[key][0]:
+                latest[key] = (crawled, item.offset)
+    return {key: offset for key, (_, offset) in latest.items()}
+
+
+def _captured_document(path: Path, capture: Capture) -> Document | BadRecord | PassedOver:
+    """A captured page as an article: the page's own fields, the archive's URL and crawl time."""
+    try:
+        page = extract_page(decode(path, capture.html, html=True))
+    except DocumentError as error:
+        return BadRecord(path, capture.offset, error.reason)
+    document = _document(path, RawArticle(page.title, page.date, capture.url, page.body), capture.offset)
+    if not document.body:
+        return PassedOver("page without article text")
+    return replace(document, crawled=capture.crawled)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -172,14 +237,18 @@ def read_bytes(path: Path) -> bytes:
         raise DocumentError(path, f"cannot read the file ({error.strerror or error})") from error
 
 
-def decode(path: Path, data: bytes) -> str:
-    """Decode bytes whose encoding is unknown: BOM, declared charset, UTF-8, Windows-1252."""
+def decode(path: Path, data: bytes, *, html: bool | None = None) -> str:
+    """Decode bytes whose encoding is unknown: BOM, declared charset, UTF-8, Windows-1252.
+
+    ``html``: whether the bytes are a page (its declared charset is then read); by default, when
+    ``path`` has an HTML extension.
+    """
     if b"\x00" in data[:8192] and not data.startswith(UTF16_BOMS):
         text = _utf16_without_bom(data)
         if text is None:
             raise DocumentError(path, "binary file (not text)")
         return text
-    is_html = path.suffix.lower() in HTML_SUFFIXES
+    is_html = path.suffix.lower() in HTML_SUFFIXES if html is None else html
     if not is_html and not data.startswith(UTF16_BOMS):
         try:  # most files: what UnicodeDammit would find too, without its detection work
             return data.decode("utf-8").removeprefix("\ufeff")
@@ -244,17 +313,18 @@ def _document(path: Path, article: RawArticle, record: str = "") -> Document:
     )
 
 
-def _records(path: Path, text: str) -> list[Document | BadRecord]:
+def _records(path: Path, records: Iterable[RawRecord], unit: str) -> list[Document | BadRecord]:
+    """The articles of a file of several (``unit``: how one is located, ``line`` or ``item``)."""
     results: list[Document | BadRecord] = []
-    for raw in read_json_lines(text):
+    for raw in records:
         if raw.article is None:
-            results.append(BadRecord(path, f"line {raw.line}", raw.problem))
+            results.append(BadRecord(path, f"{unit} {raw.line}", raw.problem))
             continue
         document = _document(path, raw.article, raw.key)
         if document.title or document.body:
             results.append(document)
         else:
-            results.append(BadRecord(path, f"line {raw.line}", "no article text"))
+            results.append(BadRecord(path, f"{unit} {raw.line}", "no article text"))
     return results
 
 
@@ -267,4 +337,4 @@ SINGLE_READERS: dict[str, Callable[[str], RawArticle]] = {
     ".html": extract_page,
     ".htm": extract_page,
 }
-SUPPORTED_SUFFIXES = frozenset(SINGLE_READERS) | JSON_LINES_SUFFIXES
+SUPPORTED_SUFFIXES = frozenset(SINGLE_READERS) | JSON_LINES_SUFFIXES | frozenset(FEED_SUFFIXES)

@@ -237,6 +237,11 @@ PASSES = [
 ]
 
 
+def fragment_text(markup: str, title: str = "") -> str:
+    """The text of an HTML fragment (a feed item's content), found as a page's article text is."""
+    return article_text(markup, BeautifulSoup(markup, PARSER), title)
+
+
 def article_text(markup: str, soup: BeautifulSoup, title: str) -> str:
     """The page's article text: paragraphs separated by blank lines."""
     best = ""

@@ -8,13 +8,21 @@ and ``/`` for an empty path.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import ipaddress
 import re
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 TRACKING = re.compile(r"^(?:utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|_ga)$", re.IGNORECASE)
 INDEX_PAGE = re.compile(r"/index\.html?$", re.IGNORECASE)
+# The AMP copy of a page: an `amp` path segment, `.amp` before the extension, or a query that asks
+# for it (`?amp`, `?amp=1`, `?outputType=amp`).
+AMP_SEGMENT = re.compile(r"/amp(?=/|$)", re.IGNORECASE)
+AMP_EXTENSION = re.compile(r"\.amp(?=\.html?$)|\.amp$", re.IGNORECASE)
+AMP_QUERY = {("amp", ""), ("amp", "1"), ("amp", "true"), ("outputtype", "amp")}
 
 
 def canonical_url(url: str) -> str | None:
@@ -22,6 +30,8 @@ def canonical_url(url: str) -> str | None:
 
     >>> canonical_url("HTTPS://WWW.Example.com:443/news/index.html?utm_source=x&id=7#top")
     'https://www.example.com/news/?id=7'
+    >>> canonical_url("https://www.example.com/news/story-1/amp?outputType=amp")
+    'https://www.example.com/news/story-1'
     >>> canonical_url("mailto:desk@example.com") is None
     True
     """
@@ -37,23 +47,54 @@ def canonical_url(url: str) -> str | None:
     if ":" in host:  # an IPv6 address keeps its brackets
         host = f"[{host}]"
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    path = INDEX_PAGE.sub("/", parts.path) or "/"
+    path = INDEX_PAGE.sub("/", AMP_EXTENSION.sub("", AMP_SEGMENT.sub("", parts.path))) or "/"
     pairs = parse_qsl(parts.query, keep_blank_values=True)
-    query = urlencode([(key, value) for key, value in pairs if not TRACKING.match(key)])
+    kept = [(key, value) for key, value in pairs
+            if not TRACKING.match(key) and (key.lower(), value.lower()) not in AMP_QUERY]  # fmt: skip
+    query = urlencode(kept)
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
 def source_of(url: str) -> str:
-    """The site an article comes from: its URL's host without ``www.`` (``""`` if none).
+    """The site an article comes from: its URL's registered domain (``""`` if it has no URL).
 
-    >>> source_of("https://www.themoscowtimes.com/2015/03/20/a")
-    'themoscowtimes.com'
+    >>> source_of("https://news.bbc.co.uk/2/hi/world/a.stm")
+    'bbc.co.uk'
     """
     canonical = canonical_url(url) if url else None
     if canonical is None:
         return ""
-    host = urlsplit(canonical).hostname or ""
-    return host.removeprefix("www.")
+    return site_of(urlsplit(canonical).hostname or "")
+
+
+def site_of(name: str) -> str:
+    """The registered domain of a host, a URL or a domain as a user types it (public suffix list).
+
+    ``news.bbc.co.uk`` and ``bbc.co.uk`` are ``bbc.co.uk``; ``bbc.co.uk.evil.com`` is ``evil.com``;
+    an address or a name with no public suffix is itself.
+
+    >>> site_of("https://www.themoscowtimes.com/2015/03/20/a"), site_of("WWW.BBC.CO.UK")
+    ('themoscowtimes.com', 'bbc.co.uk')
+    """
+    text = name.strip().lower()
+    host = (urlsplit(text).hostname or "") if "://" in text else text.split("/", 1)[0].rsplit("@", 1)[-1]
+    host = host.strip(".").split(":", 1)[0] if not host.startswith("[") else host
+    if not host:
+        return ""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return host
+    except ValueError:
+        pass
+    return _suffixes().privatesuffix(host) or host.removeprefix("www.")
+
+
+@functools.cache
+def _suffixes() -> Any:
+    """The public suffix list bundled with the publicsuffixlist package (nothing is fetched)."""
+    from publicsuffixlist import PublicSuffixList  # about 90 ms to load: only sites pay for it
+
+    return PublicSuffixList()
 
 
 def document_id(identity: str) -> str:

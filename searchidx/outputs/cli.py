@@ -352,7 +352,7 @@ def output_options(function: F) -> F:
 )
 @click.option("--until", metavar="WHEN", help="Only articles dated on or before WHEN.")
 @click.option("--undated", is_flag=True, help="Only articles without a date.")
-@click.option("--source", metavar="HOST", help="Only articles from this site (as hits show it: bbc.com).")
+@click.option("--source", metavar="SITE", help="Only articles from this site and its hosts (bbc.co.uk).")
 @click.option(
     "--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance", show_default=True,
     help="date = oldest first, -date = newest first.",
@@ -530,7 +530,7 @@ def _print_hits(results: Results, color: str) -> None:
 @click.option("--by", type=click.Choice(UNITS), help="One bar per day, week, month or year.")
 @click.option("--since", metavar="WHEN", help="Chart from WHEN (2015-03, last year, 30d...).")
 @click.option("--until", metavar="WHEN", help="Chart up to WHEN.")
-@click.option("--source", metavar="HOST", help="Only articles from this site (shares are of its articles).")
+@click.option("--source", metavar="SITE", help="Only articles from this site (shares are of its articles).")
 @click.option("--share", "by_share", is_flag=True, help="Draw the bars as shares of all dated articles.")
 @click.option("--words", type=click.IntRange(0, 100), default=10, show_default=True,
               help="Top words of each query's matches (0: none).")  # fmt: skip

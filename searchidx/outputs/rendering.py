@@ -34,7 +34,7 @@ def safe_marked(text: MarkedText, marks: tuple[str, str]) -> str:
 def hit_text(hit: Hit, marks: tuple[str, str]) -> str:
     """One hit for people: rank and title; date, source and URL (or path); snippet."""
     title = safe_marked(MarkedText(hit.title, hit.title_highlights), marks) or "(untitled)"
-    details = [hit.date.strftime("%Y-%m-%d") if hit.date else "no date"]
+    details = [date_text(hit.date, hit.crawled)]
     details += [hit.source] if hit.source else []
     details.append(hit.url or location(hit.path, hit.record))
     details += ["found by meaning (none of the words)"] if hit.by_meaning else []
@@ -152,6 +152,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "source": hit.source,
         "path": hit.path,
         "record": hit.record or None,
+        "crawled": hit.crawled.isoformat() if hit.crawled else None,
         "score": round(hit.score, 6),
         "by_meaning": hit.by_meaning,
         "related": hit.related,
@@ -199,9 +200,16 @@ def series_json(series: Series) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def date_text(date: datetime | None, crawled: datetime | None) -> str:
+    """'2024-03-01', or 'no date' ('no date, crawled 2024-03-02' for a page from a web archive)."""
+    if date is not None:
+        return date.strftime("%Y-%m-%d")
+    return f"no date, crawled {crawled:%Y-%m-%d}" if crawled is not None else "no date"
+
+
 def article_text(article: Article) -> str:
     """A stored document in full, for people (and ``| less``)."""
-    details = [article.date.strftime("%Y-%m-%d") if article.date else "no date"]
+    details = [date_text(article.date, article.crawled)]
     details += [item for item in (article.source, article.url) if item]
     head = [
         article.title or "(untitled)",
@@ -222,6 +230,7 @@ def article_json(article: Article) -> dict[str, Any]:
         "source": article.source,
         "path": article.path,
         "record": article.record or None,
+        "crawled": article.crawled.isoformat() if article.crawled else None,
         "body": article.body,
     }
 
@@ -320,6 +329,10 @@ def ingest_text(report: IngestReport) -> str:
     ignored = f"; {passed_over} ignored" if passed_over else ""
     if report.truncated:
         ignored += f"; {len(report.truncated):,} too long, indexed in part"
+    if report.passed_records:
+        kinds = ", ".join(f"{count:,} {kind}" for kind, count in report.passed_records)
+        passed = sum(count for _, count in report.passed_records)
+        ignored += f"; {plural(passed, 'archive record')} without an article passed over: {kinds}"
     embedded = f"; {plural(report.embedded, 'vector')} made " if report.embedded else " "
     return (
         f"{report.added:,} added, {report.updated:,} updated, {report.unchanged:,} unchanged, "
@@ -338,6 +351,7 @@ def ingest_json(report: IngestReport) -> dict[str, Any]:
         "ignored": report.ignored,
         "ignored_folders": report.ignored_folders,
         "folder_documents": len(report.folder_documents),
+        "archive_records_passed_over": dict(report.passed_records),
         "records": report.records,
         "added": report.added,
         "updated": report.updated,

@@ -21,7 +21,7 @@ from searchidx.query.ranking import HEADLINE_WEIGHT
 
 # Bumped whenever the fields or their analysis change; kept in the pickled schema
 # (and the manifest), and checked whenever an index is opened.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 VERSION_ATTRIBUTE = "searchidx_schema_version"
 
 
@@ -115,6 +115,8 @@ def build_schema() -> Schema:
         path=ID(stored=True),
         # The article's own id inside a file of several (a JSON Lines record's "id"), or "".
         record=ID(stored=True),
+        # When a crawler captured the page (web archives): kept apart, never taken for the date.
+        crawled=DATETIME(stored=True),
         spelling=SpellingWords(),
     )
     setattr(schema, VERSION_ATTRIBUTE, SCHEMA_VERSION)  # pickled with the schema into the index

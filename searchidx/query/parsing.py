@@ -24,6 +24,7 @@ from whoosh.matching import NullMatcher
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 
 from searchidx.errors import QueryError
+from searchidx.inputs.urls import site_of
 from searchidx.query.analysis import fold_word
 from searchidx.query.bounds import (
     MAX_FUZZY_EXPANSIONS,
@@ -92,7 +93,7 @@ def parse_query(text: str, schema: Any) -> ParsedQuery:
         parsed = ParsedQuery(_parse_plain(plain, schema), plain, True)
     else:
         parsed = ParsedQuery(_parse(_with_not(text), schema), text, False)
-    parsed = replace(parsed, notes=tuple(notes))
+    parsed = replace(parsed, query=_sites(parsed.query), notes=tuple(notes))
     if parsed.query is wq.NullQuery:
         raise QueryError(
             f"The query {text!r} has no searchable words (only stop words or punctuation). "
@@ -294,6 +295,13 @@ class _WeightedFuzzyTermPlugin(FuzzyTermPlugin):  # type: ignore[misc]  # Whoosh
                 term.typed = fold_word(self.text)
                 term.prefixlength = max(term.prefixlength, 1)
             return term
+
+
+def _sites(query: Any) -> Any:
+    """``source:news.bbc.co.uk`` searched as the site it belongs to, as sources are stored (``bbc.co.uk``)."""
+    if type(query) is wq.Term and query.fieldname == "source":
+        return wq.Term("source", site_of(str(query.text)) or query.text, boost=query.boost)
+    return query.apply(_sites) if query.children() else query
 
 
 def _map_words(query: Any, change: Any) -> Any:

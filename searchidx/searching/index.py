@@ -29,6 +29,7 @@ from searchidx.engines.factory import open_backend
 from searchidx.engines.protocol import Backend, DayCounts, Filters, Page, Row
 from searchidx.errors import QueryError
 from searchidx.inputs.dates import parse_when
+from searchidx.inputs.urls import site_of
 from searchidx.meaning.queries import Meaning
 from searchidx.query.deadlines import within
 from searchidx.query.parsing import (
@@ -539,6 +540,7 @@ class Index:
             path=stored.get("path", ""),
             body=stored.get("body", ""),
             record=stored.get("record", ""),
+            crawled=_utc(stored.get("crawled")),
         )
 
     def modes(self) -> tuple[str, ...]:
@@ -613,6 +615,7 @@ class Index:
             by_meaning=row.by_meaning,
             related=row.related,
             record=stored.get("record", ""),
+            crawled=_utc(stored.get("crawled")),
         )
 
 
@@ -722,8 +725,8 @@ def _check_trend(texts: list[str], by: str | None, words: int, sources: int) -> 
 
 
 def _filters(since: When, until: When, undated: bool, source: str | None, now: datetime) -> Filters:
-    """The filters of a search, with the date range checked and the source as hosts are stored."""
-    site = valid_text(source).strip().lower().removeprefix("www.") if source and source.strip() else None
+    """The filters of a search, with the date range checked and the source as sites are stored."""
+    site = (site_of(valid_text(source)) or None) if source and source.strip() else None
     if since is None and until is None:
         return Filters(undated=undated, source=site)
     start = _bound(since, now, first=True) if since is not None else None

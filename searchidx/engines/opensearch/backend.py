@@ -257,6 +257,7 @@ def index_body(shards: int, replicas: int) -> Dsl:
                 "path": {"type": "keyword"},
                 "record": {"type": "keyword"},
                 "date": {"type": "date"},
+                "crawled": {"type": "date"},
                 "shown": {"type": "object", "enabled": False},
             },
         },
@@ -299,8 +300,9 @@ class DocumentBuilder:
             "record": fields.get("record") or None,
             "shown": {"title": fields["title"], "body": fields["_stored_body"], "url": url},
         }
-        if fields.get("date") is not None:
-            document["date"] = fields["date"].isoformat() + "Z"
+        for name in ("date", "crawled"):
+            if fields.get(name) is not None:
+                document[name] = fields[name].isoformat() + "Z"
         return document
 
 
@@ -308,7 +310,7 @@ def stored_fields(hit: Dsl) -> dict[str, Any]:
     """A search hit's ``_source`` as the stored fields searchidx's hits are made of."""
     source = hit["_source"]
     shown = source.get("shown", {})
-    raw_date = source.get("date")
+    raw_date, raw_crawled = source.get("date"), source.get("crawled")
     return {
         "id": source["id"],
         "title": shown.get("title", ""),
@@ -318,6 +320,7 @@ def stored_fields(hit: Dsl) -> dict[str, Any]:
         "path": source.get("path", ""),
         "record": source.get("record") or "",
         "date": _naive_utc(raw_date) if raw_date else None,
+        "crawled": _naive_utc(raw_crawled) if raw_crawled else None,
     }
 
 
