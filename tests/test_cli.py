@@ -602,18 +602,3 @@ def test_records_of_a_json_lines_file_are_told_apart_by_their_own_ids(tmp_path: 
     code, _, err = run("show", str(folder / "time.jsonl"), "--index", index)
     assert code == 2
     assert "names 3 documents; name one by its id (time-1963-" in err
-
-
-def test_a_ctrl_c_swallowed_by_a_finalizer_still_stops_the_ingest_at_the_next_file() -> None:
-    import contextlib
-    import signal
-
-    from searchidx.outputs.cli import _IngestPrinter
-
-    with _IngestPrinter(verbose=False, progress=False) as printer:
-        # Swallowed, as it is when raised inside a finalizer that the garbage collector runs.
-        with contextlib.suppress(KeyboardInterrupt):
-            signal.raise_signal(signal.SIGINT)
-        with pytest.raises(KeyboardInterrupt):
-            printer.file_done(Path("article.txt"))
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -16,6 +16,7 @@ import os
 import pty
 import re
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -199,10 +200,13 @@ def test_a_second_ingest_changes_nothing(archive: tuple[Path, Path]) -> None:
 
 
 def _take_terminal() -> None:
-    """In the child: make the pty its controlling terminal (stdin is the pty's follower end)."""
+    """In the child: make the pty its controlling terminal (stdin is the pty's follower end), with
+    Ctrl-C's default action: a test run from a background job inherits SIGINT ignored, and so would
+    the ingest (as under nohup), which then ignores the Ctrl-C this test types."""
     import fcntl
     import termios
 
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -208,7 +206,6 @@ def ingest_command(
             report = ingest(directories, index=index, full=full, workers=workers, wait=wait, observer=printer,
                             shards=shards, replicas=replicas, semantic=semantic,
                             include_folder_docs=include_folder_docs)  # fmt: skip
-            printer.stop_if_interrupted()
     except KeyboardInterrupt:
         _fail(f"interrupted: {_what_was_kept(index)}; run the same ingest again to go on from there.",
               INTERRUPTED)  # fmt: skip
@@ -230,42 +227,20 @@ def _what_was_kept(index: Path | str) -> str:
 
 
 class _IngestPrinter(IngestObserver):
-    """Skipped files as they come, a progress bar on a terminal, every action with --verbose.
-
-    It also keeps a Ctrl-C: the KeyboardInterrupt that Python raises for one is lost when it is
-    raised inside a finalizer that the garbage collector runs (under load an interrupted ingest ran
-    to its end), so the handler also remembers it, and each file done raises it again.
-    """
+    """Skipped files as they come, a progress bar on a terminal, every action with --verbose."""
 
     def __init__(self, *, verbose: bool, progress: bool) -> None:
         self._verbose = verbose
         self._progress = progress
         self._bar: Any = None
         self._started = time.perf_counter()
-        self._interrupted = False
-        self._previous_handler: Any = None
 
     def __enter__(self) -> _IngestPrinter:
-        in_main_thread = threading.current_thread() is threading.main_thread()
-        # A Ctrl-C that is ignored (nohup, a background job) stays ignored.
-        if in_main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            self._previous_handler = signal.signal(signal.SIGINT, self._on_ctrl_c)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._previous_handler is not None:
-            signal.signal(signal.SIGINT, self._previous_handler)
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
-
-    def _on_ctrl_c(self, signum: int, frame: object) -> None:
-        self._interrupted = True
-        raise KeyboardInterrupt
-
-    def stop_if_interrupted(self) -> None:
-        """Raise KeyboardInterrupt again when a Ctrl-C came (its first one may have been lost)."""
-        if self._interrupted:
-            raise KeyboardInterrupt
 
     def waiting(self, holder: int | None) -> None:
         who = f" held by PID {holder}" if holder else ""
@@ -279,7 +254,6 @@ class _IngestPrinter(IngestObserver):
             self._bar.__enter__()
 
     def file_done(self, path: Path) -> None:
-        self.stop_if_interrupted()
         if self._bar is not None:
             self._bar.update(1, path)
 
@@ -299,7 +273,6 @@ class _IngestPrinter(IngestObserver):
             click.echo(f"{kind} {terminal_safe(location)}{suffix}", err=True)
 
     def embedding(self, done: int, total: int) -> None:
-        self.stop_if_interrupted()
         if not self._progress:
             return
         if self._bar is not None and self._bar.label != "embedding":
