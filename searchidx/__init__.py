@@ -49,7 +49,17 @@ if TYPE_CHECKING:
     )
     from searchidx.ingesting.ingest import ingest
     from searchidx.ingesting.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
-    from searchidx.results import Article, CheckReport, Hit, Results, Series, Stats, TopWord, Trend
+    from searchidx.results import (
+        Article,
+        CheckReport,
+        Hit,
+        Results,
+        Series,
+        Stats,
+        TopWord,
+        Trend,
+        Version,
+    )
     from searchidx.searching.index import Index, search, trend
 
 __version__ = "0.1.0"
@@ -94,6 +104,7 @@ __all__ = [
     "Trend",
     "Truncated",
     "UnusableIndexPathError",
+    "Version",
     "__version__",
     "check",
     "ingest",
@@ -144,6 +155,7 @@ _HOMES = {
     "Series": "searchidx.results",
     "TopWord": "searchidx.results",
     "Trend": "searchidx.results",
+    "Version": "searchidx.results",
     "CheckReport": "searchidx.results",
     "check": "searchidx.engines.factory",
     "is_cluster": "searchidx.engines.locations",

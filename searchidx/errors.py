@@ -206,9 +206,9 @@ class NoVectorsError(QueryError):
 # How every sentence of searchidx writes a count and a name it did not choose.
 
 
-def plural(count: int, noun: str) -> str:
-    """'1 document', '2 documents' (for nouns that take an s)."""
-    return f"{count:,} {noun}{'s' * (count != 1)}"
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """'1 document', '2 documents' (for nouns that take an s; else ``nouns`` is the plural: 'stories')."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
 
 
 def terminal_safe(text: str) -> str:

@@ -67,6 +67,18 @@ class MarkedText:
 
 
 @dataclass(frozen=True)
+class Version:
+    """Another version of a hit's story that matches too: a syndicated copy, an update."""
+
+    id: str
+    title: str
+    date: datetime | None
+    url: str | None
+    source: str | None
+    path: str
+
+
+@dataclass(frozen=True)
 class Hit:
     """One ranked document.
 
@@ -96,6 +108,8 @@ class Hit:
     related: bool = False  # after the matches: no word of the query, but like the best matches
     record: str = ""  # its own id in a file of several articles (a JSON Lines record's "id"), or ""
     crawled: datetime | None = None  # when a crawler captured it (web archives; UTC), never its date
+    story: str = ""  # the story it is a version of: the same for every version (the first one's id)
+    versions: tuple[Version, ...] = ()  # the story's other versions that match, best first (grouped results)
 
     def marked_snippet(self, before: str = "[[", after: str = "]]") -> str:
         """The snippet with ``before``/``after`` around each matched word."""
@@ -137,6 +151,10 @@ class Results(Sequence[Hit]):
     the query in meaning that hold none of its words (hybrid and semantic
     modes; with no match at all, they are all there is). ``notes`` say, in a
     sentence each, how what was searched differs from what was typed.
+    ``stories`` counts the distinct stories among the matches (counted with an
+    exact total; ``None`` when the total is an estimate). When ``grouped``,
+    each hit is a story, shown once at the rank of its best version, with its
+    other matching versions in :attr:`Hit.versions`; pages are of stories.
     """
 
     query: str
@@ -158,6 +176,8 @@ class Results(Sequence[Hit]):
     related: tuple[Hit, ...] = ()
     found_by_meaning: tuple[Hit, ...] = ()
     notes: tuple[str, ...] = ()
+    stories: int | None = None
+    grouped: bool = False
 
     @property
     def following(self) -> tuple[Hit, ...]:
@@ -166,8 +186,9 @@ class Results(Sequence[Hit]):
 
     @property
     def pages(self) -> int:
-        """How many pages of ``limit`` hits the matches fill."""
-        return -(-self.total // self.limit)
+        """How many pages of ``limit`` hits the matches fill (of stories, when grouped and counted)."""
+        listed = self.stories if self.grouped and self.stories is not None else self.total
+        return -(-listed // self.limit)
 
     @overload
     def __getitem__(self, index: int) -> Hit: ...
@@ -271,12 +292,17 @@ class Series:
 
 @dataclass(frozen=True)
 class Trend:
-    """Several queries' series over the same periods, with the dated articles of each period."""
+    """Several queries' series over the same periods, with the dated articles of each period.
+
+    ``counted`` is what the counts are of: ``articles``, or ``stories`` (each story once, in the
+    period of its first version; ``articles`` then holds the dated stories of each period).
+    """
 
     unit: Unit
     periods: tuple[Period, ...]
     articles: tuple[int, ...]
     series: tuple[Series, ...] = field(default_factory=tuple)
+    counted: str = "articles"
 
 
 # What to do about the problems a check finds.

@@ -80,7 +80,7 @@ def test_a_prefix_past_its_bound_searches_its_most_frequent_words_and_says_so(ar
     assert len(WORDS) > MAX_EXPANSIONS == len(FREQUENT)
     assert expansion_words(archive, "qx*")["body"] == tuple(FREQUENT)  # not the first 100 in term order
     with Index(archive) as ix:
-        results = ix.search("qx*", limit=50)
+        results = ix.search("qx*", limit=50, all_versions=True)  # three versions of one story
     assert results.notes == (
         f"qx* stands for {len(WORDS)} words; the {MAX_EXPANSIONS} most frequent were searched.",
     )
@@ -160,7 +160,7 @@ def test_star_is_every_article_read_as_such(archive: Path, query: str) -> None:
     assert parsed.notes == ()
     with Index(archive) as ix:
         everything = ix.document_count()
-        results = ix.search(query, limit=100, snippets=0, related=False)
+        results = ix.search(query, limit=100, snippets=0, related=False, all_versions=True)
     assert results.total == everything == 29
     assert results.total_is_exact
     assert len({hit.id for hit in results.hits}) == everything
@@ -169,11 +169,11 @@ def test_star_is_every_article_read_as_such(archive: Path, query: str) -> None:
 
 def test_star_sorted_by_date_and_filtered(archive: Path) -> None:
     with Index(archive) as ix:
-        newest = ix.search("*", sort="-date", limit=100)
-        oldest = ix.search("*", sort="date", limit=100)
-        dated_2016 = ix.search("*", since="2016-01-01", until="2016-12-31", limit=100)
-        harbour = ix.search("*", source="harbour.example")
-        first_page = ix.search("*", limit=5)
+        newest = ix.search("*", sort="-date", limit=100, all_versions=True)
+        oldest = ix.search("*", sort="date", limit=100, all_versions=True)
+        dated_2016 = ix.search("*", since="2016-01-01", until="2016-12-31", limit=100, all_versions=True)
+        harbour = ix.search("*", source="harbour.example", all_versions=True)
+        first_page = ix.search("*", limit=5, all_versions=True)
     dates = [hit.date for hit in newest.hits if hit.date is not None]
     assert dates == sorted(dates, reverse=True)
     assert newest.hits[0].date == datetime.fromisoformat("2017-01-02T00:00:00+00:00")

@@ -78,7 +78,8 @@ def test_json_output_parses_and_has_no_ansi(corpus_index: tuple[Path, IngestRepo
     assert len(document["hits"]) == 3
     hit = document["hits"][0]
     assert set(hit) == {"rank", "id", "title", "title_highlights", "date", "url", "source", "path", "record", "crawled",
-                        "score", "by_meaning", "related", "snippet", "highlights", "snippets"}  # fmt: skip
+                        "story", "versions", "score", "by_meaning", "related", "snippet", "highlights",
+                        "snippets"}  # fmt: skip
     assert hit["by_meaning"] is False  # an index without vectors is searched by its words
     for start, end in hit["highlights"]:
         assert hit["snippet"][start:end].lower().startswith(("oil", "price"))
@@ -347,7 +348,7 @@ def test_json_schema_types_and_offsets(corpus_index: tuple[Path, IngestReport]) 
         "query": str, "parsed_query": str, "plain_words": bool, "total": int, "total_is_exact": bool,
         "took_ms": float, "page": int, "limit": int, "offset": int, "pages": int, "suggestion": type(None),
         "corrected": bool, "approximate": bool, "undated_left_out": int, "mode": str, "facets": dict,
-        "notes": list, "hits": list, "related": list, "found_by_meaning": list,
+        "notes": list, "hits": list, "related": list, "found_by_meaning": list, "stories": int, "grouped": bool,
     }  # fmt: skip
     assert {key: type(value) for key, value in document.items()} == expected_types
     assert document["facets"]["year"]["2015"] == 1

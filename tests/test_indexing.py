@@ -341,7 +341,7 @@ def test_the_text_budget_keeps_the_posting_buffer_in_memory(tmp_path: Path) -> N
     writer = FastSegmentWriter(open_or_create_index(tmp_path / "index"), limitmb=10_000)
     characters = 0
     for document in corpus_documents():
-        writer.add_document(**_fields(document, str(document.path)))
+        writer.add_document(**_fields(document, str(document.path), document.id))
         characters += document.characters
     counted = writer.pool.currentsize
     writer.cancel()
@@ -392,7 +392,7 @@ def test_the_term_grouped_buffer_writes_the_postings_whoosh_writes(tmp_path: Pat
         (tmp_path / name).mkdir()
         writer = writer_class(open_or_create_index(tmp_path / name), limitmb=limitmb)
         for document in documents:
-            writer.add_document(**_fields(document, str(document.path)))
+            writer.add_document(**_fields(document, str(document.path), document.id))
         spilled = bool(writer.pool.runs)
         writer.commit()
         assert spilled == (limitmb == 1)

@@ -32,7 +32,8 @@ class Filters:
 
     ``start``/``end`` are naive UTC datetimes (either may be open); when
     ``ranged``, documents without a date are left out. ``undated`` keeps only
-    those; ``source`` one site's articles.
+    those; ``source`` one site's articles; ``stories`` (when not empty) the
+    versions of those stories.
     """
 
     start: datetime | None = None
@@ -40,11 +41,12 @@ class Filters:
     ranged: bool = False
     undated: bool = False
     source: str | None = None
+    stories: frozenset[str] = frozenset()
 
     @property
     def any(self) -> bool:
         """Whether anything is filtered at all."""
-        return self.ranged or self.undated or self.source is not None
+        return self.ranged or self.undated or self.source is not None or bool(self.stories)
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,15 @@ class Backend(Protocol):
     def facets(self, query: Any, filters: Filters, names: list[str]) -> dict[str, dict[str, int]]:
         """Counts by facet of the documents matching ``query`` and ``filters``, in facet order."""
 
-    def day_counts(self, query: Any | None, filters: Filters) -> DayCounts:
-        """How many documents match ``query`` (every document when None) and ``filters``, per UTC day."""
+    def day_counts(self, query: Any | None, filters: Filters, *, stories: bool = False) -> DayCounts:
+        """How many documents match ``query`` (every document when None) and ``filters``, per UTC day.
+
+        With ``stories``, how many stories: each counted once, on the day of its first matching version
+        (undated when none of them has a date).
+        """
+
+    def story_count(self, query: Any, filters: Filters) -> int:
+        """How many distinct stories the documents matching ``query`` and ``filters`` are versions of."""
 
     def marked_words(self, query: Any, rows: list[Row]) -> frozenset[str]:
         """The indexed words the hits ``rows`` of ``query`` can have matched (prefixes expanded)."""

@@ -47,6 +47,7 @@ from searchidx.ingesting.reports import (
     Truncated,
     passed_over_text,
 )
+from searchidx.ingesting.stories import StoryFinder, sketch
 from searchidx.inputs.archives import PassedOver, is_archive
 from searchidx.inputs.documents import (
     BadRecord,
@@ -238,6 +239,10 @@ class _Run:
     _cleared: bool = False
     # This run's documents as their vectors need them, when the index has vectors.
     articles: dict[str, Article] = field(default_factory=dict)
+    stories: StoryFinder | None = None
+
+    def __post_init__(self) -> None:
+        self.stories = StoryFinder(self.manifest.indexed_sketches)
 
     def execute(self, candidates: dict[Path, str], folders: list[Path]) -> None:
         """Hash every file, retire what changed or is gone, then read what is new or changed."""
@@ -427,7 +432,10 @@ class _Run:
             self.duplicates.append(Duplicate(document.location, kept_location))
             self.observer.action("duplicate", document.location, kept_location)
             return Record(key, document.location, "duplicate", document.id, document.content_key, kept_id)
-        fields = _fields(document, key)
+        sketched = sketch(document.title, document.body, document.date)
+        assert self.stories is not None
+        story = self.stories.story_of(document.id, sketched)
+        fields = _fields(document, key, story)
         if self.semantic:
             self.articles[document.id] = _article(document.id, document.content_key, fields)
         self._batched += 1
@@ -452,7 +460,8 @@ class _Run:
             self.truncated.append(Truncated(document.location, document.truncated_from, length))
             self.observer.action("truncated", document.location, f"{length:,} of {document.truncated_from:,}")
         dated = document.date is not None
-        return Record(key, document.location, "indexed", document.id, document.content_key, dated=dated)
+        return Record(key, document.location, "indexed", document.id, document.content_key, dated=dated,
+                      story=story, sketch=sketched.to_bytes())  # fmt: skip
 
     def _already_indexed(self, document: Document) -> tuple[str, str] | None:
         if document.id in self._new_ids:
@@ -552,7 +561,7 @@ def _article(doc_id: str, content_key: str, fields: dict[str, Any]) -> Article:
     return Article(Entry(doc_id, content_key, fields.get("date"), fields.get("source", "")), text)
 
 
-def _fields(document: Document, key: str) -> dict[str, Any]:
+def _fields(document: Document, key: str, story: str) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "id": document.id,
         "title": document.title,
@@ -566,6 +575,7 @@ def _fields(document: Document, key: str) -> dict[str, Any]:
         "source": document.source,
         "path": key,
         "record": document.record,
+        "story": int(story, 16),
     }
     # Whoosh stores naive datetimes; searchidx's are UTC.
     if document.date is not None:

@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 MANIFEST_NAME = "searchidx-manifest.sqlite3"
 BUSY_SECONDS = 10.0  # how long a statement waits for another connection's lock before it fails
@@ -39,7 +39,9 @@ CREATE TABLE IF NOT EXISTS records (
     doc_id TEXT,
     content_key TEXT,
     detail TEXT NOT NULL DEFAULT '',
-    dated INTEGER NOT NULL DEFAULT 0
+    dated INTEGER NOT NULL DEFAULT 0,
+    story TEXT,
+    sketch BLOB
 );
 CREATE INDEX IF NOT EXISTS records_by_path ON records (path);
 CREATE INDEX IF NOT EXISTS records_by_doc ON records (doc_id);
@@ -58,6 +60,8 @@ class Record:
     ``status`` is ``indexed`` (``doc_id`` is in the index), ``duplicate``
     (``detail`` is the id of the document it repeats) or ``skipped``
     (``detail`` is the reason). ``location`` is the path, or ``path:record``.
+    An indexed document's ``story`` and ``sketch`` are those of
+    :mod:`searchidx.ingesting.stories`.
     """
 
     path: str
@@ -67,6 +71,8 @@ class Record:
     content_key: str | None = None
     detail: str = ""
     dated: bool = False
+    story: str | None = None
+    sketch: bytes | None = None
 
 
 class Manifest:
@@ -96,6 +102,10 @@ class Manifest:
         columns = {row[1] for row in self._connection.execute("PRAGMA table_info(files)")}
         if "stamp" not in columns:  # a manifest from before stamps
             self._connection.execute("ALTER TABLE files ADD COLUMN stamp TEXT NOT NULL DEFAULT ''")
+        columns = {row[1] for row in self._connection.execute("PRAGMA table_info(records)")}
+        if "story" not in columns:  # a manifest from before stories (its index is rebuilt)
+            self._connection.execute("ALTER TABLE records ADD COLUMN story TEXT")
+            self._connection.execute("ALTER TABLE records ADD COLUMN sketch BLOB")
         (journal,) = self._connection.execute("PRAGMA journal_mode").fetchone()
         if journal not in ("wal", "memory"):
             # Once per manifest (it stays so): readers can then read while an ingest writes. When busy,
@@ -134,8 +144,7 @@ class Manifest:
         for chunk in _chunks(list(paths)):
             marks = ",".join("?" * len(chunk))
             rows = self._connection.execute(
-                "SELECT path, location, status, doc_id, content_key, detail, dated"
-                f" FROM records WHERE path IN ({marks}) ORDER BY rowid",
+                f"SELECT {_COLUMNS} FROM records WHERE path IN ({marks}) ORDER BY rowid",
                 chunk,
             )
             found += [_record(row) for row in rows]
@@ -162,6 +171,13 @@ class Manifest:
         rows = self._connection.execute("SELECT doc_id, content_key FROM records WHERE status = 'indexed'")
         return dict(rows)
 
+    def indexed_sketches(self) -> Iterator[tuple[str, str, bytes]]:
+        """Each indexed document's id, story and sketch (those from before stories have none)."""
+        rows = self._connection.execute(
+            "SELECT doc_id, story, sketch FROM records WHERE status = 'indexed' AND sketch IS NOT NULL"
+        )
+        yield from rows
+
     def indexed_by_id(self, doc_id: str) -> Record | None:
         """The record that put ``doc_id`` in the index, if any."""
         return self._first("WHERE status = 'indexed' AND doc_id = ?", doc_id)
@@ -181,12 +197,11 @@ class Manifest:
         """Record a source file's hash, its stamp and what became of its records."""
         self._connection.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", (path, content_hash, stamp))
         rows = [
-            (r.path, r.location, r.status, r.doc_id, r.content_key, r.detail, int(r.dated)) for r in records
+            (r.path, r.location, r.status, r.doc_id, r.content_key, r.detail, int(r.dated), r.story, r.sketch)
+            for r in records
         ]
         self._connection.executemany(
-            "INSERT INTO records (path, location, status, doc_id, content_key, detail, dated)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            rows,
+            f"INSERT INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
         )
 
     def reject(self, doc_id: str, reason: str) -> None:
@@ -229,15 +244,18 @@ class Manifest:
 
     def _first(self, where: str, value: str) -> Record | None:
         row = self._connection.execute(
-            f"SELECT path, location, status, doc_id, content_key, detail, dated FROM records {where} LIMIT 1",
+            f"SELECT {_COLUMNS} FROM records {where} LIMIT 1",
             (value,),
         ).fetchone()
         return _record(row) if row else None
 
 
-def _record(row: tuple[str, str, Status, str | None, str | None, str, int]) -> Record:
-    path, location, status, doc_id, content_key, detail, dated = row
-    return Record(path, location, status, doc_id, content_key, detail, bool(dated))
+_COLUMNS = "path, location, status, doc_id, content_key, detail, dated, story, sketch"
+
+
+def _record(row: tuple[Any, ...]) -> Record:
+    path, location, status, doc_id, content_key, detail, dated, story, sketch = row
+    return Record(path, location, status, doc_id, content_key, detail, bool(dated), story, sketch)
 
 
 def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:

@@ -67,7 +67,9 @@ def percent(share: float | None) -> str:
 def trend_text(trend: Trend, *, by_share: bool = False, colored: bool = False) -> str:
     """The trend as text: a header per series, one row per period with a bar each, then top words."""
     several = len(trend.series) > 1
-    lines = [_series_header(number, series, several) for number, series in enumerate(trend.series)]
+    lines = [
+        _series_header(number, series, several, trend.counted) for number, series in enumerate(trend.series)
+    ]
     if not trend.periods:
         lines.append("no dated matches to chart")
     values = plotted(trend, by_share)
@@ -84,7 +86,7 @@ def trend_text(trend: Trend, *, by_share: bool = False, colored: bool = False) -
             cells.append(f"{drawn} {count:>6,} {percent(share):>6}")
         lines.append(f"{period.label:<{label_width}}  " + "   ".join(cells))
     if trend.periods:
-        lines.append(f"by {trend.unit}; % = share of all dated articles in the {trend.unit}")
+        lines.append(f"by {trend.unit}; % = share of all dated {trend.counted} in the {trend.unit}")
     if note := no_share_note(trend):
         lines.append(note)
     for number, series in enumerate(trend.series):
@@ -109,11 +111,15 @@ def no_share_note(trend: Trend) -> str:
     return f"{NO_SHARE} : no dated article in the archive that {trend.unit}, so no share"
 
 
-def _series_header(number: int, series: Series, several: bool) -> str:
+def _series_header(number: int, series: Series, several: bool, counted: str) -> str:
     mark = f"[{number + 1}] " if several else ""
     undated = f", {series.undated:,} without a date (not charted)" if series.undated else ""
     searched = f" (searched as: {series.searched})" if series.searched != series.query else ""
-    found = plural(series.total, "matching article")
+    found = (
+        plural(series.total, "matching story", "matching stories")
+        if counted == "stories"
+        else plural(series.total, "matching article")
+    )
     return terminal_safe(f"{mark}{series.query}: {found}{undated}{searched}")
 
 
@@ -265,7 +271,7 @@ def _no_data_mark(period: Period, x: float, plot_height: float, paint: Callable[
 
 
 def _chart_title(trend: Trend, by_share: bool) -> str:
-    what = "share of all dated articles" if by_share else "matching articles"
+    what = f"share of all dated {trend.counted}" if by_share else f"matching {trend.counted}"
     return f"{what} per {trend.unit}: " + "; ".join(
         f"{series.query} ({series.dated:,} dated)" for series in trend.series
     )
@@ -316,5 +322,5 @@ def trend_table(trend: Trend) -> str:
         )
     return (
         f'<table class="trend-table"><thead><tr><th scope="col">{escape(trend.unit)}</th>{heads}'
-        f'<th scope="col">all dated articles</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<th scope="col">all dated {trend.counted}</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )

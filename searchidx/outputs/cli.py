@@ -348,6 +348,11 @@ def output_options(function: F) -> F:
     help="Only the matches: no related articles after them when the words match fewer than a page.",
 )
 @click.option("--show-query", is_flag=True, help="Print the query as searched (on stderr).")
+@click.option(
+    "--all-versions",
+    is_flag=True,
+    help="List every version of a story (syndicated copies, updates), not the best one alone.",
+)
 @click.option("--all", "every", is_flag=True, help="With --csv: every hit of the query, not one page.")
 @click.option("--mode", type=click.Choice(MODES),
               help="keyword = the words, semantic = the meaning, hybrid = both "
@@ -356,8 +361,8 @@ def output_options(function: F) -> F:
 def query_command(
     words: tuple[str, ...], index: Path | str, limit: int, page: int | None, offset: int | None,
     since: str | None, until: str | None, undated: bool, source: str | None, sort: str, facets: str,
-    snippets: int, snippet_chars: int, exact: bool, no_related: bool, show_query: bool, every: bool,
-    mode: str | None,
+    snippets: int, snippet_chars: int, exact: bool, no_related: bool, show_query: bool,
+    all_versions: bool, every: bool, mode: str | None,
     as_json: bool, as_jsonl: bool, urls_only: bool, count_only: bool, as_csv: bool, color: str,
 ) -> None:  # fmt: skip
     """Search the index for WORDS.
@@ -368,6 +373,9 @@ def query_command(
     searched as its likeliest correction (say --exact to search it as typed).
     When plain words match fewer articles than a page holds, the articles most
     like the best matches follow them, marked related (--no-related: none).
+    The versions of one story (a wire story run by several sites, an update)
+    are listed once, at the best one's rank, with the others named after it
+    (--all-versions: each listed); counts are of articles, and of stories.
     """
     output = _one_output(
         as_json=as_json, as_jsonl=as_jsonl, urls_only=urls_only, count_only=count_only, as_csv=as_csv
@@ -391,6 +399,7 @@ def query_command(
             mode="keyword" if output == "count_only" and mode is None else mode,
             # Lines of URLs or CSV cannot say a hit is only related: they list the matches.
             related=not no_related and output in ("text", "as_json", "as_jsonl"),
+            all_versions=all_versions,
         )  # fmt: skip
     _notes(results, show_query=show_query)
     _print_results(results, output, color)
@@ -505,6 +514,11 @@ def _print_hits(results: Results, color: str) -> None:
 @click.option("--until", metavar="WHEN", help="Chart up to WHEN.")
 @click.option("--source", metavar="SITE", help="Only articles from this site (shares are of its articles).")
 @click.option("--share", "by_share", is_flag=True, help="Draw the bars as shares of all dated articles.")
+@click.option(
+    "--stories",
+    is_flag=True,
+    help="Count stories, not articles: a story run by several sites once, when it first ran.",
+)
 @click.option("--words", type=click.IntRange(0, 100), default=10, show_default=True,
               help="Top words of each query's matches (0: none).")  # fmt: skip
 @click.option("--sources", type=click.IntRange(0, 100), default=5, show_default=True,
@@ -514,7 +528,8 @@ def _print_hits(results: Results, color: str) -> None:
 @color_option
 def trend_command(
     queries: tuple[str, ...], index: Path | str, by: str | None, since: str | None, until: str | None,
-    source: str | None, by_share: bool, words: int, sources: int, as_json: bool, as_csv: bool, color: str,
+    source: str | None, by_share: bool, stories: bool, words: int, sources: int, as_json: bool, as_csv: bool,
+    color: str,
 ) -> None:  # fmt: skip
     """Chart how many articles match each of QUERIES per day, week, month or year.
 
@@ -532,6 +547,7 @@ def trend_command(
         trend = ix.trend(
             list(queries), by=by, since=since, until=until, source=source,  # type: ignore[arg-type]
             words=0 if output == "as_csv" else words, sources=0 if output == "as_csv" else sources,
+            stories=stories,
         )  # fmt: skip
     if output == "as_json":
         _print_json(trend_json(trend))

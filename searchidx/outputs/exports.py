@@ -42,7 +42,7 @@ def trend_rows(trend: Trend) -> Iterator[list[str]]:
 
     A period without any dated article has its count (0) and an empty share: a share of nothing is undefined.
     """
-    yield list(TREND_COLUMNS)
+    yield [*TREND_COLUMNS[:-1], f"dated_{trend.counted}"]
     for series in trend.series:
         for number, period in enumerate(trend.periods):
             share = series.shares[number]

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from searchidx import IngestReport
 from searchidx.errors import plural, terminal_safe
-from searchidx.results import Article, Hit, MarkedText, Results, Series, Stats, Trend
+from searchidx.results import Article, Hit, MarkedText, Results, Series, Stats, Trend, Version
 
 if TYPE_CHECKING:
     from searchidx.results import CheckReport
 
 NO_MARKS = ("", "")
+NO_SITE = "no site"  # versions without a URL, beside others with one
 # How the matches were ranked, after the count of them, when not by their words alone.
 RANKED = {
     "keyword": "",
@@ -42,7 +43,22 @@ def hit_text(hit: Hit, marks: tuple[str, str]) -> str:
     lines = [f"{hit.rank}. {title}", "   " + terminal_safe(" · ".join(details))]
     if hit.snippet:
         lines.append("   " + safe_marked(MarkedText(hit.snippet, hit.highlights), marks))
+    if hit.versions:
+        lines.append("   " + terminal_safe(versions_text(hit)))
     return "\n".join(lines) + "\n"
+
+
+def versions_text(hit: Hit) -> str:
+    """'and 3 other versions: bbc.co.uk, reuters.com (2)' (their sites), or 'and 2 other versions'."""
+    sites: dict[str, int] = {}
+    for version in hit.versions:
+        sites[version.source or NO_SITE] = sites.get(version.source or NO_SITE, 0) + 1
+    said = f"and {plural(len(hit.versions), 'other version')}"
+    if list(sites) == [NO_SITE]:
+        return said
+    return f"{said}: " + ", ".join(
+        site if count == 1 else f"{site} ({count})" for site, count in sites.items()
+    )
 
 
 def location(path: str, record: str) -> str:
@@ -76,7 +92,16 @@ def showing_text(results: Results) -> str:
     """'showing 1-10 of 243', 'showing 1-3 of 3 and 7 related articles', '... and 7 found by meaning'
     (a page with hits), with how the matches were ranked when not by their words alone."""
     first, last = results.offset + 1, results.offset + len(results)
-    return f"showing {first}-{last} of {total_text(results)}{_following_text(results)}{RANKED[results.mode]}"
+    return (
+        f"showing {first}-{last} of {counted_text(results)}{_following_text(results)}{RANKED[results.mode]}"
+    )
+
+
+def counted_text(results: Results) -> str:
+    """'243', or '77 articles, 61 stories' when some articles are versions of one story; 'about 12,300'."""
+    if results.stories is None or results.stories == results.total:
+        return total_text(results)
+    return f"{plural(results.total, 'article')}, {plural(results.stories, 'story', 'stories')}"
 
 
 def no_match_text(results: Results) -> str:
@@ -122,6 +147,8 @@ def results_json(results: Results) -> dict[str, Any]:
         "plain_words": results.plain_words,
         "total": results.total,
         "total_is_exact": results.total_is_exact,
+        "stories": results.stories,
+        "grouped": results.grouped,
         "took_ms": round(results.took * 1000, 3),
         "page": results.page,
         "limit": results.limit,
@@ -153,6 +180,8 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "path": hit.path,
         "record": hit.record or None,
         "crawled": hit.crawled.isoformat() if hit.crawled else None,
+        "story": hit.story,
+        "versions": [version_json(version) for version in hit.versions],
         "score": round(hit.score, 6),
         "by_meaning": hit.by_meaning,
         "related": hit.related,
@@ -165,13 +194,26 @@ def hit_json(hit: Hit) -> dict[str, Any]:
     }
 
 
+def version_json(version: Version) -> dict[str, Any]:
+    """Another version of a hit's story, as JSON."""
+    return {
+        "id": version.id,
+        "title": version.title,
+        "date": version.date.isoformat() if version.date else None,
+        "url": version.url,
+        "source": version.source,
+        "path": version.path,
+    }
+
+
 def trend_json(trend: Trend) -> dict[str, Any]:
     """The ``trend --json`` document (and ``/api/trend``): the periods, then each query's series."""
     return {
         "by": trend.unit,
+        "counted": trend.counted,
         "periods": [
             {"label": period.label, "start": period.start.isoformat(), "end": period.end.isoformat(),
-             "dated_articles": articles}
+             f"dated_{trend.counted}": articles}
             for period, articles in zip(trend.periods, trend.articles, strict=True)
         ],
         "series": [series_json(series) for series in trend.series],

@@ -12,7 +12,7 @@ from array import array
 from collections import defaultdict
 from typing import Any
 
-from whoosh.fields import DATETIME, ID, TEXT, FieldType, Schema
+from whoosh.fields import DATETIME, ID, NUMERIC, TEXT, FieldType, Schema
 from whoosh.formats import Existence, Positions
 from whoosh.system import _INT_SIZE, pack_uint
 
@@ -21,7 +21,7 @@ from searchidx.query.ranking import HEADLINE_WEIGHT
 
 # Bumped whenever the fields or their analysis change; kept in the pickled schema
 # (and the manifest), and checked whenever an index is opened.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 VERSION_ATTRIBUTE = "searchidx_schema_version"
 
 
@@ -117,6 +117,9 @@ def build_schema() -> Schema:
         record=ID(stored=True),
         # When a crawler captured the page (web archives): kept apart, never taken for the date.
         crawled=DATETIME(stored=True),
+        # The story it is a version of (searchidx.ingesting.stories): the first version's id, as a
+        # number, so a search counts and groups stories from the column.
+        story=NUMERIC(numtype=int, bits=64, signed=False, stored=True, sortable=True),
         spelling=SpellingWords(),
     )
     setattr(schema, VERSION_ATTRIBUTE, SCHEMA_VERSION)  # pickled with the schema into the index

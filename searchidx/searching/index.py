@@ -63,8 +63,10 @@ from searchidx.results import (
     TopWord,
     Trend,
     Unit,
+    Version,
 )
 from searchidx.searching.fusion import CANDIDATES, rerank
+from searchidx.searching.grouping import first_versions, other_versions, page_of_stories, story_of
 from searchidx.searching.related import (
     FEEDBACK_DOCS,
     OVERFETCH,
@@ -166,6 +168,7 @@ class Index:
         mode: str | None = None,
         related: bool = True,
         deadline: float | None = None,
+        all_versions: bool = False,
     ) -> Results:
         """Search and return one page of hits with snippets, and the facet counts asked for.
 
@@ -190,6 +193,10 @@ class Index:
         ``deadline`` (a :func:`time.monotonic` instant) stops a search still
         running then with :class:`~searchidx.errors.SearchTimeoutError`; every
         query's cost is bounded anyway (:mod:`searchidx.query.bounds`).
+        The versions of one story (syndicated copies, updates: see
+        :mod:`searchidx.ingesting.stories`) are one hit, at the rank of the best,
+        with the others in :attr:`Hit.versions`, unless ``all_versions``; totals
+        and facets count articles either way, and ``Results.stories`` the stories.
         """
         started = time.perf_counter()
         facet_names = _check(limit, page, offset, sort, facets, snippets, snippet_chars)
@@ -201,27 +208,41 @@ class Index:
         filters = _filters(since, until, undated, source, now or datetime.now(UTC))
         depth = min(skip + limit, MAX_HITS)
         mode = self._mode(mode, sort)
-        if mode == "keyword":
+
+        def find(skip: int, depth: int) -> _Searched:
+            if mode != "keyword":
+                return self._by_meaning(query, parsed, mode, filters, skip, depth, exact=exact,
+                                        exact_total=exact_total)  # fmt: skip
             searched = self._search(parsed, depth, filters, sort, skip, exact=exact, exact_total=exact_total)
             if not searched.page.rows and not searched.page.exact:  # past the last page: say exactly where
                 searched = self._search(parsed, depth, filters, sort, skip, exact=exact, exact_total=True)
             if related and sort == "relevance":
                 searched = self._with_related(searched, filters, skip, depth)
+            return searched
+
+        if all_versions:
+            searched = find(skip, depth)
+            rows = searched.page.rows
         else:
-            searched = self._by_meaning(query, parsed, mode, filters, skip, depth, exact=exact,
-                                        exact_total=exact_total)  # fmt: skip
+            searched, rows = self._stories_page(find, skip, limit)
         if skip < searched.total and skip + limit > MAX_HITS:  # a page past the last one is said so
             raise QueryError(f"Pages go no deeper than hit {MAX_HITS:,}; narrow the search instead.")
-        words, phrases = self._marking(searched.query, searched.page.rows) if snippets else (frozenset(), ())
+        words, phrases = self._marking(searched.query, rows) if snippets else (frozenset(), ())
+        versions = {} if all_versions else self._other_versions(searched.query, filters, rows)
         shown = [
-            self._hit(rank, row, words, phrases, snippets, snippet_chars)
-            for rank, row in enumerate(searched.page.rows, start=skip + 1)
+            self._hit(rank, row, words, phrases, snippets, snippet_chars, versions.get(row.fields["id"], ()))
+            for rank, row in enumerate(rows, start=skip + 1)
         ]
         hits = tuple(hit for hit in shown if not (hit.related or hit.by_meaning))
         left_out = (
             self._backend.undated_matches(searched.query, filters.source)
             if searched.total == 0 and filters.ranged
             else 0
+        )
+        stories = (
+            (self._backend.story_count(searched.query, filters) if searched.total else 0)
+            if searched.page.exact
+            else None
         )
         return Results(
             query=query,
@@ -243,7 +264,39 @@ class Index:
             mode=mode,
             related=tuple(hit for hit in shown if hit.related),
             found_by_meaning=tuple(hit for hit in shown if hit.by_meaning),
+            stories=stories,
+            grouped=not all_versions,
         )
+
+    def _stories_page(
+        self, find: Callable[[int, int], _Searched], skip: int, limit: int
+    ) -> tuple[_Searched, list[Row]]:
+        """The page of stories ``skip`` to ``skip + limit`` (:mod:`searchidx.searching.grouping`), each
+        at the rank of its best version, and the search whose ranking it was read from."""
+        found: list[_Searched] = []
+
+        def ranked(window: int) -> tuple[list[Row], bool]:
+            found.append(find(0, window))
+            page = found[-1].page
+            return page.rows, len(page.rows) < window or (page.exact and page.total <= window)
+
+        rows = page_of_stories(ranked, skip, limit, MAX_HITS)
+        if not any(row.related or row.by_meaning for row in rows):
+            return found[-1], rows
+        # What follows the matches is on the page where they end (or on the first when none matches).
+        matched = first_versions(row for row in found[-1].page.rows if not (row.related or row.by_meaning))
+        return found[-1], rows if skip < len(matched) or not matched and skip == 0 else []
+
+    def _other_versions(
+        self, query: Any, filters: Filters, rows: list[Row]
+    ) -> dict[str, tuple[Version, ...]]:
+        """For each matching row shown, by id, the other versions of its story that match ``query`` too."""
+        matches = [row for row in rows if not (row.related or row.by_meaning)]
+        if not matches:
+            return {}
+        stories = replace(filters, stories=frozenset(story_of(row) for row in matches))
+        versions = self._backend.run(query, MAX_HITS, stories, "relevance", 0).rows
+        return other_versions(matches, versions)
 
     def _parsed(self, text: str) -> ParsedQuery:
         """The query parsed, its prefixes, wildcards and fuzzy words bounded to the words the index
@@ -435,6 +488,7 @@ class Index:
         sources: int = 10,
         now: datetime | None = None,
         deadline: float | None = None,
+        stories: bool = False,
     ) -> Trend:
         """Attention over time: each query's matches per day, week, month or year, side by side.
 
@@ -446,7 +500,8 @@ class Index:
         the matches (or ``since``..``until``). ``words`` top words (against the
         whole archive, in the 200 most relevant matches) and ``sources`` top
         sources come with each series; 0 leaves them out. ``deadline`` as for
-        :meth:`search`.
+        :meth:`search`. With ``stories`` the counts are of stories (the versions of
+        one story counted once, in the period of its first matching version).
 
         >>> with Index("index/") as ix:  # doctest: +SKIP
         ...     ix.trend(["oil", "coffee"], by="month").series[0].counts
@@ -455,8 +510,8 @@ class Index:
         texts = [queries] if isinstance(queries, str) else list(queries)
         _check_trend(texts, by, words, sources)
         filters = _filters(since, until, False, source, now or datetime.now(UTC))
-        answered = [self._answered(text, filters, words) for text in texts]
-        everything = self._backend.day_counts(None, Filters(source=filters.source))
+        answered = [self._answered(text, filters, words, stories) for text in texts]
+        everything = self._backend.day_counts(None, Filters(source=filters.source), stories=stories)
         trend = build_trend(
             [(text, _answering_text(text, searched), counts) for text, searched, counts in answered],
             everything,
@@ -468,14 +523,17 @@ class Index:
             self._described(series, searched, filters, words, sources)
             for series, (_, searched, _) in zip(trend.series, answered, strict=True)
         ]
-        return Trend(trend.unit, trend.periods, trend.articles, tuple(described))
+        counted = "stories" if stories else "articles"
+        return Trend(trend.unit, trend.periods, trend.articles, tuple(described), counted)
 
-    def _answered(self, text: str, filters: Filters, words: int) -> tuple[str, _Searched, DayCounts]:
+    def _answered(
+        self, text: str, filters: Filters, words: int, stories: bool
+    ) -> tuple[str, _Searched, DayCounts]:
         """The query that answers ``text`` (with its most relevant matches when top words are asked for)."""
         parsed = self._parsed(text)
         depth = WORDS_SAMPLE if words else 1
         searched = self._search(parsed, depth, filters, "relevance", 0, exact=False, exact_total=False)
-        return text, searched, self._backend.day_counts(searched.query, filters)
+        return text, searched, self._backend.day_counts(searched.query, filters, stories=stories)
 
     def _described(
         self, series: Series, searched: _Searched, filters: Filters, words: int, sources: int
@@ -580,7 +638,7 @@ class Index:
 
     def _hit(
         self, rank: int, row: Row, words: frozenset[str], phrases: tuple[tuple[str, ...], ...],
-        fragments: int, chars: int,
+        fragments: int, chars: int, versions: tuple[Version, ...] = (),
     ) -> Hit:  # fmt: skip
         """One hit; ``words`` (stems) and ``phrases`` are marked where they occur."""
         stored = row.fields
@@ -616,6 +674,8 @@ class Index:
             related=row.related,
             record=stored.get("record", ""),
             crawled=_utc(stored.get("crawled")),
+            story=story_of(row),
+            versions=versions,
         )
 
 
@@ -636,6 +696,7 @@ def search(
     exact_total: bool = False,
     mode: str | None = None,
     related: bool = True,
+    all_versions: bool = False,
 ) -> Results:
     """Search the index once: open it, run :meth:`Index.search`, close it.
 
@@ -661,6 +722,7 @@ def search(
             exact_total=exact_total,
             mode=mode,
             related=related,
+            all_versions=all_versions,
         )
 
 
@@ -764,10 +826,12 @@ def trend(
     source: str | None = None,
     words: int = 10,
     sources: int = 10,
+    stories: bool = False,
 ) -> Trend:
     """Chart once: open the index, run :meth:`Index.trend`, close it.
 
     Example: ``trend(["oil", "coffee"], index="index/", by="month").series[1].counts``.
     """
     with Index(index) as ix:
-        return ix.trend(queries, by=by, since=since, until=until, source=source, words=words, sources=sources)
+        return ix.trend(queries, by=by, since=since, until=until, source=source, words=words, sources=sources,
+                        stories=stories)  # fmt: skip

@@ -23,7 +23,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -53,6 +53,7 @@ INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,200}")
 TERMS_ANALYZER = "searchidx_terms"
 # Fields holding analysed terms: searched, never returned (the text is under ``shown``).
 TERM_FIELDS = ("title", "body", "url", "spelling", "names")
+STORY_PAGE = 10_000  # stories per page of a composite aggregation
 # Searches that meet a shard without a live copy (a node just died) are tried again this long.
 SEARCH_RETRY_SECONDS = 20.0
 # A word counts as a name in an article when at least this share of its occurrences is capitalized.
@@ -258,6 +259,7 @@ def index_body(shards: int, replicas: int) -> Dsl:
                 "record": {"type": "keyword"},
                 "date": {"type": "date"},
                 "crawled": {"type": "date"},
+                "story": {"type": "keyword"},
                 "shown": {"type": "object", "enabled": False},
             },
         },
@@ -298,6 +300,7 @@ class DocumentBuilder:
             "source": fields.get("source") or None,
             "path": fields["path"],
             "record": fields.get("record") or None,
+            "story": f"{fields['story']:016x}",
             "shown": {"title": fields["title"], "body": fields["_stored_body"], "url": url},
         }
         for name in ("date", "crawled"):
@@ -319,6 +322,7 @@ def stored_fields(hit: Dsl) -> dict[str, Any]:
         "source": source.get("source") or "",
         "path": source.get("path", ""),
         "record": source.get("record") or "",
+        "story": source.get("story") or source["id"],
         "date": _naive_utc(raw_date) if raw_date else None,
         "crawled": _naive_utc(raw_crawled) if raw_crawled else None,
     }
@@ -516,9 +520,21 @@ class OpenSearchBackend:
         answer = self.search(body)["aggregations"]
         return {name: _facet(name, answer) for name in names}
 
-    def day_counts(self, query: Any | None, filters: Filters) -> DayCounts:
-        """Matches of ``query`` (every document when None) and ``filters`` per UTC day, from aggregations."""
+    def day_counts(self, query: Any | None, filters: Filters, *, stories: bool = False) -> DayCounts:
+        """Matches of ``query`` (every document when None) and ``filters`` per UTC day, from aggregations;
+        with ``stories``, each story once, on its first matching version's day."""
         matched = {"match_all": {}} if query is None else self.translator().dsl(query)
+        if stories:
+            per_day: dict[date, int] = {}
+            undated = 0
+            for bucket in self._stories(self._filtered(matched, filters)):
+                first = bucket["first"]["value_as_string"] if bucket["first"]["value"] is not None else None
+                if first is None:
+                    undated += 1
+                else:
+                    day = _naive_utc(first).date()
+                    per_day[day] = per_day.get(day, 0) + 1
+            return DayCounts(dict(sorted(per_day.items())), undated)
         days = {"field": "date", "calendar_interval": "day", "format": "yyyy-MM-dd", "min_doc_count": 1}
         body = {
             "query": self._filtered(matched, filters),
@@ -528,6 +544,31 @@ class OpenSearchBackend:
         buckets = answer["days"]["buckets"]
         per_day = {date.fromisoformat(bucket["key_as_string"]): bucket["doc_count"] for bucket in buckets}
         return DayCounts(per_day, int(answer["undated"]["doc_count"]))
+
+    def story_count(self, query: Any, filters: Filters) -> int:
+        """How many distinct stories match: counted exactly, a page of stories at a time."""
+        return sum(
+            1 for _ in self._stories(self._filtered(self.translator().dsl(query), filters), dated=False)
+        )
+
+    def _stories(self, query: Dsl, *, dated: bool = True) -> Iterator[Dsl]:
+        """Every story among the documents ``query`` matches (a composite aggregation's buckets, paged;
+        exact, where a cardinality aggregation estimates), with its first version's date if ``dated``."""
+        after: Dsl | None = None
+        while True:
+            composite: Dsl = {"size": STORY_PAGE, "sources": [{"story": {"terms": {"field": "story"}}}]}
+            if after is not None:
+                composite["after"] = after
+            aggregation: Dsl = {"composite": composite}
+            if dated:
+                aggregation["aggs"] = {"first": {"min": {"field": "date"}}}
+            answer = self.search({"query": query, "aggs": {"stories": aggregation}})["aggregations"][
+                "stories"
+            ]
+            yield from answer["buckets"]
+            after = answer.get("after_key")
+            if after is None or len(answer["buckets"]) < STORY_PAGE:
+                return
 
     def marked_words(self, query: Any, rows: list[Row]) -> frozenset[str]:
         """The words and phrase words of ``query``; prefix and wildcard words as the hits hold them,
@@ -723,6 +764,8 @@ class OpenSearchBackend:
             parts.append({"range": {"date": bounds}} if bounds else {"exists": {"field": "date"}})
         if filters.source:
             parts.append({"term": {"source": filters.source}})
+        if filters.stories:
+            parts.append({"terms": {"story": sorted(filters.stories)}})
         return {"bool": {"must": [query], "filter": parts}} if parts else query
 
     def _meta(self) -> dict[str, str]:

@@ -18,6 +18,7 @@ what differs lives here:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -177,7 +178,7 @@ class ClusterManifest(Manifest):
                 for key, value in source.get("meta", {}).items():
                     self.set_meta(key, str(value))
             elif hit["_id"] != LOCK_ID:
-                records = [Record(**fields) for fields in source.get("records", [])]
+                records = [_record(fields) for fields in source.get("records", [])]
                 self.remember(hit["_id"], source["hash"], records, source.get("stamp", ""))
         super().commit()
 
@@ -187,7 +188,7 @@ class ClusterManifest(Manifest):
             for path, digest, stamp in self._connection.execute("SELECT path, hash, stamp FROM files")
         }
         for record in self.records_of(files):
-            files[record.path]["records"].append(record.__dict__)
+            files[record.path]["records"].append(_fields(record))
         return files
 
     def commit(self) -> None:
@@ -215,6 +216,20 @@ class ClusterManifest(Manifest):
                 f"The cluster at {self._address.shown} did not take {len(failed)} ingest records; "
                 "run the same ingest again (documents are kept, the records catch up)."
             )
+
+
+def _fields(record: Record) -> dict[str, Any]:
+    """A record as the cluster keeps it (JSON: the sketch in base 64)."""
+    fields = dict(record.__dict__)
+    if record.sketch is not None:
+        fields["sketch"] = base64.b64encode(record.sketch).decode("ascii")
+    return fields
+
+
+def _record(fields: dict[str, Any]) -> Record:
+    """A record the cluster kept (:func:`_fields`)."""
+    sketch = fields.get("sketch")
+    return Record(**{**fields, "sketch": base64.b64decode(sketch) if sketch else None})
 
 
 @dataclass

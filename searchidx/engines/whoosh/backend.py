@@ -34,6 +34,7 @@ from searchidx.engines.whoosh.facets import (
     date_of,
     date_values,
     newest_first_key,
+    story_values,
 )
 from searchidx.engines.whoosh.storage import open_index, read_index_files
 from searchidx.errors import DocumentNotFoundError
@@ -188,17 +189,48 @@ class WhooshBackend:
         docnums = matching_documents(searcher, query, self._allow(searcher, filters))
         return count_facets(searcher.reader(), docnums, names)
 
-    def day_counts(self, query: Any | None, filters: Filters) -> DayCounts:
-        """Matches of ``query`` (every document when None) and ``filters`` per UTC day (the date column)."""
+    def day_counts(self, query: Any | None, filters: Filters, *, stories: bool = False) -> DayCounts:
+        """Matches of ``query`` (every document when None) and ``filters`` per UTC day (the date column);
+        with ``stories``, each story once, on its first matching version's day (the story column)."""
         import numpy as np  # only charts and ranked searches need it
+
+        reader = self._searcher().reader()
+        chosen = self._chosen(query, filters)
+        if chosen is None:
+            return DayCounts({}, 0)
+        raw = date_values(reader)[chosen]
+        if stories:
+            codes = story_values(reader)[chosen]
+            order = np.lexsort((raw, codes))  # by story, then earliest first
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = codes[order][1:] != codes[order][:-1]
+            raw = raw[order][first]
+        missing = raw == MISSING_DATE
+        days, counts = np.unique(raw[~missing] // MICROSECONDS_PER_DAY, return_counts=True)
+        per_day = {date.fromordinal(int(day) + 1): int(n) for day, n in zip(days, counts, strict=True)}
+        return DayCounts(per_day, int(np.count_nonzero(missing)))
+
+    def story_count(self, query: Any, filters: Filters) -> int:
+        """How many distinct values of the story column the matching documents hold."""
+        import numpy as np
+
+        chosen = self._chosen(query, filters)
+        if chosen is None:
+            return 0
+        return len(np.unique(story_values(self._searcher().reader())[chosen]))
+
+    def _chosen(self, query: Any | None, filters: Filters) -> Any:
+        """The numbers of the documents matching ``query`` (every one when None) and ``filters``, as a
+        mask over the index; None for an index without documents."""
+        import numpy as np
+
+        from searchidx.engines.whoosh.topk import matching_documents
 
         searcher = self._searcher()
         reader = searcher.reader()
         size = reader.doc_count_all()
         if not size:
-            return DayCounts({}, 0)
-        from searchidx.engines.whoosh.topk import matching_documents
-
+            return None
         raw = date_values(reader)
         missing = raw == MISSING_DATE
         site = _site_filter(filters.source)
@@ -216,9 +248,9 @@ class WhooshBackend:
                 chosen &= raw >= datetime_to_long(filters.start)
             if filters.end is not None:
                 chosen &= raw <= datetime_to_long(filters.end)
-        days, counts = np.unique(raw[chosen & ~missing] // MICROSECONDS_PER_DAY, return_counts=True)
-        per_day = {date.fromordinal(int(day) + 1): int(n) for day, n in zip(days, counts, strict=True)}
-        return DayCounts(per_day, int(np.count_nonzero(chosen & missing)))
+        if filters.stories:
+            chosen &= np.isin(story_values(reader), _story_codes(filters.stories))
+        return chosen
 
     def marked_words(self, query: Any, rows: list[Row]) -> frozenset[str]:
         """The indexed words a hit of ``query`` can have matched, over the whole index's words."""
@@ -295,12 +327,26 @@ class WhooshBackend:
         is the set of documents whose date column is empty.
         """
         site = _site_filter(filters.source)
-        if filters.undated:
-            chosen = self._undated(searcher)
-            return chosen & set(searcher.docs_for_query(site)) if site is not None else chosen
+        if filters.undated or filters.stories:
+            chosen = self._undated(searcher) if filters.undated else None
+            if filters.stories:
+                versions = self._versions(searcher, filters.stories)
+                chosen = versions if chosen is None else chosen & versions
+            assert chosen is not None
+            dated = wq.DateRange("date", filters.start, filters.end) if filters.ranged else None
+            parts = [part for part in (dated, site) if part is not None]
+            return chosen & set(searcher.docs_for_query(wq.And(parts))) if parts else chosen
         dated = wq.DateRange("date", filters.start, filters.end) if filters.ranged else None
         parts = [part for part in (dated, site) if part is not None]
         return wq.And(parts) if len(parts) > 1 else (parts[0] if parts else None)
+
+    def _versions(self, searcher: Any, stories: frozenset[str]) -> set[int]:
+        """The live documents that are versions of ``stories``."""
+        import numpy as np
+
+        reader = searcher.reader()
+        live = _live_documents(reader)
+        return set(live[np.isin(story_values(reader)[live], _story_codes(stories))].tolist())
 
     def _undated(self, searcher: Any) -> set[int]:
         reader = searcher.reader()
@@ -495,6 +541,13 @@ def _site_filter(source: str | None) -> Any:
     return wq.Term("source", source) if source else None
 
 
+def _story_codes(stories: frozenset[str]) -> Any:
+    """Stories (16 hex digits each) as the numbers the story column holds."""
+    import numpy as np
+
+    return np.array([int(story, 16) for story in stories], dtype=np.uint64)
+
+
 def stored_fields(searcher: Any, docnum: int) -> dict[str, Any]:
     """Document ``docnum``'s stored fields; stored fields without an id were decoded from damaged bytes.
 
@@ -504,7 +557,8 @@ def stored_fields(searcher: Any, docnum: int) -> dict[str, Any]:
     fields = searcher.stored_fields(docnum)
     if not isinstance(fields, dict) or not isinstance(fields.get("id"), str):
         raise FileFormatError(f"the stored fields of document {docnum} have no id")
-    return dict(fields)
+    story = fields.get("story")
+    return {**fields, "story": f"{story:016x}" if isinstance(story, int) else fields["id"]}
 
 
 def _id_reader(searcher: Any) -> Callable[[int], str]:

@@ -67,31 +67,44 @@ def count_facets(reader: Any, docnums: Iterable[int], names: Iterable[str]) -> d
 
 
 def date_values(reader: Any) -> Any:
-    """Every document's raw date column value (:data:`MISSING_DATE` for none), read once per reader.
+    """Every document's raw date column value (:data:`MISSING_DATE` for none), read once per reader."""
+    cached = _COLUMNS.setdefault(reader, {})
+    if "date" not in cached:
+        cached["date"] = valid_dates(_numbers(reader, "date"))
+    return cached["date"]
+
+
+def story_values(reader: Any) -> Any:
+    """Every document's story, as the number its 16 hex digits make, read once per reader."""
+    cached = _COLUMNS.setdefault(reader, {})
+    if "story" not in cached:
+        cached["story"] = _numbers(reader, "story")
+    return cached["story"]
+
+
+def _numbers(reader: Any, name: str) -> Any:
+    """A 64-bit numeric column of every document, as an array.
 
     Each segment is read apart: Whoosh's multi-segment column reader leaves
     out a segment with no file for the column (no document in it has a
-    date), so every later document would point into the wrong segment.
+    value), so every later document would point into the wrong segment.
     """
     import numpy as np
 
-    cached = _COLUMNS.setdefault(reader, {})
-    if "date" not in cached:
-        parts = [np.zeros(0, dtype=np.uint64)]
-        for leaf, _ in reader.leaf_readers():
-            count = leaf.doc_count_all()
-            if not count:  # also the reader of an index with no segment, which has no columns
-                continue
-            column = leaf.column_reader("date", translate=False)
-            if isinstance(column, NumericColumn.Reader) and column._fixedlen == 8:  # its bytes, in one read
-                stored = np.frombuffer(column._dbfile.get(column._basepos, column._count * 8), dtype=">u8")
-                values = np.full(count, column._default, dtype=np.uint64)
-                values[: len(stored)] = stored[:count]
-            else:  # a segment without the column: Whoosh gives its default for each document
-                values = np.fromiter((int(value) for value in column), dtype=np.uint64, count=count)
-            parts.append(values)
-        cached["date"] = valid_dates(np.concatenate(parts))
-    return cached["date"]
+    parts = [np.zeros(0, dtype=np.uint64)]
+    for leaf, _ in reader.leaf_readers():
+        count = leaf.doc_count_all()
+        if not count:  # also the reader of an index with no segment, which has no columns
+            continue
+        column = leaf.column_reader(name, translate=False)
+        if isinstance(column, NumericColumn.Reader) and column._fixedlen == 8:  # its bytes, in one read
+            stored = np.frombuffer(column._dbfile.get(column._basepos, column._count * 8), dtype=">u8")
+            values = np.full(count, column._default, dtype=np.uint64)
+            values[: len(stored)] = stored[:count]
+        else:  # a segment without the column: Whoosh gives its default for each document
+            values = np.fromiter((int(value) for value in column), dtype=np.uint64, count=count)
+        parts.append(values)
+    return np.concatenate(parts)
 
 
 def valid_dates(values: Any) -> Any:

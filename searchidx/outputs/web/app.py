@@ -292,7 +292,12 @@ class _Site:
 
 
 def _hits(hits: tuple[Hit, ...], shown: PublicPaths) -> tuple[Hit, ...]:
-    return tuple(replace(hit, path=shown(hit.path)) for hit in hits)
+    return tuple(
+        replace(
+            hit, path=shown(hit.path), versions=tuple(replace(v, path=shown(v.path)) for v in hit.versions)
+        )
+        for hit in hits
+    )
 
 
 class _Resource:
@@ -321,6 +326,7 @@ def _page_state(req: falcon.Request, ix: Index) -> PageState:
         vs=tuple(query for query in _texts(req, "vs", MAX_TREND_QUERIES - 1) if query.strip()),
         by=_period(req) or "",
         share=_flag(req, "share"),
+        all_versions=_flag(req, "all_versions"),
         mode=_mode(req),
         modes=ix.modes(),
     )
@@ -348,6 +354,7 @@ class _SearchPage(_Resource):
             state.q, page=state.page, since=state.since or None, until=state.until or None,
             undated=state.undated, source=state.source or None, sort=state.sort,  # type: ignore[arg-type]
             facets=PAGE_FACETS, exact=state.exact, mode=state.mode or None, deadline=deadline,
+            all_versions=state.all_versions,
         )  # fmt: skip
 
 
@@ -435,7 +442,7 @@ class _ApiSearch(_Resource):
             "until": _text(req, "until", 100) or None, "undated": _flag(req, "undated"),
             "source": _text(req, "source", 255) or None, "sort": _choice(req, "sort", SORTS),
             "facets": facets, "exact": _flag(req, "exact"), "mode": _mode(req) or None,
-            "related": _flag(req, "related", default=True),
+            "related": _flag(req, "related", default=True), "all_versions": _flag(req, "all_versions"),
         }  # fmt: skip
         results = self.run(lambda deadline: self.ix.search(query, deadline=deadline, **options),
                            costly=is_costly(query))  # fmt: skip
@@ -449,6 +456,7 @@ class _ApiTrend(_Resource):
             "by": _period(req), "since": _text(req, "since", 100) or None,
             "until": _text(req, "until", 100) or None, "source": _text(req, "source", 255) or None,
             "words": _count(req, "words", 10), "sources": _count(req, "sources", 10),
+            "stories": _flag(req, "stories"),
         }  # fmt: skip
         key = ("api", tuple(queries), tuple(sorted(options.items())))
         trend = self.site.trend(key, lambda deadline: self.ix.trend(queries, deadline=deadline, **options))

@@ -12,6 +12,7 @@ import html
 from dataclasses import dataclass, replace
 from urllib.parse import quote, urlencode, urlsplit
 
+from searchidx.errors import plural
 from searchidx.outputs.charts import (
     CHART_WIDTH,
     SERIES_CLASSES,
@@ -44,6 +45,7 @@ class PageState:
     vs: tuple[str, ...] = ()
     by: str = ""
     share: bool = False
+    all_versions: bool = False  # every version of a story listed, not the best one alone
     mode: str = ""  # "" = the index's default (hybrid when it has vectors)
     modes: tuple[str, ...] = ("keyword",)  # what the index can search by (not in the URL)
 
@@ -67,6 +69,7 @@ class PageState:
                 "exact",
                 "by",
                 "share",
+                "all_versions",
             )
             if (value := getattr(state, name)) != getattr(DEFAULT_STATE, name)
         ]
@@ -283,6 +286,10 @@ def summary(state: PageState, results: Results) -> str:
     parts = []
     if results.hits:
         shown = f"{showing_text(results)} in {results.took * 1000:.0f} ms"
+        if results.stories is not None and results.stories != results.total:
+            other = "one per story" if state.all_versions else "every version"
+            shown += f' · <a href="{e(state.url(all_versions=not state.all_versions))}">show {other}</a>'
+
     elif results.total:
         shown = (f"Page {state.page} is past the last page: {results.total:,} matches fill "
                  f'<a href="{e(state.url(page=results.pages))}">{results.pages:,} pages</a>.')  # fmt: skip
@@ -347,8 +354,23 @@ def hit_item(state: PageState, hit: Hit) -> str:
     snippet = MarkedText(hit.snippet, hit.highlights).html()
     return (
         f'<li class="hit"><h2><a href="{e(target)}">{title}</a></h2>'
-        f'<p class="meta">{" · ".join(meta)}</p><p class="snippet">{snippet}</p></li>'
+        f'<p class="meta">{" · ".join(meta)}</p><p class="snippet">{snippet}</p>'
+        f"{versions_list(state, hit)}</li>"
     )
+
+
+def versions_list(state: PageState, hit: Hit) -> str:
+    """'and 2 other versions: site, site' under a hit, each a link (to its page, else its stored copy)."""
+    if not hit.versions:
+        return ""
+    links = []
+    for version in hit.versions:
+        target = safe_link(version.url) or document_url(version.id, state.q)
+        links.append(
+            f'<a href="{e(target)}" title="{e(version.title)}">{e(version.source or "stored copy")}</a>'
+        )
+    said = plural(len(hit.versions), "other version")
+    return f'<p class="versions">and {said}: {", ".join(links)}</p>'
 
 
 def document_url(doc_id: str, query: str) -> str:

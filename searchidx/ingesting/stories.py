@@ -1,0 +1,259 @@
+"""Stories: the syndicated and updated versions of one article, found at ingest and given one id.
+
+A wire story runs on many sites with a new headline, a byline, a dateline, a
+paragraph cut or added and a word changed here and there; a site re-publishes
+its own story as an update. Each article gets a :class:`Sketch` of its text: a
+MinHash of its three-word shingles (Broder's resemblance), the numbers it
+states, its headline's words and its day. Locality-sensitive hashing over the
+MinHash (bands of rows) finds the earlier articles it may be a version of,
+and :func:`same_story` decides.
+
+Precision is the hard part: Reuters-style templated reports ("Qtly div 10 cts
+vs 10 cts prior"; "The Federal Reserve entered the market to arrange 1.5
+billion dlrs of repurchase agreements") share most of their words with other,
+different stories. Versions of one story state the same numbers and run
+within days of each other; a text too short to tell two stories apart by
+its words (a dividend notice) must also have the same headline. The
+figures behind the thresholds are in ``benchmarks/stories.py``.
+
+A new article joins the story of the earlier version it resembles most, or
+starts its own (the story id is its document id). Stories are never merged
+or split afterwards, so an unchanged article keeps its story across ingests.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+SHINGLE_WORDS = 3
+BANDS, ROWS = 21, 3  # LSH: 21 bands of 3 MinHash values; a pair sharing one band is compared
+PERMUTATIONS = BANDS * ROWS
+RESEMBLANCE = 0.5  # estimated Jaccard similarity of the shingles at which two texts are versions
+CONTAINMENT = 0.8  # or the share of the shorter text's shingles the longer one holds (a cut version)...
+CONTAINED_RESEMBLANCE = 0.25  # ... when the texts also resemble each other this much
+NUMBERS_AGREE = 0.75  # share of the numbers (of the text stating fewer) that both state
+SHORT_WORDS = 50  # a text shorter than this is a version only of one stating every number it states...
+HEADLINES_AGREE = 0.6  # ... and with the same headline: the share of their headline words both use
+DAYS_APART = 1  # versions of a story run on the same day or the next (time zones, late editions)
+MAX_NUMBERS = 64  # the numbers kept in a sketch: the ones with the lowest hashes (a bottom-k sample)
+_UNDATED = -(2**31)
+
+_WORD = re.compile(r"\w+")
+_NUMBER = re.compile(r"\d+(?:[.,/:-]\d+)*")
+_NUMBER_WORDS = frozenset(
+    [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "hundred",
+        "thousand",
+        "half",
+        "quarter",
+    ]
+)
+_rng = np.random.default_rng(20261206)  # fixed: every ingest, on every machine, hashes alike
+_MULTIPLIERS = (_rng.integers(1, 2**63, PERMUTATIONS, dtype=np.uint64) << np.uint64(1)) | np.uint64(1)
+_INCREMENTS = _rng.integers(0, 2**63, PERMUTATIONS, dtype=np.uint64)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+@dataclass(frozen=True)
+class Sketch:
+    """What is kept of an article's text to tell whether another article is a version of it."""
+
+    minhash: np.ndarray  # uint32 per permutation: the least hash of the shingles under each
+    shingles: int  # how many distinct shingles the text has
+    words: int
+    numbers: frozenset[int]  # hashes of the numbers it states (the least MAX_NUMBERS)
+    headline: frozenset[int]  # hashes of its headline's words
+    day: int | None  # its date's ordinal
+
+    def to_bytes(self) -> bytes:
+        """The sketch as stored in the ingest records."""
+        head = (
+            np.array(
+                [self.shingles, self.words, len(self.numbers), len(self.headline)], dtype="<u4"
+            ).tobytes()
+            + np.array([_UNDATED if self.day is None else self.day], dtype="<i4").tobytes()
+        )
+        rest = np.array([*sorted(self.numbers), *sorted(self.headline)], dtype="<u4")
+        return head + self.minhash.astype("<u4").tobytes() + rest.tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Sketch:
+        """The sketch :meth:`to_bytes` stored."""
+        shingles, words, numbers, headline = (int(n) for n in np.frombuffer(data, "<u4", 4))
+        day = int(np.frombuffer(data, "<i4", 1, 16)[0])
+        minhash = np.frombuffer(data, "<u4", PERMUTATIONS, 20).astype(np.uint32)
+        rest = np.frombuffer(data, "<u4", numbers + headline, 20 + 4 * PERMUTATIONS).tolist()
+        return cls(minhash, shingles, words, frozenset(rest[:numbers]), frozenset(rest[numbers:]),
+                   None if day == _UNDATED else day)  # fmt: skip
+
+
+def sketch(title: str, body: str, date: datetime | None) -> Sketch:
+    """The sketch of an article: its body's shingles, numbers and length, its headline's words, its day."""
+    words = _WORD.findall(body.casefold())
+    hashes = np.fromiter((zlib.crc32(word.encode()) for word in words), dtype=np.uint64, count=len(words))
+    shingles = _shingle_hashes(hashes)
+    numbers = {_hash(number) for number in _NUMBER.findall(body)}
+    numbers |= {_hash(word) for word in words if word in _NUMBER_WORDS}
+    return Sketch(
+        minhash=_minhash(shingles),
+        shingles=len(shingles),
+        words=len(words),
+        numbers=frozenset(sorted(numbers)[:MAX_NUMBERS]),
+        headline=frozenset(_hash(word) for word in _WORD.findall(title.casefold())),
+        day=date.toordinal() if date is not None else None,
+    )
+
+
+def _hash(text: str) -> int:
+    return zlib.crc32(text.encode())
+
+
+def _shingle_hashes(words: np.ndarray) -> np.ndarray:
+    """The distinct hashes of the runs of :data:`SHINGLE_WORDS` words (of all the words, if fewer)."""
+    if len(words) == 0:
+        return words
+    width = min(SHINGLE_WORDS, len(words))
+    combined = np.zeros(len(words) - width + 1, dtype=np.uint64)
+    for offset in range(width):
+        combined = combined * _MIX + words[offset : offset + len(combined)]
+    return np.unique(combined)
+
+
+def _minhash(shingles: np.ndarray) -> np.ndarray:
+    """Per permutation, the least of the shingles' hashes under it (multiply-shift hashing)."""
+    if len(shingles) == 0:
+        return np.full(PERMUTATIONS, 2**32 - 1, dtype=np.uint32)
+    permuted = (_MULTIPLIERS[:, None] * shingles[None, :] + _INCREMENTS[:, None]) >> np.uint64(32)
+    least: np.ndarray = permuted.min(axis=1).astype(np.uint32)
+    return least
+
+
+def resemblance(first: Sketch, second: Sketch) -> float:
+    """The estimated Jaccard similarity of the two texts' shingles."""
+    return float(np.count_nonzero(first.minhash == second.minhash)) / PERMUTATIONS
+
+
+def same_story(first: Sketch, second: Sketch) -> float | None:
+    """How much the two articles resemble each other if they are versions of one story, else None."""
+    if first.shingles == 0 or second.shingles == 0:
+        return None
+    if first.day is not None and second.day is not None and abs(first.day - second.day) > DAYS_APART:
+        return None
+    alike = resemblance(first, second)
+    if alike < CONTAINED_RESEMBLANCE:
+        return None
+    if alike < RESEMBLANCE and _containment(first, second, alike) < CONTAINMENT:
+        return None
+    if min(first.words, second.words) < SHORT_WORDS:
+        if first.numbers != second.numbers or _share(first.headline, second.headline) < HEADLINES_AGREE:
+            return None
+    elif not _numbers_agree(first.numbers, second.numbers):
+        return None
+    return alike
+
+
+def _containment(first: Sketch, second: Sketch, alike: float) -> float:
+    """The estimated share of the smaller text's shingles the other holds (from the Jaccard estimate)."""
+    shared = alike * (first.shingles + second.shingles) / (1 + alike)
+    return shared / min(first.shingles, second.shingles)
+
+
+def _numbers_agree(first: frozenset[int], second: frozenset[int]) -> bool:
+    """Whether the two texts state the same numbers (the one stating fewer, nearly all of its)."""
+    if not first or not second:  # a text without numbers: the other may state a day or two
+        return max(len(first), len(second)) <= 2
+    if len(first) >= MAX_NUMBERS or len(second) >= MAX_NUMBERS:  # samples: compare below the lower cut
+        cut = min(max(first), max(second))
+        first, second = frozenset(n for n in first if n <= cut), frozenset(n for n in second if n <= cut)
+    return _share(first, second) >= NUMBERS_AGREE
+
+
+def _share(first: frozenset[int], second: frozenset[int]) -> float:
+    """The share of the smaller set that the other holds too (1 for two empty sets)."""
+    smaller = min(len(first), len(second))
+    return len(first & second) / smaller if smaller else float(len(first) == len(second))
+
+
+@dataclass
+class StoryFinder:
+    """The stories of an index, told a new article's story as it is ingested.
+
+    ``known`` gives the sketches and stories of the articles already in the
+    index; it is read the first time an article is placed (after the
+    changed files' articles were retired), and not at all by an ingest that
+    adds nothing.
+    """
+
+    known: Callable[[], Iterable[tuple[str, str, bytes]]]
+    _buckets: list[dict[int, list[int]]] = field(default_factory=lambda: [{} for _ in range(BANDS)])
+    _sketches: list[Sketch] = field(default_factory=list)
+    _stories: list[str] = field(default_factory=list)
+    _loaded: bool = False
+
+    def story_of(self, doc_id: str, article: Sketch) -> str:
+        """The story of a new article (its own id when it is the first version), remembered from now on."""
+        if not self._loaded:
+            self._loaded = True
+            for known_id, story, data in self.known():
+                self._add(story or known_id, Sketch.from_bytes(data))
+        best, best_story = 0.0, doc_id
+        for candidate in self._candidates(article):
+            alike = same_story(article, self._sketches[candidate])
+            if alike is not None and alike > best:
+                best, best_story = alike, self._stories[candidate]
+        self._add(best_story, article)
+        return best_story
+
+    def _candidates(self, article: Sketch) -> set[int]:
+        found: set[int] = set()
+        for band, key in enumerate(_band_keys(article)):
+            found.update(self._buckets[band].get(key, ()))
+        return found
+
+    def _add(self, story: str, article: Sketch) -> None:
+        number = len(self._sketches)
+        self._sketches.append(article)
+        self._stories.append(story)
+        if article.shingles:
+            for band, key in enumerate(_band_keys(article)):
+                self._buckets[band].setdefault(key, []).append(number)
+
+
+def _band_keys(article: Sketch) -> list[int]:
+    rows = article.minhash.reshape(BANDS, ROWS).astype(np.uint64)
+    keys = rows[:, 0] * np.uint64(0x100000001B3) ^ rows[:, 1] * np.uint64(0x9E3779B1) ^ rows[:, 2]
+    return [int(key) for key in keys]
