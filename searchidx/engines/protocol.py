@@ -84,6 +84,15 @@ class DayCounts:
     undated: int = 0
 
 
+@dataclass(frozen=True)
+class StoryMatches:
+    """How many distinct stories the matching documents are versions of (``None``: not counted), and,
+    for each story asked about, the ids of its matching versions."""
+
+    count: int | None
+    versions: dict[str, tuple[str, ...]]
+
+
 class Backend(Protocol):
     """One engine's index, opened for searching."""
 
@@ -127,8 +136,9 @@ class Backend(Protocol):
         (undated when none of them has a date).
         """
 
-    def story_count(self, query: Any, filters: Filters) -> int:
-        """How many distinct stories the documents matching ``query`` and ``filters`` are versions of."""
+    def stories(self, query: Any, filters: Filters, shown: Collection[str], *, count: bool) -> StoryMatches:
+        """Of the documents matching ``query`` and ``filters``: how many distinct stories they are
+        versions of (when ``count``), and the versions of each of the ``shown`` stories."""
 
     def marked_words(self, query: Any, rows: list[Row]) -> frozenset[str]:
         """The indexed words the hits ``rows`` of ``query`` can have matched (prefixes expanded)."""

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from searchidx.engines.protocol import Row
 from searchidx.results import Version
 
-# A page is found in a window of ranked hits this many times as deep as the page, widened until the
-# page's stories are all in it (versions of one story take more than one place in the ranking).
+# A page of stories is read from a window of ranked hits this much deeper than the page (at least
+# MARGIN more, or half a page), widened WIDENING times until it holds the page's stories: versions
+# of one story take more than one place in the ranking.
+MARGIN = 5
 WIDENING = 2
 
 
@@ -40,7 +43,7 @@ def page_of_stories(
 ) -> list[Row]:
     """Stories ``skip`` to ``skip + limit``, a row each: ``ranked(depth)`` gives the first ``depth`` hits
     and whether they are all there are; the window of hits read is widened until it holds those stories."""
-    window = min(max((skip + limit) * WIDENING, limit), deepest)
+    window = min(skip + limit + max(MARGIN, limit // 2), deepest)
     while True:
         rows, complete = ranked(window)
         firsts = first_versions(rows)
@@ -49,19 +52,26 @@ def page_of_stories(
         window = min(window * WIDENING, deepest)
 
 
-def other_versions(shown: Iterable[Row], matching: Iterable[Row]) -> dict[str, tuple[Version, ...]]:
-    """For each shown row, by its id, the other versions of its story among ``matching`` (in their order)."""
-    wanted = {story_of(row): row.fields["id"] for row in shown}
-    versions: dict[str, list[Version]] = {doc_id: [] for doc_id in wanted.values()}
-    for row in matching:
-        shown_id = wanted.get(story_of(row))
-        if shown_id is not None and row.fields["id"] != shown_id:
-            versions[shown_id].append(_version(row))
-    return {doc_id: tuple(found) for doc_id, found in versions.items()}
+def other_versions(
+    shown: Iterable[Row], versions: dict[str, tuple[str, ...]], stored: dict[str, dict[str, Any]]
+) -> dict[str, tuple[Version, ...]]:
+    """For each shown row, by its id, the other matching versions of its story (``versions``: their ids
+    by story; ``stored``: their fields, by id), the first to run first."""
+    found: dict[str, tuple[Version, ...]] = {}
+    for row in shown:
+        others = [_version(stored[doc]) for doc in versions.get(story_of(row), ()) if doc != row.fields["id"]
+                  and doc in stored]  # fmt: skip
+        if others:
+            found[row.fields["id"]] = tuple(sorted(others, key=_first_to_run))
+    return found
 
 
-def _version(row: Row) -> Version:
-    stored = row.fields
+def _first_to_run(version: Version) -> tuple[bool, datetime, str]:
+    """Dated versions by date, then the undated; ties by id."""
+    return (version.date is None, version.date or datetime.max.replace(tzinfo=UTC), version.id)
+
+
+def _version(stored: dict[str, Any]) -> Version:
     date = stored.get("date")
     return Version(
         id=stored["id"],

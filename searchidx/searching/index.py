@@ -209,26 +209,28 @@ class Index:
         depth = min(skip + limit, MAX_HITS)
         mode = self._mode(mode, sort)
 
-        def find(skip: int, depth: int) -> _Searched:
+        def find(skip: int, depth: int, with_related: bool) -> _Searched:
             if mode != "keyword":
                 return self._by_meaning(query, parsed, mode, filters, skip, depth, exact=exact,
                                         exact_total=exact_total)  # fmt: skip
             searched = self._search(parsed, depth, filters, sort, skip, exact=exact, exact_total=exact_total)
             if not searched.page.rows and not searched.page.exact:  # past the last page: say exactly where
                 searched = self._search(parsed, depth, filters, sort, skip, exact=exact, exact_total=True)
-            if related and sort == "relevance":
+            if with_related and related and sort == "relevance":
                 searched = self._with_related(searched, filters, skip, depth)
             return searched
 
         if all_versions:
-            searched = find(skip, depth)
+            searched = find(skip, depth, True)
             rows = searched.page.rows
         else:
-            searched, rows = self._stories_page(find, skip, limit)
+            searched, rows = self._stories_page(lambda skip, depth: find(skip, depth, False), skip, limit)
+            if related and mode == "keyword" and sort == "relevance":
+                rows = self._stories_with_related(searched, rows, filters, skip, limit)
         if skip < searched.total and skip + limit > MAX_HITS:  # a page past the last one is said so
             raise QueryError(f"Pages go no deeper than hit {MAX_HITS:,}; narrow the search instead.")
         words, phrases = self._marking(searched.query, rows) if snippets else (frozenset(), ())
-        versions = {} if all_versions else self._other_versions(searched.query, filters, rows)
+        stories, versions = self._stories(searched, filters, [] if all_versions else rows)
         shown = [
             self._hit(rank, row, words, phrases, snippets, snippet_chars, versions.get(row.fields["id"], ()))
             for rank, row in enumerate(rows, start=skip + 1)
@@ -238,11 +240,6 @@ class Index:
             self._backend.undated_matches(searched.query, filters.source)
             if searched.total == 0 and filters.ranged
             else 0
-        )
-        stories = (
-            (self._backend.story_count(searched.query, filters) if searched.total else 0)
-            if searched.page.exact
-            else None
         )
         return Results(
             query=query,
@@ -278,25 +275,44 @@ class Index:
         def ranked(window: int) -> tuple[list[Row], bool]:
             found.append(find(0, window))
             page = found[-1].page
-            return page.rows, len(page.rows) < window or (page.exact and page.total <= window)
+            return page.rows, _complete(page, window)
 
         rows = page_of_stories(ranked, skip, limit, MAX_HITS)
-        if not any(row.related or row.by_meaning for row in rows):
+        if not any(row.by_meaning for row in rows):
             return found[-1], rows
         # What follows the matches is on the page where they end (or on the first when none matches).
-        matched = first_versions(row for row in found[-1].page.rows if not (row.related or row.by_meaning))
-        return found[-1], rows if skip < len(matched) or not matched and skip == 0 else []
+        matched = first_versions(row for row in found[-1].page.rows if not row.by_meaning)
+        return found[-1], rows if skip < len(matched) or (not matched and skip == 0) else []
 
-    def _other_versions(
-        self, query: Any, filters: Filters, rows: list[Row]
-    ) -> dict[str, tuple[Version, ...]]:
-        """For each matching row shown, by id, the other versions of its story that match ``query`` too."""
+    def _stories_with_related(
+        self, searched: _Searched, rows: list[Row], filters: Filters, skip: int, limit: int
+    ) -> list[Row]:
+        """The page of stories, with the related articles after the last one when the stories end on it
+        (as :meth:`_with_related` adds them to a page of articles)."""
+        if not _complete(searched.page, len(searched.page.rows)):
+            return rows
+        stories = len(first_versions(searched.page.rows))
+        page = Page(rows, stories, exact=True)  # a page of stories, of all there are
+        with_related = self._with_related(replace(searched, page=page), filters, skip, skip + limit)
+        shown = {story_of(row) for row in rows}
+        return rows + [row for row in with_related.page.rows[len(rows) :] if story_of(row) not in shown]
+
+    def _stories(
+        self, searched: _Searched, filters: Filters, rows: list[Row]
+    ) -> tuple[int | None, dict[str, tuple[Version, ...]]]:
+        """How many stories match (counted with an exact total, else ``None``), and the other matching
+        versions of each matching row's story, by its id."""
         matches = [row for row in rows if not (row.related or row.by_meaning)]
-        if not matches:
-            return {}
-        stories = replace(filters, stories=frozenset(story_of(row) for row in matches))
-        versions = self._backend.run(query, MAX_HITS, stories, "relevance", 0).rows
-        return other_versions(matches, versions)
+        count = searched.page.exact and searched.total > 0
+        if not count and not matches:
+            return (0 if searched.page.exact else None), {}
+        shown = frozenset(story_of(row) for row in matches)
+        found = self._backend.stories(searched.query, filters, shown, count=count)
+        wanted = [doc for ids in found.versions.values() for doc in ids]
+        stored = self._backend.documents(wanted) if wanted else {}
+        return (found.count if count else 0 if searched.page.exact else None), other_versions(
+            matches, found.versions, stored
+        )
 
     def _parsed(self, text: str) -> ParsedQuery:
         """The query parsed, its prefixes, wildcards and fuzzy words bounded to the words the index
@@ -740,6 +756,11 @@ class _Searched:
     def total(self) -> int:
         """How many documents the query matched."""
         return self.page.total
+
+
+def _complete(page: Page, window: int) -> bool:
+    """Whether the first ``window`` rows of a search are all its matches."""
+    return len(page.rows) < window or (page.exact and page.total <= window)
 
 
 def _text(row: Row) -> str:

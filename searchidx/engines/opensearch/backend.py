@@ -23,8 +23,8 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from whoosh import query as wq
 
 from searchidx.engines.opensearch.query import Dsl, Translator
-from searchidx.engines.protocol import DayCounts, Filters, Page, Row
+from searchidx.engines.protocol import DayCounts, Filters, Page, Row, StoryMatches
 from searchidx.errors import ClusterError, ClusterExtraMissingError, DocumentNotFoundError
 from searchidx.inputs.urls import canonical_url, document_id
 from searchidx.query.analysis import surface_words, text_analyzer, url_analyzer
@@ -545,11 +545,20 @@ class OpenSearchBackend:
         per_day = {date.fromisoformat(bucket["key_as_string"]): bucket["doc_count"] for bucket in buckets}
         return DayCounts(per_day, int(answer["undated"]["doc_count"]))
 
-    def story_count(self, query: Any, filters: Filters) -> int:
-        """How many distinct stories match: counted exactly, a page of stories at a time."""
-        return sum(
-            1 for _ in self._stories(self._filtered(self.translator().dsl(query), filters), dated=False)
+    def stories(self, query: Any, filters: Filters, shown: Collection[str], *, count: bool) -> StoryMatches:
+        """The stories among the matches, counted exactly a page at a time; the ``shown`` stories'
+        matching versions, in one search filtered by story."""
+        matched = self.translator().dsl(query)
+        counted = (
+            sum(1 for _ in self._stories(self._filtered(matched, filters), dated=False)) if count else None
         )
+        versions: dict[str, list[str]] = {}
+        if shown:
+            only = replace(filters, stories=frozenset(shown))
+            body = {"query": self._filtered(matched, only), "_source": ["id", "story"]}
+            for hit in self.search(body, size=MAX_HITS)["hits"]["hits"]:
+                versions.setdefault(hit["_source"]["story"], []).append(hit["_source"]["id"])
+        return StoryMatches(counted, {story: tuple(ids) for story, ids in versions.items()})
 
     def _stories(self, query: Dsl, *, dated: bool = True) -> Iterator[Dsl]:
         """Every story among the documents ``query`` matches (a composite aggregation's buckets, paged;

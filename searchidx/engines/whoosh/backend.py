@@ -13,7 +13,7 @@ import struct
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,7 +26,7 @@ from whoosh.reading import TermNotFound
 from whoosh.util.times import datetime_to_long
 
 from searchidx.engines.locations import index_path
-from searchidx.engines.protocol import DayCounts, Filters, Page, Row
+from searchidx.engines.protocol import DayCounts, Filters, Page, Row, StoryMatches
 from searchidx.engines.whoosh.facets import (
     MICROSECONDS_PER_DAY,
     MISSING_DATE,
@@ -34,6 +34,7 @@ from searchidx.engines.whoosh.facets import (
     date_of,
     date_values,
     newest_first_key,
+    story_groups,
     story_values,
 )
 from searchidx.engines.whoosh.storage import open_index, read_index_files
@@ -210,14 +211,27 @@ class WhooshBackend:
         per_day = {date.fromordinal(int(day) + 1): int(n) for day, n in zip(days, counts, strict=True)}
         return DayCounts(per_day, int(np.count_nonzero(missing)))
 
-    def story_count(self, query: Any, filters: Filters) -> int:
-        """How many distinct values of the story column the matching documents hold."""
+    def stories(self, query: Any, filters: Filters, shown: Collection[str], *, count: bool) -> StoryMatches:
+        """The distinct values of the story column among the matches; the matching documents of the
+        ``shown`` stories, from the stories of more than one document (read once per reader)."""
         import numpy as np
 
+        searcher = self._searcher()
+        reader = searcher.reader()
+        groups = story_groups(reader, _live_documents(reader)) if reader.doc_count_all() else {}
+        asked = [code for code in (int(story, 16) for story in shown) if code in groups]
+        if not count and not asked:
+            return StoryMatches(None, {})
         chosen = self._chosen(query, filters)
         if chosen is None:
-            return 0
-        return len(np.unique(story_values(self._searcher().reader())[chosen]))
+            return StoryMatches(0 if count else None, {})
+        counted = len(np.unique(story_values(reader)[chosen])) if count else None
+        read_id = _id_reader(searcher)
+        versions = {}
+        for code in asked:
+            documents = groups[code]
+            versions[f"{code:016x}"] = tuple(read_id(int(docnum)) for docnum in documents[chosen[documents]])
+        return StoryMatches(counted, versions)
 
     def _chosen(self, query: Any | None, filters: Filters) -> Any:
         """The numbers of the documents matching ``query`` (every one when None) and ``filters``, as a

@@ -82,6 +82,27 @@ def story_values(reader: Any) -> Any:
     return cached["story"]
 
 
+def story_groups(reader: Any, live: Any) -> dict[int, Any]:
+    """The live documents (``live``: their numbers, ascending) of each story that has more than one,
+    by the story's number: read once per reader."""
+    import numpy as np
+
+    cached = _COLUMNS.setdefault(reader, {})
+    if "story groups" not in cached:
+        codes = story_values(reader)[live]
+        order = np.argsort(codes, kind="stable")
+        ordered = codes[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        ends = np.r_[starts[1:], len(ordered)]
+        cached["story groups"] = {
+            int(ordered[start]): live[order[start:end]]
+            for start, end in zip(starts, ends, strict=True)
+            if end - start > 1
+        }
+    groups: dict[int, Any] = cached["story groups"]
+    return groups
+
+
 def _numbers(reader: Any, name: str) -> Any:
     """A 64-bit numeric column of every document, as an array.
 
