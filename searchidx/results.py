@@ -235,6 +235,7 @@ class Stats:
     backend: str = "whoosh"
     # For a cluster: its name, health, nodes, and the index's shards and replicas.
     cluster: dict[str, str] | None = None
+    stories: int = 0  # the distinct stories the documents are versions of
 
 
 @dataclass(frozen=True)

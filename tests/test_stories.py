@@ -116,6 +116,9 @@ def test_a_story_shows_once_with_its_other_versions_and_counts_stay_articles(sto
     assert not any(hit.versions for hit in every.hits)
     assert {found.story for found in every.hits} == {hit.story}
     assert sum(grouped.facets["source"].values()) == 3  # facets count articles
+    with Index(story_index) as ix:
+        stats = ix.stats()
+    assert (stats.documents, stats.stories) == (9, 7)  # the three versions are one story
 
 
 def test_the_cli_says_articles_and_stories_and_names_the_other_versions(story_index: Path | str) -> None:
@@ -145,7 +148,8 @@ def test_trend_counts_a_story_once_on_the_day_it_first_ran(story_index: Path | s
 def test_a_reingest_keeps_the_stories_of_unchanged_articles(tmp_path: Path) -> None:
     folder, index = tmp_path / "articles", tmp_path / "index"
     write_story(folder)
-    ingest(folder, index=index)
+    first = ingest(folder, index=index)
+    assert (first.total, first.stories) == (4, 2)
     with Index(index) as ix:
         before = {hit.path: hit.story for hit in ix.search("breakwater", all_versions=True)}
     (folder / "wire.txt").unlink()  # the first version, whose id the story bears, is gone

@@ -158,6 +158,7 @@ def ingest(
                 run.embedded = _sync_vectors(target, store, run, with_vectors)
             total = store.document_count()
             undated = store.manifest.undated_count()
+            stories = store.manifest.story_count()
         except (OSError, sqlite3.Error) as error:  # a full disk, a read-only folder...
             run.cancel()
             reason = getattr(error, "strerror", None) or str(error)
@@ -183,6 +184,7 @@ def ingest(
         truncated=tuple(run.truncated),
         embedded=run.embedded,
         passed_records=tuple(run.passed.most_common()),
+        stories=stories,
     )
 
 

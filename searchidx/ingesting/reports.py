@@ -75,6 +75,7 @@ class IngestReport:
     folder_documents: tuple[str, ...] = ()
     # Web archive records that hold no article, by kind ("request", "not HTML", "status 404"...), most first.
     passed_records: tuple[tuple[str, int], ...] = ()
+    stories: int | None = None  # the distinct stories the index's documents are versions of afterwards
 
     @property
     def records(self) -> int:

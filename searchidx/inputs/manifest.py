@@ -223,6 +223,13 @@ class Manifest:
         except ValueError:  # relative and absolute paths, or several drives
             return None
 
+    def story_count(self) -> int:
+        """How many distinct stories the indexed documents are versions of."""
+        (count,) = self._connection.execute(
+            "SELECT COUNT(DISTINCT COALESCE(story, doc_id)) FROM records WHERE status = 'indexed'"
+        ).fetchone()
+        return int(count)
+
     def undated_count(self) -> int:
         """How many indexed documents have no date."""
         (count,) = self._connection.execute(

@@ -287,6 +287,7 @@ def stats_text(stats: Stats) -> str:
     lines = [
         f"index           {stats.path}",
         f"documents       {stats.documents:,}",
+        f"stories         {stats.stories:,}",
         f"dates           {span}",
         "per year        " + ", ".join(f"{year} ({count:,})" for year, count in stats.per_year.items()),
         "top sources     "
@@ -326,6 +327,7 @@ def stats_json(stats: Stats) -> dict[str, Any]:
     return {
         "index": str(stats.path),
         "documents": stats.documents,
+        "stories": stats.stories,
         "first_date": stats.first_date.isoformat() if stats.first_date else None,
         "last_date": stats.last_date.isoformat() if stats.last_date else None,
         "per_year": stats.per_year,
@@ -380,9 +382,17 @@ def ingest_text(report: IngestReport) -> str:
         f"{report.added:,} added, {report.updated:,} updated, {report.unchanged:,} unchanged, "
         f"{report.removed:,} removed, {len(report.duplicates):,} duplicates, {len(report.skipped):,} skipped "
         f"({plural(report.records, 'record')} in {files}{ignored})\n"
-        f"{report.index} holds {plural(report.total, 'document')}, {report.undated:,} without a date"
+        f"{report.index} holds {plural(report.total, 'document')}{_stories_of(report)}, "
+        f"{report.undated:,} without a date"
         f"{embedded}({report.seconds:,.1f} s)"
     )
+
+
+def _stories_of(report: IngestReport) -> str:
+    """' (2,480 stories)' when some documents are versions of one story, else nothing."""
+    if report.stories is None or report.stories == report.total:
+        return ""
+    return f" ({plural(report.stories, 'story', 'stories')})"
 
 
 def ingest_json(report: IngestReport) -> dict[str, Any]:
@@ -403,6 +413,7 @@ def ingest_json(report: IngestReport) -> dict[str, Any]:
         "skipped": len(report.skipped),
         "embedded": report.embedded,
         "total": report.total,
+        "stories": report.stories,
         "undated": report.undated,
         "seconds": round(report.seconds, 3),
         "skipped_items": [{"location": item.location, "reason": item.reason} for item in report.skipped],

@@ -741,6 +741,7 @@ class OpenSearchBackend:
                 "shards": str(settings["number_of_shards"]),
                 "replicas": str(settings["number_of_replicas"]),
             },
+            stories=sum(1 for _ in self._stories({"match_all": {}}, dated=False)),
         )
 
     def term_frequencies(self, field: str, terms: Iterable[str]) -> dict[str, int]:

@@ -319,6 +319,7 @@ class WhooshBackend:
             size_bytes=sum(entry.stat().st_size for entry in self.path.iterdir() if entry.is_file()),
             last_ingest=meta.get("last_ingest"),
             schema_version=meta.get("schema_version"),
+            stories=len(set(story_values(reader)[live].tolist())),
         )
 
     def _searcher(self) -> Any:
