@@ -59,6 +59,10 @@ def test_a_syndicated_copy_and_an_update_are_one_story() -> None:
     copy = sketch("Storm-hit breakwater to shut", "By Jane Doe\n\n" + "\n\n".join(PARAGRAPHS[:4]),
                   datetime(2026, 3, 3))  # fmt: skip
     assert same_story(wire, copy) is not None
+    excerpt = sketch(
+        "Breakwater to close", "\n\n".join(PARAGRAPHS[:2]), datetime(2026, 3, 4)
+    )  # a site's first two
+    assert same_story(wire, excerpt) is not None
     assert Sketch.from_bytes(copy.to_bytes()).to_bytes() == copy.to_bytes()  # kept as it was made
     two_weeks_later = sketch("Porto Vela to close breakwater", "\n\n".join(PARAGRAPHS), datetime(2026, 3, 17))
     assert same_story(wire, two_weeks_later) is None  # the same words on another day: another story

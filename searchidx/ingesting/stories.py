@@ -12,9 +12,11 @@ Precision is the hard part: Reuters-style templated reports ("Qtly div 10 cts
 vs 10 cts prior"; "The Federal Reserve entered the market to arrange 1.5
 billion dlrs of repurchase agreements") share most of their words with other,
 different stories. Versions of one story state the same numbers and run
-within days of each other; a text too short to tell two stories apart by
-its words (a dividend notice) must also have the same headline. The
-figures behind the thresholds are in ``benchmarks/stories.py``.
+on the same day or the next; a text too short to tell two stories apart by
+its words (a dividend notice) must also have the same headline. A copy cut
+to its first paragraphs resembles the whole text too little for the bands to
+find it, so the lead (the first words) has a MinHash and bands of its own.
+The figures behind the thresholds are in ``benchmarks/stories.py``.
 
 A new article joins the story of the earlier version it resembles most, or
 starts its own (the story id is its document id). Stories are never merged
@@ -34,54 +36,29 @@ import numpy as np
 SHINGLE_WORDS = 3
 BANDS, ROWS = 21, 3  # LSH: 21 bands of 3 MinHash values; a pair sharing one band is compared
 PERMUTATIONS = BANDS * ROWS
+# The lead (the first words) has a MinHash of its own, so a copy cut to its first paragraphs, which
+# resembles the whole text too little for the bands above to find it, is found by its lead.
+LEAD_WORDS = 40
+LEAD_BANDS, LEAD_ROWS = 6, 2
+LEAD_PERMUTATIONS = LEAD_BANDS * LEAD_ROWS
 RESEMBLANCE = 0.5  # estimated Jaccard similarity of the shingles at which two texts are versions
 CONTAINMENT = 0.6  # or the share of the shorter text's shingles the longer one holds (a cut version)...
-CONTAINED_RESEMBLANCE = 0.25  # ... when the texts also resemble each other this much
+CONTAINED_RESEMBLANCE = 0.1  # ... when the texts also resemble each other this much
 NUMBERS_AGREE = 0.75  # share of the numbers (of the text stating fewer) that both state
-SHORT_WORDS = 50  # a text shorter than this is a version only of one stating every number it states...
-HEADLINES_AGREE = 0.6  # ... and with the same headline: the share of their headline words both use
+SHORT_WORDS = 50  # two texts shorter than this are versions only if they state the same numbers...
+HEADLINES_AGREE = 0.6  # ... and have the same headline: the share of their headline words both use
 DAYS_APART = 1  # versions of a story run on the same day or the next (time zones, late editions)
 MAX_NUMBERS = 64  # the numbers kept in a sketch: the ones with the lowest hashes (a bottom-k sample)
 _UNDATED = -(2**31)
 
 _WORD = re.compile(r"\w+")
 _NUMBER = re.compile(r"\d+(?:[.,/:-]\d+)*")
-_NUMBER_WORDS = frozenset(
-    [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-        "thirty",
-        "forty",
-        "fifty",
-        "sixty",
-        "seventy",
-        "eighty",
-        "ninety",
-        "hundred",
-        "thousand",
-        "half",
-        "quarter",
-    ]
-)
+_NUMBER_WORDS = frozenset([
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+    "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "half",
+    "quarter",
+])  # fmt: skip
 _rng = np.random.default_rng(20261206)  # fixed: every ingest, on every machine, hashes alike
 _MULTIPLIERS = (_rng.integers(1, 2**63, PERMUTATIONS, dtype=np.uint64) << np.uint64(1)) | np.uint64(1)
 _INCREMENTS = _rng.integers(0, 2**63, PERMUTATIONS, dtype=np.uint64)
@@ -93,6 +70,7 @@ class Sketch:
     """What is kept of an article's text to tell whether another article is a version of it."""
 
     minhash: np.ndarray  # uint32 per permutation: the least hash of the shingles under each
+    lead: np.ndarray  # the same of the lead's shingles, for LEAD_PERMUTATIONS permutations
     shingles: int  # how many distinct shingles the text has
     words: int
     numbers: frozenset[int]  # hashes of the numbers it states (the least MAX_NUMBERS)
@@ -108,7 +86,9 @@ class Sketch:
             + np.array([_UNDATED if self.day is None else self.day], dtype="<i4").tobytes()
         )
         rest = np.array([*sorted(self.numbers), *sorted(self.headline)], dtype="<u4")
-        return head + self.minhash.astype("<u4").tobytes() + rest.tobytes()
+        return (
+            head + self.minhash.astype("<u4").tobytes() + self.lead.astype("<u4").tobytes() + rest.tobytes()
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Sketch:
@@ -116,8 +96,10 @@ class Sketch:
         shingles, words, numbers, headline = (int(n) for n in np.frombuffer(data, "<u4", 4))
         day = int(np.frombuffer(data, "<i4", 1, 16)[0])
         minhash = np.frombuffer(data, "<u4", PERMUTATIONS, 20).astype(np.uint32)
-        rest = np.frombuffer(data, "<u4", numbers + headline, 20 + 4 * PERMUTATIONS).tolist()
-        return cls(minhash, shingles, words, frozenset(rest[:numbers]), frozenset(rest[numbers:]),
+        lead = np.frombuffer(data, "<u4", LEAD_PERMUTATIONS, 20 + 4 * PERMUTATIONS).astype(np.uint32)
+        rest = np.frombuffer(data, "<u4", numbers + headline, 20 + 4 * (PERMUTATIONS + LEAD_PERMUTATIONS))
+        kept = rest.tolist()
+        return cls(minhash, lead, shingles, words, frozenset(kept[:numbers]), frozenset(kept[numbers:]),
                    None if day == _UNDATED else day)  # fmt: skip
 
 
@@ -130,6 +112,7 @@ def sketch(title: str, body: str, date: datetime | None) -> Sketch:
     numbers |= {_hash(word) for word in words if word in _NUMBER_WORDS}
     return Sketch(
         minhash=_minhash(shingles),
+        lead=_minhash(_shingle_hashes(hashes[:LEAD_WORDS]), LEAD_PERMUTATIONS),
         shingles=len(shingles),
         words=len(words),
         numbers=frozenset(sorted(numbers)[:MAX_NUMBERS]),
@@ -153,11 +136,12 @@ def _shingle_hashes(words: np.ndarray) -> np.ndarray:
     return np.unique(combined)
 
 
-def _minhash(shingles: np.ndarray) -> np.ndarray:
+def _minhash(shingles: np.ndarray, permutations: int = PERMUTATIONS) -> np.ndarray:
     """Per permutation, the least of the shingles' hashes under it (multiply-shift hashing)."""
     if len(shingles) == 0:
-        return np.full(PERMUTATIONS, 2**32 - 1, dtype=np.uint32)
-    permuted = (_MULTIPLIERS[:, None] * shingles[None, :] + _INCREMENTS[:, None]) >> np.uint64(32)
+        return np.full(permutations, 2**32 - 1, dtype=np.uint32)
+    multipliers, increments = _MULTIPLIERS[-permutations:, None], _INCREMENTS[-permutations:, None]
+    permuted = (multipliers * shingles[None, :] + increments) >> np.uint64(32)
     least: np.ndarray = permuted.min(axis=1).astype(np.uint32)
     return least
 
@@ -174,11 +158,9 @@ def same_story(first: Sketch, second: Sketch) -> float | None:
     if first.day is not None and second.day is not None and abs(first.day - second.day) > DAYS_APART:
         return None
     alike = resemblance(first, second)
-    if alike < CONTAINED_RESEMBLANCE:
+    if alike < RESEMBLANCE and (alike < CONTAINED_RESEMBLANCE or _containment(first, second) < CONTAINMENT):
         return None
-    if alike < RESEMBLANCE and _containment(first, second, alike) < CONTAINMENT:
-        return None
-    if min(first.words, second.words) < SHORT_WORDS:
+    if max(first.words, second.words) < SHORT_WORDS:  # two short texts: a template's two reports?
         if first.numbers != second.numbers or _share(first.headline, second.headline) < HEADLINES_AGREE:
             return None
     elif not _numbers_agree(first.numbers, second.numbers):
@@ -186,16 +168,23 @@ def same_story(first: Sketch, second: Sketch) -> float | None:
     return alike
 
 
-def _containment(first: Sketch, second: Sketch, alike: float) -> float:
-    """The estimated share of the smaller text's shingles the other holds (from the Jaccard estimate)."""
-    shared = alike * (first.shingles + second.shingles) / (1 + alike)
-    return shared / min(first.shingles, second.shingles)
+def _containment(first: Sketch, second: Sketch) -> float:
+    """The estimated share of the smaller text's shingles the other holds.
+
+    Under a permutation the smaller set's least shingle is below the other's exactly when it is one
+    the other lacks, and equal when it is one both hold; so the permutations where it is below count
+    the shingles of the smaller set alone, as the equal ones count those both hold.
+    """
+    small, large = (first, second) if first.shingles <= second.shingles else (second, first)
+    shared = int(np.count_nonzero(small.minhash == large.minhash))
+    alone = int(np.count_nonzero(small.minhash < large.minhash))
+    return shared / (shared + alone) if shared else 0.0
 
 
 def _numbers_agree(first: frozenset[int], second: frozenset[int]) -> bool:
     """Whether the two texts state the same numbers (the one stating fewer, nearly all of its)."""
-    if not first or not second:  # a text without numbers: the other may state a day or two
-        return max(len(first), len(second)) <= 2
+    if not first or not second:  # a text stating none: an excerpt of the other, or a day or two apart
+        return True
     if len(first) >= MAX_NUMBERS or len(second) >= MAX_NUMBERS:  # samples: compare below the lower cut
         cut = min(max(first), max(second))
         first, second = frozenset(n for n in first if n <= cut), frozenset(n for n in second if n <= cut)
@@ -219,7 +208,9 @@ class StoryFinder:
     """
 
     known: Callable[[], Iterable[tuple[str, str, bytes]]]
-    _buckets: list[dict[int, list[int]]] = field(default_factory=lambda: [{} for _ in range(BANDS)])
+    _buckets: list[dict[int, list[int]]] = field(
+        default_factory=lambda: [{} for _ in range(BANDS + LEAD_BANDS)]
+    )
     _sketches: list[Sketch] = field(default_factory=list)
     _stories: list[str] = field(default_factory=list)
     _loaded: bool = False
@@ -254,6 +245,12 @@ class StoryFinder:
 
 
 def _band_keys(article: Sketch) -> list[int]:
-    rows = article.minhash.reshape(BANDS, ROWS).astype(np.uint64)
-    keys = rows[:, 0] * np.uint64(0x100000001B3) ^ rows[:, 1] * np.uint64(0x9E3779B1) ^ rows[:, 2]
-    return [int(key) for key in keys]
+    """The key of each band of the text's MinHash, then of each band of its lead's."""
+    keys = []
+    for values, rows in ((article.minhash, ROWS), (article.lead, LEAD_ROWS)):
+        banded = values.reshape(-1, rows).astype(np.uint64)
+        combined = banded[:, 0]
+        for row in range(1, rows):
+            combined = combined * np.uint64(0x100000001B3) ^ banded[:, row]
+        keys += [int(key) for key in combined]
+    return keys
