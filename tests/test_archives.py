@@ -141,6 +141,50 @@ def test_every_record_kind_is_counted_and_the_latest_capture_of_a_url_wins(tmp_p
     assert "no date, crawled 2024-03-02 · example.com · https://example.com/b" in shown
 
 
+def capture(text: str, crawled: str) -> object:
+    def fill(archive: Archive) -> None:
+        archive.response("https://example.com/ferry", page("Ferry returns", text), crawled=crawled)
+
+    return fill
+
+
+@pytest.mark.parametrize("later_first", [False, True])
+def test_the_latest_capture_of_a_url_wins_across_archive_files(tmp_path: Path, later_first: bool) -> None:
+    """Whichever file is read first; the earlier capture is reported as its duplicate, and comes back
+    when the later one's file is gone."""
+    folder, index = tmp_path / "crawls", tmp_path / "index"
+    folder.mkdir()
+    early, late = ("b", "a") if later_first else ("a", "b")
+    write_warc(folder / f"{early}.warc.gz", capture("An early version.", "2024-03-01T09:00:00Z"))
+    write_warc(folder / f"{late}.warc.gz", capture("The ferry is back in service.", "2024-03-02T09:00:00Z"))
+    report = ingest(folder, index=index)
+    assert (report.added, report.total, len(report.duplicates)) == (1, 1, 1)
+    assert report.duplicates[0].location.startswith(str(folder / f"{early}.warc.gz"))
+    assert report.added + report.updated + report.unchanged + len(report.duplicates) == report.records == 2
+    with Index(index) as ix:
+        assert "back in service" in ix.search("ferry").hits[0].snippet
+    again = ingest(folder, index=index)
+    assert (again.unchanged, len(again.duplicates), again.total) == (1, 1, 1)
+    (folder / f"{late}.warc.gz").unlink()
+    gone = ingest(folder, index=index)
+    assert (gone.updated, gone.removed, gone.total) == (1, 0, 1)  # the earlier capture takes its place
+    with Index(index) as ix:
+        assert "early version" in ix.search("ferry").hits[0].snippet
+
+
+def test_a_later_capture_in_a_new_file_replaces_the_one_indexed(tmp_path: Path) -> None:
+    folder, index = tmp_path / "crawls", tmp_path / "index"
+    folder.mkdir()
+    write_warc(folder / "b.warc.gz", capture("An early version.", "2024-03-01T09:00:00Z"))
+    ingest(folder, index=index)
+    write_warc(folder / "a.warc.gz", capture("The ferry is back in service.", "2024-03-02T09:00:00Z"))
+    report = ingest(folder, index=index)
+    assert (report.updated, report.unchanged, len(report.duplicates), report.total) == (1, 0, 1, 1)
+    with Index(index) as ix:
+        [ferry] = ix.search("ferry")
+        assert "back in service" in ferry.snippet
+
+
 def test_a_damaged_record_is_reported_with_its_offset_and_the_rest_is_read(tmp_path: Path) -> None:
     folder = tmp_path / "crawl"
     folder.mkdir()

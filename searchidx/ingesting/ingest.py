@@ -9,7 +9,8 @@ exactly once: added, updated, unchanged, duplicate or skipped.
 Identity and duplicates: a document is identified by its canonical URL, else
 by its file (and record). A document with the identity, or the title and body
 (case and spacing aside), of one already in the index is a duplicate: the one
-indexed first (in sorted path order within a run) is kept. Which files are
+indexed first (in sorted path order within a run) is kept, except that a later
+capture of a page (web archives) replaces an earlier one, whichever file holds it. Which files are
 read is :mod:`searchidx.inputs.finding`'s business.
 """
 
@@ -234,6 +235,10 @@ class _Run:
     _retired_at: dict[str, str] = field(default_factory=dict)
     _new_ids: dict[str, str] = field(default_factory=dict)
     _new_content: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _new_crawled: dict[str, str] = field(default_factory=dict)  # this run's web archive captures, by id
+    _replaced: set[str] = field(default_factory=set)  # pages a later capture replaced in this run
+    _unchanged_ids: set[str] = field(default_factory=set)  # the documents counted unchanged
+    _left: list[Path] = field(default_factory=list)  # the files still to read after the one being read
     _stamps: dict[str, str] = field(default_factory=dict)
     _batched: int = 0
     _batched_characters: int = 0
@@ -270,6 +275,7 @@ class _Run:
             if path not in done:
                 self.observer.file_done(path)
         for number, (path, key) in enumerate(to_read, start=1):
+            self._left = [path for path, _ in to_read[number:]]
             self._read(path, key, hashes[key])
             self.observer.file_done(path)
             if self._batch_full() and number < len(to_read):
@@ -380,6 +386,7 @@ class _Run:
         for record in self.manifest.records_of(keys):
             if record.status == "indexed":
                 self.unchanged += 1
+                self._unchanged_ids.add(record.doc_id or "")
             elif record.status == "duplicate":
                 kept = self.manifest.indexed_by_id(record.detail)
                 of = kept.location if kept else record.detail
@@ -429,7 +436,10 @@ class _Run:
     def _place(self, document: Document, key: str) -> Record:
         """Index the document, or count it as a duplicate of the one already there."""
         kept = self._already_indexed(document)
-        if kept is not None:
+        crawled = document.crawled.astimezone(UTC).isoformat() if document.crawled else None
+        if kept is not None and self._captured_later(document.id, crawled, kept[0]):
+            self._supersede(*kept, document.location)
+        elif kept is not None:
             kept_id, kept_location = kept
             self.duplicates.append(Duplicate(document.location, kept_location))
             self.observer.action("duplicate", document.location, kept_location)
@@ -442,7 +452,7 @@ class _Run:
             self.articles[document.id] = _article(document.id, document.content_key, fields)
         self._batched += 1
         self._batched_characters += document.characters
-        if self.fresh:
+        if self.fresh and document.id not in self.retired and document.id not in self._replaced:
             self.writer.add_document(**fields)
         else:
             self.writer.update_document(**fields)
@@ -456,6 +466,8 @@ class _Run:
         self.changes = True
         self._new_ids[document.id] = document.location
         self._new_content[document.content_key] = (document.id, document.location)
+        if crawled is not None:
+            self._new_crawled[document.id] = crawled
         self.observer.action(kind, document.location, document.title)
         if document.truncated_from:
             length = len(document.body)
@@ -463,7 +475,37 @@ class _Run:
             self.observer.action("truncated", document.location, f"{length:,} of {document.truncated_from:,}")
         dated = document.date is not None
         return Record(key, document.location, "indexed", document.id, document.content_key, dated=dated,
-                      story=story, sketch=sketched.to_bytes())  # fmt: skip
+                      story=story, sketch=sketched.to_bytes(), crawled=crawled)  # fmt: skip
+
+    def _captured_later(self, doc_id: str, crawled: str | None, kept_id: str) -> bool:
+        """Whether this capture of a page is later than the one of it already indexed (the same URL)."""
+        if crawled is None or kept_id != doc_id:
+            return False
+        if doc_id in self._new_crawled:
+            return crawled > self._new_crawled[doc_id]
+        record = self.manifest.indexed_by_id(doc_id)
+        return record is not None and record.crawled is not None and crawled > record.crawled
+
+    def _supersede(self, doc_id: str, location: str, by: str) -> None:
+        """The page ``doc_id`` indexed from ``location`` is replaced by a later capture from ``by``: its
+        record becomes a duplicate's (it comes back if the later one's file goes), and it is counted so."""
+        self.manifest.supersede(doc_id)
+        if doc_id in self.written:  # indexed by this run: it was counted as added (or updated) here
+            self.written.discard(doc_id)
+            if doc_id in self.retired:
+                self.updated -= 1
+            else:
+                self.added -= 1
+            # A Whoosh writer cannot delete a document it holds itself: committed, the next one can.
+            self._commit_batch(self._left)
+        else:  # indexed before: the later capture updates it
+            if doc_id in self._unchanged_ids:
+                self.unchanged -= 1
+            self.retired.add(doc_id)
+            self._retired_at[doc_id] = location
+        self._replaced.add(doc_id)
+        self.duplicates.append(Duplicate(location, by))
+        self.observer.action("duplicate", location, by)
 
     def _already_indexed(self, document: Document) -> tuple[str, str] | None:
         if document.id in self._new_ids:

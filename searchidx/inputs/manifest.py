@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS records (
     detail TEXT NOT NULL DEFAULT '',
     dated INTEGER NOT NULL DEFAULT 0,
     story TEXT,
-    sketch BLOB
+    sketch BLOB,
+    crawled TEXT
 );
 CREATE INDEX IF NOT EXISTS records_by_path ON records (path);
 CREATE INDEX IF NOT EXISTS records_by_doc ON records (doc_id);
@@ -61,7 +62,8 @@ class Record:
     (``detail`` is the id of the document it repeats) or ``skipped``
     (``detail`` is the reason). ``location`` is the path, or ``path:record``.
     An indexed document's ``story`` and ``sketch`` are those of
-    :mod:`searchidx.ingesting.stories`.
+    :mod:`searchidx.ingesting.stories`; ``crawled`` is when a web archive's
+    page was captured (ISO 8601), so a later capture in another file replaces it.
     """
 
     path: str
@@ -73,6 +75,7 @@ class Record:
     dated: bool = False
     story: str | None = None
     sketch: bytes | None = None
+    crawled: str | None = None
 
 
 class Manifest:
@@ -106,6 +109,7 @@ class Manifest:
         if "story" not in columns:  # a manifest from before stories (its index is rebuilt)
             self._connection.execute("ALTER TABLE records ADD COLUMN story TEXT")
             self._connection.execute("ALTER TABLE records ADD COLUMN sketch BLOB")
+            self._connection.execute("ALTER TABLE records ADD COLUMN crawled TEXT")
         (journal,) = self._connection.execute("PRAGMA journal_mode").fetchone()
         if journal not in ("wal", "memory"):
             # Once per manifest (it stays so): readers can then read while an ingest writes. When busy,
@@ -197,11 +201,19 @@ class Manifest:
         """Record a source file's hash, its stamp and what became of its records."""
         self._connection.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", (path, content_hash, stamp))
         rows = [
-            (r.path, r.location, r.status, r.doc_id, r.content_key, r.detail, int(r.dated), r.story, r.sketch)
+            (r.path, r.location, r.status, r.doc_id, r.content_key, r.detail, int(r.dated), r.story, r.sketch,
+             r.crawled)
             for r in records
-        ]
-        self._connection.executemany(
-            f"INSERT INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        ]  # fmt: skip
+        marks = ", ".join("?" * len(_COLUMNS.split(", ")))
+        self._connection.executemany(f"INSERT INTO records ({_COLUMNS}) VALUES ({marks})", rows)
+
+    def supersede(self, doc_id: str) -> None:
+        """The indexed record of ``doc_id`` is a duplicate now: a later capture of its page replaced it."""
+        self._connection.execute(
+            "UPDATE records SET status = 'duplicate', detail = doc_id"
+            " WHERE doc_id = ? AND status = 'indexed'",
+            (doc_id,),
         )
 
     def reject(self, doc_id: str, reason: str) -> None:
@@ -257,12 +269,12 @@ class Manifest:
         return _record(row) if row else None
 
 
-_COLUMNS = "path, location, status, doc_id, content_key, detail, dated, story, sketch"
+_COLUMNS = "path, location, status, doc_id, content_key, detail, dated, story, sketch, crawled"
 
 
 def _record(row: tuple[Any, ...]) -> Record:
-    path, location, status, doc_id, content_key, detail, dated, story, sketch = row
-    return Record(path, location, status, doc_id, content_key, detail, bool(dated), story, sketch)
+    path, location, status, doc_id, content_key, detail, dated, story, sketch, crawled = row
+    return Record(path, location, status, doc_id, content_key, detail, bool(dated), story, sketch, crawled)
 
 
 def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
