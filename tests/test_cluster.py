@@ -203,6 +203,21 @@ def test_a_web_archive_on_the_cluster_gives_what_it_gives_in_a_folder(
     assert hit.crawled is not None
 
 
+def test_the_latest_capture_wins_across_files_on_the_cluster(opensearch_cluster: Any, tmp_path: Path) -> None:
+    from tests.test_archives import capture, write_warc
+
+    folder, url = tmp_path / "crawls", f"{opensearch_cluster.url}/captures"
+    folder.mkdir()
+    write_warc(folder / "b.warc.gz", capture("An early version.", "2024-03-01T09:00:00Z"))
+    write_warc(folder / "a.warc.gz", capture("The ferry is back in service.", "2024-03-02T09:00:00Z"))
+    report = ingest(folder, index=url)
+    assert (report.added, len(report.duplicates), report.total) == (1, 1, 1)
+    assert "back in service" in search("ferry", index=url).hits[0].snippet
+    (folder / "a.warc.gz").unlink()
+    assert ingest(folder, index=url).total == 1
+    assert "early version" in search("ferry", index=url).hits[0].snippet
+
+
 def test_sites_filter_and_count_on_the_cluster_as_in_a_folder(
     opensearch_cluster: Any, tmp_path: Path
 ) -> None:

@@ -32,8 +32,7 @@ class Filters:
 
     ``start``/``end`` are naive UTC datetimes (either may be open); when
     ``ranged``, documents without a date are left out. ``undated`` keeps only
-    those; ``source`` one site's articles; ``stories`` (when not empty) the
-    versions of those stories.
+    those; ``source`` one site's articles.
     """
 
     start: datetime | None = None
@@ -41,12 +40,11 @@ class Filters:
     ranged: bool = False
     undated: bool = False
     source: str | None = None
-    stories: frozenset[str] = frozenset()
 
     @property
     def any(self) -> bool:
         """Whether anything is filtered at all."""
-        return self.ranged or self.undated or self.source is not None or bool(self.stories)
+        return self.ranged or self.undated or self.source is not None
 
 
 @dataclass(frozen=True)

@@ -302,17 +302,16 @@ class Index:
     ) -> tuple[int | None, dict[str, tuple[Version, ...]]]:
         """How many stories match (counted with an exact total, else ``None``), and the other matching
         versions of each matching row's story, by its id."""
+        if not searched.total:
+            return 0, {}
         matches = [row for row in rows if not (row.related or row.by_meaning)]
-        count = searched.page.exact and searched.total > 0
-        if not count and not matches:
-            return (0 if searched.page.exact else None), {}
+        if not (searched.page.exact or matches):
+            return None, {}
         shown = frozenset(story_of(row) for row in matches)
-        found = self._backend.stories(searched.query, filters, shown, count=count)
+        found = self._backend.stories(searched.query, filters, shown, count=searched.page.exact)
         wanted = [doc for ids in found.versions.values() for doc in ids]
         stored = self._backend.documents(wanted) if wanted else {}
-        return (found.count if count else 0 if searched.page.exact else None), other_versions(
-            matches, found.versions, stored
-        )
+        return found.count, other_versions(matches, found.versions, stored)
 
     def _parsed(self, text: str) -> ParsedQuery:
         """The query parsed, its prefixes, wildcards and fuzzy words bounded to the words the index

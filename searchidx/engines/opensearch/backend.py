@@ -24,7 +24,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -554,8 +554,8 @@ class OpenSearchBackend:
         )
         versions: dict[str, list[str]] = {}
         if shown:
-            only = replace(filters, stories=frozenset(shown))
-            body = {"query": self._filtered(matched, only), "_source": ["id", "story"]}
+            only = {"bool": {"must": [matched], "filter": [{"terms": {"story": sorted(shown)}}]}}
+            body = {"query": self._filtered(only, filters), "_source": ["id", "story"]}
             for hit in self.search(body, size=MAX_HITS)["hits"]["hits"]:
                 versions.setdefault(hit["_source"]["story"], []).append(hit["_source"]["id"])
         return StoryMatches(counted, {story: tuple(ids) for story, ids in versions.items()})
@@ -774,8 +774,6 @@ class OpenSearchBackend:
             parts.append({"range": {"date": bounds}} if bounds else {"exists": {"field": "date"}})
         if filters.source:
             parts.append({"term": {"source": filters.source}})
-        if filters.stories:
-            parts.append({"terms": {"story": sorted(filters.stories)}})
         return {"bool": {"must": [query], "filter": parts}} if parts else query
 
     def _meta(self) -> dict[str, str]:

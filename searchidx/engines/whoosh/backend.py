@@ -236,7 +236,6 @@ class WhooshBackend:
     def _chosen(self, query: Any | None, filters: Filters) -> Any:
         """The numbers of the documents matching ``query`` (every one when None) and ``filters``, as a
         mask over the index; None for an index without documents."""
-        import numpy as np
 
         from searchidx.engines.whoosh.topk import matching_documents
 
@@ -262,8 +261,6 @@ class WhooshBackend:
                 chosen &= raw >= datetime_to_long(filters.start)
             if filters.end is not None:
                 chosen &= raw <= datetime_to_long(filters.end)
-        if filters.stories:
-            chosen &= np.isin(story_values(reader), _story_codes(filters.stories))
         return chosen
 
     def marked_words(self, query: Any, rows: list[Row]) -> frozenset[str]:
@@ -342,26 +339,12 @@ class WhooshBackend:
         is the set of documents whose date column is empty.
         """
         site = _site_filter(filters.source)
-        if filters.undated or filters.stories:
-            chosen = self._undated(searcher) if filters.undated else None
-            if filters.stories:
-                versions = self._versions(searcher, filters.stories)
-                chosen = versions if chosen is None else chosen & versions
-            assert chosen is not None
-            dated = wq.DateRange("date", filters.start, filters.end) if filters.ranged else None
-            parts = [part for part in (dated, site) if part is not None]
-            return chosen & set(searcher.docs_for_query(wq.And(parts))) if parts else chosen
+        if filters.undated:
+            chosen = self._undated(searcher)
+            return chosen & set(searcher.docs_for_query(site)) if site is not None else chosen
         dated = wq.DateRange("date", filters.start, filters.end) if filters.ranged else None
         parts = [part for part in (dated, site) if part is not None]
         return wq.And(parts) if len(parts) > 1 else (parts[0] if parts else None)
-
-    def _versions(self, searcher: Any, stories: frozenset[str]) -> set[int]:
-        """The live documents that are versions of ``stories``."""
-        import numpy as np
-
-        reader = searcher.reader()
-        live = _live_documents(reader)
-        return set(live[np.isin(story_values(reader)[live], _story_codes(stories))].tolist())
 
     def _undated(self, searcher: Any) -> set[int]:
         reader = searcher.reader()
@@ -554,13 +537,6 @@ def _live_documents(reader: Any) -> Any:
 
 def _site_filter(source: str | None) -> Any:
     return wq.Term("source", source) if source else None
-
-
-def _story_codes(stories: frozenset[str]) -> Any:
-    """Stories (16 hex digits each) as the numbers the story column holds."""
-    import numpy as np
-
-    return np.array([int(story, 16) for story in stories], dtype=np.uint64)
 
 
 def stored_fields(searcher: Any, docnum: int) -> dict[str, Any]:
