@@ -14,9 +14,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from falcon import testing
 
 from searchidx import Index, ingest
 from searchidx.ingesting.stories import Sketch, same_story, sketch
+from searchidx.outputs.web.app import create_app
+from searchidx.outputs.web.serving import ServeSettings
 from tests.conftest import REPO, need, write_article
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -139,6 +142,25 @@ def test_the_cli_says_articles_and_stories_and_names_the_other_versions(story_in
         run_cli("query", "breakwater", "--index", story_index, "--json", "--all-versions").stdout
     )
     assert [found["story"] for found in every["hits"]] == [hit["story"]] * 3
+
+
+def test_the_page_and_the_api_group_versions_and_count_stories(story_index: Path | str) -> None:
+    client = testing.TestClient(create_app(story_index, ServeSettings(timeout=60)))
+    page = client.simulate_get("/", params={"q": "breakwater"}).text
+    assert "of 3 articles, 1 story in" in page
+    assert page.count('class="versions"') == 1
+    assert "and 2 other versions: " in page
+    assert "all_versions=1" in page  # the link to every version
+    every_page = client.simulate_get("/", params={"q": "breakwater", "all_versions": "1"}).text
+    assert every_page.count('<li class="hit">') == 3
+    grouped = client.simulate_get("/api/search", params={"q": "breakwater"}).json
+    assert (grouped["total"], grouped["stories"], len(grouped["hits"])) == (3, 1, 1)
+    every = client.simulate_get("/api/search", params={"q": "breakwater", "all_versions": "1"}).json
+    assert len({hit["story"] for hit in every["hits"]}) == 1
+    assert len(every["hits"]) == 3
+    trend = client.simulate_get("/api/trend", params={"q": "breakwater", "stories": "1", "by": "day"}).json
+    assert trend["counted"] == "stories"
+    assert [period["dated_stories"] for period in trend["periods"]] == [7]  # every story first ran that day
 
 
 def test_trend_counts_a_story_once_on_the_day_it_first_ran(story_index: Path | str) -> None:
