@@ -32,7 +32,7 @@ def _top10(index: Path, queries: list[str]) -> list[list[tuple[float, str]]]:
     with Index(index) as ix:
         tops = []
         for query in queries:
-            hits = ix.search(query, limit=11, snippets=0)
+            hits = ix.search(query, limit=11, snippets=0, all_versions=True)
             ranked = sorted(((round(hit.score, 6), hit.id) for hit in hits), key=lambda p: (-p[0], p[1]))
             cut = ranked[9][0] if len(ranked) > 10 else None
             tops.append([pair for pair in ranked[:10] if cut is None or pair[0] > cut])
