@@ -41,6 +41,7 @@ PERMUTATIONS = BANDS * ROWS
 LEAD_WORDS = 40
 LEAD_BANDS, LEAD_ROWS = 6, 2
 LEAD_PERMUTATIONS = LEAD_BANDS * LEAD_ROWS
+BUCKET_CANDIDATES = 16  # of the articles sharing a band with a new one, the latest this many are compared
 RESEMBLANCE = 0.5  # estimated Jaccard similarity of the shingles at which two texts are versions
 CONTAINMENT = 0.6  # or the share of the shorter text's shingles the longer one holds (a cut version)...
 CONTAINED_RESEMBLANCE = 0.1  # ... when the texts also resemble each other this much
@@ -230,9 +231,11 @@ class StoryFinder:
         return best_story
 
     def _candidates(self, article: Sketch) -> set[int]:
+        """The articles sharing a band with this one: the latest few of each band's bucket (a page
+        captured ten thousand times, or a template, must not make each new article compare with all)."""
         found: set[int] = set()
         for band, key in enumerate(_band_keys(article)):
-            found.update(self._buckets[band].get(key, ()))
+            found.update(self._buckets[band].get(key, ())[-BUCKET_CANDIDATES:])
         return found
 
     def _add(self, story: str, article: Sketch) -> None:
@@ -241,7 +244,10 @@ class StoryFinder:
         self._stories.append(story)
         if article.shingles:
             for band, key in enumerate(_band_keys(article)):
-                self._buckets[band].setdefault(key, []).append(number)
+                bucket = self._buckets[band].setdefault(key, [])
+                bucket.append(number)
+                if len(bucket) > 4 * BUCKET_CANDIDATES:  # only the latest are compared: the rest can go
+                    del bucket[:-BUCKET_CANDIDATES]
 
 
 def _band_keys(article: Sketch) -> list[int]:
