@@ -109,7 +109,7 @@ class Hit:
     record: str = ""  # its own id in a file of several articles (a JSON Lines record's "id"), or ""
     crawled: datetime | None = None  # when a crawler captured it (web archives; UTC), never its date
     story: str = ""  # the story it is a version of: the same for every version (the first one's id)
-    versions: tuple[Version, ...] = ()  # the story's other versions that match, best first (grouped results)
+    versions: tuple[Version, ...] = ()  # the story's other matching versions, first to run first (grouped)
 
     def marked_snippet(self, before: str = "[[", after: str = "]]") -> str:
         """The snippet with ``before``/``after`` around each matched word."""

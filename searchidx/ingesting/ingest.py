@@ -10,8 +10,10 @@ Identity and duplicates: a document is identified by its canonical URL, else
 by its file (and record). A document with the identity, or the title and body
 (case and spacing aside), of one already in the index is a duplicate: the one
 indexed first (in sorted path order within a run) is kept, except that a later
-capture of a page (web archives) replaces an earlier one, whichever file holds it. Which files are
-read is :mod:`searchidx.inputs.finding`'s business.
+capture of a page (web archives) replaces an earlier one, whichever file holds
+it. Near-duplicates (syndicated copies, updates) are kept, as versions of one
+story (:mod:`searchidx.ingesting.stories`). Which files are read is
+:mod:`searchidx.inputs.finding`'s business.
 """
 
 from __future__ import annotations
@@ -246,7 +248,7 @@ class _Run:
     _cleared: bool = False
     # This run's documents as their vectors need them, when the index has vectors.
     articles: dict[str, Article] = field(default_factory=dict)
-    stories: StoryFinder | None = None
+    stories: StoryFinder = field(init=False)
 
     def __post_init__(self) -> None:
         self.stories = StoryFinder(self.manifest.indexed_sketches)
@@ -445,7 +447,6 @@ class _Run:
             self.observer.action("duplicate", document.location, kept_location)
             return Record(key, document.location, "duplicate", document.id, document.content_key, kept_id)
         sketched = sketch(document.title, document.body, document.date)
-        assert self.stories is not None
         story = self.stories.story_of(document.id, sketched)
         fields = _fields(document, key, story)
         if self.semantic:
