@@ -179,9 +179,10 @@ def _same_topic(articles: list[Article], rng: random.Random, per_title: int = 6)
 def _without_resends(articles: list[Article]) -> list[Article]:
     """Drops a negative that is a re-send of one kept before it: Reuters filed some reports twice or
     more (a corrected figure, a new headline, the next day's correction). A re-send is of the same or
-    the next day and has the same headline, or nearly the same figures, and the same figures as far
-    as the text states them in words or digits ("1.5 billion" against "two billion" is another day's
-    report). A long text whose words repeat another's is a re-send too."""
+    the next day and has nearly the same figures, or the same headline and half its figures (all of
+    them in a text of few numbers), as far as the text states them in words or digits ("1.5
+    billion" against "two billion" is another day's report). A long text whose words repeat
+    another's is a re-send too."""
     kept: list[Article] = []
     seen_words: dict[tuple[str, ...], str] = {}
     of_day: dict[object, list[tuple[str, str, frozenset[str]]]] = defaultdict(list)
@@ -197,7 +198,10 @@ def _without_resends(articles: list[Article]) -> list[Article]:
         days = [article.date.toordinal() + step for step in (-1, 0, 1)] if article.date else []
         if any(
             label != article.label
-            and (_overlap(figures, numbers) >= 0.7 or (other == title and figures == numbers))
+            and (
+                _overlap(figures, numbers) >= 0.7
+                or (other == title and (figures == numbers or _overlap(figures, numbers) >= 0.5))
+            )
             for day in days
             for label, other, figures in of_day[day]
         ):
