@@ -194,8 +194,8 @@ def hit_json(hit: Hit) -> dict[str, Any]:
     }
 
 
-def version_json(version: Version) -> dict[str, Any]:
-    """Another version of a hit's story, as JSON."""
+def version_json(version: Version | Article) -> dict[str, Any]:
+    """Another version of a hit's story (or the same of an article), as JSON."""
     return {
         "id": version.id,
         "title": version.title,
@@ -265,12 +265,7 @@ def article_text(article: Article) -> str:
 def article_json(article: Article) -> dict[str, Any]:
     """A stored document as JSON."""
     return {
-        "id": article.id,
-        "title": article.title,
-        "date": article.date.isoformat() if article.date else None,
-        "url": article.url,
-        "source": article.source,
-        "path": article.path,
+        **version_json(article),
         "record": article.record or None,
         "crawled": article.crawled.isoformat() if article.crawled else None,
         "body": article.body,
