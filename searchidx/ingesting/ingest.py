@@ -308,11 +308,7 @@ class _Run:
             if doc_id not in self._new_ids or doc_id not in self.written:
                 continue
             location = self._new_ids.pop(doc_id)
-            self.written.discard(doc_id)
-            if doc_id in self.retired:
-                self.updated -= 1
-            else:
-                self.added -= 1
+            self._unwrite(doc_id)
             self.manifest.reject(doc_id, reason)
             self._skip(location, reason)
         rejected.clear()
@@ -478,6 +474,14 @@ class _Run:
         return Record(key, document.location, "indexed", document.id, document.content_key, dated=dated,
                       story=story, sketch=sketched.to_bytes(), crawled=crawled)  # fmt: skip
 
+    def _unwrite(self, doc_id: str) -> None:
+        """A document this run wrote is not its own after all: no longer counted added (or updated)."""
+        self.written.discard(doc_id)
+        if doc_id in self.retired:
+            self.updated -= 1
+        else:
+            self.added -= 1
+
     def _captured_later(self, doc_id: str, crawled: str | None, kept_id: str) -> bool:
         """Whether this capture of a page is later than the one of it already indexed (the same URL)."""
         if crawled is None or kept_id != doc_id:
@@ -492,11 +496,7 @@ class _Run:
         record becomes a duplicate's (it comes back if the later one's file goes), and it is counted so."""
         self.manifest.supersede(doc_id)
         if doc_id in self.written:  # indexed by this run: it was counted as added (or updated) here
-            self.written.discard(doc_id)
-            if doc_id in self.retired:
-                self.updated -= 1
-            else:
-                self.added -= 1
+            self._unwrite(doc_id)
             # A Whoosh writer cannot delete a document it holds itself: committed, the next one can.
             self._commit_batch(self._left)
         else:  # indexed before: the later capture updates it

@@ -298,6 +298,8 @@ class WhooshBackend:
 
     def stats(self) -> Stats:
         """Documents, date range, documents per year, top sources, size, last ingest, schema version."""
+        import numpy as np  # stats read whole columns
+
         searcher = self._searcher()
         reader = searcher.reader()
         live = _live_documents(reader)
@@ -316,7 +318,7 @@ class WhooshBackend:
             size_bytes=sum(entry.stat().st_size for entry in self.path.iterdir() if entry.is_file()),
             last_ingest=meta.get("last_ingest"),
             schema_version=meta.get("schema_version"),
-            stories=len(set(story_values(reader)[live].tolist())),
+            stories=len(np.unique(story_values(reader)[live])),
         )
 
     def _searcher(self) -> Any:
