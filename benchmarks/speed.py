@@ -53,7 +53,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +65,11 @@ from make_corpus import reuters_article  # noqa: E402
 REUTERS = ROOT.parent / "shared" / "data" / "news" / "reuters21578.jsonl"
 QUERIES = Path(__file__).with_name("queries.txt")
 WORD = re.compile(r"[A-Za-z]{3,}")
+# The synthetic copies (see write_corpus): the marker's version, the words replaced, the dates moved.
+CORPUS_VERSION = "distinct-1"
+REPLACED_WORD = re.compile(r"[A-Za-z]{4,}")
+NEIGHBOURS = 16  # a word is replaced by one of this many words of about its frequency
+DAYS_PER_COPY = 211
 # Words too common in Reuters headlines to make a query of.
 SMALL_WORDS = frozenset([
     "the", "and", "for", "with", "from", "says", "said", "say", "will", "its", "has", "have", "not", "but",
@@ -79,24 +86,65 @@ def read_records() -> list[dict[str, str]]:
     return [json.loads(line) for line in REUTERS.read_text(encoding="utf-8").splitlines()]
 
 
+def copy_vocabularies(records: list[dict[str, str]], copies: int) -> list[dict[str, str]]:
+    """For each copy, a map from each word (lower case) to the word replacing it."""
+    counts = Counter(word.lower() for record in records for text in (record["title"], record["body"])
+                     for word in REPLACED_WORD.findall(text))  # fmt: skip
+    ranked = [word for word, _ in counts.most_common()]
+    maps: list[dict[str, str]] = [{}]
+    for copy in range(1, copies):
+        mapping: dict[str, str] = {}
+        for start in range(0, len(ranked), NEIGHBOURS):
+            group = ranked[start : start + NEIGHBOURS]
+            shift = copy % len(group) or 1 if len(group) > 1 else 0
+            for number, word in enumerate(group):
+                mapping[word] = group[(number + shift) % len(group)]
+        maps.append(mapping)
+    return maps
+
+
+def _replaced(text: str, mapping: dict[str, str]) -> str:
+    def swap(match: re.Match[str]) -> str:
+        word = match.group(0)
+        new = mapping.get(word.lower(), word)
+        return new.upper() if word.isupper() else new.capitalize() if word[0].isupper() else new
+
+    return REPLACED_WORD.sub(swap, text)
+
+
+def synthetic_record(record: dict[str, str], copy: int, mapping: dict[str, str]) -> dict[str, str]:
+    """Copy ``copy`` of a Reuters record: its words replaced, its date moved, under an id of its own."""
+    changed = dict(record)
+    changed["title"] = _replaced(record["title"], mapping)
+    changed["body"] = _replaced(record["body"], mapping)
+    if record.get("dateline"):
+        changed["dateline"] = _replaced(record["dateline"], mapping)
+    if record.get("date"):
+        moved = datetime.fromisoformat(record["date"]) + timedelta(days=DAYS_PER_COPY * copy)
+        changed["date"] = moved.isoformat()
+    return changed
+
+
 def write_corpus(folder: Path, copies: int, limit: int | None) -> int:
-    """One seed-format file per article, ``copies`` times (copy 2 onwards synthetic); reused when present."""
+    """One seed-format file per article (the first ``limit``), ``copies`` times: copy 0 the real
+    articles, copies 1 onwards distinct synthetic ones; reused when present. The number of files."""
     marker = folder / ".complete"
-    lines = REUTERS.read_text(encoding="utf-8").splitlines()[:limit]
-    if marker.exists() and marker.read_text() == f"{len(lines)}x{copies}":
-        return len(lines) * copies
+    records = [json.loads(line) for line in REUTERS.read_text(encoding="utf-8").splitlines()[:limit]]
+    if marker.exists() and marker.read_text() == f"{CORPUS_VERSION} {len(records)}x{copies}":
+        return len(records) * copies
     shutil.rmtree(folder, ignore_errors=True)
+    maps = copy_vocabularies(records, copies)
     for copy in range(copies):
         part = folder / f"copy{copy}"
         part.mkdir(parents=True)
-        for line in lines:
-            record = json.loads(line)
-            text = reuters_article(record)
-            if copy:  # a synthetic article: a URL and a line of its own, so it is no duplicate
-                text += f"\nSynthetic copy {copy}.\n\nOriginal url:\n\n<https://synthetic.example/{copy}/{record['id']}>\n"
+        for record in records:
+            text = reuters_article(synthetic_record(record, copy, maps[copy]) if copy else record)
+            if copy:
+                text += f"\nOriginal url:\n\n<https://synthetic.example/{copy}/{record['id']}>\n"
             (part / f"{record['id']}.txt").write_text(text, encoding="utf-8")
-    marker.write_text(f"{len(lines)}x{copies}")
-    return len(lines) * copies
+        print(f"  wrote copy {copy + 1} of {copies}", end="\r", flush=True)
+    marker.write_text(f"{CORPUS_VERSION} {len(records)}x{copies}")
+    return len(records) * copies
 
 
 def read_article(path: Path) -> tuple[str, str]:
@@ -514,7 +562,7 @@ def measure_scale(
     side: the 1x corpus is ingested first and again last (its time is the mean of the two), and
     the queries go round the four indexes in turn, one query on each before the next query.
     """
-    print("\nScale (copies 2 and up are synthetic: the same articles under new ids and URLs)")
+    print("\nScale (copies 2 and up are synthetic, distinct articles: see write_corpus)")
     built: dict[int, dict[str, float]] = {}
     indexes: dict[int, Path] = {}
     for copies in (*SCALES, SCALES[0]):
@@ -765,6 +813,7 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "searchidx-speed-corpus")
     parser.add_argument("--write-queries", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--backend", choices=["whoosh", "opensearch"], default="whoosh")
+    parser.add_argument("--scale", type=int, help="every command at this multiple of the corpus (scale.py)")
     parser.add_argument(
         "--ingest-with", nargs=3, metavar=("ENGINE", "FOLDER", "INDEX"), help=argparse.SUPPRESS
     )
@@ -779,6 +828,10 @@ def main() -> int:
     if args.write_queries:
         write_queries()
         return 0
+    if args.scale:
+        import scale
+
+        return scale.main(["--scale", str(args.scale), "--cache", str(args.cache)])
     queries = QUERIES.read_text(encoding="utf-8").splitlines()[: 100 if args.quick else 300]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"searchidx speed benchmark, {time.strftime('%Y-%m-%d')}, {platform.python_implementation()} "

@@ -112,7 +112,7 @@ def test_kill_9_at_random_moments_loses_nothing_and_a_rerun_completes(tmp_path: 
         in_commit = attempt % 4 >= 2
         process = ingest_process(folder, index, *extra, verbose=in_commit)
         phases.append(kill_during(process, after_documents=ARTICLES if in_commit else None,
-                                  delay=rng.uniform(0, took / 5 if in_commit else took)))  # fmt: skip
+                                  delay=rng.uniform(0, took / 20 if in_commit else took)))  # fmt: skip
 
         assert processes_using(index) == [], "a worker process outlived the killed ingest"
         if index.exists() and (index / "searchidx-manifest.sqlite3").exists():

@@ -12,6 +12,7 @@ from searchidx.engines.whoosh.storage import open_index
 from searchidx.errors import CorpusError
 from searchidx.inputs.documents import Document
 from searchidx.inputs.finding import find_files
+from searchidx.query.fields import build_schema
 from tests.conftest import CORPUS, SHARED, need, write_article
 
 
@@ -363,24 +364,37 @@ def test_one_worker_may_take_a_whole_batch_without_its_buffer_spilling(tmp_path:
         writer.cancel()
 
 
-def _postings(index: Path) -> list[tuple[str, bytes, list[tuple[int, float, bytes]]]]:
-    """Every term of the index's one segment with its postings: (document, weight, positions)."""
+def _postings(index: Path, fields: set[str]) -> list[tuple[str, bytes, list[tuple[int, float, bytes]]]]:
+    """Every term of ``fields`` in the index's one segment with its postings: (document, weight, positions)."""
     ix = open_index(index)
     with ix.reader() as reader:
         found = []
         for fieldname, term in reader.all_terms():
+            if fieldname not in fields:
+                continue
             matcher = reader.postings(fieldname, term)
             postings = []
             while matcher.is_active():
-                postings.append((matcher.id(), matcher.weight(), matcher.value()))
+                # A term in one document is inlined in the term table, whose reader gives "" for "no value".
+                postings.append((matcher.id(), matcher.weight(), matcher.value() or None))
                 matcher.next()
             found.append((fieldname, term, postings))
         return found
 
 
+def _counts(index: Path) -> dict[tuple[str, bytes], tuple[int, float]]:
+    """Each term's document count and total weight over the index (what ranking and the speller read)."""
+    ix = open_index(index)
+    with ix.reader() as reader:
+        return {
+            (field, term): (reader.doc_frequency(field, term), round(reader.frequency(field, term), 2))
+            for field, term in reader.all_terms()
+            if field not in ("path", "id")  # the merged index's files sit in other folders
+        }
+
+
 @pytest.mark.slow  # thousands of postings, twice
-@pytest.mark.parametrize("limitmb", [256, 1])  # 1: the buffer spills to disk several times
-def test_the_term_grouped_buffer_writes_the_postings_whoosh_writes(tmp_path: Path, limitmb: int) -> None:
+def test_the_bulk_writer_writes_the_postings_and_counts_whoosh_writes(tmp_path: Path) -> None:
     from whoosh.writing import SegmentWriter
 
     from searchidx.engines.whoosh.storage import open_or_create_index
@@ -390,15 +404,50 @@ def test_the_term_grouped_buffer_writes_the_postings_whoosh_writes(tmp_path: Pat
     documents = corpus_documents()
     for name, writer_class in (("whoosh", SegmentWriter), ("searchidx", FastSegmentWriter)):
         (tmp_path / name).mkdir()
-        writer = writer_class(open_or_create_index(tmp_path / name), limitmb=limitmb)
+        writer = writer_class(open_or_create_index(tmp_path / name))
         for document in documents:
             writer.add_document(**_fields(document, str(document.path), document.id))
-        spilled = bool(writer.pool.runs)
         writer.commit()
-        assert spilled == (limitmb == 1)
-    expected = _postings(tmp_path / "whoosh")
-    assert len(expected) > 10_000
-    assert _postings(tmp_path / "searchidx") == expected
+    searched = set(build_schema().names()) - {"spelling"}
+    expected = _postings(tmp_path / "whoosh", searched)
+    assert len(expected) > 5_000
+    assert _postings(tmp_path / "searchidx", searched) == expected
+    # The speller's words keep one posting each, and the counts Whoosh's per-document postings add up to.
+    assert _counts(tmp_path / "searchidx") == _counts(tmp_path / "whoosh")
+
+
+@pytest.mark.slow
+def test_a_tiered_merge_keeps_every_live_document_posting_and_count(tmp_path: Path) -> None:
+    from searchidx.engines.factory import check
+    from searchidx.engines.whoosh.merging import MERGE_FACTOR
+
+    files = find_files([CORPUS]).supported
+    parts = [tmp_path / "parts" / f"part{number}" for number in range(MERGE_FACTOR + 2)]
+    for number, path in enumerate(files):
+        parts[number % len(parts)].mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, parts[number % len(parts)] / f"{number}-{path.name}")
+    merged = tmp_path / "merged"
+    for part in parts[: MERGE_FACTOR - 1]:
+        ingest(part, index=merged, workers=1)
+    for gone in sorted(parts[0].iterdir())[:2]:  # deleted from the first segment, which is merged next
+        gone.unlink()
+    ingest(parts[0], index=merged, workers=1)
+    for part in parts[MERGE_FACTOR - 1 :]:
+        ingest(part, index=merged, workers=1)  # the second of these merges the first ten segments
+    sizes = [segment.doc_count_all() for segment in open_index(merged)._segments()]
+    assert len(sizes) == 3, sizes
+    assert not open_index(merged).reader().has_deletions()
+    assert check(merged).healthy
+
+    everything = tmp_path / "everything"
+    for part in parts:
+        shutil.copytree(part, everything, dirs_exist_ok=True)
+    single = tmp_path / "single"
+    ingest(everything, index=single, workers=1)
+    assert _counts(merged) == _counts(single)
+    for query in ("harbour storm", "putin parade", "oil prices", '"central bank"', "abramovich"):
+        found, expected = search(query, index=merged, limit=20), search(query, index=single, limit=20)
+        assert (found.total, [hit.title for hit in found.hits]) == (expected.total, [h.title for h in expected.hits])
 
 
 def test_ingest_records_killed_before_their_tables_were_written_read_as_empty(tmp_path: Path) -> None:

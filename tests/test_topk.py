@@ -73,11 +73,14 @@ def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     size = ARTICLES // PARTS
     many, deleted = root / "many", root / "deleted"
     for part in range(PARTS):
-        folder = write_records(root / f"part{part}", lines[part * size : (part + 1) * size], "part.jsonl")
+        records = lines[part * size : (part + 1) * size]
+        folder = write_records(root / f"part{part}", records[: size // 2], "first.jsonl")
+        write_records(folder, records[size // 2 :], "second.jsonl")
         ingest(folder, index=many, workers=1)
         ingest(folder, index=deleted, workers=1)
-    # The first part again without its first 200 records: their documents are deleted, not merged away.
-    ingest(write_records(root / "part0", lines[200:size], "part.jsonl"), index=deleted, workers=1)
+    # The first part's first file again without its first 200 records: its documents are deleted from
+    # the first segment (which keeps the second file's), not merged away.
+    ingest(write_records(root / "part0", lines[200 : size // 2], "first.jsonl"), index=deleted, workers=1)
     return {"one": one, "many": many, "deleted": deleted}
 
 

@@ -25,7 +25,7 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -240,7 +240,8 @@ class _Run:
     _new_crawled: dict[str, str] = field(default_factory=dict)  # this run's web archive captures, by id
     _replaced: set[str] = field(default_factory=set)  # pages a later capture replaced in this run
     _unchanged_ids: set[str] = field(default_factory=set)  # the documents counted unchanged
-    _left: list[Path] = field(default_factory=list)  # the files still to read after the one being read
+    # The files still to read after the one being read: how many, and their bytes.
+    _left: tuple[int, int] = (0, 0)
     _stamps: dict[str, str] = field(default_factory=dict)
     _batched: int = 0
     _batched_characters: int = 0
@@ -276,12 +277,14 @@ class _Run:
         for path in candidates:
             if path not in done:
                 self.observer.file_done(path)
+        bytes_left = sum(self._sizes.get(path, 0) for path, _ in to_read)
         for number, (path, key) in enumerate(to_read, start=1):
-            self._left = [path for path, _ in to_read[number:]]
+            bytes_left -= self._sizes.get(path, 0)
+            self._left = (len(to_read) - number, bytes_left)
             self._read(path, key, hashes[key])
             self.observer.file_done(path)
             if self._batch_full() and number < len(to_read):
-                self._commit_batch([path for path, _ in to_read[number:]])
+                self._commit_batch()
         for doc_id in sorted(self.retired - self.written):
             self.observer.action("removed", self._retired_at[doc_id])
 
@@ -318,10 +321,10 @@ class _Run:
         room = getattr(self.writer, "batch_characters", None)  # a cluster's writer has no buffer to fill
         return self._batched >= BATCH_DOCUMENTS or (room is not None and self._batched_characters >= room)
 
-    def _commit_batch(self, left: list[Path]) -> None:
+    def _commit_batch(self) -> None:
         self.commit()
         self._batched = self._batched_characters = 0
-        self.writer = self.store.new_writer(len(left), sum(self._sizes.get(path, 0) for path in left))
+        self.writer = self.store.new_writer(*self._left)
 
     def cancel(self) -> None:
         """Drop what this ingest wrote but did not commit.
@@ -433,6 +436,7 @@ class _Run:
 
     def _place(self, document: Document, key: str) -> Record:
         """Index the document, or count it as a duplicate of the one already there."""
+        document = replace(document, resolved=key)  # the file's key is its resolved path
         kept = self._already_indexed(document)
         crawled = document.crawled.astimezone(UTC).isoformat() if document.crawled else None
         if kept is not None and self._captured_later(document.id, crawled, kept[0]):
@@ -498,7 +502,7 @@ class _Run:
         if doc_id in self.written:  # indexed by this run: it was counted as added (or updated) here
             self._unwrite(doc_id)
             # A Whoosh writer cannot delete a document it holds itself: committed, the next one can.
-            self._commit_batch(self._left)
+            self._commit_batch()
         else:  # indexed before: the later capture updates it
             if doc_id in self._unchanged_ids:
                 self.unchanged -= 1

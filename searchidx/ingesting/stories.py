@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import re
 import zlib
+from array import array
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -64,6 +65,7 @@ _rng = np.random.default_rng(20261206)  # fixed: every ingest, on every machine,
 _MULTIPLIERS = (_rng.integers(1, 2**63, PERMUTATIONS, dtype=np.uint64) << np.uint64(1)) | np.uint64(1)
 _INCREMENTS = _rng.integers(0, 2**63, PERMUTATIONS, dtype=np.uint64)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+_BAND_SALT = np.uint64(0xD6E8FEB86659FD93)
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ class Sketch:
 def sketch(title: str, body: str, date: datetime | None) -> Sketch:
     """The sketch of an article: its body's shingles, numbers and length, its headline's words, its day."""
     words = _WORD.findall(body.casefold())
-    hashes = np.fromiter((zlib.crc32(word.encode()) for word in words), dtype=np.uint64, count=len(words))
+    hashes = np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))
     shingles = _shingle_hashes(hashes)
     numbers = {_hash(number) for number in _NUMBER.findall(body)}
     numbers |= {_hash(word) for word in words if word in _NUMBER_WORDS}
@@ -198,7 +200,6 @@ def _share(first: frozenset[int], second: frozenset[int]) -> float:
     return len(first & second) / smaller if smaller else float(len(first) == len(second))
 
 
-@dataclass
 class StoryFinder:
     """The stories of an index, told a new article's story as it is ingested.
 
@@ -206,57 +207,208 @@ class StoryFinder:
     index; it is read the first time an article is placed (after the
     changed files' articles were retired), and not at all by an ingest that
     adds nothing.
+
+    Held for every article of the archive, so kept compact: the sketches as
+    rows of arrays (:class:`_Sketches`, about 350 bytes an article) and the
+    bands in :class:`_BandTable` (about 10 bytes a band), where a dict of
+    lists held 6.5 KB an article.
     """
 
-    known: Callable[[], Iterable[tuple[str, str, bytes]]]
-    _buckets: list[dict[int, list[int]]] = field(
-        default_factory=lambda: [{} for _ in range(BANDS + LEAD_BANDS)]
-    )
-    _sketches: list[Sketch] = field(default_factory=list)
-    _stories: list[str] = field(default_factory=list)
-    _loaded: bool = False
+    def __init__(self, known: Callable[[], Iterable[tuple[str, str, bytes]]]) -> None:
+        self._known = known
+        self._loaded = False
+        self._sketches = _Sketches()
+        self._stories: list[str] = []
+        self._bands = _BandTable(BANDS + LEAD_BANDS)
 
     def story_of(self, doc_id: str, article: Sketch) -> str:
         """The story of a new article (its own id when it is the first version), remembered from now on."""
         if not self._loaded:
             self._loaded = True
-            for known_id, story, data in self.known():
-                self._add(story or known_id, Sketch.from_bytes(data))
+            for known_id, story, data in self._known():
+                known = Sketch.from_bytes(data)
+                self._add(story or known_id, known, _band_keys(known) if known.shingles else None)
         best, best_story = 0.0, doc_id
-        for candidate in self._candidates(article):
-            alike = same_story(article, self._sketches[candidate])
-            if alike is not None and alike > best:
-                best, best_story = alike, self._stories[candidate]
-        self._add(best_story, article)
+        keys = _band_keys(article) if article.shingles else None
+        if keys is not None:
+            for candidate in self._likely(article, self._bands.candidates(keys)):
+                alike = same_story(article, self._sketches.sketch(candidate))
+                if alike is not None and alike > best:
+                    best, best_story = alike, self._stories[candidate]
+        self._add(best_story, article, keys)
         return best_story
 
-    def _candidates(self, article: Sketch) -> set[int]:
-        """The articles sharing a band with this one: the latest few of each band's bucket (a page
-        captured ten thousand times, or a template, must not make each new article compare with all)."""
-        found: set[int] = set()
-        for band, key in enumerate(_band_keys(article)):
-            found.update(self._buckets[band].get(key, ())[-BUCKET_CANDIDATES:])
-        return found
+    def _likely(self, article: Sketch, candidates: list[int]) -> list[int]:
+        """The candidates that resemble the article enough to be versions of it, by their MinHash rows
+        alone (most candidates of a busy bucket are not)."""
+        if not candidates:
+            return []
+        chosen = np.array(candidates, dtype=np.int64)
+        equal = np.count_nonzero(self._sketches.minhash[chosen] == article.minhash, axis=1)
+        return chosen[equal >= CONTAINED_RESEMBLANCE * PERMUTATIONS].tolist()  # type: ignore[no-any-return]
 
-    def _add(self, story: str, article: Sketch) -> None:
-        number = len(self._sketches)
-        self._sketches.append(article)
+    def _add(self, story: str, article: Sketch, keys: np.ndarray | None) -> None:
+        number = self._sketches.append(article)
         self._stories.append(story)
-        if article.shingles:
-            for band, key in enumerate(_band_keys(article)):
-                bucket = self._buckets[band].setdefault(key, [])
-                bucket.append(number)
-                if len(bucket) > 4 * BUCKET_CANDIDATES:  # only the latest are compared: the rest can go
-                    del bucket[:-BUCKET_CANDIDATES]
+        if keys is not None:
+            self._bands.add(keys, number)
 
 
-def _band_keys(article: Sketch) -> list[int]:
-    """The key of each band of the text's MinHash, then of each band of its lead's."""
+class _Sketches:
+    """Every article's sketch as a row of arrays, read back as a :class:`Sketch`."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.minhash = np.zeros((1024, PERMUTATIONS), dtype=np.uint32)
+        self._lead = np.zeros((1024, LEAD_PERMUTATIONS), dtype=np.uint32)
+        self._counts = np.zeros((1024, 3), dtype=np.int32)  # shingles, words, day
+        self._sets = array("I")  # each article's numbers, then its headline's words
+        self._set_ends = array("q")  # where each article's numbers end, then its headline's words
+
+    def append(self, article: Sketch) -> int:
+        """Keep ``article``'s sketch; its number."""
+        number = self.size
+        if number == len(self.minhash):
+            more = number // 2  # grown by half: at a million articles a doubling would waste 150 MB
+            self.minhash, self._lead, self._counts = (
+                np.concatenate([rows, np.zeros((more, rows.shape[1]), dtype=rows.dtype)])
+                for rows in (self.minhash, self._lead, self._counts)
+            )
+        self.minhash[number] = article.minhash
+        self._lead[number] = article.lead
+        day = _UNDATED if article.day is None else article.day
+        self._counts[number] = (article.shingles, article.words, day)
+        self._sets.extend(article.numbers)
+        self._set_ends.append(len(self._sets))
+        self._sets.extend(article.headline)
+        self._set_ends.append(len(self._sets))
+        self.size += 1
+        return number
+
+    def sketch(self, number: int) -> Sketch:
+        """The sketch of article ``number``."""
+        start = self._set_ends[2 * number - 1] if number else 0
+        middle, end = self._set_ends[2 * number], self._set_ends[2 * number + 1]
+        shingles, words, day = self._counts[number].tolist()
+        return Sketch(
+            minhash=self.minhash[number],
+            lead=self._lead[number],
+            shingles=shingles,
+            words=words,
+            numbers=frozenset(self._sets[start:middle]),
+            headline=frozenset(self._sets[middle:end]),
+            day=None if day == _UNDATED else day,
+        )
+
+
+class _BandTable:
+    """The articles sharing each LSH band: an open-addressing hash table of 32-bit fingerprints of
+    the band keys, each slot the latest article of its band, each article's band linked to the
+    article before it in the same band (the latest :data:`BUCKET_CANDIDATES` are compared).
+
+    A slot's place follows from its fingerprint alone, so the table can double without the keys;
+    two keys of one fingerprint share a bucket, which only adds candidates to check. A lookup
+    probes in Python over flat arrays (a few probes a key); doubling moves every slot with numpy.
+    """
+
+    MOST_FULL = 0.8
+
+    def __init__(self, bands: int) -> None:
+        self._bands = bands
+        self._bits = 16
+        self._fingerprints = array("I", bytes(4 << self._bits))
+        self._latest = array("i", [-1]) * (1 << self._bits)
+        self._used = 0
+        self._before = array("i")  # per article and band: the article before it in the band's bucket
+        self._asked: list[int] = []  # the fingerprints the last lookup asked for, and their places
+        self._places: list[int] = []
+
+    def candidates(self, keys: np.ndarray) -> list[int]:
+        """The latest articles sharing a band with ``keys`` (one key per band), without repeats; the
+        keys' places are kept for the :meth:`add` of the same keys that follows."""
+        found: set[int] = set()
+        before, bands, table = self._before, self._bands, self._fingerprints
+        self._asked = _fingerprints(keys).tolist()
+        self._places = places = [self._place(fingerprint) for fingerprint in self._asked]
+        for band, (fingerprint, place) in enumerate(zip(self._asked, places, strict=True)):
+            if table[place] != fingerprint:
+                continue
+            current = self._latest[place]
+            for _ in range(BUCKET_CANDIDATES):
+                if current < 0:
+                    break
+                found.add(current)
+                current = before[current * bands + band]
+        return sorted(found)
+
+    def add(self, keys: np.ndarray, number: int) -> None:
+        """Put article ``number`` (the next one) in the bucket of each of its bands' ``keys``."""
+        if self._used + len(keys) > self.MOST_FULL * len(self._fingerprints):
+            self._grow()
+            self._asked = []
+        fingerprints, latest = self._fingerprints, self._latest
+        asked = _fingerprints(keys).tolist()
+        places = self._places if asked == self._asked else [-1] * len(asked)
+        for fingerprint, place in zip(asked, places, strict=True):
+            if place < 0 or fingerprints[place] not in (0, fingerprint):  # not looked up, or claimed since
+                place = self._place(fingerprint)
+            if fingerprints[place] == 0:
+                fingerprints[place] = fingerprint
+                self._used += 1
+            self._before.append(latest[place])
+            latest[place] = number
+        self._asked = []
+
+    def _place(self, fingerprint: int) -> int:
+        """The slot holding ``fingerprint``, or the empty one where it would go (linear probing)."""
+        fingerprints, mask = self._fingerprints, len(self._fingerprints) - 1
+        place = fingerprint >> (32 - self._bits)
+        while fingerprints[place] not in (0, fingerprint):
+            place = (place + 1) & mask
+        return place
+
+    def _grow(self) -> None:
+        """Double the table, each slot moved to its fingerprint's place in the larger one."""
+        old = np.frombuffer(self._fingerprints, dtype=np.uint32)
+        occupied = np.flatnonzero(old)
+        fingerprints, latest = old[occupied], np.frombuffer(self._latest, dtype=np.int32)[occupied]
+        self._bits += 1
+        table = np.zeros(1 << self._bits, dtype=np.uint32)
+        newest = np.full(1 << self._bits, -1, dtype=np.int32)
+        places = (fingerprints >> np.uint32(32 - self._bits)).astype(np.int64)
+        pending = np.arange(len(fingerprints))
+        while len(pending):  # each round, the slots still to place claim their place; the losers move on
+            table[places[pending]] = fingerprints[pending]
+            placed = table[places[pending]] == fingerprints[pending]
+            newest[places[pending[placed]]] = latest[pending[placed]]
+            pending = pending[~placed]
+            places[pending] = (places[pending] + 1) & (len(table) - 1)
+            taken = table[places[pending]] != 0
+            while taken.any():  # never overwrite a slot already placed
+                moving = pending[taken]
+                places[moving] = (places[moving] + 1) & (len(table) - 1)
+                taken = table[places[pending]] != 0
+        self._fingerprints = array("I", table.tobytes())
+        self._latest = array("i", newest.tobytes())
+        self._used = len(fingerprints)
+
+
+def _fingerprints(keys: np.ndarray) -> np.ndarray:
+    """A band key's 32 high bits (never 0, the empty slot's)."""
+    return ((keys >> np.uint64(32)).astype(np.uint32)) | np.uint32(1)
+
+
+def _band_keys(article: Sketch) -> np.ndarray:
+    """The key of each band of the text's MinHash, then of each band of its lead's (each band's keys
+    apart from the others', the bits mixed so that the high ones are uniform)."""
     keys = []
     for values, rows in ((article.minhash, ROWS), (article.lead, LEAD_ROWS)):
         banded = values.reshape(-1, rows).astype(np.uint64)
         combined = banded[:, 0]
         for row in range(1, rows):
             combined = combined * np.uint64(0x100000001B3) ^ banded[:, row]
-        keys += [int(key) for key in combined]
-    return keys
+        keys.append(combined)
+    joined = np.concatenate(keys)
+    with np.errstate(over="ignore"):
+        mixed: np.ndarray = (joined + np.arange(len(joined), dtype=np.uint64) * _BAND_SALT) * _MIX
+    return mixed

@@ -86,6 +86,8 @@ class Document:
     record: str = ""
     truncated_from: int = 0
     crawled: datetime | None = None  # when a crawler captured the page (web archives); never the date
+    # The file's path resolved (links followed), when the caller knows it: saves resolving it again.
+    resolved: str = ""
 
     @cached_property
     def identity(self) -> str:
@@ -93,7 +95,7 @@ class Document:
         canonical = canonical_url(self.url) if self.url else None
         if canonical:
             return canonical
-        source = path_text(self.path.resolve())
+        source = self.resolved or path_text(self.path.resolve())
         return f"{source}#{self.record}" if self.record else source
 
     @cached_property

@@ -21,7 +21,7 @@ from searchidx.query.ranking import HEADLINE_WEIGHT
 
 # Bumped whenever the fields or their analysis change; kept in the pickled schema
 # (and the manifest), and checked whenever an index is opened.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 VERSION_ATTRIBUTE = "searchidx_schema_version"
 
 
@@ -56,20 +56,34 @@ class ArticleText(TEXT):  # type: ignore[misc]  # Whoosh is untyped
 
     def index(self, value: str | tuple[str, str], **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
         """Whoosh's field protocol: ``(term, frequency, weight, encoded positions)`` per distinct term."""
+        positions, extra, _ = self._positions(value)
+        encode = self.format.encode
+        return [
+            (term.encode("utf-8"), len(places), len(places) + extra.get(term, 0.0), encode(places))
+            for term, places in positions.items()
+        ]
+
+    def postings(self, value: str | tuple[str, str]) -> tuple[list[bytes], list[float], list[bytes], int]:
+        """The distinct terms of ``value``, their weights and encoded positions, and its length in words:
+        :meth:`index` as columns, for :class:`searchidx.engines.whoosh.postings.BulkPostings`."""
+        positions, extra, length = self._positions(value)
+        terms = [term.encode("utf-8") for term in positions]
+        weights = [len(places) + extra.get(term, 0.0) for term, places in positions.items()]
+        return terms, weights, list(map(self.format.encode, positions.values())), length
+
+    def _positions(self, value: str | tuple[str, str]) -> tuple[dict[str, list[int]], dict[str, float], int]:
+        """Each term's positions, the headline terms' extra weight, and the number of words."""
         analyzer: NewsAnalyzer = self.analyzer
         headline, text = value if isinstance(value, tuple) else ("", value)
         headline_terms = analyzer.terms(headline) if headline else []
+        words = headline_terms + analyzer.terms(text)
         positions: dict[str, list[int]] = defaultdict(list)
-        for position, term in enumerate(headline_terms + analyzer.terms(text)):
+        for position, term in enumerate(words):
             positions[term].append(position)
         extra: dict[str, float] = defaultdict(float)
         for term in headline_terms:
             extra[term] += HEADLINE_WEIGHT - 1
-        encode = self.format.encode
-        return [
-            (term.encode("utf-8"), len(places), len(places) + extra[term], encode(places))
-            for term, places in positions.items()
-        ]
+        return positions, extra, len(words)
 
 
 class SpellingWords(FieldType):  # type: ignore[misc]  # Whoosh is untyped
@@ -80,8 +94,14 @@ class SpellingWords(FieldType):  # type: ignore[misc]  # Whoosh is untyped
     stems ("abramovich" and "abramov..."). Each posting's weight is 1 plus
     the share of the word's occurrences written capitalized, so a term's total
     weight tells the speller how much of a name the word is (see
-    :func:`searchidx.query.analysis.surface_words`).
+    :func:`searchidx.query.analysis.surface_words`). The speller reads a
+    word's document count and total weight only, so a segment keeps just
+    those (``counts_only``, :mod:`searchidx.engines.whoosh.postings`).
     """
+
+    counts_only = True
+    # The stored fields its value is made of (headline, text): what a merge reads to uncount a deleted one.
+    sources = ("title", "body")
 
     def __init__(self) -> None:
         self.format = Existence(field_boost=1.0)
@@ -93,11 +113,24 @@ class SpellingWords(FieldType):  # type: ignore[misc]  # Whoosh is untyped
 
     def index(self, value: tuple[str, str], **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
         """Whoosh's field protocol: ``(word, 1, 1 + capitalized share, b"")`` per distinct word."""
-        headline, text = value
-        return [
-            (word.encode("utf-8"), 1, 1.0 + share, b"")
-            for word, share in surface_words(headline, text).items()
-        ]
+        terms, weights, _, _ = self.postings(value)
+        return [(term, 1, weight, b"") for term, weight in zip(terms, weights, strict=True)]
+
+    def postings(self, value: tuple[str, str]) -> tuple[list[bytes], list[float], list[bytes], int]:
+        """The distinct words, their weights, no values and no length: :meth:`index` as columns."""
+        shares = surface_words(*value)
+        return [word.encode("utf-8") for word in shares], [1.0 + share for share in shares.values()], [], 0
+
+
+class StoryNumber(NUMERIC):  # type: ignore[misc]  # Whoosh is untyped
+    """A document's story: stored and kept in a column, not indexed.
+
+    Searches count and group stories from the column alone; indexed, the
+    number cost 16 terms per article (Whoosh's range-query steps), more than
+    half of a segment's terms.
+    """
+
+    indexed = False
 
 
 def build_schema() -> Schema:
@@ -119,7 +152,7 @@ def build_schema() -> Schema:
         crawled=DATETIME(stored=True),
         # The story it is a version of (searchidx.ingesting.stories): the first version's id, as a
         # number, so a search counts and groups stories from the column.
-        story=NUMERIC(numtype=int, bits=64, signed=False, stored=True, sortable=True),
+        story=StoryNumber(numtype=int, bits=64, signed=False, stored=True, sortable=True),
         spelling=SpellingWords(),
     )
     setattr(schema, VERSION_ATTRIBUTE, SCHEMA_VERSION)  # pickled with the schema into the index

@@ -52,7 +52,10 @@ def open_index(path: Path) -> Any:
     """
     if not path.is_dir():
         raise IndexNotFoundError(path)
-    ix = read_index_files(path, lambda: _open_existing(path))
+    try:
+        ix = read_index_files(path, lambda: _open_existing(path))
+    except (ImportError, AttributeError) as error:  # a schema naming classes this version no longer has
+        raise IncompatibleIndexError(path) from error
     if not _compatible(ix):
         raise IncompatibleIndexError(path)
     return ix

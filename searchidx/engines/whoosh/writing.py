@@ -28,12 +28,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh.index import TOC, clean_files
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util import random_name
-from whoosh.writing import CLEAR, PostingPool, SegmentWriter
+from whoosh.writing import CLEAR, SegmentWriter
 
 from searchidx.engines.protocol import DEFAULT_WAIT
+from searchidx.engines.whoosh.merging import buffer_postings, tiered_merge
+from searchidx.engines.whoosh.postings import (
+    BulkPostings,
+    count_positions,
+    length_bytes,
+    write_field,
+)
 from searchidx.engines.whoosh.storage import index_storage, open_or_create_index
 from searchidx.errors import IndexLockedError, IndexWriteError
 from searchidx.inputs.manifest import Manifest
@@ -57,83 +65,15 @@ WORKER_FAILED = "failed"
 BATCH_SIZE = 200
 
 
-class _PreloadedLengths:
-    """The field lengths of a new segment, read once instead of once per posting."""
-
-    def __init__(self, reader: Any, fieldnames: list[str], doc_count: int) -> None:
-        self._lengths = {
-            name: [reader.doc_field_length(docnum, name) for docnum in range(doc_count)]
-            for name in fieldnames
-        }
-
-    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
-        lengths = self._lengths.get(fieldname)
-        return lengths[docnum] if lengths is not None else default
-
-
-class _TermGroupedPool(PostingPool):  # type: ignore[misc]  # Whoosh is untyped
-    """Whoosh's posting buffer, holding each term's postings together as they arrive.
-
-    Whoosh sorts every posting of a segment (tuples of field, term, document,
-    weight, positions) before writing them; a term's postings arrive in
-    document order, so sorting the terms alone gives the same sequence. The
-    buffer is counted and spilled to disk as Whoosh's is.
-    """
-
-    def __init__(self, tempstore: Any, segment: Any, limitmb: int = 128, **kwargs: Any) -> None:
-        super().__init__(tempstore, segment, limitmb=limitmb, **kwargs)
-        # field -> term bytes -> the term's postings: (document number, weight, value bytes)
-        self._fields: dict[str, dict[bytes, list[tuple[int, float, bytes | None]]]] = {}
-
-    def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
-        """Buffer one posting, (field, term bytes, document number, weight, value bytes)."""
-        fieldname, term, docnum, weight, value = item
-        # Whoosh's own estimate of the posting's memory, so the buffer fills as it did.
-        self.currentsize += 150 + len(fieldname) + 2 * len(term) + (len(value) if value else 0)
-        if self.currentsize > self.limit:
-            self.save()
-        terms = self._fields.get(fieldname)
-        if terms is None:
-            terms = self._fields[fieldname] = {}
-            self.fieldnames.add(fieldname)
-        postings = terms.get(term)
-        if postings is None:
-            terms[term] = [(docnum, weight, value)]
-        else:
-            postings.append((docnum, weight, value))
-
-    def _in_order(self) -> Iterator[tuple[str, bytes, int, float, bytes | None]]:
-        for fieldname in sorted(self._fields):
-            terms = self._fields[fieldname]
-            for term in sorted(terms):
-                postings = terms[term]
-                postings.sort()  # already in order but for merged segments' postings: a linear pass
-                for docnum, weight, value in postings:
-                    yield fieldname, term, docnum, weight, value
-
-    def save(self) -> None:
-        """Write the buffered postings, in order, as one more sorted run on disk."""
-        if self._fields:
-            path, run = self._new_run()
-            self._write_run(run, self._in_order())
-            self._add_run(path)
-            self._fields = {}
-        self.currentsize = 0
-
-    def items(self, maxfiles: int = 128) -> Iterator[tuple[str, bytes, int, float, bytes | None]]:
-        """Every posting in order: from memory, or merged with the runs written to disk."""
-        if not self.runs:
-            return self._in_order()
-        result: Iterator[tuple[str, bytes, int, float, bytes | None]] = super().items(maxfiles)
-        return result
-
-
 class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]  # Whoosh is untyped
-    """Whoosh's writer, minus a column read for every posting when the segment is written.
+    """Whoosh's writer with its postings buffered and written in bulk (:mod:`.postings`).
 
-    Whoosh looks up each posting's document length on disk while writing the
-    postings (a fifth of the indexing time); this reads the lengths once. Its
-    buffer sorts terms, not postings (:class:`_TermGroupedPool`).
+    A document's fields are analysed, stored and given columns as Whoosh
+    does; its postings go to :class:`BulkPostings` a field at a time, and the
+    segment's term and posting files are written from arrays sorted at once.
+    Fields are indexed, stored (or ``_stored_<name>`` in their place) and
+    given a column; boosts and term vectors, which searchidx does not use,
+    are not supported.
     """
 
     batch_characters = LIMIT_MB * 2**20 // POOL_BYTES_PER_CHARACTER
@@ -141,19 +81,65 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]  # Whoosh is untyp
 
     def __init__(self, ix: Any, **kwargs: Any) -> None:
         super().__init__(ix, **kwargs)
-        # Whoosh takes a poolclass argument but always builds its own pool: replaced, same limit.
-        self.pool = _TermGroupedPool(self._tempstorage, self.newsegment, limitmb=self.pool.limit // 2**20)
+        self.pool = BulkPostings(self.schema)
+        count_positions(self.fieldwriter._postfile)
+        count_positions(self.fieldwriter._tindex.dbfile)
+
+    def add_document(self, **fields: Any) -> None:
+        """Add one document (Whoosh's protocol: a value per field name)."""
+        self._check_state()
+        names = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(self.schema, names)
+        perdocwriter = self.perdocwriter
+        perdocwriter.start_doc(self.docnum)
+        try:
+            for name in names:
+                value = fields[name]
+                if value is not None:
+                    self._add_field(name, self.schema[name], value, fields.get(f"_stored_{name}", value))
+        except Exception:
+            perdocwriter.cancel_doc()
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _add_field(self, name: str, field: Any, value: Any, stored: Any) -> None:
+        length = 0
+        if field.indexed:
+            if hasattr(field, "postings"):
+                terms, weights, values, length = field.postings(value)
+            else:
+                items = list(field.index(value))
+                terms = [item[0] for item in items]
+                weights = [item[2] for item in items]
+                values = [item[3] for item in items]
+                length = sum(item[1] for item in items) if field.scorable else 0
+            self.pool.add_document(name, self.docnum, terms, weights, values)
+        self.perdocwriter.add_field(name, field, stored if field.stored else None, length)
+        if field.column_type and stored is not None:
+            self.perdocwriter.add_column_value(name, field.column_type, field.to_column_value(stored))
+
+    def add_postings_to_pool(self, reader: Any, startdoc: int, docmap: dict[int, int] | None) -> None:
+        """Buffer ``reader``'s live documents' postings, renumbered from ``startdoc`` (or by ``docmap``)."""
+        buffer_postings(reader, self.pool, startdoc, docmap)
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
         reader = self.per_document_reader()
         try:
-            scorable = [name for name, field in self.schema.items() if field.scorable]
-            lengths = _PreloadedLengths(reader, scorable, self.docnum)
-            self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
+            for name, buffered in self.pool.field_postings():
+                field = self.schema[name]
+                lengths = _length_bytes(reader, name, self.docnum) if field.scorable else None
+                write_field(self.fieldwriter, name, field, buffered, lengths)
             self.fieldwriter.close()
         finally:
             reader.close()
+
+
+def _length_bytes(reader: Any, fieldname: str, documents: int) -> np.ndarray:
+    """Each document's length in ``fieldname``, as Whoosh's one-byte code."""
+    return length_bytes(reader.doc_field_length(docnum, fieldname) for docnum in range(documents))
 
 
 class _WorkerTask(SubWriterTask):  # type: ignore[misc]  # Whoosh is untyped
@@ -411,10 +397,7 @@ class WhooshStore:
 
     def commit(self, writer: Any, *, replace_all: bool = False) -> None:
         """Commit ``writer``'s segment (``replace_all``: the only one left, every older one dropped)."""
-        if replace_all:
-            writer.commit(mergetype=CLEAR)
-        else:
-            writer.commit()
+        writer.commit(mergetype=CLEAR if replace_all else tiered_merge)
 
     def stored_documents(self, ids: Collection[str]) -> Iterator[dict[str, Any]]:
         """The stored fields of the committed documents among ``ids`` (read in one pass over them all)."""

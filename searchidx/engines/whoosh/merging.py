@@ -1,0 +1,316 @@
+"""Merging a Whoosh index's segments: which ones (a tiered policy), and how (term by term, streamed).
+
+Each ingest batch commits a segment per writer process, and a search visits
+every segment: at a million articles that is a hundred or more. Whoosh's own
+policy merges only segments far smaller than the rest (a Fibonacci rule that
+left 21 segments unmerged at 190,000 articles), and merges by feeding every
+posting through its buffer, holding the merged segment's postings in memory.
+
+:func:`tiered_merge` (the policy, run at each commit) groups segments in
+tiers of :data:`MERGE_FACTOR` times more documents each and merges a tier
+once it holds :data:`MERGE_FACTOR` segments, never into a segment of more
+than :data:`MAX_MERGED_DOCUMENTS` (as Lucene's tiered policy caps its
+segments): the number of segments grows with the logarithm of the archive,
+and no merge rewrites the whole of it. :func:`merge_segments` writes the new
+segment as a stream: the documents' stored fields and columns through
+Whoosh's per-document writer, then each field's terms in order across the
+merged segments, one term's postings in memory at a time. Readers keep
+reading the segments they opened (their files are mapped; a file deleted
+after the commit stays readable), and a search that opens the index after
+the commit finds the merged segment.
+"""
+
+from __future__ import annotations
+
+import heapq
+import io
+import itertools
+import pickle
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+from whoosh.index import FileIndex
+from whoosh.reading import SegmentReader
+from whoosh.system import pack_ushort
+from whoosh.writing import SegmentWriter
+
+from searchidx.engines.whoosh.postings import (
+    BLOCK_SIZE,
+    TERM_INFO,
+    BulkPostings,
+    TermWriter,
+    count_info,
+    count_positions,
+    length_bytes,
+)
+
+# Segments of one tier hold up to this many times the documents of the tier below; a tier this
+# many segments long is merged into one.
+MERGE_FACTOR = 10
+# Segments below this many documents are all of the lowest tier.
+TIER_FLOOR = 10_000
+# No merge makes a segment larger than this (the segments above it are left as they are).
+MAX_MERGED_DOCUMENTS = 500_000
+
+
+def tier(documents: int) -> int:
+    """The tier of a segment of ``documents`` live documents."""
+    level, ceiling = 0, TIER_FLOOR
+    while documents >= ceiling:
+        level, ceiling = level + 1, ceiling * MERGE_FACTOR
+    return level
+
+
+def segments_to_merge(segments: list[Any]) -> list[Any]:
+    """The segments one merge should join: the lowest tier holding :data:`MERGE_FACTOR` of them (its
+    smallest ones), if they make no more than :data:`MAX_MERGED_DOCUMENTS`; else none."""
+    tiers: dict[int, list[Any]] = {}
+    for segment in segments:
+        tiers.setdefault(tier(segment.doc_count()), []).append(segment)
+    for level in sorted(tiers):
+        members = sorted(tiers[level], key=lambda segment: segment.doc_count())
+        chosen = members[:MERGE_FACTOR]
+        if (
+            len(chosen) >= MERGE_FACTOR
+            and sum(segment.doc_count() for segment in chosen) <= MAX_MERGED_DOCUMENTS
+        ):
+            return chosen
+    return []
+
+
+def tiered_merge(writer: Any, segments: list[Any]) -> list[Any]:
+    """Whoosh's merge-policy protocol: the segments to keep after merging what :func:`segments_to_merge`
+    chooses (repeatedly, until it chooses nothing) into new ones; empty segments are dropped."""
+    kept = [segment for segment in segments if segment.doc_count() > 0]
+    while chosen := segments_to_merge(kept):
+        merged = merge_segments(writer, chosen)
+        kept = [segment for segment in kept if segment not in chosen] + [merged]
+    return kept
+
+
+def merge_segments(writer: Any, segments: list[Any]) -> Any:
+    """Write the live documents of ``segments`` into one new segment of ``writer``'s index; return it."""
+    merger = SegmentWriter(FileIndex(writer.storage, writer.schema, writer.indexname), _lk=False)
+    count_positions(merger.fieldwriter._postfile)
+    count_positions(merger.fieldwriter._tindex.dbfile)
+    readers = [SegmentReader(writer.storage, writer.schema, segment) for segment in segments]
+    try:
+        fieldnames = set(writer.schema.names())
+        sources = []
+        for reader in readers:
+            start = merger.docnum
+            docmap = merger.write_per_doc(fieldnames, reader)
+            sources.append(_Source(reader, _renumbering(reader, start, docmap)))
+        merger._added = True
+        merger.perdocwriter.close()
+        _merge_postings(merger.fieldwriter, writer.schema, sources, merger.docnum)
+        merger.fieldwriter.close()
+        merger.pool.cleanup()
+        merger._assemble_segment()
+        segment = merger.get_segment()
+    finally:
+        for reader in readers:
+            reader.close()
+    # The merger's temporary files share the writer's temporary folder, which the writer removes.
+    return segment
+
+
+class _Source:
+    """One merged segment: its reader, each old document's new number (-1: deleted), its length bytes."""
+
+    def __init__(self, reader: Any, renumbered: np.ndarray) -> None:
+        self.reader = reader
+        self.renumbered = renumbered
+        self.deletions = bool(reader.has_deletions())
+        self.postfile = reader._terms._postfile
+        self._lengths: dict[str, np.ndarray] = {}
+
+    def lengths(self, fieldname: str) -> np.ndarray:
+        """Each old document's length byte in ``fieldname``."""
+        if fieldname not in self._lengths:
+            reader = self.reader
+            self._lengths[fieldname] = length_bytes(
+                reader.doc_field_length(docnum, fieldname) for docnum in range(reader.doc_count_all())
+            )
+        return self._lengths[fieldname]
+
+    def numbered_terms(self, fieldname: str, number: int) -> Iterator[tuple[bytes, int, Any]]:
+        """The field's terms in order, each with this source's ``number`` and the term's info."""
+        for term, info in self.terms(fieldname):
+            yield term, number, info
+
+    def terms(self, fieldname: str) -> Iterator[tuple[bytes, Any]]:
+        """The field's terms in order, with their infos."""
+        terms = self.reader._terms
+        if fieldname not in terms.indexed_field_names():
+            return
+        for (name, term), info in terms.items_from(fieldname, b""):
+            if name != fieldname:
+                return
+            yield term, info
+
+
+def _renumbering(reader: Any, start: int, docmap: dict[int, int] | None) -> np.ndarray:
+    """Each of ``reader``'s documents' number in the merged segment (-1 for a deleted one)."""
+    renumbered = np.arange(start, start + reader.doc_count_all(), dtype=np.int64)
+    if docmap is not None:
+        renumbered[:] = -1
+        renumbered[list(docmap)] = list(docmap.values())
+    return renumbered
+
+
+def _merge_postings(fieldwriter: Any, schema: Any, sources: list[_Source], documents: int) -> None:
+    """Each field's terms across ``sources`` in order, each term's postings renumbered and concatenated."""
+    names = sorted({name for source in sources for name in source.reader._terms.indexed_field_names()})
+    for fieldname in names:
+        if fieldname not in schema:
+            continue
+        field = schema[fieldname]
+        fieldwriter.start_field(fieldname, field)
+        prefix = pack_ushort(fieldwriter._fieldid)
+        add_term = fieldwriter._tindex.add
+        if getattr(field, "counts_only", False):
+            for term, info in _merged_counts(fieldname, field, sources):
+                add_term(prefix + term, info)
+        else:
+            writer = TermWriter(fieldwriter._postfile, field.format.fixed_value_size())
+            for term, postings in _merged_terms(fieldname, field, sources, writer.keeps_values):
+                add_term(prefix + term, writer.write(*postings))
+        fieldwriter.finish_field()
+
+
+def _merged_terms(
+    fieldname: str, field: Any, sources: list[_Source], keeps_values: bool
+) -> Iterator[tuple[bytes, tuple[list[int], list[float], list[bytes] | None, list[int] | None]]]:
+    """Each term of the field in order with its postings in the merged segment (documents, weights,
+    values, length bytes); a term whose documents were all deleted is left out."""
+    value_size = field.format.fixed_value_size()
+    scored = bool(field.scorable)
+    streams = [source.numbered_terms(fieldname, number) for number, source in enumerate(sources)]
+    for term, group in itertools.groupby(
+        heapq.merge(*streams, key=lambda item: item[0]), key=lambda item: item[0]
+    ):
+        docs: list[int] = []
+        weights: list[float] = []
+        values: list[bytes] | None = [] if keeps_values else None
+        lengths: list[int] | None = [] if scored else None
+        for _, number, info in group:
+            source = sources[number]
+            old, term_weights, term_values = decoded_postings(source.postfile, info, value_size)
+            old_ids = np.array(old, dtype=np.int64)
+            new_ids = source.renumbered[old_ids]
+            if source.deletions:
+                kept = new_ids >= 0
+                old_ids, new_ids = old_ids[kept], new_ids[kept]
+                keep = kept.tolist()
+                term_weights = list(itertools.compress(term_weights, keep))
+                if term_values:
+                    term_values = list(itertools.compress(term_values, keep))
+            docs += new_ids.tolist()
+            weights += term_weights
+            if values is not None:
+                values += term_values
+            if lengths is not None:
+                lengths += source.lengths(fieldname)[old_ids].tolist()
+        if docs:
+            yield term, (docs, weights, values, lengths)
+
+
+def _merged_counts(fieldname: str, field: Any, sources: list[_Source]) -> Iterator[tuple[bytes, bytes]]:
+    """A counts-only field's terms with their summed counts, less the deleted documents' words."""
+    uncounted: dict[bytes, list[float]] = {}
+    for source in sources:
+        if source.deletions:
+            _uncount_deleted(source.reader, fieldname, field, uncounted)
+    streams = [source.terms(fieldname) for source in sources]
+    for term, group in itertools.groupby(
+        heapq.merge(*streams, key=lambda item: item[0]), key=lambda item: item[0]
+    ):
+        documents, weight = 0, 0.0
+        for _, info in group:
+            documents += int(info.doc_frequency())
+            weight += float(info.weight())
+        less = uncounted.get(term)
+        if less is not None:
+            documents -= int(less[0])
+            weight -= less[1]
+        if documents > 0:
+            yield term, count_info(documents, weight, 0)
+
+
+def _uncount_deleted(reader: Any, fieldname: str, field: Any, uncounted: dict[bytes, list[float]]) -> None:
+    """Add each deleted document's words (from its stored text) to ``uncounted``: [documents, weight]."""
+    for docnum in range(reader.doc_count_all()):
+        if reader.is_deleted(docnum):
+            stored = reader.stored_fields(docnum)
+            terms, weights, _, _ = field.postings(tuple(stored.get(source, "") for source in field.sources))
+            for term, weight in zip(terms, weights, strict=True):
+                counted = uncounted.setdefault(term, [0, 0.0])
+                counted[0] += 1
+                counted[1] += float(np.float32(weight))
+
+
+def decoded_postings(
+    postfile: Any, info: Any, value_size: int | None
+) -> tuple[list[int], list[float], list[bytes]]:
+    """A term's document numbers, weights and values (none for a field without values), from its blocks."""
+    if info.is_inlined():
+        inlined_ids, inlined_weights, inlined_values = info.inlined_postings()
+        return list(inlined_ids), list(inlined_weights), list(inlined_values) if value_size != 0 else []
+    offset, length = info.extent()
+    if isinstance(length, tuple):  # Whoosh 2.7 reads the length back as a 1-tuple
+        (length,) = length
+    data = postfile.get(offset, length)
+    stream = io.BytesIO(data)
+    ids: list[int] = []
+    weights: list[float] = []
+    values: list[bytes] = []
+    position = len(WHOOSH3_HEADER_MAGIC)
+    while position < length:
+        (size,) = BLOCK_SIZE.unpack_from(data, position)
+        stream.seek(position + BLOCK_SIZE.size)
+        count, _, _, compression, _, _ = pickle.load(stream)
+        end = position + BLOCK_SIZE.size + abs(size)
+        block = data[stream.tell() : end]
+        deltas, block_weights, block_values = pickle.loads(zlib.decompress(block) if compression else block)
+        ids += itertools.accumulate(deltas)
+        if block_weights is None or isinstance(block_weights, float):
+            weights += [1.0 if block_weights is None else block_weights] * count
+        else:
+            weights += block_weights
+        if value_size is None or value_size < 0:
+            values += block_values
+        elif value_size > 0:
+            values += [block_values[i : i + value_size] for i in range(0, len(block_values), value_size)]
+        if size < 0:  # the last block
+            break
+        position = end
+    return ids, weights, values
+
+
+def buffer_postings(reader: Any, pool: BulkPostings, startdoc: int, docmap: dict[int, int] | None) -> None:
+    """Buffer the postings of ``reader``'s live documents in ``pool``, renumbered from ``startdoc`` or by
+    ``docmap`` (Whoosh's own way of merging, ``add_reader``: into the segment being written)."""
+    source = _Source(reader, _renumbering(reader, startdoc, docmap))
+    for fieldname in sorted(reader._terms.indexed_field_names()):
+        if fieldname not in reader.schema:
+            continue
+        field = reader.schema[fieldname]
+        if getattr(field, "counts_only", False):
+            for term, info in _merged_counts(fieldname, field, [source]):
+                documents, weight = info_counts(info)
+                pool.add_counts(fieldname, term, documents, weight)
+            continue
+        for term, (docs, weights, values, _) in _merged_terms(
+            fieldname, field, [source], pool.keeps_values(fieldname)
+        ):
+            pool.add_term(fieldname, term, np.array(docs, dtype=np.int64), weights, values or [])
+
+
+def info_counts(info: bytes) -> tuple[int, float]:
+    """The document count and total weight a counts-only term's info holds."""
+    _, weight, documents, *_ = TERM_INFO.unpack_from(info)
+    return int(documents), float(weight)

@@ -1,0 +1,315 @@
+"""A segment's postings written in bulk: buffered as flat arrays, sorted at once, written as Whoosh's files.
+
+Whoosh buffers each posting as a tuple, sorts them, and writes them one call
+at a time (a buffer ``add``, a writer ``add_posting``, two ``tell`` system
+calls and a zlib stream per term): most of an ingest's time. Here a
+document's postings are appended to a field's arrays in a few C-level
+calls; when the segment is written, each field's terms are numbered,
+sorted once, its postings ordered with one ``numpy.lexsort``, and each
+term's blocks written straight from the sorted arrays.
+
+The files are Whoosh's own (its ``W3`` codec): the same term table, block
+headers, pickled ``(ids, weights, values)`` tuples and term infos, which
+Whoosh and :mod:`searchidx.engines.whoosh.topk` read unchanged. Two things
+differ, both within the format: a block is compressed only when it is large
+enough for zlib to pay (Whoosh compressed every block, a zlib stream of
+about 40 microseconds for each one-posting block), and a field marked
+``counts_only`` (the speller's words) keeps one inlined posting per term
+with the term's document count and total weight, which is all its reader
+asks for, instead of one posting per document.
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+import struct
+import zlib
+from array import array
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pickle import dumps
+from typing import Any
+
+import numpy as np
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.system import pack_int, pack_long, pack_ushort
+from whoosh.util.numeric import length_to_byte
+
+# Whoosh's largest block of postings.
+BLOCK_LIMIT = 128
+# Whoosh's zlib level for a block, and the smallest pickled block worth compressing.
+COMPRESSION = 3
+COMPRESS_FROM = 512
+# An inlined posting list of a counts-only field: no values.
+NO_VALUES: tuple[bytes, ...] = ()
+TERM_INFO: struct.Struct = W3TermInfo._struct
+BLOCK_SIZE = struct.Struct("!i")
+# Whoosh's estimate of a buffered posting's memory (``PostingPool``), kept so the buffer fills as it did.
+BYTES_PER_POSTING = 150
+
+
+class PositionedFile:
+    """A file being written that counts its own position: ``tell`` without a system call."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._position: int = raw.tell()
+
+    def write(self, data: Any) -> int:
+        """Write ``data`` (bytes or a buffer) at the end."""
+        size = len(data) if type(data) is bytes else memoryview(data).nbytes
+        self._raw.write(data)
+        self._position += size
+        return size
+
+    def tell(self) -> int:
+        """The position of the next write."""
+        return self._position
+
+    def __getattr__(self, name: str) -> Any:  # close, flush, fileno: the file's own
+        return getattr(self._raw, name)
+
+
+def count_positions(structfile: Any) -> None:
+    """Have a Whoosh ``StructFile`` open for writing track its position itself."""
+    structfile.file = PositionedFile(structfile.file)
+
+
+class _FieldPostings:
+    """One field's buffered postings, in the order they came: a term, document, weight and value each."""
+
+    __slots__ = ("counts", "docnums", "terms", "values", "weights")
+
+    def __init__(self) -> None:
+        self.terms: list[bytes] = []
+        self.docnums = array("I")
+        self.weights = array("d")
+        self.values: list[bytes] = []
+        # A counts-only field's terms merged from other segments: [documents, total weight].
+        self.counts: dict[bytes, list[float]] = {}
+
+
+class BulkPostings:
+    """A segment's postings, buffered by field as flat arrays (what :class:`SegmentWriter` calls its pool)."""
+
+    def __init__(self, schema: Any) -> None:
+        self.fieldnames: set[str] = set()
+        self.currentsize = 0
+        self._fields: dict[str, _FieldPostings] = {}
+        # Fields whose postings carry values (word positions); the others' are all empty.
+        self._with_values = {name for name, field in schema.items() if field.format.fixed_value_size() != 0}
+
+    def _field(self, fieldname: str) -> _FieldPostings:
+        buffered = self._fields.get(fieldname)
+        if buffered is None:
+            buffered = self._fields[fieldname] = _FieldPostings()
+            self.fieldnames.add(fieldname)
+        return buffered
+
+    def add_document(
+        self,
+        fieldname: str,
+        docnum: int,
+        terms: Sequence[bytes],
+        weights: Sequence[float],
+        values: Sequence[bytes],
+    ) -> None:
+        """Buffer one document's postings in one field: its distinct terms, their weights and values."""
+        buffered = self._field(fieldname)
+        buffered.terms += terms
+        buffered.weights.extend(weights)
+        if fieldname in self._with_values:
+            buffered.values += values
+        buffered.docnums.extend(itertools.repeat(docnum, len(terms)))
+        self.currentsize += BYTES_PER_POSTING * len(terms)
+
+    def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
+        """Buffer one posting, ``(field, term, document number, weight, value)`` (Whoosh's pool protocol)."""
+        fieldname, term, docnum, weight, value = item
+        self.add_document(fieldname, docnum, (term,), (weight,), (value or b"",))
+
+    def keeps_values(self, fieldname: str) -> bool:
+        """Whether the field's postings carry values."""
+        return fieldname in self._with_values
+
+    def add_term(
+        self, fieldname: str, term: bytes, docnums: np.ndarray, weights: Any, values: list[bytes]
+    ) -> None:
+        """Buffer one term's postings in many documents (a merge): documents, weights and values."""
+        buffered = self._field(fieldname)
+        buffered.terms += [term] * len(docnums)
+        buffered.docnums.frombytes(docnums.astype(np.uint32).tobytes())
+        buffered.weights.extend(weights)
+        if fieldname in self._with_values:
+            buffered.values += values
+        self.currentsize += BYTES_PER_POSTING * len(docnums)
+
+    def add_counts(self, fieldname: str, term: bytes, documents: int, weight: float) -> None:
+        """Add ``documents`` and ``weight`` to a counts-only field's ``term`` (negative: take them away)."""
+        counted = self._field(fieldname).counts.setdefault(term, [0, 0.0])
+        counted[0] += documents
+        counted[1] += weight
+
+    def field_postings(self) -> Iterable[tuple[str, _FieldPostings]]:
+        """Each field's postings, in field name order (the order of Whoosh's term table)."""
+        return ((name, self._fields[name]) for name in sorted(self._fields))
+
+    def cleanup(self) -> None:
+        """Drop what is buffered."""
+        self._fields.clear()
+        self.currentsize = 0
+
+
+class SortedPostings:
+    """One field's postings sorted by term, then document: Python lists, and each term's extent."""
+
+    def __init__(self, buffered: _FieldPostings, length_bytes: np.ndarray | None, keeps_values: bool) -> None:
+        numbering: defaultdict[bytes, int] = defaultdict(itertools.count().__next__)
+        terms = buffered.terms
+        numbers = np.fromiter(map(numbering.__getitem__, terms), dtype=np.int64, count=len(terms))
+        self.terms = sorted(numbering)
+        rank = np.empty(len(self.terms), dtype=np.int64)
+        ranked = np.fromiter(map(numbering.__getitem__, self.terms), dtype=np.int64, count=len(self.terms))
+        rank[ranked] = np.arange(len(self.terms))
+        keys = rank[numbers]
+        docs = np.frombuffer(buffered.docnums, dtype=np.uint32).astype(np.int64)
+        order = np.lexsort((docs, keys))
+        ends = np.cumsum(np.bincount(keys, minlength=len(self.terms)))
+        self.ends = ends.tolist()
+        self.starts = [0, *self.ends[:-1]] if self.ends else []
+        self.docs = docs[order].tolist()
+        # Whoosh keeps weights as 4-byte floats: rounded so, as its blocks hold them.
+        self.weights = np.frombuffer(buffered.weights, dtype=np.float64)[order].astype(np.float32).tolist()
+        ordered = order.tolist()
+        self.values = list(map(buffered.values.__getitem__, ordered)) if keeps_values else None
+        self.lengths = None if length_bytes is None else length_bytes[docs[order]].tolist()
+
+
+def write_field(
+    fieldwriter: Any, fieldname: str, fieldobj: Any, buffered: _FieldPostings, lengths: Any
+) -> None:
+    """Write one field's terms and posting blocks with Whoosh's field writer (its files, not its calls).
+
+    ``lengths``: each document's length byte in the field (a scorable field), or ``None``.
+    """
+    fieldwriter.start_field(fieldname, fieldobj)
+    prefix = pack_ushort(fieldwriter._fieldid)
+    add_term = fieldwriter._tindex.add
+    if getattr(fieldobj, "counts_only", False):
+        for term, info in _count_infos(buffered):
+            add_term(prefix + term, info)
+    else:
+        writer = TermWriter(fieldwriter._postfile, fieldobj.format.fixed_value_size())
+        postings = SortedPostings(buffered, lengths, writer.keeps_values)
+        docs, weights, values, lengths = postings.docs, postings.weights, postings.values, postings.lengths
+        for term, start, end in zip(postings.terms, postings.starts, postings.ends, strict=True):
+            add_term(prefix + term, writer.write(
+                docs[start:end], weights[start:end],
+                None if values is None else values[start:end],
+                None if lengths is None else lengths[start:end],
+            ))  # fmt: skip
+    fieldwriter.finish_field()
+
+
+def _count_infos(buffered: _FieldPostings) -> Iterable[tuple[bytes, bytes]]:
+    """Each term's info with its document count and total weight, one posting (its first document) inlined."""
+    numbering: defaultdict[bytes, int] = defaultdict(itertools.count().__next__)
+    terms = buffered.terms
+    numbers = np.fromiter(map(numbering.__getitem__, terms), dtype=np.int64, count=len(terms))
+    weights = np.frombuffer(buffered.weights, dtype=np.float64).astype(np.float32).astype(np.float64)
+    counts = np.bincount(numbers, minlength=len(numbering)).tolist()
+    totals = np.bincount(numbers, weights=weights, minlength=len(numbering)).tolist()
+    firsts = np.full(len(numbering), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(firsts, numbers, np.frombuffer(buffered.docnums, dtype=np.uint32))
+    table = {term: [count, total, first] for term, count, total, first in
+             zip(numbering, counts, totals, firsts.tolist(), strict=True)}  # fmt: skip
+    for term, (count, total) in buffered.counts.items():
+        counted = table.setdefault(term, [0, 0.0, 0])
+        counted[0] += count
+        counted[1] += total
+    for term in sorted(table):
+        count, total, first = table[term]
+        if count > 0:
+            yield term, count_info(int(count), total, int(first))
+
+
+def count_info(documents: int, weight: float, first: int) -> bytes:
+    """The info of a counts-only term: its document count and total weight, one posting inlined."""
+    return TERM_INFO.pack(1, weight, documents, 0, 0, weight, first, first) + dumps(
+        ((first,), (weight,), NO_VALUES), 2
+    )
+
+
+class TermWriter:
+    """Writes terms' postings to a segment's postings file as Whoosh's blocks, and makes their infos."""
+
+    def __init__(self, postfile: Any, value_size: int | None) -> None:
+        self._postfile = postfile
+        self._value_size = value_size
+        # Whether the postings carry values: word positions (any size), or bytes of a fixed size.
+        self.keeps_values = value_size is None or value_size != 0
+
+    def write(self, docs: list[int], weights: list[float], values: list[bytes] | None,
+              lengths: list[int] | None) -> bytes:  # fmt: skip
+        """Write one term's postings (in document order); its info, as Whoosh's term table holds it.
+
+        ``weights`` are 4-byte floats' values; ``lengths`` the documents' length bytes, if scored.
+        """
+        if len(docs) == 1:  # inlined in the term table, as Whoosh's ``inlinelimit`` does
+            length = lengths[0] if lengths else 0
+            header: bytes = TERM_INFO.pack(1, weights[0], 1, length, length, weights[0], docs[0], docs[0])
+            kept = tuple(value for value in values or () if value)
+            return header + dumps(((docs[0],), (weights[0],), kept), 2)
+        postfile = self._postfile
+        offset = postfile.tell()
+        postfile.write(WHOOSH3_HEADER_MAGIC)
+        for start in range(0, len(docs), BLOCK_LIMIT):
+            end = min(start + BLOCK_LIMIT, len(docs))
+            block_values = None if values is None else values[start:end]
+            self._write_block(
+                docs, start, end, weights[start:end], block_values, lengths, last=end == len(docs)
+            )
+        low = min(lengths) if lengths else 0
+        high = max(lengths) if lengths else 0
+        header = TERM_INFO.pack(0, sum(weights), len(docs), low, high, max(weights), docs[0], docs[-1])
+        return header + bytes(pack_long(offset)) + bytes(pack_int(postfile.tell() - offset))
+
+    def _write_block(
+        self,
+        docs: list[int],
+        start: int,
+        end: int,
+        weights: list[float],
+        values: list[bytes] | None,
+        lengths: list[int] | None,
+        *,
+        last: bool,
+    ) -> None:
+        ids = docs[start:end]
+        # Whoosh's ids in a block: the first as it is, each other one less the one before.
+        deltas = [ids[0], *map(operator.sub, ids[1:], ids)]
+        low, high = min(weights), max(weights)
+        packed_weights: Any = (None if low == 1.0 else low) if low == high else tuple(weights)
+        data = dumps((tuple(deltas), packed_weights, self._packed_values(values)), 2)
+        compression = COMPRESSION if len(data) >= COMPRESS_FROM else 0
+        if compression:
+            data = zlib.compress(data, compression)
+        shortest = min(lengths[start:end]) if lengths else 0
+        longest = max(lengths[start:end]) if lengths else 0
+        info = dumps((end - start, ids[-1], high, compression, shortest, longest), 2)
+        size = len(info) + len(data)
+        self._postfile.write(pack_int(-size if last else size) + info + data)
+
+    def _packed_values(self, values: list[bytes] | None) -> Any:
+        if values is None:
+            return None
+        if self._value_size:
+            return b"".join(values)
+        # Whoosh keeps only the values that are not empty.
+        return tuple(values) if all(values) else tuple(value for value in values if value)
+
+
+def length_bytes(lengths: Iterable[int]) -> np.ndarray:
+    """Whoosh's one-byte codes of field lengths, as its blocks and term infos keep them."""
+    return np.fromiter((length_to_byte(length) for length in lengths), dtype=np.int64)
