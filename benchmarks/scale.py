@@ -235,7 +235,11 @@ def run(scale: int, cache: Path, work: Path) -> None:
     check_seconds, _, said = run_measured(searchidx_cli("check", "--index", str(large)))
     figures["check (min)"] = check_seconds / 60
     print(f"  {'check':<40} {check_seconds:8.2f}  ({said.strip()[:100]})")
-    rate = semantic_rate(one / "copy0", work)
+    try:
+        rate = semantic_rate(one / "copy0", work)
+    except (OSError, subprocess.SubprocessError) as error:
+        print(f"  (the semantic extra could not be measured: {error})")
+        rate = None
     if rate is not None:
         hours = documents[1] / rate / 3600
         print(f"  semantic extra: {rate:.0f} articles/s on 1,000 articles: {hours:.1f} h at {scale}x")
