@@ -44,6 +44,7 @@ import contextlib
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import sqlite3
@@ -66,7 +67,7 @@ REUTERS = ROOT.parent / "shared" / "data" / "news" / "reuters21578.jsonl"
 QUERIES = Path(__file__).with_name("queries.txt")
 WORD = re.compile(r"[A-Za-z]{3,}")
 # The synthetic copies (see write_corpus): the marker's version, the words replaced, the dates moved.
-CORPUS_VERSION = "distinct-1"
+CORPUS_VERSION = "distinct-2"
 REPLACED_WORD = re.compile(r"[A-Za-z]{4,}")
 NEIGHBOURS = 16  # a word is replaced by one of this many words of about its frequency
 DAYS_PER_COPY = 211
@@ -93,12 +94,13 @@ def copy_vocabularies(records: list[dict[str, str]], copies: int) -> list[dict[s
     ranked = [word for word, _ in counts.most_common()]
     maps: list[dict[str, str]] = [{}]
     for copy in range(1, copies):
+        shuffled = random.Random(copy)  # a permutation of each group of its own: 16! of them
         mapping: dict[str, str] = {}
         for start in range(0, len(ranked), NEIGHBOURS):
             group = ranked[start : start + NEIGHBOURS]
-            shift = copy % len(group) or 1 if len(group) > 1 else 0
-            for number, word in enumerate(group):
-                mapping[word] = group[(number + shift) % len(group)]
+            replacing = group[:]
+            shuffled.shuffle(replacing)
+            mapping.update(zip(group, replacing, strict=True))
         maps.append(mapping)
     return maps
 
@@ -169,7 +171,11 @@ def write_queries(limit: int = 300) -> None:
 
 
 class TreeRss:
-    """Peak resident memory of a process and all its children, sampled from /proc."""
+    """Peak resident memory of a process and all its children, sampled from /proc.
+
+    Each process counts its proportional share of the pages it shares (PSS): worker processes
+    forked from a large ingest process share most of its pages, which their RSS would count again.
+    """
 
     def __init__(self, pid: int) -> None:
         self.pid, self.peak, self._done = pid, 0, threading.Event()
@@ -182,7 +188,7 @@ class TreeRss:
         return self.peak
 
     def _sample(self) -> None:
-        while not self._done.wait(0.05):
+        while not self._done.wait(0.2):  # reading a large process's PSS walks its pages: not too often
             self.peak = max(self.peak, sum(_rss(pid) for pid in _tree(self.pid)))
 
 
@@ -198,12 +204,14 @@ def _tree(pid: int) -> list[int]:
 
 
 def _rss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
+    """The process's proportional set size (its RSS where the kernel gives no PSS), in bytes."""
+    for name, label in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
+        try:
+            for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+                if line.startswith(label):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            continue
     return 0
 
 

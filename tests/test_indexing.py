@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from searchidx import IngestReport, ingest, search
+from searchidx import Index, IngestReport, ingest, search
 from searchidx.engines.whoosh.storage import open_index
 from searchidx.errors import CorpusError
 from searchidx.inputs.documents import Document
@@ -432,8 +432,13 @@ def test_a_tiered_merge_keeps_every_live_document_posting_and_count(tmp_path: Pa
     for gone in sorted(parts[0].iterdir())[:2]:  # deleted from the first segment, which is merged next
         gone.unlink()
     ingest(parts[0], index=merged, workers=1)
-    for part in parts[MERGE_FACTOR - 1 :]:
-        ingest(part, index=merged, workers=1)  # the second of these merges the first ten segments
+    ingest(parts[MERGE_FACTOR - 1], index=merged, workers=1)
+    with Index(merged) as reading:  # opened before the merge: its searcher holds the ten segments
+        before = reading.search("harbour", limit=5)
+        for part in parts[MERGE_FACTOR:]:
+            ingest(part, index=merged, workers=1)  # the first of these merges the first ten segments
+        after = reading.search("harbour", limit=5)  # the merged segment, and the segments after it
+    assert before.total > 0 and after.total >= before.total
     sizes = [segment.doc_count_all() for segment in open_index(merged)._segments()]
     assert len(sizes) == 3, sizes
     assert not open_index(merged).reader().has_deletions()
