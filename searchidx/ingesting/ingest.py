@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import os
 import sqlite3
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,10 +72,6 @@ PathLike = str | os.PathLike[str]
 SUPPORTED_NAMES = ".txt, .md, .html, .htm, .jsonl, .ndjson, .rss, .atom, .xml, .warc, .arc, .wacz"
 # The hash of a file not in the manifest: it is new, so it is read (and hashed) anyway.
 NOT_HASHED = ""
-# Files read ahead by threads (see _ReadAhead), by how many threads, and up to what size.
-READ_AHEAD = 32
-READ_THREADS = 4
-MAX_READ_AHEAD_BYTES = 4_000_000
 # Documents indexed between two commits of a large ingest at most: what a crash can cost. A batch
 # also ends when its text fills the writers' posting buffers (``batch_characters``): a buffer that
 # overflows is sorted to disk and merged back, which made some batches take twice as long.
@@ -198,41 +192,6 @@ def ingest(
     )
 
 
-class _ReadAhead:
-    """The next files' bytes, read by threads ahead of the ingest.
-
-    On a cold disk each read waits for the device (0.3 ms for a small file
-    on this machine's virtual disk: at a million files, the ingest waited
-    more than it worked); several reads in flight overlap those waits, and
-    a thread waiting for the disk leaves the interpreter to the ingest.
-    Archives are streamed, and large files read when their turn comes.
-    """
-
-    def __init__(self, sizes: dict[Path, int]) -> None:
-        self._sizes = sizes
-        self._pool = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="searchidx-read")
-        self._reads: dict[Path, Future[bytes]] = {}
-
-    def __enter__(self) -> _ReadAhead:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def fill(self, pending: deque[tuple[Path, str]]) -> None:
-        """Start reading the first :data:`READ_AHEAD` of the files ``pending`` that are not being read."""
-        for path, _ in itertools.islice(pending, READ_AHEAD):
-            small = self._sizes.get(path, MAX_READ_AHEAD_BYTES) < MAX_READ_AHEAD_BYTES
-            if small and path not in self._reads and not is_archive(path):
-                self._reads[path] = self._pool.submit(read_bytes, path)
-
-    def take(self, path: Path) -> bytes:
-        """The file's bytes (read now if they were not read ahead); :class:`DocumentError` as
-        :func:`read_bytes` raises it."""
-        read = self._reads.pop(path, None)
-        return read.result() if read is not None else read_bytes(path)
-
-
 def _sync_vectors(target: Path, store: FolderStore, run: _Run, with_vectors: bool) -> int:
     """Give the committed documents their vectors (or drop them all); the number embedded."""
     if not with_vectors:
@@ -305,16 +264,14 @@ class _Run:
         self.observer.started(len(candidates))
         to_read, hashes = self._plan(candidates, folders)
         bytes_left = sum(self._sizes.get(path, 0) for path, _ in to_read)
-        with _ReadAhead(self._sizes) as ahead:
-            while to_read:
-                ahead.fill(to_read)
-                path, key = to_read.popleft()  # read: forgotten
-                bytes_left -= self._sizes.pop(path, 0)
-                self._left = (len(to_read), bytes_left)
-                self._read(path, key, hashes.pop(key), ahead)
-                self.observer.file_done(path)
-                if self._batch_full() and to_read:
-                    self._commit_batch()
+        while to_read:
+            path, key = to_read.popleft()  # read: forgotten
+            bytes_left -= self._sizes.pop(path, 0)
+            self._left = (len(to_read), bytes_left)
+            self._read(path, key, hashes.pop(key))
+            self.observer.file_done(path)
+            if self._batch_full() and to_read:
+                self._commit_batch()
         for doc_id in sorted(self.retired - self.written):
             self.observer.action("removed", self._retired_at[doc_id])
 
@@ -457,7 +414,7 @@ class _Run:
             else:  # still not indexable: say so again
                 self._skip(record.location, record.detail)
 
-    def _read(self, path: Path, key: str, content_hash: str, ahead: _ReadAhead) -> None:
+    def _read(self, path: Path, key: str, content_hash: str) -> None:
         if is_archive(path):  # streamed: read twice (hash, records) rather than held whole
             try:
                 content_hash = content_hash if content_hash != NOT_HASHED else _streamed_hash(path)
@@ -467,7 +424,7 @@ class _Run:
             items: Iterator[Document | Skipped] = self._archive_items(path)
         else:
             try:
-                data = ahead.take(path)  # after the stamp was taken: a change makes the next run look again
+                data = read_bytes(path)  # after the stamp was taken: a change makes the next run look again
             except DocumentError as error:
                 self._skip(path_text(path), error.reason)
                 return
