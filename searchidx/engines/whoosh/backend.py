@@ -184,11 +184,23 @@ class WhooshBackend:
 
     def facets(self, query: Any, filters: Filters, names: list[str]) -> dict[str, dict[str, int]]:
         """Counts by facet of the documents matching ``query`` and ``filters``."""
+        searcher = self._searcher()
+        docnums = self._matching(searcher, query, self._allow(searcher, filters))
+        return count_facets(searcher.reader(), docnums, names)
+
+    def _matching(self, searcher: Any, query: Any, allow: Any) -> Any:
+        """:func:`matching_documents`, its last answer kept per thread: a chart's counts and its top
+        sources ask for one query's matches in turn, each a pass over every posting of its words."""
         from searchidx.engines.whoosh.topk import matching_documents
 
-        searcher = self._searcher()
-        docnums = matching_documents(searcher, query, self._allow(searcher, filters))
-        return count_facets(searcher.reader(), docnums, names)
+        kept = getattr(self._local, "matched", None)
+        keepable = not isinstance(allow, set | frozenset)  # a set of undated documents: not compared
+        if keepable and kept is not None and kept[0] is searcher and kept[1] == query and kept[2] == allow:
+            return kept[3]
+        docnums = matching_documents(searcher, query, allow)
+        if keepable:
+            self._local.matched = (searcher, query, allow, docnums)
+        return docnums
 
     def day_counts(self, query: Any | None, filters: Filters, *, stories: bool = False) -> DayCounts:
         """Matches of ``query`` (every document when None) and ``filters`` per UTC day (the date column);
@@ -237,8 +249,6 @@ class WhooshBackend:
         """The numbers of the documents matching ``query`` (every one when None) and ``filters``, as a
         mask over the index; None for an index without documents."""
 
-        from searchidx.engines.whoosh.topk import matching_documents
-
         searcher = self._searcher()
         reader = searcher.reader()
         size = reader.doc_count_all()
@@ -250,9 +260,9 @@ class WhooshBackend:
         if query is None:
             chosen = _documents_mask(_live_documents(reader), size)
             if site is not None:
-                chosen &= _documents_mask(matching_documents(searcher, site), size)
+                chosen &= _documents_mask(self._matching(searcher, site, None), size)
         else:
-            chosen = _documents_mask(matching_documents(searcher, query, site), size)
+            chosen = _documents_mask(self._matching(searcher, query, site), size)
         if filters.undated:
             chosen &= missing
         if filters.ranged:
@@ -519,7 +529,7 @@ def _documents_mask(docnums: Iterable[int], size: int) -> Any:
     import numpy as np
 
     mask = np.zeros(size, dtype=bool)
-    mask[np.fromiter(docnums, dtype=np.int64)] = True
+    mask[docnums if isinstance(docnums, np.ndarray) else np.fromiter(docnums, dtype=np.int64)] = True
     return mask
 
 
