@@ -54,10 +54,11 @@ LOCK_POLL_SECONDS = 0.2
 # Below this many files, or bytes, to read, starting worker processes costs more than it saves.
 PARALLEL_FROM = 2000
 PARALLEL_FROM_BYTES = 8_000_000
-# Memory for each writer's posting buffer before it spills sorted runs to disk.
+# Memory for each writer's posting buffer: a batch of documents is as large as fills it (the buffer
+# is held whole, never spilled to disk).
 LIMIT_MB = 256
-# What Whoosh's posting buffer counts for each character of a document's title and text, with a
-# margin (about 29 measured on Reuters: the headline is indexed twice, the words for spelling too).
+# What Whoosh's posting buffer counted for each character of a document's title and text, with a
+# margin (about 29 measured on Reuters): batches keep the size this gave (the bulk buffer holds less).
 POOL_BYTES_PER_CHARACTER = 32
 # What a worker puts on the result queue, in place of its segment, when it fails.
 WORKER_FAILED = "failed"
@@ -205,7 +206,7 @@ class ParallelWriter(MpWriter):  # type: ignore[misc]  # Whoosh is untyped
 
     @property
     def batch_characters(self) -> int:
-        """How much text fits in the workers' posting buffers: a larger batch would spill to disk."""
+        """How much text fits in the workers' posting buffers: the most a batch should hold."""
         return self.procs * FastSegmentWriter.batch_characters
 
     def _new_task(self) -> Any:
