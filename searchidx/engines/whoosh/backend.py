@@ -83,6 +83,7 @@ class WhooshBackend:
         if searcher is not None:
             searcher.close()
             self._local.searcher = None
+        self._local.matched = None
 
     def lexicon(self) -> WhooshLexicon:
         """The words of the index's ``spelling`` field, for the speller."""
@@ -195,11 +196,11 @@ class WhooshBackend:
 
         kept = getattr(self._local, "matched", None)
         keepable = not isinstance(allow, set | frozenset)  # a set of undated documents: not compared
-        if keepable and kept is not None and kept[0] is searcher and kept[1] == query and kept[2] == allow:
+        if keepable and kept is not None and kept[0]() is searcher and kept[1] == query and kept[2] == allow:
             return kept[3]
         docnums = matching_documents(searcher, query, allow)
-        if keepable:
-            self._local.matched = (searcher, query, allow, docnums)
+        if keepable:  # the searcher held weakly: a closed one, and its mapped segments, can go
+            self._local.matched = (weakref.ref(searcher), query, allow, docnums)
         return docnums
 
     def day_counts(self, query: Any | None, filters: Filters, *, stories: bool = False) -> DayCounts:
