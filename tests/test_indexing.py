@@ -438,7 +438,8 @@ def test_a_tiered_merge_keeps_every_live_document_posting_and_count(tmp_path: Pa
         for part in parts[MERGE_FACTOR:]:
             ingest(part, index=merged, workers=1)  # the first of these merges the first ten segments
         after = reading.search("harbour", limit=5)  # the merged segment, and the segments after it
-    assert before.total > 0 and after.total >= before.total
+    assert before.total > 0
+    assert after.total >= before.total
     sizes = [segment.doc_count_all() for segment in open_index(merged)._segments()]
     assert len(sizes) == 3, sizes
     assert not open_index(merged).reader().has_deletions()
@@ -452,7 +453,8 @@ def test_a_tiered_merge_keeps_every_live_document_posting_and_count(tmp_path: Pa
     assert _counts(merged) == _counts(single)
     for query in ("harbour storm", "putin parade", "oil prices", '"central bank"', "abramovich"):
         found, expected = search(query, index=merged, limit=20), search(query, index=single, limit=20)
-        assert (found.total, [hit.title for hit in found.hits]) == (expected.total, [h.title for h in expected.hits])
+        assert found.total == expected.total
+        assert [hit.title for hit in found.hits] == [hit.title for hit in expected.hits]
 
 
 def test_ingest_records_killed_before_their_tables_were_written_read_as_empty(tmp_path: Path) -> None:
