@@ -131,10 +131,7 @@ class _Source:
     def lengths(self, fieldname: str) -> np.ndarray:
         """Each old document's length byte in ``fieldname``."""
         if fieldname not in self._lengths:
-            reader = self.reader
-            self._lengths[fieldname] = length_bytes(
-                reader.doc_field_length(docnum, fieldname) for docnum in range(reader.doc_count_all())
-            )
+            self._lengths[fieldname] = length_bytes(self.reader, fieldname, self.reader.doc_count_all())
         return self._lengths[fieldname]
 
     def numbered_terms(self, fieldname: str, number: int) -> Iterator[tuple[bytes, int, Any]]:

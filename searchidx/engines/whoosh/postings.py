@@ -312,6 +312,8 @@ class TermWriter:
         return tuple(values) if all(values) else tuple(value for value in values if value)
 
 
-def length_bytes(lengths: Iterable[int]) -> np.ndarray:
-    """Whoosh's one-byte codes of field lengths, as its blocks and term infos keep them."""
+def length_bytes(reader: Any, fieldname: str, documents: int) -> np.ndarray:
+    """Each of a reader's first ``documents`` documents' length in ``fieldname``, as Whoosh's one-byte
+    code (what its blocks and term infos keep)."""
+    lengths = (reader.doc_field_length(docnum, fieldname) for docnum in range(documents))
     return np.fromiter((length_to_byte(length) for length in lengths), dtype=np.int64)

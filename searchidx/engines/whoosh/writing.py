@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from whoosh.index import TOC, clean_files
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util import random_name
@@ -131,16 +130,11 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]  # Whoosh is untyp
         try:
             for name, buffered in self.pool.field_postings():
                 field = self.schema[name]
-                lengths = _length_bytes(reader, name, self.docnum) if field.scorable else None
+                lengths = length_bytes(reader, name, self.docnum) if field.scorable else None
                 write_field(self.fieldwriter, name, field, buffered, lengths)
             self.fieldwriter.close()
         finally:
             reader.close()
-
-
-def _length_bytes(reader: Any, fieldname: str, documents: int) -> np.ndarray:
-    """Each document's length in ``fieldname``, as Whoosh's one-byte code."""
-    return length_bytes(reader.doc_field_length(docnum, fieldname) for docnum in range(documents))
 
 
 class _WorkerTask(SubWriterTask):  # type: ignore[misc]  # Whoosh is untyped
