@@ -14,9 +14,11 @@ had one, the stored fields) with the same ids and scores.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from falcon import testing
 from whoosh import index as whoosh_index
@@ -25,9 +27,12 @@ from whoosh.fields import ID
 
 from searchidx import Index, ingest, search
 from searchidx.engines.factory import check
+from searchidx.engines.protocol import Filters
+from searchidx.engines.whoosh import blocks
 from searchidx.engines.whoosh.backend import WhooshBackend
+from searchidx.engines.whoosh.facets import story_groups
 from searchidx.engines.whoosh.storage import open_index
-from searchidx.engines.whoosh.topk import matching_documents, top_documents
+from searchidx.engines.whoosh.topk import matches_among, matching_documents, top_documents
 from searchidx.outputs.web.app import create_app
 from searchidx.query.fields import build_schema
 from searchidx.query.parsing import parse_query, preloaded
@@ -197,6 +202,85 @@ def test_matching_documents_are_whooshs_matches(layouts: dict[str, Path], layout
         allowed = set(searcher.docs_for_query(parse_query("prices", ix.schema).query))
         both = matching_documents(searcher, site, allowed).tolist()
         assert both == sorted(set(searcher.docs_for_query(site)) & allowed)
+
+
+@pytest.mark.parametrize("layout", ["one", "deleted"])
+def test_matches_among_some_documents_are_those_of_the_matching_documents(
+    layouts: dict[str, Path], layout: str
+) -> None:
+    ix = open_index(layouts[layout])
+    with ix.searcher(weighting=weighting()) as searcher:
+        candidates = np.arange(0, searcher.doc_count_all(), 7, dtype=np.int64)
+        site = parse_query("prices", ix.schema).query
+        for text in [*EVERY_KIND, COMMON_QUERY, *BENCHMARK_QUERIES[:30]]:
+            query = parse_query(text, ix.schema).query
+            expected = np.isin(candidates, matching_documents(searcher, query))
+            assert matches_among(searcher, query, candidates).tolist() == expected.tolist(), text
+            allowed = np.isin(candidates, matching_documents(searcher, query, site))
+            assert matches_among(searcher, query, candidates, site).tolist() == allowed.tolist(), text
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(),
+        Filters(source="reuters.com"),
+        Filters(start=datetime(1987, 3, 5), ranged=True),
+        Filters(undated=True),
+    ],
+)
+def test_the_versions_of_the_stories_shown_are_read_where_they_are(
+    layouts: dict[str, Path], filters: Filters
+) -> None:
+    """Without a count, the matching versions of a page's stories are read from their blocks alone;
+    they are those the mask over every match gives."""
+    backend = WhooshBackend(layouts["deleted"])
+    reader = backend._searcher().reader()
+    shown = [f"{code:016x}" for code in story_groups(reader)]
+    assert len(shown) > 10
+    some = 0
+    for text in [COMMON_QUERY, "oil", "said", *BENCHMARK_QUERIES[:20]]:
+        query = parse_query(text, backend.schema).query
+        alone = backend.stories(query, filters, shown, count=False)
+        counted = backend.stories(query, filters, shown, count=True)
+        assert (alone.count, alone.versions) == (None, counted.versions), text
+        some += sum(1 for ids in alone.versions.values() if ids)
+    # The Reuters articles all have a date and none a source.
+    assert some > 10 if not (filters.source or filters.undated) else some == 0
+
+
+def test_postings_kept_from_earlier_searches_rank_as_the_files_do(
+    layouts: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every search below but the first of each query reads kept tables; some are dropped on the way."""
+    monkeypatch.setattr(blocks._KEPT, "budget", 2**20)
+    blocks.forget_kept()
+    ix = open_index(layouts["deleted"])
+    with ix.searcher(weighting=weighting()) as searcher:
+        for text in BENCHMARK_QUERIES[:40] + EVERY_KIND:
+            query = parse_query(text, ix.schema).query
+            expected, matches = exhaustive(searcher, query, 10)
+            for _ in range(2):
+                got = top_documents(searcher, query, 10, count_all=True)
+                assert (list(zip(got.docnums, got.scores, strict=True)), got.total) == (expected, matches)
+            assert blocks._KEPT._held <= 2**20
+        assert len(blocks._KEPT._tables) > 1
+
+
+def test_kept_postings_are_scored_with_the_statistics_of_the_index_as_it_is_now(tmp_path: Path) -> None:
+    """A segment's kept postings outlive a searcher; the word's weight changes as articles are added."""
+    lines = need(REUTERS).read_text(encoding="utf-8").splitlines()[:600]
+    index = tmp_path / "index"
+    for part in range(3):
+        ingest(write_records(tmp_path / f"part{part}", lines[part * 200 : (part + 1) * 200], "a.jsonl"),
+               index=index, workers=1)  # fmt: skip
+        ix = open_index(index)
+        with ix.searcher(weighting=weighting()) as searcher:
+            for text in ("oil prices", "bank said", COMMON_QUERY):
+                query = parse_query(text, ix.schema).query
+                expected, _ = exhaustive(searcher, query, 10)
+                got = top_documents(searcher, query, 10)
+                assert list(zip(got.docnums, got.scores, strict=True)) == expected, (part, text)
 
 
 @pytest.mark.parametrize("layout", ["one", "deleted"])

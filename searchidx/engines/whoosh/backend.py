@@ -33,6 +33,7 @@ from searchidx.engines.whoosh.facets import (
     count_facets,
     date_of,
     date_values,
+    live_documents,
     newest_first_key,
     story_groups,
     story_values,
@@ -231,19 +232,28 @@ class WhooshBackend:
 
         searcher = self._searcher()
         reader = searcher.reader()
-        groups = story_groups(reader, _live_documents(reader)) if reader.doc_count_all() else {}
+        groups = story_groups(reader) if reader.doc_count_all() else {}
         asked = [code for code in (int(story, 16) for story in shown) if code in groups]
         if not count and not asked:
             return StoryMatches(None, {})
-        chosen = self._chosen(query, filters)
-        if chosen is None:
-            return StoryMatches(0 if count else None, {})
-        counted = len(np.unique(story_values(reader)[chosen])) if count else None
+        if count or query is None:
+            chosen = self._chosen(query, filters)
+            if chosen is None:
+                return StoryMatches(0 if count else None, {})
+            counted = len(np.unique(story_values(reader)[chosen])) if count else None
+            matching = {code: groups[code][chosen[groups[code]]] for code in asked}
+        else:  # only the shown stories' versions: each word read where one of them is
+            counted = None
+            candidates = np.unique(np.concatenate([groups[code] for code in asked]))
+            chosen_among = self._chosen_among(query, filters, candidates)
+            matching = {
+                code: groups[code][chosen_among[np.searchsorted(candidates, groups[code])]] for code in asked
+            }
         read_id = _id_reader(searcher)
-        versions = {}
-        for code in asked:
-            documents = groups[code]
-            versions[f"{code:016x}"] = tuple(read_id(int(docnum)) for docnum in documents[chosen[documents]])
+        versions = {
+            f"{code:016x}": tuple(read_id(int(docnum)) for docnum in documents)
+            for code, documents in matching.items()
+        }
         return StoryMatches(counted, versions)
 
     def _chosen(self, query: Any | None, filters: Filters) -> Any:
@@ -255,24 +265,23 @@ class WhooshBackend:
         size = reader.doc_count_all()
         if not size:
             return None
-        raw = date_values(reader)
-        missing = raw == MISSING_DATE
         site = _site_filter(filters.source)
         if query is None:
-            chosen = _documents_mask(_live_documents(reader), size)
+            chosen = _documents_mask(live_documents(reader), size)
             if site is not None:
                 chosen &= _documents_mask(self._matching(searcher, site, None), size)
         else:
             chosen = _documents_mask(self._matching(searcher, query, site), size)
-        if filters.undated:
-            chosen &= missing
-        if filters.ranged:
-            chosen &= ~missing
-            if filters.start is not None:
-                chosen &= raw >= datetime_to_long(filters.start)
-            if filters.end is not None:
-                chosen &= raw <= datetime_to_long(filters.end)
-        return chosen
+        return chosen & _dated_as_asked(date_values(reader), filters)
+
+    def _chosen_among(self, query: Any, filters: Filters, candidates: Any) -> Any:
+        """Which of ``candidates`` (global numbers, ascending) match ``query`` and ``filters``, as
+        :meth:`_chosen` says of them."""
+        from searchidx.engines.whoosh.topk import matches_among
+
+        searcher = self._searcher()
+        matched = matches_among(searcher, query, candidates, _site_filter(filters.source))
+        return matched & _dated_as_asked(date_values(searcher.reader())[candidates], filters)
 
     def marked_words(self, query: Any, rows: list[Row]) -> frozenset[str]:
         """The indexed words a hit of ``query`` can have matched, over the whole index's words."""
@@ -313,7 +322,7 @@ class WhooshBackend:
 
         searcher = self._searcher()
         reader = searcher.reader()
-        live = _live_documents(reader)
+        live = live_documents(reader)
         raw_dates = date_values(reader)[live]
         dated = raw_dates[raw_dates != MISSING_DATE]
         first, last = (date_of(int(dated.min())), date_of(int(dated.max()))) if len(dated) else (None, None)
@@ -361,7 +370,7 @@ class WhooshBackend:
 
     def _undated(self, searcher: Any) -> set[int]:
         reader = searcher.reader()
-        live = _live_documents(reader)
+        live = live_documents(reader)
         return set(live[date_values(reader)[live] == MISSING_DATE].tolist())
 
     def _docnum(self, searcher: Any, reference: str) -> int:
@@ -534,18 +543,19 @@ def _documents_mask(docnums: Iterable[int], size: int) -> Any:
     return mask
 
 
-def _live_documents(reader: Any) -> Any:
-    """The global numbers of the reader's documents that are not deleted, ascending, as an array."""
+def _dated_as_asked(raw: Any, filters: Filters) -> Any:
+    """Which of the dates ``raw`` (the date column's values) the filters' dates let through."""
     import numpy as np
 
-    parts = [np.zeros(0, dtype=np.int64)]
-    for leaf, offset in reader.leaf_readers():
-        if not leaf.doc_count_all():
-            continue
-        live = np.ones(leaf.doc_count_all(), dtype=bool)
-        live[list(leaf.deleted_docs_set)] = False
-        parts.append(np.flatnonzero(live) + offset)
-    return np.concatenate(parts)
+    missing = raw == MISSING_DATE
+    allowed = missing.copy() if filters.undated else np.ones(len(raw), dtype=bool)
+    if filters.ranged:
+        allowed &= ~missing
+        if filters.start is not None:
+            allowed &= raw >= datetime_to_long(filters.start)
+        if filters.end is not None:
+            allowed &= raw <= datetime_to_long(filters.end)
+    return allowed
 
 
 def _site_filter(source: str | None) -> Any:

@@ -82,13 +82,28 @@ def story_values(reader: Any) -> Any:
     return cached["story"]
 
 
-def story_groups(reader: Any, live: Any) -> dict[int, Any]:
-    """The live documents (``live``: their numbers, ascending) of each story that has more than one,
-    by the story's number: read once per reader."""
+def live_documents(reader: Any) -> Any:
+    """The global numbers of the reader's documents that are not deleted, ascending, as an array."""
+    import numpy as np
+
+    parts = [np.zeros(0, dtype=np.int64)]
+    for leaf, offset in reader.leaf_readers():
+        if not leaf.doc_count_all():
+            continue
+        live = np.ones(leaf.doc_count_all(), dtype=bool)
+        live[list(leaf.deleted_docs_set)] = False
+        parts.append(np.flatnonzero(live) + offset)
+    return np.concatenate(parts)
+
+
+def story_groups(reader: Any) -> dict[int, Any]:
+    """The live documents (their numbers, ascending) of each story that has more than one, by the
+    story's number: read once per reader."""
     import numpy as np
 
     cached = _COLUMNS.setdefault(reader, {})
     if "story groups" not in cached:
+        live = live_documents(reader)
         codes = story_values(reader)[live]
         order = np.argsort(codes, kind="stable")
         ordered = codes[order]

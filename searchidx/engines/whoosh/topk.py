@@ -29,18 +29,14 @@ is an OR of those words, and ``*`` (:class:`whoosh.query.Every`) every live
 document at one score, without reading a posting.
 
 The search's deadline (:mod:`searchidx.query.deadlines`) is checked between
-leaves, every :data:`CLOCK_BLOCKS` posting blocks decoded, every
+leaves, every :data:`~searchidx.engines.whoosh.blocks.CLOCK_BLOCKS` posting blocks decoded, every
 :data:`CLOCK_MATCHES` matches of a clause Whoosh scores, and by Whoosh's own
 posting reader at every block it reads (a phrase, a date sort).
 """
 
 from __future__ import annotations
 
-import io
-import pickle
-import struct
 import weakref
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,11 +45,10 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.columns import FixedBytesColumn
-from whoosh.filedb.filetables import FileFormatError
-from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
+from searchidx.engines.whoosh.blocks import NO_IDS, NO_SCORES, BlockTable, block_table, term_info
 from searchidx.query.bounds import Expansion
 from searchidx.query.deadlines import check
 from searchidx.query.parsing import preloaded
@@ -63,15 +58,7 @@ from searchidx.results import EXACT_TOTAL_UP_TO
 # order of additions can never make a true score exceed its bound.
 SLACK = 1e-6
 LENGTH_TABLE = np.array([byte_to_length(code) for code in range(256)], dtype=np.float64)
-BLOCK_LENGTH = struct.Struct("!i")
-# A block's values tuple opens with a mark and the global ``_codecs.encode``.
-VALUES_START = b"(c_codecs\nencode\n"
-PAIR_AND_STOP = b"\x86."  # TUPLE2, STOP
-PICKLE_BYTES_PER_POSTING = 16  # an id delta (at most 5 bytes) and a weight (9), with room to spare
-NO_SCORES = np.zeros(0, dtype=np.float64)
-NO_IDS = np.zeros(0, dtype=np.int64)
-# The deadline is checked every this many posting blocks decoded, and matches of a clause Whoosh scores.
-CLOCK_BLOCKS = 32
+# The deadline is checked every this many matches of a clause Whoosh scores.
 CLOCK_MATCHES = 1024
 _lengths_by_reader: weakref.WeakKeyDictionary[Any, dict[str, np.ndarray]] = weakref.WeakKeyDictionary()
 
@@ -156,6 +143,32 @@ def matching_documents(searcher: Any, query: Any, allow: Any = None) -> np.ndarr
             segment.seen[leaf.ids()] = True
         found.append(np.flatnonzero(segment.seen) + offset)
     return np.concatenate(found)
+
+
+def matches_among(searcher: Any, query: Any, candidates: np.ndarray, allow: Any = None) -> np.ndarray:
+    """Which of ``candidates`` (global numbers, ascending) ``query`` (and ``allow``) matches.
+
+    The same set :func:`matching_documents` gives, but each word read only in
+    the posting blocks that hold a candidate: a few documents' matches (the
+    versions of a page's stories) without reading every posting of the words.
+    """
+    positive, excluded = _split_exclusions(query)
+    plan = _Plan(positive, searcher)
+    context = searcher.context(weighting=searcher.weighting)
+    matched = np.zeros(len(candidates), dtype=bool)
+    for subsearcher, offset in searcher.leaf_searchers():
+        size = int(subsearcher.reader().doc_count_all())
+        inside = (candidates >= offset) & (candidates < offset + size)
+        if not inside.any():
+            continue
+        local = candidates[inside] - offset
+        usable = _usable(subsearcher, offset, allow, excluded, set(), context)
+        segment = _Segment(subsearcher, offset, context, usable, plan)
+        for leaf in segment.leaves:
+            check()
+            leaf.scores_at(local, segment.seen)
+        matched[inside] = segment.seen[local]
+    return matched
 
 
 # ------------------------------------------------------------ the query plan
@@ -313,6 +326,7 @@ class _Segment:
         self.usable = usable
         self.seen = np.zeros(self.size, dtype=bool)
         self.partial = np.zeros(self.size, dtype=np.float64)  # the sum of the leaves read whole
+        self.leaders = NO_IDS  # the documents of its best partial sums (k at most)
         self.exact = True
         self.pending: list[_Leaf] = []  # leaves not read whole, for counting
         self.leaves = [
@@ -335,11 +349,26 @@ class _Segment:
             cached[fieldname] = LENGTH_TABLE[_length_bytes(self.reader, fieldname, self.size)]
         return cached[fieldname]
 
-    def read_whole(self, leaf: int) -> None:
-        """Add the scores of every document the leaf matches to the partial sums."""
+    def read_whole(self, leaf: int, k: int) -> np.ndarray:
+        """Add the scores of every document the leaf matches to the partial sums; the ``k`` best
+        partial sums of the segment after it (for the threshold).
+
+        Only the sums of the documents it matched have risen: the best are
+        among them and the best before it, found without a pass over the segment.
+        """
         ids, scores = self.leaves[leaf].whole()
         self.partial[ids] += scores
         self.seen[ids] = True
+        read = np.zeros(self.size, dtype=bool)
+        read[ids] = True
+        contenders = np.concatenate([ids, self.leaders[~read[self.leaders]]])
+        sums = self.partial[contenders]
+        if len(contenders) > k:
+            best = np.argpartition(sums, len(sums) - k)[len(sums) - k :] if k else NO_IDS
+            contenders, sums = contenders[best], sums[best]
+        self.leaders = contenders
+        leading: np.ndarray = sums
+        return leading
 
     def finish(self, plan: _Plan, best: _Best, rest: list[int], floor: float) -> None:
         """Add this segment's best documents to ``best``, reading the ``rest`` of the leaves where needed.
@@ -425,10 +454,11 @@ def _rank(segments: list[_Segment], plan: _Plan, best: _Best, prune: bool) -> No
     rest = [*np.cumsum([bounds[index] for index in reversed(order)])[::-1].tolist(), 0.0]
     threshold, step = 0.0, 0
     while step < count and not (prune and _below(rest[step], threshold)):
+        leading = [NO_SCORES]
         for segment in segments:
             check()
-            segment.read_whole(order[step])
-        threshold = best.threshold(np.concatenate([NO_SCORES] + [seg.partial[seg.seen] for seg in segments]))
+            leading.append(segment.read_whole(order[step], best.k))
+        threshold = best.threshold(np.concatenate(leading))
         step += 1
     unread = order[step:]
     # The most promising segments first: the threshold they set prunes the others more.
@@ -576,14 +606,12 @@ class _TermPostings(_Leaf):
         self.term = term
         self._read_ids = NO_IDS
         self._read_scores = NO_SCORES
-        self._blocks: _BlockTable | None = None
-        try:
-            self.terminfo = segment.reader._terms.term_info(term.fieldname, term.text)
-        except TermNotFound:
-            self.terminfo = None
+        self._blocks: BlockTable | None = None
+        self._bounds: np.ndarray | None = None  # each block's bound, once asked for
+        self.terminfo = term_info(segment.reader, term.fieldname, term.text)
+        if self.terminfo is None:
             self.bound, self.frequency = 0.0, 0
             return
-        self.postfile = segment.reader._terms._postfile
         self.scale = scale * (1 + SLACK)
         self.bound = term.bm25(self.terminfo.max_weight(), self.terminfo.min_length()) * self.scale
         self.frequency = int(self.terminfo.doc_frequency())
@@ -598,23 +626,24 @@ class _TermPostings(_Leaf):
             scores = scores * self.term.boost
         return ids, scores
 
-    def blocks(self) -> _BlockTable:
-        """The term's posting blocks (read on first use)."""
+    def blocks(self) -> BlockTable:
+        """The term's posting blocks (read on first use, or kept from an earlier search)."""
         if self._blocks is None:
-            self._blocks = _BlockTable(self.postfile, self.terminfo)
+            term = self.term
+            self._blocks = block_table(self.segment.reader, self.terminfo, term.fieldname, term.text)
         return self._blocks
 
     def whole(self) -> tuple[np.ndarray, np.ndarray]:
         if self.terminfo is None:
             return NO_IDS, NO_SCORES
         table = self.blocks()
-        self._read_ids, self._read_scores = self._scored(*table.decode(range(len(table.last_ids))))
+        self._read_ids, self._read_scores = self._scored(*table.whole())
         return self._read_ids, self._read_scores
 
     def word(self) -> Any:
         return self.term.text
 
-    def _blocks_of(self, candidates: np.ndarray) -> tuple[_BlockTable, np.ndarray, np.ndarray]:
+    def _blocks_of(self, candidates: np.ndarray) -> tuple[BlockTable, np.ndarray, np.ndarray]:
         """The block each candidate would be in, and whether there is one."""
         table = self.blocks()
         block = np.searchsorted(table.last_ids, candidates)
@@ -625,9 +654,9 @@ class _TermPostings(_Leaf):
         if self.terminfo is None or not len(candidates):
             return bounds
         table, block, inside = self._blocks_of(candidates)
-        if table.bounds is None:
-            table.bounds = self.term.bm25(table.max_weights, table.min_lengths) * self.scale
-        bounds[inside] = table.bounds[block[inside]]
+        if self._bounds is None:
+            self._bounds = self.term.bm25(table.max_weights, table.min_lengths) * self.scale
+        bounds[inside] = self._bounds[block[inside]]
         return bounds
 
     def scores_at(self, candidates: np.ndarray, seen: np.ndarray) -> np.ndarray:
@@ -640,121 +669,6 @@ class _TermPostings(_Leaf):
 
     def contribution(self, candidates: np.ndarray) -> np.ndarray:
         return _lookup(self._read_ids, self._read_scores, candidates)
-
-
-class _BlockTable:
-    """Where a term's posting blocks are, and each one's last document, largest weight and shortest length.
-
-    Whoosh writes each block as its length, a pickled info tuple and the
-    (compressed, pickled) ids, weights and values; the table reads the info
-    tuples only, and :meth:`decode` the blocks asked for.
-    """
-
-    def __init__(self, postfile: Any, terminfo: Any) -> None:
-        self.bounds: np.ndarray | None = None  # each block's bound, set by the term that reads it
-        self._inlined = terminfo.inlined_postings() if terminfo.is_inlined() else None
-        if self._inlined is not None:
-            ids, weights, _ = self._inlined
-            self.last_ids = np.array([ids[-1]], dtype=np.int64)
-            self.max_weights = np.array([max(weights)], dtype=np.float64)
-            self.min_lengths = np.array([terminfo.min_length()], dtype=np.float64)
-            return
-        offset, length = terminfo.extent()
-        if isinstance(length, tuple):  # Whoosh 2.7 reads the length back as a 1-tuple
-            (length,) = length
-        self._data = postfile.get(offset, length)
-        self._spans: list[tuple[int, int, int, int]] = []  # data start, end, postings, compression
-        last_ids, max_weights, min_lengths = [], [], []
-        stream = io.BytesIO(self._data)
-        position = 4  # after the postings' magic number
-        while position < length:
-            size = BLOCK_LENGTH.unpack_from(self._data, position)[0]
-            stream.seek(position + 4)
-            count, last_id, max_weight, compression, min_length, _ = _unpickled(stream, 6)
-            end = position + 4 + abs(size)
-            self._spans.append((stream.tell(), end, count, compression))
-            last_ids.append(last_id)
-            max_weights.append(max_weight)
-            min_lengths.append(byte_to_length(min_length))
-            if size < 0:  # the last block
-                break
-            position = end
-        self.last_ids = np.array(last_ids, dtype=np.int64)
-        self.max_weights = np.array(max_weights, dtype=np.float64)
-        self.min_lengths = np.array(min_lengths, dtype=np.float64)
-
-    def decode(self, blocks: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The ids and weights of the blocks numbered ``blocks`` (ascending), concatenated."""
-        if self._inlined is not None:
-            inlined_ids, inlined_weights, _ = self._inlined
-            return np.array(inlined_ids, dtype=np.int64), np.array(inlined_weights, dtype=np.float64)
-        # Each block's ids are deltas from 0: its first delta is made relative
-        # to the last id before it, so that one running sum decodes them all.
-        deltas: list[int] = []
-        weights: list[float] = []
-        previous = 0
-        for read, number in enumerate(blocks, start=1):
-            if read % CLOCK_BLOCKS == 0:
-                check()
-            start, end, count, compression = self._spans[number]
-            block_deltas, block_weights = _ids_and_weights(self._data[start:end], count, compression)
-            deltas.append(block_deltas[0] - previous)
-            deltas += block_deltas[1:]
-            if block_weights is None:
-                weights += [1.0] * count
-            elif isinstance(block_weights, float):
-                weights += [block_weights] * count
-            else:
-                weights += block_weights
-            previous = int(self.last_ids[number])
-        if not deltas:
-            return NO_IDS, NO_SCORES
-        return np.cumsum(np.array(deltas, dtype=np.int64)), np.array(weights, dtype=np.float64)
-
-
-def _ids_and_weights(data: bytes, count: int, compressed: int) -> tuple[Any, Any]:
-    """A block's id deltas and weights, without unpickling its values (the positions: 90% of the time).
-
-    The block is the pickle of ``(ids, weights, values)``, and Python pickles
-    each value (bytes) as a call of ``_codecs.encode``: the pickle is cut
-    where the values begin and closed as a pair. Only the start of a
-    compressed block is inflated. Whatever does not check out is read whole.
-    """
-    raw = zlib.decompressobj().decompress(data, PICKLE_BYTES_PER_POSTING * count + 64) if compressed else data
-    cut = raw.find(VALUES_START)
-    if cut > 0:
-        try:
-            deltas, weights = pickle.loads(raw[:cut] + PAIR_AND_STOP)
-        except (pickle.UnpicklingError, ValueError, TypeError, EOFError, IndexError):
-            deltas = weights = None
-        if isinstance(deltas, tuple) and len(deltas) == count and _weights_fit(weights, count):
-            return deltas, weights
-    deltas, weights, _ = _unpickled(io.BytesIO(zlib.decompress(data) if compressed else data), 3)
-    return deltas, weights
-
-
-def _unpickled(stream: io.BytesIO, size: int) -> tuple[Any, ...]:
-    """The tuple of ``size`` items pickled in ``stream`` (a posting block's info or postings).
-
-    Corrupt bytes make ``pickle`` raise one of a dozen kinds of error, or
-    give something else: either raises :class:`FileFormatError`, which the
-    commands report as a damaged index.
-    """
-    try:
-        decoded = pickle.load(stream)
-    except Exception as error:  # whatever the garbage makes pickle raise
-        raise FileFormatError(f"a posting block cannot be decoded ({type(error).__name__})") from error
-    if not isinstance(decoded, tuple) or len(decoded) != size:
-        raise FileFormatError("a posting block holds something else than postings")
-    return decoded
-
-
-def _weights_fit(weights: Any, count: int) -> bool:
-    return (
-        weights is None
-        or isinstance(weights, float)
-        or (isinstance(weights, tuple) and len(weights) == count)
-    )
 
 
 def _lookup(ids: np.ndarray, scores: np.ndarray, candidates: np.ndarray) -> np.ndarray:
