@@ -2,6 +2,7 @@
 
     python benchmarks/scale.py --scale 50 [--cache DIR] [--work DIR]
     python benchmarks/speed.py --scale 50          (the same run)
+    python benchmarks/scale.py --scale 50 --work DIR --reuse   (searches only, on that run's indexes)
 
 The Nx corpus is the 19,043 Reuters articles (copy 0) and N-1 synthetic
 copies of them, each copy a distinct article: every word of four letters or
@@ -160,12 +161,14 @@ def semantic_rate(folder: Path, work: Path) -> float | None:
         import searchidx.meaning.model  # noqa: F401
     except ImportError:
         return None
-    sample = work / "semantic-sample"
+    sample, index = work / "semantic-sample", work / "semantic-index"
+    for left in (sample, index):  # an earlier run's (--reuse)
+        shutil.rmtree(left, ignore_errors=True)
     sample.mkdir()
     for path in sorted(folder.glob("*.txt"))[:1000]:
         shutil.copy(path, sample / path.name)
     started = time.perf_counter()
-    done = subprocess.run(searchidx_cli("ingest", str(sample), "--index", str(work / "semantic-index"),
+    done = subprocess.run(searchidx_cli("ingest", str(sample), "--index", str(index),
                                         "--semantic", "--quiet"), capture_output=True, text=True)  # fmt: skip
     if done.returncode:
         print(f"  (the semantic ingest failed: {done.stderr.strip()[:200]})")
@@ -184,7 +187,7 @@ def peers(folder: Path, work: Path) -> dict[str, float]:
     return seconds
 
 
-def run(scale: int, cache: Path, work: Path) -> None:
+def run(scale: int, cache: Path, work: Path, *, reuse: bool = False) -> None:
     queries = QUERIES.read_text(encoding="utf-8").splitlines()
     print(f"searchidx at {scale}x the Reuters corpus, {time.strftime('%Y-%m-%d %H:%M')}")
     one, many = cache / "distinct-x1", cache / f"distinct-x{scale}"
@@ -192,22 +195,13 @@ def run(scale: int, cache: Path, work: Path) -> None:
     size = folder_size(many) / 2**30
     print(f"corpora: 1x {documents[0]:,} files, {scale}x {documents[1]:,} files ({size:.2f} GB)")
     figures: dict[str, float] = {}
-    peer = peers(one / "copy0", work)
     small, large = work / "x1", work / f"x{scale}"
-    first = ingest(one, small)
-    print(
-        f"1x: searchidx {first['seconds']:.1f} s, " + ", ".join(f"{k} {v:.2f} s" for k, v in peer.items()),
-        flush=True,
-    )
-    if "tantivy" in peer:
-        figures["1x ingest / tantivy 1x ingest"] = first["seconds"] / peer["tantivy"]
-    built = ingest(many, large)
-    figures["ingest, end to end (min)"] = built["seconds"] / 60
-    figures["ingest peak RSS (GB)"] = built["rss"] / 2**30
-    print(f"{scale}x: ingest {built['seconds']:.0f} s, peak RSS {built['rss'] / 2**30:.2f} GB, "
-          f"{segment_count(large)} segments, {folder_size(large) / 2**30:.2f} GB", flush=True)  # fmt: skip
-    again = ingest(many, large)
-    figures["unchanged re-ingest (min)"] = again["seconds"] / 60
+    peer: dict[str, float] = {}
+    first = {"seconds": float("nan")}
+    if reuse:
+        print(f"the indexes of an earlier run in {work}: searches only ({segment_count(large)} segments)")
+    else:
+        peer, first = build(figures, one, many, small, large)
     runs = {1: searchidx_queries(small)[0], scale: searchidx_queries(large)[0]}
     times = side_by_side_latencies(runs, queries)
     figures["query p50 with snippets / 1x p50"] = times[scale]["p50"] / times[1]["p50"]
@@ -246,7 +240,7 @@ def run(scale: int, cache: Path, work: Path) -> None:
     print(
         f"\nThe bars at {scale}x ({documents[1]:,} articles), beside the peers' 1x ingest: "
         + ", ".join(f"{k} {v:.2f} s" for k, v in peer.items())
-        + f"; searchidx 1x {first['seconds']:.2f} s"
+        + (f"; searchidx 1x {first['seconds']:.2f} s" if not reuse else "; no ingest measured")
     )
     for label, bar in BARS.items():
         value = figures.get(label)
@@ -256,16 +250,46 @@ def run(scale: int, cache: Path, work: Path) -> None:
         print(f"  {'met    ' if value <= bar else 'NOT MET'}  {label:<48} {value:9.2f}  (bar <= {bar:g})")
 
 
+def build(
+    figures: dict[str, float], one: Path, many: Path, small: Path, large: Path
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The peers' 1x ingest, then searchidx's at 1x and Nx and an unchanged re-ingest, into ``figures``."""
+    peer = peers(one / "copy0", small.parent)
+    first = ingest(one, small)
+    print(
+        f"1x: searchidx {first['seconds']:.1f} s, " + ", ".join(f"{k} {v:.2f} s" for k, v in peer.items()),
+        flush=True,
+    )
+    if "tantivy" in peer:
+        figures["1x ingest / tantivy 1x ingest"] = first["seconds"] / peer["tantivy"]
+    built = ingest(many, large)
+    figures["ingest, end to end (min)"] = built["seconds"] / 60
+    figures["ingest peak RSS (GB)"] = built["rss"] / 2**30
+    print(f"{many.name}: ingest {built['seconds']:.0f} s, peak RSS {built['rss'] / 2**30:.2f} GB, "
+          f"{segment_count(large)} segments, {folder_size(large) / 2**30:.2f} GB", flush=True)  # fmt: skip
+    again = ingest(many, large)
+    figures["unchanged re-ingest (min)"] = again["seconds"] / 60
+    return peer, first
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=50, help="the multiple of the Reuters corpus")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "searchidx-speed-corpus")
     parser.add_argument("--work", type=Path, help="where the indexes go (default: a temporary folder)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="search the indexes an earlier run left in --work (no ingest)"
+    )
     args = parser.parse_args(argv)
     if not REUTERS.exists():
         print(f"no benchmark data: {REUTERS} is missing", file=sys.stderr)
         return 2
-    if args.work:
+    if args.reuse:
+        if not (args.work and (args.work / f"x{args.scale}").is_dir() and (args.work / "x1").is_dir()):
+            print("--reuse needs --work holding the x1 and xN indexes of an earlier run", file=sys.stderr)
+            return 2
+        run(args.scale, args.cache, args.work, reuse=True)
+    elif args.work:
         shutil.rmtree(args.work, ignore_errors=True)
         args.work.mkdir(parents=True)
         run(args.scale, args.cache, args.work)

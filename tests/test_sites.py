@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from searchidx import Index, ingest
+from searchidx.engines.whoosh.facets import source_values
+from searchidx.engines.whoosh.storage import open_index
 from searchidx.inputs.urls import canonical_url, site_of
 from tests.conftest import write_article
 
@@ -81,3 +83,17 @@ def test_the_source_field_and_facet_count_sites(sites_index: Path) -> None:
         facets = ix.search("harbour", facets=["source"]).facets["source"]
         assert facets == {"bbc.co.uk": 2, "evil.com": 1, "notbbc.co.uk": 1, "theguardian.com": 1}
         assert ix.search("harbour", source="evil.com").total == 1
+
+
+def test_the_source_column_read_in_one_piece_holds_what_whoosh_reads(
+    sites_index: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "more"
+    write_article(folder, "plain.txt", "Harbour story without a link", "The harbour story with no URL.")
+    ingest(folder, index=sites_index)  # a second segment, with a document without a source
+    reader = open_index(sites_index).reader()
+    expected = [value or "" for leaf, _ in reader.leaf_readers() for value in leaf.column_reader("source")]
+    assert source_values(reader).tolist() == expected
+    assert len(reader.leaf_readers()) == 2
+    assert "" in expected
+    assert "bbc.co.uk" in expected

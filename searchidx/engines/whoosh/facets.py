@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from whoosh.columns import NumericColumn
+from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.filedb.filetables import FileFormatError
 from whoosh.util.times import datetime_to_long, long_to_datetime
 
@@ -164,10 +164,30 @@ def source_values(reader: Any) -> Any:
         for leaf, _ in reader.leaf_readers():
             if not leaf.doc_count_all():
                 continue
-            column = leaf.column_reader("source")
-            values.extend(value or "" for value in column)
+            values.extend(_texts(leaf.column_reader("source")))
         cached["source"] = np.array(values, dtype=object)
     return cached["source"]
+
+
+def _texts(column: Any) -> Iterable[str]:
+    """A text column's values (``""`` for none): its bytes read in one piece and cut by the lengths
+    column where Whoosh wrote one (a variable-length column), each distinct value decoded once."""
+    raw = getattr(column, "_reader", None)
+    if not isinstance(raw, VarBytesColumn.Reader):
+        return [value or "" for value in column]
+    lengths = list(raw._lengths)
+    data = raw._dbfile.get(raw._basepos, sum(lengths))
+    decoded: dict[bytes, str] = {}
+    values = []
+    start = 0
+    for length in lengths:
+        piece = data[start : start + length]
+        start += length
+        text = decoded.get(piece)
+        if text is None:
+            text = decoded[piece] = column._translate(piece) or ""
+        values.append(text)
+    return values
 
 
 def _ordered(name: str, counts: Counter[str]) -> dict[str, int]:
