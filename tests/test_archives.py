@@ -16,6 +16,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from searchidx import Index, ingest
+from searchidx.inputs.archives import Capture, Unreadable, read_archive
 from searchidx.inputs.documents import archive_documents, load_documents
 from tests.conftest import REPO, SHARED_HTML, need
 
@@ -37,10 +38,11 @@ class Archive:
         self.writer = WARCWriter(stream, gzip=compressed)
 
     def response(self, url: str, body: bytes, *, status: str = "200 OK", content_type: str = "text/html",
-                 crawled: str = "2024-03-01T10:00:00Z") -> None:  # fmt: skip
+                 crawled: str = "2024-03-01T10:00:00Z", record_id: str | None = None) -> None:  # fmt: skip
         headers = StatusAndHeaders(status, [("Content-Type", content_type)], protocol="HTTP/1.1")
+        warc_headers = {"WARC-Date": crawled} | ({"WARC-Record-ID": record_id} if record_id else {})
         record = self.writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers,
-                                                warc_headers_dict={"WARC-Date": crawled})  # fmt: skip
+                                                warc_headers_dict=warc_headers)  # fmt: skip
         self.write(record)
 
     def record(self, url: str, kind: str, body: bytes = b"") -> None:
@@ -183,6 +185,29 @@ def test_a_later_capture_in_a_new_file_replaces_the_one_indexed(tmp_path: Path) 
     with Index(index) as ix:
         [ferry] = ix.search("ferry")
         assert "back in service" in ferry.snippet
+
+
+@pytest.mark.parametrize("damage_at", [12, 40, 100, 200, 300])
+def test_wherever_a_member_is_damaged_its_record_alone_is_lost(tmp_path: Path, damage_at: int) -> None:
+    """Zeroed bytes can inflate without an error (read as a plain record, or running on through the
+    members after them): the damaged member is reported, the two others read. With these bytes, zeros
+    at 40 made the third record vanish (warcio read the damaged member as an uncompressed one)."""
+
+    def three(archive: Archive) -> None:  # the same bytes every time: the damage falls where it is said
+        for number, title in enumerate(["Harbour closed", "Ferry returns", "Bridge reopens"]):
+            archive.response(f"https://example.com/{number}", page(title, f"Story number {number}."),
+                             record_id=f"<urn:uuid:00000000-0000-4000-8000-000000087{number:03d}>")  # fmt: skip
+
+    data = bytearray(write_warc(tmp_path / "whole.warc.gz", three).read_bytes())
+    second = data.find(b"\x1f\x8b\x08", 1)
+    assert second + damage_at + 40 < data.find(b"\x1f\x8b\x08", second + 1)  # the second member alone
+    data[second + damage_at : second + damage_at + 40] = b"\x00" * 40
+    (tmp_path / "damaged.warc.gz").write_bytes(bytes(data))
+    items = list(read_archive(tmp_path / "damaged.warc.gz"))
+    assert [item.url for item in items if isinstance(item, Capture)] == [
+        "https://example.com/0", "https://example.com/2",
+    ]  # fmt: skip
+    assert [item.offset for item in items if isinstance(item, Unreadable)] == [f"offset {second}"]
 
 
 def test_a_damaged_record_is_reported_with_its_offset_and_the_rest_is_read(tmp_path: Path) -> None:

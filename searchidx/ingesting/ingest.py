@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import sqlite3
 import time
@@ -60,6 +61,7 @@ from searchidx.inputs.documents import (
     load_documents,
     path_text,
     read_bytes,
+    will_read,
 )
 from searchidx.inputs.finding import find_files, is_under
 from searchidx.inputs.manifest import Manifest, Record
@@ -76,6 +78,8 @@ NOT_HASHED = ""
 # also ends when its text fills the writers' posting buffers (``batch_characters``): a buffer that
 # overflows is sorted to disk and merged back, which made some batches take twice as long.
 BATCH_DOCUMENTS = 20_000
+# Files the kernel is asked to read ahead of the one being read (inputs.documents.will_read).
+READ_AHEAD = 32
 # Files modified less than this long before an ingest are hashed again next time (see _stamp).
 RACY_NS = 2_000_000_000
 
@@ -264,7 +268,11 @@ class _Run:
         self.observer.started(len(candidates))
         to_read, hashes = self._plan(candidates, folders)
         bytes_left = sum(self._sizes.get(path, 0) for path, _ in to_read)
+        for path, _ in itertools.islice(to_read, READ_AHEAD):
+            will_read(path)
         while to_read:
+            if len(to_read) > READ_AHEAD:  # the file that enters the window read ahead
+                will_read(to_read[READ_AHEAD][0])
             path, key = to_read.popleft()  # read: forgotten
             bytes_left -= self._sizes.pop(path, 0)
             self._left = (len(to_read), bytes_left)

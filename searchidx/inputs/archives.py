@@ -108,6 +108,11 @@ def _records(stream: IO[bytes], where: str, headers_only: bool, size: int) -> It
                 yield _item(record, f"{where}offset {offset}", headers_only)
             if records.offset < size:  # warcio stops at a member cut short, silently
                 yield Unreadable(f"{where}offset {records.offset}", "the file ends inside this record")
+                return
+            if _member_unfinished(records.reader):
+                # Damaged bytes that inflate without an error can run on through the members after
+                # them to the end of the file: those are read again from the next member on.
+                raise OSError("damaged compressed data: the last member never ends")
             return
         except (ArchiveLoadFailed, OSError, EOFError, ValueError) as error:
             offset = records.offset  # where the record that failed starts
@@ -150,7 +155,9 @@ def _strict(reader: Any) -> None:
 
     class StrictReader(DecompressingBufferedReader):  # type: ignore[misc]  # warcio is untyped
         def _decompress(self, data: bytes) -> bytes:
-            if self.decompressor and data and self.num_block_read:
+            # warcio reads a first block that does not inflate as uncompressed (a plain WARC); one
+            # that opens with gzip's magic number is a damaged member, whose bytes are no record.
+            if self.decompressor and data and (self.num_block_read or data.startswith(GZIP_MAGIC)):
                 try:
                     return bytes(self.decompressor.decompress(data))
                 except zlib.error as error:
@@ -158,6 +165,12 @@ def _strict(reader: Any) -> None:
             return bytes(super()._decompress(data))
 
     reader.__class__ = StrictReader
+
+
+def _member_unfinished(reader: Any) -> bool:
+    """Whether the compressed member read last did not reach its end (its length and checksum)."""
+    decompressor = getattr(reader, "decompressor", None)
+    return decompressor is not None and not decompressor.eof
 
 
 def _crawl_time(value: str | None) -> datetime | None:

@@ -225,6 +225,32 @@ def _captured_document(path: Path, capture: Capture) -> Document | BadRecord | P
     return replace(document, crawled=capture.crawled)
 
 
+# The largest file :func:`will_read` asks the kernel to read ahead whole.
+READ_AHEAD_BYTES = 4 * 2**20
+
+
+def will_read(path: Path) -> None:
+    """Ask the kernel to start reading a regular file that is read soon, and return at once: the disk
+    works while the files before it are parsed (a cold ingest waited on each file in turn). Nothing
+    where the system has no such call, or the file cannot be opened (reading it will say why)."""
+    if not hasattr(os, "posix_fadvise"):
+        return
+    try:
+        status = os.stat(path)
+        # Never a pipe or a device; nor a large file (an archive is streamed: its start is enough).
+        if not stat.S_ISREG(status.st_mode) or status.st_size > READ_AHEAD_BYTES:
+            return
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return
+    try:
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_WILLNEED)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
 def read_bytes(path: Path) -> bytes:
     """The file's bytes, or a :class:`DocumentError` saying why they cannot be read."""
     try:
