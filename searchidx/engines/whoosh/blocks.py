@@ -5,9 +5,10 @@ postings: a search for common words at a million articles spends most of
 its time there. The words read most recently are kept, per segment, with
 what was decoded of them (every block, or the blocks read one by one), up
 to :data:`KEPT_BYTES` in all, the least recently used dropped first; and
-Whoosh's information on them (:data:`KEPT_INFOS` words). A segment's postings never change once it is
-written (its deletions are applied after reading), so what is kept holds
-until the segment is merged away; a new searcher reads the same table.
+Whoosh's information on them (:data:`KEPT_INFOS` words). A segment's
+postings never change once it is written (its deletions are applied after
+reading), so what is kept holds until the segment is merged away; a new
+searcher reads the same table.
 """
 
 from __future__ import annotations
