@@ -33,9 +33,9 @@ from pickle import dumps
 from typing import Any
 
 import numpy as np
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo, _lenfield
+from whoosh.columns import FixedBytesColumn
 from whoosh.system import pack_int, pack_long, pack_ushort
-from whoosh.util.numeric import length_to_byte
 
 # Whoosh's largest block of postings.
 BLOCK_LIMIT = 128
@@ -313,7 +313,17 @@ class TermWriter:
 
 
 def length_bytes(reader: Any, fieldname: str, documents: int) -> np.ndarray:
-    """Each of a reader's first ``documents`` documents' length in ``fieldname``, as Whoosh's one-byte
-    code (what its blocks and term infos keep)."""
-    lengths = (reader.doc_field_length(docnum, fieldname) for docnum in range(documents))
-    return np.fromiter((length_to_byte(length) for length in lengths), dtype=np.int64)
+    """Each of a segment's first ``documents`` documents' length in ``fieldname``, as Whoosh's one-byte
+    code (what its blocks and term infos keep), read from its lengths column in one piece.
+
+    ``reader`` is a segment's reader or its per-document reader.
+    """
+    column = getattr(reader, "_perdoc", reader)._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    if column is None:
+        return np.zeros(documents, dtype=np.int64)
+    if isinstance(column, FixedBytesColumn.Reader) and column._fixedlen == 1:
+        stored = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)
+        lengths = np.zeros(documents, dtype=np.int64)  # documents past the column's end have 0
+        lengths[: len(stored)] = stored[:documents]
+        return lengths
+    return np.fromiter((int(value) for value in column), dtype=np.int64, count=documents)

@@ -43,12 +43,12 @@ from typing import Any
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
-from whoosh.columns import FixedBytesColumn
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
 from searchidx.engines.whoosh.blocks import NO_IDS, NO_SCORES, BlockTable, block_table, term_info
+from searchidx.engines.whoosh.postings import length_bytes
 from searchidx.query.bounds import Expansion
 from searchidx.query.deadlines import check
 from searchidx.query.parsing import preloaded
@@ -346,7 +346,7 @@ class _Segment:
         """Each document's length in ``fieldname`` as the score reads it (decoded from its byte)."""
         cached = _lengths_by_reader.setdefault(self.reader, {})
         if fieldname not in cached:
-            cached[fieldname] = LENGTH_TABLE[_length_bytes(self.reader, fieldname, self.size)]
+            cached[fieldname] = LENGTH_TABLE[length_bytes(self.reader, fieldname, self.size)]
         return cached[fieldname]
 
     def read_whole(self, leaf: int, k: int) -> np.ndarray:
@@ -464,19 +464,6 @@ def _rank(segments: list[_Segment], plan: _Plan, best: _Best, prune: bool) -> No
     # The most promising segments first: the threshold they set prunes the others more.
     for segment in sorted(segments, key=lambda segment: -segment.ceiling(unread)):
         segment.finish(plan, best, unread, threshold)
-
-
-def _length_bytes(reader: Any, fieldname: str, size: int) -> np.ndarray:
-    """The segment's length byte of every document in ``fieldname``, in one read."""
-    column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-    if column is None:
-        return np.zeros(size, dtype=np.uint8)
-    if isinstance(column, FixedBytesColumn.Reader) and column._fixedlen == 1:
-        stored = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)
-        lengths = np.zeros(size, dtype=np.uint8)  # documents past the column's end have the default, 0
-        lengths[: len(stored)] = stored[:size]
-        return lengths
-    return np.fromiter((int(value) for value in column), dtype=np.uint8, count=size)
 
 
 def _usable(
