@@ -111,15 +111,18 @@ def sketch(title: str, body: str, date: datetime | None) -> Sketch:
     words = _WORD.findall(body.casefold())
     hashes = np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))
     shingles = _shingle_hashes(hashes)
-    numbers = {_hash(number) for number in _NUMBER.findall(body)}
-    numbers |= {_hash(word) for word in words if word in _NUMBER_WORDS}
+    # The least hash is the same over repeated shingles: the lead's are the text's first ones.
+    lead = shingles[: max(1, min(LEAD_WORDS, len(words)) - SHINGLE_WORDS + 1)]
+    least = _minhash(shingles)
+    numbers = set(map(_hash, _NUMBER.findall(body)))
+    numbers.update(map(_hash, _NUMBER_WORDS.intersection(words)))
     return Sketch(
-        minhash=_minhash(shingles),
-        lead=_minhash(_shingle_hashes(hashes[:LEAD_WORDS]), LEAD_PERMUTATIONS),
-        shingles=len(shingles),
+        minhash=least,
+        lead=_minhash(lead, LEAD_PERMUTATIONS),
+        shingles=len(set(shingles.tolist())),
         words=len(words),
         numbers=frozenset(sorted(numbers)[:MAX_NUMBERS]),
-        headline=frozenset(_hash(word) for word in _WORD.findall(title.casefold())),
+        headline=frozenset(map(_hash, _WORD.findall(title.casefold()))),
         day=date.toordinal() if date is not None else None,
     )
 
@@ -129,14 +132,14 @@ def _hash(text: str) -> int:
 
 
 def _shingle_hashes(words: np.ndarray) -> np.ndarray:
-    """The distinct hashes of the runs of :data:`SHINGLE_WORDS` words (of all the words, if fewer)."""
+    """The hashes of the runs of :data:`SHINGLE_WORDS` words (of all the words, if fewer), in order."""
     if len(words) == 0:
         return words
     width = min(SHINGLE_WORDS, len(words))
-    combined = np.zeros(len(words) - width + 1, dtype=np.uint64)
-    for offset in range(width):
+    combined = words[: len(words) - width + 1]
+    for offset in range(1, width):
         combined = combined * _MIX + words[offset : offset + len(combined)]
-    return np.unique(combined)
+    return combined
 
 
 def _minhash(shingles: np.ndarray, permutations: int = PERMUTATIONS) -> np.ndarray:

@@ -147,13 +147,17 @@ class NewsAnalyzer(_Stemming, Analyzer):  # type: ignore[misc]  # Whoosh is unty
     def terms(self, text: str) -> list[str]:
         """The indexed terms of ``text`` in order: what the tokens' texts would be, without the tokens."""
         if text.isascii():  # lower-casing ASCII changes no token boundary, and there is nothing to fold
-            words = TOKEN.findall(text.lower())
+            words = lowered_words(text)
         else:
             words = [_fold(word.lower()) for word in TOKEN.findall(text)]
-        words = [word for word in words if _indexed(word)]
-        if CJK.search(text):
-            words = [part for word in words for part, _ in _cjk_parts(word)]
-        return self._stem_words(words)
+        if not text.isascii() and CJK.search(text):
+            parts = [part for word in words if _indexed(word) for part, _ in _cjk_parts(word)]
+            return self._stem_words(parts)
+        # Each distinct word is checked and stemmed once; a word not indexed has the stem "".
+        stems = dict.fromkeys(words, "")
+        kept = [word for word in stems if len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS]
+        stems.update(zip(kept, self._stem_words(kept), strict=True))
+        return list(filter(None, map(stems.__getitem__, words)))
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """``(start, end, term)`` of each indexed word of ``text``: the tokens' offsets and texts, faster."""
@@ -220,11 +224,11 @@ def surface_words(headline: str, text: str) -> dict[str, float]:
     all-capitals text makes every word look capitalized, which changes no
     ranking between them.
     """
-    lowered = text.lower()
-    occurrences = Counter(TOKEN.findall(lowered))
-    capitalized = Counter(word.lower() for word in CAPITALIZED.findall(text))
-    shares = {word: capitalized[word] / count for word, count in occurrences.items()}
-    for word in TOKEN.findall(headline.lower()):
+    occurrences = Counter(lowered_words(text))
+    # Tokens hold no spaces: joined, the capitalized ones are lower-cased in one call.
+    capitalized = Counter(" ".join(CAPITALIZED.findall(text)).lower().split()).get
+    shares = {word: capitalized(word, 0) / count for word, count in occurrences.items()}
+    for word in lowered_words(headline):
         shares.setdefault(word, 0.5)
     if not (text.isascii() and headline.isascii()):
         folded: dict[str, float] = {}
@@ -233,6 +237,27 @@ def surface_words(headline: str, text: str) -> dict[str, float]:
         shares = folded
         return {word: share for word, share in shares.items() if _speller_word(word) and not CJK.search(word)}
     return {word: share for word, share in shares.items() if _speller_word(word)}
+
+
+def lowered_words(text: str) -> list[str]:
+    """The tokens of ``text`` lower-cased (the list must not be changed).
+
+    An article's headline and text are read by two fields (the words and
+    the speller's) one after the other: the last two texts' tokens are kept.
+    """
+    global _recent_words  # replaced whole, never changed: threads may share it
+    older, newer = _recent_words
+    if newer[0] is text:
+        return newer[1]
+    if older[0] is text:
+        return older[1]
+    words = TOKEN.findall(text.lower())
+    _recent_words = (newer, (text, words))
+    return words
+
+
+# The last two texts lowered_words tokenized, and their tokens.
+_recent_words: tuple[tuple[str, list[str]], tuple[str, list[str]]] = (("", []), ("", []))
 
 
 def documents_holding(texts: Iterable[tuple[str, str]]) -> Counter[str]:

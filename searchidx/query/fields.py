@@ -41,6 +41,11 @@ class CompactPositions(Positions):  # type: ignore[misc]  # Whoosh is untyped
         return array("I", valuestring[_INT_SIZE:]).tolist()
 
 
+# The encoded positions of a term at one place, for the first places of a text (most terms).
+ONE_POSITIONS = 4096
+ONE_POSITION = [CompactPositions().encode([place]) for place in range(ONE_POSITIONS)]
+
+
 class ArticleText(TEXT):  # type: ignore[misc]  # Whoosh is untyped
     """A text field indexed from :meth:`NewsAnalyzer.terms`, with word positions (for phrases).
 
@@ -67,9 +72,16 @@ class ArticleText(TEXT):  # type: ignore[misc]  # Whoosh is untyped
         """The distinct terms of ``value``, their weights and encoded positions, and its length in words:
         :meth:`index` as columns, for :class:`searchidx.engines.whoosh.postings.BulkPostings`."""
         positions, extra, length = self._positions(value)
-        terms = [term.encode("utf-8") for term in positions]
-        weights = [len(places) + extra.get(term, 0.0) for term, places in positions.items()]
-        return terms, weights, list(map(self.format.encode, positions.values())), length
+        # Terms hold no line breaks: encoded in one call. Most terms are at one position, encoded once.
+        terms = "\n".join(positions).encode("utf-8").split(b"\n") if positions else []
+        places = positions.values()
+        if extra:
+            weights = [len(at) + extra.get(term, 0.0) for term, at in positions.items()]
+        else:
+            weights = list(map(float, map(len, places)))
+        encode, once = self.format.encode, ONE_POSITION
+        values = [once[at[0]] if len(at) == 1 and at[0] < ONE_POSITIONS else encode(at) for at in places]
+        return terms, weights, values, length
 
     def _positions(self, value: str | tuple[str, str]) -> tuple[dict[str, list[int]], dict[str, float], int]:
         """Each term's positions, the headline terms' extra weight, and the number of words."""

@@ -37,6 +37,7 @@ BLOCK_LENGTH = struct.Struct("!i")
 # A block's values tuple opens with a mark and the global ``_codecs.encode``.
 VALUES_START = b"(c_codecs\nencode\n"
 PAIR_AND_STOP = b"\x86."  # TUPLE2, STOP
+PROTOCOL_2 = b"\x80\x02"
 PICKLE_BYTES_PER_POSTING = 16  # an id delta (at most 5 bytes) and a weight (9), with room to spare
 NO_SCORES = np.zeros(0, dtype=np.float64)
 NO_IDS = np.zeros(0, dtype=np.int64)
@@ -248,15 +249,19 @@ class BlockTable:
 
 
 def ids_and_weights(data: bytes, count: int, compressed: int) -> tuple[Any, Any]:
-    """A block's id deltas and weights, without unpickling its values (the positions: 90% of the time).
+    """A block's id deltas and weights, without unpickling its values where that is what costs.
 
-    The block is the pickle of ``(ids, weights, values)``, and Python pickles
-    each value (bytes) as a call of ``_codecs.encode``: the pickle is cut
-    where the values begin and closed as a pair. Only the start of a
-    compressed block is inflated. Whatever does not check out is read whole.
+    The block is the pickle of ``(ids, weights, values)``. Whoosh pickles
+    with protocol 2, which writes each value (bytes) as a call of
+    ``_codecs.encode`` (90% of the time to read it): such a pickle is cut
+    where the values begin and closed as a pair, and only the start of a
+    compressed block is inflated. A block searchidx wrote (protocol 5, see
+    :mod:`.postings`) is as quick to read whole. Whatever does not check
+    out is read whole.
     """
-    raw = zlib.decompressobj().decompress(data, PICKLE_BYTES_PER_POSTING * count + 64) if compressed else data
-    cut = raw.find(VALUES_START)
+    inflater = zlib.decompressobj() if compressed else None
+    raw = inflater.decompress(data, PICKLE_BYTES_PER_POSTING * count + 64) if inflater else data
+    cut = raw.find(VALUES_START) if raw.startswith(PROTOCOL_2) else -1
     if cut > 0:
         try:
             deltas, weights = pickle.loads(raw[:cut] + PAIR_AND_STOP)
@@ -264,7 +269,10 @@ def ids_and_weights(data: bytes, count: int, compressed: int) -> tuple[Any, Any]
             deltas = weights = None
         if isinstance(deltas, tuple) and len(deltas) == count and _weights_fit(weights, count):
             return deltas, weights
-    deltas, weights, _ = unpickled(io.BytesIO(zlib.decompress(data) if compressed else data), 3)
+        raw = zlib.decompress(data) if compressed else data
+    elif inflater is not None:
+        raw += inflater.decompress(inflater.unconsumed_tail) + inflater.flush()
+    deltas, weights, _ = unpickled(io.BytesIO(raw), 3)
     return deltas, weights
 
 

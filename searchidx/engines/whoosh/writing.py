@@ -225,7 +225,7 @@ class ParallelWriter(MpWriter):  # type: ignore[misc]  # Whoosh is untyped
         filename = f"{random_name()}.doclist"
         with self.temp_storage().create_file(filename).raw_file() as out:
             for item in self.docbuffer:
-                pickle.dump(item, out, 2)
+                pickle.dump(item, out, pickle.HIGHEST_PROTOCOL)
         if len(self.tasks) < self.procs:
             self._new_task()
         job = (filename, len(self.docbuffer))
