@@ -414,6 +414,10 @@ def test_the_bulk_writer_writes_the_postings_and_counts_whoosh_writes(tmp_path: 
     assert _postings(tmp_path / "searchidx", searched) == expected
     # The speller's words keep one posting each, and the counts Whoosh's per-document postings add up to.
     assert _counts(tmp_path / "searchidx") == _counts(tmp_path / "whoosh")
+    with open_index(tmp_path / "searchidx").reader() as reader:  # the term table's hashes, written in bulk
+        terms = list(reader.all_terms())
+        assert all(term in reader for term in terms)
+        assert not any((field, text + b"\x00") in reader for field, text in terms)
 
 
 @pytest.mark.slow

@@ -54,6 +54,7 @@ MAX_NUMBERS = 64  # the numbers kept in a sketch: the ones with the lowest hashe
 _UNDATED = -(2**31)
 
 _WORD = re.compile(r"\w+")
+_ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")  # the same in ASCII text, faster
 _NUMBER = re.compile(r"\d+(?:[.,/:-]\d+)*")
 _NUMBER_WORDS = frozenset([
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
@@ -108,7 +109,7 @@ class Sketch:
 
 def sketch(title: str, body: str, date: datetime | None) -> Sketch:
     """The sketch of an article: its body's shingles, numbers and length, its headline's words, its day."""
-    words = _WORD.findall(body.casefold())
+    words = (_ASCII_WORD if body.isascii() else _WORD).findall(body.casefold())
     hashes = np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))
     shingles = _shingle_hashes(hashes)
     # The least hash is the same over repeated shingles: the lead's are the text's first ones.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import Stemmer
@@ -45,6 +45,16 @@ MIN_WORD_LENGTH = 2
 TOKEN = re.compile(r"[\w*]+(?:\.?[\w*]+)*")
 # A token that starts with a capital letter (the same token boundaries).
 CAPITALIZED = re.compile(r"(?<![\w*.])[A-Z][\w*]*(?:\.?[\w*]+)*")
+# The same two for ASCII text, where \w is these characters: a third faster (a table lookup per
+# character, where \w asks the Unicode database).
+ASCII_TOKEN = re.compile(r"[A-Za-z0-9_*]++(?:\.?[A-Za-z0-9_*]++)*+")
+ASCII_CAPITALIZED = re.compile(r"(?<![A-Za-z0-9_*.])[A-Z][A-Za-z0-9_*]*+(?:\.?[A-Za-z0-9_*]++)*+")
+
+
+# Indexing stems each distinct word once per process (most words of an article were seen before):
+# up to this many words are kept with their stems, then forgotten all at once (about 15 MB).
+KNOWN_STEMS = 100_000
+_known_stems: dict[str, str] = {}
 
 
 class CjkBigramFilter(Filter):  # type: ignore[misc]  # Whoosh is untyped
@@ -153,11 +163,19 @@ class NewsAnalyzer(_Stemming, Analyzer):  # type: ignore[misc]  # Whoosh is unty
         if not text.isascii() and CJK.search(text):
             parts = [part for word in words if _indexed(word) for part, _ in _cjk_parts(word)]
             return self._stem_words(parts)
-        # Each distinct word is checked and stemmed once; a word not indexed has the stem "".
-        stems = dict.fromkeys(words, "")
-        kept = [word for word in stems if len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS]
-        stems.update(zip(kept, self._stem_words(kept), strict=True))
+        stems = _known_stems
+        new = [word for word in dict.fromkeys(words) if word not in stems]
+        if new:
+            self._learn_stems(new)
         return list(filter(None, map(stems.__getitem__, words)))
+
+    def _learn_stems(self, words: list[str]) -> None:
+        """Add ``words`` to the stems known (a word not indexed has the stem ``""``)."""
+        if len(_known_stems) + len(words) > KNOWN_STEMS:
+            _known_stems.clear()
+        kept = [word for word in words if len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS]
+        _known_stems.update(dict.fromkeys(words, ""))
+        _known_stems.update(zip(kept, self._stem_words(kept), strict=True))
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """``(start, end, term)`` of each indexed word of ``text``: the tokens' offsets and texts, faster."""
@@ -225,18 +243,33 @@ def surface_words(headline: str, text: str) -> dict[str, float]:
     ranking between them.
     """
     occurrences = Counter(lowered_words(text))
+    capitals = (ASCII_CAPITALIZED if text.isascii() else CAPITALIZED).findall(text)
     # Tokens hold no spaces: joined, the capitalized ones are lower-cased in one call.
-    capitalized = Counter(" ".join(CAPITALIZED.findall(text)).lower().split()).get
+    capitalized = Counter(" ".join(capitals).lower().split()).get
+    if not (text.isascii() and headline.isascii()):
+        return _folded_surface_words(headline, occurrences, capitalized)
+    shares = {
+        word: capitalized(word, 0) / count
+        for word, count in occurrences.items()
+        if word.isalpha() and len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS
+    }
+    for word in lowered_words(headline):
+        if word not in occurrences and _speller_word(word):
+            shares[word] = 0.5
+    return shares
+
+
+def _folded_surface_words(
+    headline: str, occurrences: Counter[str], capitalized: Callable[[str, int], int]
+) -> dict[str, float]:
+    """:func:`surface_words` of a text that is not all ASCII: accents folded, CJK words left out."""
     shares = {word: capitalized(word, 0) / count for word, count in occurrences.items()}
     for word in lowered_words(headline):
         shares.setdefault(word, 0.5)
-    if not (text.isascii() and headline.isascii()):
-        folded: dict[str, float] = {}
-        for word, share in shares.items():
-            folded[_fold(word)] = max(share, folded.get(_fold(word), 0.0))
-        shares = folded
-        return {word: share for word, share in shares.items() if _speller_word(word) and not CJK.search(word)}
-    return {word: share for word, share in shares.items() if _speller_word(word)}
+    folded: dict[str, float] = {}
+    for word, share in shares.items():
+        folded[_fold(word)] = max(share, folded.get(_fold(word), 0.0))
+    return {word: share for word, share in folded.items() if _speller_word(word) and not CJK.search(word)}
 
 
 def lowered_words(text: str) -> list[str]:
@@ -251,7 +284,8 @@ def lowered_words(text: str) -> list[str]:
         return newer[1]
     if older[0] is text:
         return older[1]
-    words = TOKEN.findall(text.lower())
+    lowered = text.lower()
+    words = (ASCII_TOKEN if lowered.isascii() else TOKEN).findall(lowered)
     _recent_words = (newer, (text, words))
     return words
 

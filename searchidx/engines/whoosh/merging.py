@@ -41,10 +41,11 @@ from searchidx.engines.whoosh.postings import (
     BLOCK_SIZE,
     TERM_INFO,
     BulkPostings,
+    TermTable,
     TermWriter,
     count_info,
-    count_positions,
     length_bytes,
+    write_in_bulk,
 )
 
 # Segments of one tier hold up to this many times the documents of the tier below; a tier this
@@ -94,8 +95,7 @@ def tiered_merge(writer: Any, segments: list[Any]) -> list[Any]:
 def merge_segments(writer: Any, segments: list[Any]) -> Any:
     """Write the live documents of ``segments`` into one new segment of ``writer``'s index; return it."""
     merger = SegmentWriter(FileIndex(writer.storage, writer.schema, writer.indexname), _lk=False)
-    count_positions(merger.fieldwriter._postfile)
-    count_positions(merger.fieldwriter._tindex.dbfile)
+    write_in_bulk(merger.fieldwriter)
     readers = [SegmentReader(writer.storage, writer.schema, segment) for segment in segments]
     try:
         fieldnames = set(writer.schema.names())
@@ -168,14 +168,15 @@ def _merge_postings(fieldwriter: Any, schema: Any, sources: list[_Source], docum
         field = schema[fieldname]
         fieldwriter.start_field(fieldname, field)
         prefix = pack_ushort(fieldwriter._fieldid)
-        add_term = fieldwriter._tindex.add
+        table = TermTable(fieldwriter._tindex)
         if getattr(field, "counts_only", False):
             for term, info in _merged_counts(fieldname, field, sources):
-                add_term(prefix + term, info)
+                table.add(prefix + term, info)
         else:
             writer = TermWriter(fieldwriter._postfile, field.format.fixed_value_size())
             for term, postings in _merged_terms(fieldname, field, sources, writer.keeps_values):
-                add_term(prefix + term, writer.write(*postings))
+                table.add(prefix + term, writer.write(*postings))
+        table.flush()
         fieldwriter.finish_field()
 
 

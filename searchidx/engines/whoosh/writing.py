@@ -28,18 +28,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from whoosh.fields import DATETIME, NUMERIC
 from whoosh.index import TOC, clean_files
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util import random_name
+from whoosh.util.numeric import to_sortable
 from whoosh.writing import CLEAR, SegmentWriter
 
 from searchidx.engines.protocol import DEFAULT_WAIT
 from searchidx.engines.whoosh.merging import buffer_postings, tiered_merge
 from searchidx.engines.whoosh.postings import (
     BulkPostings,
-    count_positions,
     length_bytes,
     write_field,
+    write_in_bulk,
 )
 from searchidx.engines.whoosh.storage import index_storage, open_or_create_index
 from searchidx.errors import IndexLockedError, IndexWriteError
@@ -82,8 +84,7 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]  # Whoosh is untyp
     def __init__(self, ix: Any, **kwargs: Any) -> None:
         super().__init__(ix, **kwargs)
         self.pool = BulkPostings(self.schema)
-        count_positions(self.fieldwriter._postfile)
-        count_positions(self.fieldwriter._tindex.dbfile)
+        write_in_bulk(self.fieldwriter)
 
     def add_document(self, **fields: Any) -> None:
         """Add one document (Whoosh's protocol: a value per field name)."""
@@ -109,6 +110,9 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]  # Whoosh is untyp
         if field.indexed:
             if hasattr(field, "postings"):
                 terms, weights, values, length = field.postings(value)
+            elif isinstance(field, NUMERIC) and not isinstance(value, list | tuple):
+                terms = numeric_terms(field, value)
+                weights, values = [1.0] * len(terms), [b""] * len(terms)
             else:
                 items = list(field.index(value))
                 terms = [item[0] for item in items]
@@ -135,6 +139,15 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]  # Whoosh is untyp
             self.fieldwriter.close()
         finally:
             reader.close()
+
+
+def numeric_terms(field: Any, value: Any) -> list[bytes]:
+    """Whoosh's terms of a number or date in ``field``: its sortable form at each step of precision, the
+    form computed once (``NUMERIC.index`` converts the value again for every step)."""
+    number = field.prepare_datetime(value) if isinstance(field, DATETIME) else value
+    sortable = to_sortable(field.numtype, field.bits, field.signed, field.prepare_number(number))
+    steps = range(0, field.bits, field.shift_step) if field.shift_step else range(1)
+    return [field.sortable_to_bytes(sortable, shift) for shift in steps]
 
 
 class _WorkerTask(SubWriterTask):  # type: ignore[misc]  # Whoosh is untyped
