@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import zlib
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -112,24 +112,25 @@ def sketch(title: str, body: str, date: datetime | None) -> Sketch:
     words = (_ASCII_WORD if body.isascii() else _WORD).findall(body.casefold())
     hashes = np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))
     shingles = _shingle_hashes(hashes)
-    # The least hash is the same over repeated shingles: the lead's are the text's first ones.
-    lead = shingles[: max(1, min(LEAD_WORDS, len(words)) - SHINGLE_WORDS + 1)]
-    least = _minhash(shingles)
-    numbers = set(map(_hash, _NUMBER.findall(body)))
-    numbers.update(map(_hash, _NUMBER_WORDS.intersection(words)))
+    permuted = _permuted(shingles)
+    # The least hash is the same over repeated shingles: the lead's are the text's first ones, and its
+    # permutations the last ones of the text's.
+    lead = permuted[-LEAD_PERMUTATIONS:, : max(1, min(LEAD_WORDS, len(words)) - SHINGLE_WORDS + 1)]
+    numbers = set(_hashes(_NUMBER.findall(body)))
+    numbers.update(_hashes(_NUMBER_WORDS.intersection(words)))
     return Sketch(
-        minhash=least,
-        lead=_minhash(lead, LEAD_PERMUTATIONS),
+        minhash=_least(permuted),
+        lead=_least(lead),
         shingles=len(set(shingles.tolist())),
         words=len(words),
         numbers=frozenset(sorted(numbers)[:MAX_NUMBERS]),
-        headline=frozenset(map(_hash, _WORD.findall(title.casefold()))),
+        headline=frozenset(_hashes(_WORD.findall(title.casefold()))),
         day=date.toordinal() if date is not None else None,
     )
 
 
-def _hash(text: str) -> int:
-    return zlib.crc32(text.encode())
+def _hashes(texts: Iterable[str]) -> Iterator[int]:
+    return map(zlib.crc32, map(str.encode, texts))
 
 
 def _shingle_hashes(words: np.ndarray) -> np.ndarray:
@@ -143,13 +144,19 @@ def _shingle_hashes(words: np.ndarray) -> np.ndarray:
     return combined
 
 
-def _minhash(shingles: np.ndarray, permutations: int = PERMUTATIONS) -> np.ndarray:
-    """Per permutation, the least of the shingles' hashes under it (multiply-shift hashing)."""
-    if len(shingles) == 0:
-        return np.full(permutations, 2**32 - 1, dtype=np.uint32)
-    multipliers, increments = _MULTIPLIERS[-permutations:, None], _INCREMENTS[-permutations:, None]
-    permuted = (multipliers * shingles[None, :] + increments) >> np.uint64(32)
-    least: np.ndarray = permuted.min(axis=1).astype(np.uint32)
+def _permuted(shingles: np.ndarray) -> np.ndarray:
+    """The shingles' hashes under each permutation (multiply-shift hashing), a row per permutation, before
+    the shift: the shift keeps the order, so the least is taken first and shifted alone."""
+    permuted: np.ndarray = _MULTIPLIERS[:, None] * shingles[None, :]
+    permuted += _INCREMENTS[:, None]
+    return permuted
+
+
+def _least(permuted: np.ndarray) -> np.ndarray:
+    """Per permutation (row), the least hash: the MinHash."""
+    if permuted.shape[1] == 0:
+        return np.full(len(permuted), 2**32 - 1, dtype=np.uint32)
+    least: np.ndarray = (permuted.min(axis=1) >> np.uint64(32)).astype(np.uint32)
     return least
 
 
