@@ -217,8 +217,10 @@ def _rss(pid: int) -> int:
 
 def run_measured(command: Sequence[str]) -> tuple[float, int, str]:
     """Wall seconds, peak tree RSS (bytes) and stdout of one subprocess."""
+    # As a user's Python runs: bytecode cached (some sandboxes set PYTHONDONTWRITEBYTECODE).
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     sampler = TreeRss(process.pid)
     out, err = process.communicate()
     seconds = time.perf_counter() - started

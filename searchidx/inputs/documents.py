@@ -118,7 +118,7 @@ class Document:
         """The site the article comes from (its URL's host without ``www.``), or ``""``."""
         return source_of(self.url)
 
-    @property
+    @cached_property
     def location(self) -> str:
         """Where the document comes from: the path, and the record for multi-record files."""
         return f"{path_text(self.path)}:{self.record}" if self.record else path_text(self.path)
@@ -132,7 +132,7 @@ class BadRecord:
     record: str
     reason: str
 
-    @property
+    @cached_property
     def location(self) -> str:
         """The file and the record (``path:line 12``)."""
         return f"{path_text(self.path)}:{self.record}"

@@ -63,6 +63,8 @@ LIMIT_MB = 256
 POOL_BYTES_PER_CHARACTER = 32
 # What a worker puts on the result queue, in place of its segment, when it fails.
 WORKER_FAILED = "failed"
+# How much lower than the ingest process's a worker's scheduling priority is (see _WorkerTask.run).
+WORKER_NICENESS = 5
 # Documents handed to a worker at a time.
 BATCH_SIZE = 200
 
@@ -164,6 +166,9 @@ class _WorkerTask(SubWriterTask):  # type: ignore[misc]  # Whoosh is untyped
         # collection would walk all of them (and copy their memory pages),
         # a cost growing with the ingest's heap, batch after batch.
         gc.freeze()
+        # The ingest process feeds the workers (it reads, parses and sketches every article, and
+        # takes most of a core): on two cores, workers that yield to it keep them both busy.
+        os.nice(WORKER_NICENESS)
         try:
             self._index_jobs()
         except Exception as error:  # told to the ingest process, which reports it; no traceback here
