@@ -97,3 +97,30 @@ def test_the_speller_keeps_words_as_written_with_how_often_they_are_capitalized(
     )
     assert words == {"putin": 1.0, "said": 0.0, "parade": 0.0, "moscow": 1.0, "put": 0.0, "off": 0.0,
                      "cafes": 0.0, "cafe": 1.0, "visits": 0.5, "china": 0.5}  # fmt: skip
+
+
+def test_ascii_text_gives_the_speller_the_same_words_as_any_other(texts: list[str]) -> None:
+    from searchidx.query.analysis import surface_words
+
+    words = surface_words(
+        "Putin Visits China", "Putin said the parade in Moscow. Moscow put it off in 2015, a U.S. move."
+    )
+    assert words == {"putin": 1.0, "said": 0.0, "parade": 0.0, "moscow": 1.0, "put": 0.0, "off": 0.0,
+                     "move": 0.0, "visits": 0.5, "china": 0.5}  # fmt: skip
+    # A text that is not all ASCII takes the folding path: the same shares for the same words.
+    for headline, text in zip(texts[::2], texts[1::2], strict=False):
+        accented = surface_words(headline, f"{text} café")
+        accented.pop("cafe", None)
+        plain = surface_words(headline, text)
+        assert accented == {word: share for word, share in plain.items() if word != "cafe"}, headline
+
+
+def test_terms_stay_right_when_the_known_stems_are_forgotten(
+    texts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from searchidx.query import analysis
+
+    monkeypatch.setattr(analysis, "KNOWN_STEMS", 50)  # forgotten every few texts
+    fast = NewsAnalyzer()
+    for text in texts[:200] + texts[:200]:  # each text read twice, its tokens kept or not
+        assert fast.terms(text) == [token.text for token in reference_analyzer()(text)], text[:80]

@@ -303,3 +303,20 @@ def test_an_index_made_before_the_id_column_reads_ids_from_stored_fields(tmp_pat
     assert not any(leaf.has_column("id") for leaf, _ in backend._searcher().reader().leaf_readers())
     assert_id_rows_match_full_rows(backend, BENCHMARK_QUERIES[:30], 100)
     assert check(index).healthy  # which reads the id column only where there is one
+
+
+@pytest.mark.parametrize("protocol", [2, 5])
+@pytest.mark.parametrize("size", [3, 128])
+def test_a_blocks_ids_and_weights_are_read_whoever_pickled_it(protocol: int, size: int) -> None:
+    import pickle
+    import zlib
+
+    from searchidx.engines.whoosh.blocks import ids_and_weights
+
+    # Whoosh pickles a block with protocol 2 (each value a call of _codecs.encode), searchidx with 5.
+    deltas = tuple(range(1, size + 1))
+    weights = tuple(float(1 + number % 3) for number in range(size))
+    values = tuple(bytes([0, 0, 0, 1]) + number.to_bytes(4, "little") for number in range(size))
+    data = pickle.dumps((deltas, weights, values), protocol)
+    for compressed, stored in ((0, data), (3, zlib.compress(data, 3))):
+        assert ids_and_weights(stored, size, compressed) == (deltas, weights)
