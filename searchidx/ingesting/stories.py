@@ -26,6 +26,7 @@ or split afterwards, so an unchanged article keeps its story across ingests.
 from __future__ import annotations
 
 import re
+import struct
 import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator
@@ -52,6 +53,7 @@ HEADLINES_AGREE = 0.6  # ... and have the same headline: the share of their head
 DAYS_APART = 1  # versions of a story run on the same day or the next (time zones, late editions)
 MAX_NUMBERS = 64  # the numbers kept in a sketch: the ones with the lowest hashes (a bottom-k sample)
 _UNDATED = -(2**31)
+_HEAD = struct.Struct("<4Ii")  # a stored sketch's shingles, words, numbers, headline words, and day
 
 _WORD = re.compile(r"\w+")
 _ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")  # the same in ASCII text, faster
@@ -67,6 +69,8 @@ _MULTIPLIERS = (_rng.integers(1, 2**63, PERMUTATIONS, dtype=np.uint64) << np.uin
 _INCREMENTS = _rng.integers(0, 2**63, PERMUTATIONS, dtype=np.uint64)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _BAND_SALT = np.uint64(0xD6E8FEB86659FD93)
+with np.errstate(over="ignore"):  # each band's keys apart from the others'
+    _BAND_OFFSETS = np.arange(BANDS + LEAD_BANDS, dtype=np.uint64) * _BAND_SALT
 
 
 @dataclass(frozen=True)
@@ -83,15 +87,14 @@ class Sketch:
 
     def to_bytes(self) -> bytes:
         """The sketch as stored in the ingest records."""
-        head = (
-            np.array(
-                [self.shingles, self.words, len(self.numbers), len(self.headline)], dtype="<u4"
-            ).tobytes()
-            + np.array([_UNDATED if self.day is None else self.day], dtype="<i4").tobytes()
-        )
-        rest = np.array([*sorted(self.numbers), *sorted(self.headline)], dtype="<u4")
+        day = _UNDATED if self.day is None else self.day
+        head = _HEAD.pack(self.shingles, self.words, len(self.numbers), len(self.headline), day)
+        rest = sorted(self.numbers) + sorted(self.headline)
         return (
-            head + self.minhash.astype("<u4").tobytes() + self.lead.astype("<u4").tobytes() + rest.tobytes()
+            head
+            + self.minhash.astype("<u4").tobytes()
+            + self.lead.astype("<u4").tobytes()
+            + struct.pack(f"<{len(rest)}I", *rest)
         )
 
     @classmethod
@@ -340,7 +343,7 @@ class _BandTable:
         found: set[int] = set()
         before, bands, table = self._before, self._bands, self._fingerprints
         self._asked = _fingerprints(keys).tolist()
-        self._places = places = [self._place(fingerprint) for fingerprint in self._asked]
+        self._places = places = self._places_of(self._asked)
         for band, (fingerprint, place) in enumerate(zip(self._asked, places, strict=True)):
             if table[place] != fingerprint:
                 continue
@@ -369,6 +372,17 @@ class _BandTable:
             self._before.append(latest[place])
             latest[place] = number
         self._asked = []
+
+    def _places_of(self, fingerprints: list[int]) -> list[int]:
+        """:meth:`_place` of each fingerprint; the first slot looked at, most often the one, inline."""
+        table, shift = self._fingerprints, 32 - self._bits
+        places = []
+        for fingerprint in fingerprints:
+            place = fingerprint >> shift
+            if table[place] not in (0, fingerprint):
+                place = self._place(fingerprint)
+            places.append(place)
+        return places
 
     def _place(self, fingerprint: int) -> int:
         """The slot holding ``fingerprint``, or the empty one where it would go (linear probing)."""
@@ -421,5 +435,5 @@ def _band_keys(article: Sketch) -> np.ndarray:
         keys.append(combined)
     joined = np.concatenate(keys)
     with np.errstate(over="ignore"):
-        mixed: np.ndarray = (joined + np.arange(len(joined), dtype=np.uint64) * _BAND_SALT) * _MIX
+        mixed: np.ndarray = (joined + _BAND_OFFSETS[: len(joined)]) * _MIX
     return mixed
