@@ -11,7 +11,7 @@ sorted arrays.
 
 The files are Whoosh's own (its ``W3`` codec): the same term table, block
 headers, pickled ``(ids, weights, values)`` tuples and term infos, which
-Whoosh and :mod:`searchidx.engines.whoosh.topk` read unchanged. Two things
+Whoosh and :mod:`searchidx.engines.whoosh.topk` read unchanged. Three things
 differ, all within the format: blocks and inlined postings are pickled
 with protocol 5 (Whoosh's protocol 2 pickles each value, a bytes object, as
 a call of ``_codecs.encode``: 8 times slower to write and 7 times to read,
@@ -120,8 +120,8 @@ def write_terms(table: Any, keys: list[bytes], infos: list[bytes]) -> None:
     dbfile = table.dbfile
     key_sizes = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
     info_sizes = np.fromiter(map(len, infos), dtype=np.int64, count=len(infos))
-    ends = np.cumsum(TERM_LENGTHS.size + key_sizes + info_sizes) + dbfile.tell()
-    starts = (ends - (TERM_LENGTHS.size + key_sizes + info_sizes)).tolist()
+    sizes = TERM_LENGTHS.size + key_sizes + info_sizes
+    starts = (np.cumsum(sizes) - sizes + dbfile.tell()).tolist()
     lengths = map(TERM_LENGTHS.pack, key_sizes.tolist(), info_sizes.tolist())
     dbfile.write(b"".join(itertools.chain.from_iterable(zip(lengths, keys, infos, strict=True))))
     positions = table.index.array
@@ -146,31 +146,35 @@ def write_hash_tables(table: Any) -> None:
     entries = np.array([entry for bucket in table.buckets for entry in bucket], dtype=np.int64).reshape(-1, 2)
     hashes, positions = entries[:, 0], entries[:, 1]
     bucket = np.repeat(np.arange(len(sizes)), sizes)
-    span, first = slots[bucket], starts[bucket]
-    place = (hashes >> 8) % np.maximum(span, 1)
-    hash_of_slot = np.zeros(int(slots.sum()), dtype=">u4")
-    position_of_slot = np.zeros(len(hash_of_slot), dtype=">i8")
-    taken = np.zeros(len(hash_of_slot), dtype=bool)
-    pending = np.arange(len(hashes))
-    while len(pending):
-        waiting = pending
-        while (busy := taken[first[waiting] + place[waiting]]).any():  # step past the slots taken
-            moved = waiting[busy]
-            place[moved] = (place[moved] + 1) % span[moved]
-        wanted = first[pending] + place[pending]
-        claimed, winner = np.unique(wanted, return_index=True)  # of entries wanting one slot, the first
-        placed = pending[winner]
-        taken[claimed] = True
-        hash_of_slot[claimed], position_of_slot[claimed] = hashes[placed], positions[placed]
-        left = np.ones(len(pending), dtype=bool)
-        left[winner] = False
-        pending = pending[left]
-    pointers = np.empty(len(hash_of_slot), dtype=[("hash", ">u4"), ("position", ">i8")])
-    pointers["hash"], pointers["position"] = hash_of_slot, position_of_slot
+    slot = _probed_slots(starts[bucket], slots[bucket], hashes >> 8, int(slots.sum()))
+    pointers = np.zeros(int(slots.sum()), dtype=[("hash", ">u4"), ("position", ">i8")])  # (0, 0): empty
+    pointers["hash"][slot], pointers["position"][slot] = hashes, positions
     dbfile = table.dbfile
     base = dbfile.tell()
     table.directory.extend(zip((base + POINTER_SIZE * starts).tolist(), slots.tolist(), strict=True))
     dbfile.write(pointers.tobytes())
+
+
+def _probed_slots(first: np.ndarray, span: np.ndarray, home: np.ndarray, total: int) -> np.ndarray:
+    """Each entry's slot among ``total``: in its table (``span`` slots from ``first``), the first one
+    free from ``home`` on, wrapping around. Entries are placed in rounds: each steps past the slots
+    taken, and of those wanting one slot the first takes it; each slot an entry passed was taken
+    when it passed, so a reader probing from its home slot reaches it."""
+    place = home % np.maximum(span, 1)
+    taken = np.zeros(total, dtype=bool)
+    slot = np.zeros(len(home), dtype=np.int64)
+    pending = np.arange(len(home))
+    while len(pending):
+        while (busy := taken[first[pending] + place[pending]]).any():
+            moved = pending[busy]
+            place[moved] = (place[moved] + 1) % span[moved]
+        claimed, winner = np.unique(first[pending] + place[pending], return_index=True)
+        taken[claimed] = True
+        slot[pending[winner]] = claimed
+        left = np.ones(len(pending), dtype=bool)
+        left[winner] = False
+        pending = pending[left]
+    return slot
 
 
 def _hashes(hashfn: Callable[[bytes], int], keys: list[bytes]) -> Iterable[int]:
