@@ -49,6 +49,7 @@ from speed import (
     TREND_WORD,
     available,
     folder_size,
+    measure,
     run_measured,
     searchidx_queries,
     segment_count,
@@ -80,9 +81,9 @@ def searchidx_cli(*args: str) -> list[str]:
 
 
 def ingest(folder: Path, index: Path) -> dict[str, float]:
-    """``searchidx ingest`` in a subprocess: seconds and peak RSS of its tree."""
-    seconds, peak, _ = run_measured(searchidx_cli("ingest", str(folder), "--index", str(index), "--quiet"))
-    return {"seconds": seconds, "rss": peak}
+    """``searchidx ingest`` in a subprocess: seconds and peak RSS of its tree (and the anonymous part)."""
+    measured = measure(searchidx_cli("ingest", str(folder), "--index", str(index), "--quiet"))
+    return {"seconds": measured.seconds, "rss": measured.peak, "anonymous": measured.anonymous}
 
 
 def timed_runs(command: list[str], runs: int) -> float:
@@ -265,7 +266,8 @@ def build(
     built = ingest(many, large)
     figures["ingest, end to end (min)"] = built["seconds"] / 60
     figures["ingest peak RSS (GB)"] = built["rss"] / 2**30
-    print(f"{many.name}: ingest {built['seconds']:.0f} s, peak RSS {built['rss'] / 2**30:.2f} GB, "
+    print(f"{many.name}: ingest {built['seconds']:.0f} s, peak RSS {built['rss'] / 2**30:.2f} GB "
+          f"(anonymous {built['anonymous'] / 2**30:.2f} GB, the rest file pages mapped), "
           f"{segment_count(large)} segments, {folder_size(large) / 2**30:.2f} GB", flush=True)  # fmt: skip
     again = ingest(many, large)
     figures["unchanged re-ingest (min)"] = again["seconds"] / 60

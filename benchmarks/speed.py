@@ -56,6 +56,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -175,10 +176,12 @@ class TreeRss:
 
     Each process counts its proportional share of the pages it shares (PSS): worker processes
     forked from a large ingest process share most of its pages, which their RSS would count again.
+    ``anonymous`` is the part of the peak that is not file pages mapped (the index's segments read
+    through mmap are file pages, which the kernel can drop).
     """
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._done = pid, 0, threading.Event()
+        self.pid, self.peak, self.anonymous, self._done = pid, 0, 0, threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
@@ -189,7 +192,10 @@ class TreeRss:
 
     def _sample(self) -> None:
         while not self._done.wait(0.2):  # reading a large process's PSS walks its pages: not too often
-            self.peak = max(self.peak, sum(_rss(pid) for pid in _tree(self.pid)))
+            sizes = [_pss(pid) for pid in _tree(self.pid)]
+            total = sum(size for size, _ in sizes)
+            if total > self.peak:
+                self.peak, self.anonymous = total, sum(anonymous for _, anonymous in sizes)
 
 
 def _tree(pid: int) -> list[int]:
@@ -203,31 +209,49 @@ def _tree(pid: int) -> list[int]:
     return pids
 
 
-def _rss(pid: int) -> int:
-    """The process's proportional set size (its RSS where the kernel gives no PSS), in bytes."""
-    for name, label in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
-        try:
-            for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
-                if line.startswith(label):
-                    return int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return 0
+def _pss(pid: int) -> tuple[int, int]:
+    """The process's proportional set size and the anonymous part of it, in bytes (its RSS, and 0,
+    where the kernel gives no PSS; 0 and 0 once it has ended)."""
+    with contextlib.suppress(OSError, KeyError, ValueError):
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]  # after the header
+        sizes = dict(line.split()[:2] for line in rollup)
+        return int(sizes["Pss:"]) * 1024, int(sizes.get("Pss_Anon:", 0)) * 1024
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024, 0
+    return 0, 0
 
 
 def run_measured(command: Sequence[str]) -> tuple[float, int, str]:
     """Wall seconds, peak tree RSS (bytes) and stdout of one subprocess."""
-    # As a user's Python runs: bytecode cached (some sandboxes set PYTHONDONTWRITEBYTECODE).
+    measured = measure(command)
+    return measured.seconds, measured.peak, measured.out
+
+
+@dataclass
+class Measured:
+    """One subprocess's wall seconds, its tree's peak PSS and the anonymous part of it, its stdout."""
+
+    seconds: float
+    peak: int
+    anonymous: int
+    out: str
+
+
+def measure(command: Sequence[str]) -> Measured:
+    """Run ``command`` as a user's Python runs it (bytecode cached: some sandboxes set
+    PYTHONDONTWRITEBYTECODE), sampling its process tree's memory."""
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     sampler = TreeRss(process.pid)
     out, err = process.communicate()
     seconds = time.perf_counter() - started
-    peak = sampler.stop()
+    sampler.stop()
     if process.returncode:
         raise RuntimeError(f"{' '.join(command)} failed: {err.strip()}")
-    return seconds, peak, out
+    return Measured(seconds, sampler.peak, sampler.anonymous, out)
 
 
 def folder_size(folder: Path) -> int:
