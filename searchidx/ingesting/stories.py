@@ -113,7 +113,7 @@ class Sketch:
 def sketch(title: str, body: str, date: datetime | None) -> Sketch:
     """The sketch of an article: its body's shingles, numbers and length, its headline's words, its day."""
     words = (_ASCII_WORD if body.isascii() else _WORD).findall(body.casefold())
-    hashes = np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))
+    hashes = np.fromiter(_hashes(words), dtype=np.uint64, count=len(words))
     shingles = _shingle_hashes(hashes)
     permuted = _permuted(shingles)
     # The least hash is the same over repeated shingles: the lead's are the text's first ones, and its
@@ -133,6 +133,7 @@ def sketch(title: str, body: str, date: datetime | None) -> Sketch:
 
 
 def _hashes(texts: Iterable[str]) -> Iterator[int]:
+    """Each text's CRC-32 (stable across runs and machines, unlike ``hash``)."""
     return map(zlib.crc32, map(str.encode, texts))
 
 

@@ -8,6 +8,7 @@ them (:mod:`searchidx.engines.whoosh.storage`).
 
 from __future__ import annotations
 
+import functools
 from array import array
 from collections import defaultdict
 from typing import Any
@@ -41,9 +42,16 @@ class CompactPositions(Positions):  # type: ignore[misc]  # Whoosh is untyped
         return array("I", valuestring[_INT_SIZE:]).tolist()
 
 
-# The encoded positions of a term at one place, for the first places of a text (most terms).
+# Terms at one place among a text's first this many (most terms) take their encoding from a table.
 ONE_POSITIONS = 4096
-ONE_POSITION = [CompactPositions().encode([place]) for place in range(ONE_POSITIONS)]
+
+
+@functools.cache
+def _one_position() -> list[bytes]:
+    """The encoded positions of a term at each one place below :data:`ONE_POSITIONS` (made on first
+    use by indexing: a query's start-up does not need them)."""
+    encode = CompactPositions().encode
+    return [encode([place]) for place in range(ONE_POSITIONS)]
 
 
 class ArticleText(TEXT):  # type: ignore[misc]  # Whoosh is untyped
@@ -79,7 +87,7 @@ class ArticleText(TEXT):  # type: ignore[misc]  # Whoosh is untyped
             weights = [len(at) + extra.get(term, 0.0) for term, at in positions.items()]
         else:
             weights = list(map(float, map(len, places)))
-        encode, once = self.format.encode, ONE_POSITION
+        encode, once = self.format.encode, _one_position()
         values = [once[at[0]] if len(at) == 1 and at[0] < ONE_POSITIONS else encode(at) for at in places]
         return terms, weights, values, length
 
