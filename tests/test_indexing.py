@@ -461,6 +461,52 @@ def test_a_tiered_merge_keeps_every_live_document_posting_and_count(tmp_path: Pa
         assert [hit.title for hit in found.hits] == [hit.title for hit in expected.hits]
 
 
+@pytest.mark.parametrize("case", ["taken", "dropped", "stopped"])
+def test_a_background_merge_is_taken_by_a_later_commit_unless_its_sources_lost_documents(
+    tmp_path: Path, case: str
+) -> None:
+    from searchidx.engines.whoosh.merging import MERGE_FACTOR, BackgroundMerges
+    from searchidx.engines.whoosh.storage import open_or_create_index
+    from searchidx.engines.whoosh.writing import open_writer
+    from searchidx.ingesting.ingest import _fields
+
+    documents = corpus_documents()[: MERGE_FACTOR * 3]
+    ix = open_or_create_index(tmp_path)
+    for start in range(0, len(documents), 3):  # ten segments of three documents, none merged
+        writer = open_writer(ix)
+        for document in documents[start : start + 3]:
+            writer.add_document(**_fields(document, str(document.path), document.id))
+        writer.commit(mergetype=lambda writer, segments: segments)
+    merges = BackgroundMerges()
+    open_writer(ix).commit(mergetype=merges)  # starts merging the ten, and returns
+    assert merges.running
+    assert len(open_index(tmp_path)._segments()) == MERGE_FACTOR
+    (merging,) = (segment.segment_id() for segment in merges.unfinished())
+    deleted = documents[0].id
+    if case == "dropped":  # a document of a segment being merged is deleted: the merge must not bring it back
+        writer = open_writer(ix)
+        writer.delete_by_term("id", deleted)
+        writer.commit(mergetype=merges)
+    if case == "stopped":  # an ingest that failed: the merge is stopped, its files removed by the next commit
+        merges.stop()
+        open_writer(ix).commit(mergetype=lambda writer, segments: segments)
+    else:
+        open_writer(ix).commit(mergetype=merges.finishing)
+    assert not merges.running
+    segments = open_index(tmp_path)._segments()
+    names = os.listdir(tmp_path)
+    if case == "taken":
+        assert [segment.segment_id() for segment in segments] == [merging]
+    else:  # merged again in the ingest process, or not at all
+        assert len(segments) == (1 if case == "dropped" else MERGE_FACTOR)
+        assert not any(name.startswith(merging) for name in names)
+    assert not any(name.endswith(".tmp") for name in names)
+    with open_index(tmp_path).searcher() as searcher:
+        found = {fields["id"] for fields in searcher.all_stored_fields()}
+    expected = {document.id for document in documents} - ({deleted} if case == "dropped" else set())
+    assert found == expected
+
+
 def test_ingest_records_killed_before_their_tables_were_written_read_as_empty(tmp_path: Path) -> None:
     import sqlite3
 

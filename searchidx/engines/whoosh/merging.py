@@ -11,7 +11,10 @@ tiers of :data:`MERGE_FACTOR` times more documents each and merges a tier
 once it holds :data:`MERGE_FACTOR` segments, never into a segment of more
 than :data:`MAX_MERGED_DOCUMENTS` (as Lucene's tiered policy caps its
 segments): the number of segments grows with the logarithm of the archive,
-and no merge rewrites the whole of it. :func:`merge_segments` writes the new
+and no merge rewrites the whole of it. During an ingest the merges run beside it
+(:class:`BackgroundMerges`): a commit that chooses one starts it in a child
+process and returns; a later commit puts the merged segment in place of its
+sources, and the ingest waits only for the last one. :func:`merge_segments` writes the new
 segment as a stream: the documents' stored fields and columns through
 Whoosh's per-document writer, then each field's terms in order across the
 merged segments, one term's postings in memory at a time. Readers keep
@@ -25,14 +28,20 @@ from __future__ import annotations
 import heapq
 import io
 import itertools
+import multiprocessing
+import os
 import pickle
+import shutil
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
-from whoosh.index import FileIndex
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3Segment
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC, FileIndex, clean_files
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_ushort
 from whoosh.writing import SegmentWriter
@@ -47,6 +56,7 @@ from searchidx.engines.whoosh.postings import (
     length_bytes,
     write_in_bulk,
 )
+from searchidx.engines.whoosh.processes import settle_child, start_child
 
 # Segments of one tier hold up to this many times the documents of the tier below; a tier this
 # many segments long is merged into one.
@@ -55,6 +65,8 @@ MERGE_FACTOR = 10
 TIER_FLOOR = 10_000
 # No merge makes a segment larger than this (the segments above it are left as they are).
 MAX_MERGED_DOCUMENTS = 500_000
+# What a background merge sends in place of its segment when it fails.
+MERGE_FAILED = "failed"
 
 
 def tier(documents: int) -> int:
@@ -87,18 +99,190 @@ def tiered_merge(writer: Any, segments: list[Any]) -> list[Any]:
     chooses (repeatedly, until it chooses nothing) into new ones; empty segments are dropped."""
     kept = [segment for segment in segments if segment.doc_count() > 0]
     while chosen := segments_to_merge(kept):
-        merged = merge_segments(writer, chosen)
+        merged = merge_segments(writer.storage, writer.schema, writer.indexname, chosen)
         kept = [segment for segment in kept if segment not in chosen] + [merged]
     return kept
 
 
-def merge_segments(writer: Any, segments: list[Any]) -> Any:
-    """Write the live documents of ``segments`` into one new segment of ``writer``'s index; return it."""
-    merger = SegmentWriter(FileIndex(writer.storage, writer.schema, writer.indexname), _lk=False)
-    write_in_bulk(merger.fieldwriter)
-    readers = [SegmentReader(writer.storage, writer.schema, segment) for segment in segments]
+class BackgroundMerges:
+    """The tiered policy for the commits of one ingest, its merges run in a child process beside it.
+
+    Called as Whoosh's merge policy at a commit, it starts the merge
+    :func:`segments_to_merge` chooses, if none is running, and keeps every
+    segment; the commit after the merge ends puts the merged segment in place
+    of its sources, unless documents of these were deleted meanwhile (the
+    merged segment is dropped, and the sources chosen again). One merge runs
+    at a time. :meth:`finishing` is the policy of the ingest's last commit: it
+    waits for the running merge, then merges what is left in this process.
+    Files of the segment being merged are kept by every commit meanwhile
+    (:class:`KeepsMergesFiles`).
+    """
+
+    def __init__(self) -> None:
+        self._running: _Merge | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether a merge is under way."""
+        return self._running is not None
+
+    def __call__(self, writer: Any, segments: list[Any]) -> list[Any]:
+        """Whoosh's merge-policy protocol: the segments to commit (a finished merge taken in place of its
+        sources); a merge started if one is due and none is running."""
+        kept = [segment for segment in segments if segment.doc_count() > 0]
+        if self._running is not None and self._running.ended():
+            kept = self._take(kept)
+        if self._running is None and (chosen := segments_to_merge(kept)):
+            self._running = _Merge.start(writer, chosen)
+        writer.unfinished_segments = tuple(self.unfinished())
+        return kept
+
+    def finishing(self, writer: Any, segments: list[Any]) -> list[Any]:
+        """The policy of the last commit: the running merge waited for and taken, the rest merged here."""
+        kept = [segment for segment in segments if segment.doc_count() > 0]
+        if self._running is not None:
+            kept = self._take(kept)
+        writer.unfinished_segments = ()
+        return tiered_merge(writer, kept)
+
+    def unfinished(self) -> list[Any]:
+        """The segment a running merge is writing (none, or one)."""
+        return [self._running.segment] if self._running is not None else []
+
+    def stop(self) -> None:
+        """Stop the running merge at once; its files are removed by the next commit."""
+        if self._running is not None:
+            self._running.process.terminate()
+            self._running.process.join()
+            shutil.rmtree(self._running.temporary, ignore_errors=True)
+            self._running = None
+
+    def _take(self, kept: list[Any]) -> list[Any]:
+        """``kept`` with the running merge's sources replaced by its segment (waited for), if no document
+        of these was deleted since it started."""
+        merge, self._running = self._running, None
+        assert merge is not None
+        merged = merge.result()
+        current = {segment.segment_id(): segment.deleted_count() for segment in kept}
+        if any(current.get(name) != deleted for name, deleted in merge.sources):
+            return kept
+        names = {name for name, _ in merge.sources}
+        return [segment for segment in kept if segment.segment_id() not in names] + [merged]
+
+
+class KeepsMergesFiles:
+    """A writer whose commits keep the files of the segment a background merge is writing (Whoosh
+    deletes every file of a segment that is not in the new table of contents)."""
+
+    unfinished_segments: tuple[Any, ...] = ()
+
+    def _commit_toc(self, segments: list[Any]) -> None:
+        writer: Any = self  # a SegmentWriter
+        TOC(writer.schema, segments, writer.generation).write(writer.storage, writer.indexname)
+        kept = [*segments, *self.unfinished_segments]
+        clean_files(writer.storage, writer.indexname, writer.generation, kept)
+
+
+@dataclass
+class _Merge:
+    """A merge running in a child process: the process, where it says how it ended, the segments it
+    merges (each one's name and deleted documents when it started), the segment it writes and its
+    temporary folder."""
+
+    process: Any
+    receiver: Connection
+    sources: list[tuple[str, int]]
+    segment: Any
+    temporary: str
+
+    @classmethod
+    def start(cls, writer: Any, segments: list[Any]) -> _Merge:
+        """Start merging ``segments`` of ``writer``'s index into a new segment."""
+        segment = W3Segment(writer.codec, writer.indexname)  # named here: its files are kept meanwhile
+        temporary = f"merging-{segment.segid}.tmp"  # not a segment file's name
+        receiver, sender = multiprocessing.Pipe(duplex=False)
+        arguments = (writer.storage, writer.schema, writer.indexname, segments, segment, temporary, sender)
+        process = multiprocessing.get_context("fork").Process(
+            target=_merge_in_child, args=arguments, daemon=True
+        )
+        start_child(process)
+        sender.close()
+        sources = [(source.segment_id(), source.deleted_count()) for source in segments]
+        return cls(process, receiver, sources, segment, os.path.join(writer.storage.folder, temporary))
+
+    def ended(self) -> bool:
+        """Whether the merge has ended (its result can be taken without waiting)."""
+        return self.receiver.poll() or not self.process.is_alive()
+
+    def result(self) -> Any:
+        """The merged segment, waited for; :class:`MergeError` when the merge failed."""
+        try:
+            kind, value = self.receiver.recv()
+        except EOFError:  # killed (out of memory?) before it could say anything
+            kind, value = MERGE_FAILED, None
+        finally:
+            self.receiver.close()
+            self.process.join()
+        if kind == MERGE_FAILED:
+            raise MergeError(value or f"the background merge stopped with exit code {self.process.exitcode}")
+        return value
+
+
+class MergeError(OSError):
+    """A background merge failed (a full disk), or its process died."""
+
+
+def _merge_in_child(
+    storage: Any,
+    schema: Any,
+    indexname: str,
+    segments: list[Any],
+    segment: Any,
+    temporary: str,
+    sender: Connection,
+) -> None:
+    settle_child()
+    own = _OwnTemporaryFolder(storage.folder, temporary)
     try:
-        fieldnames = set(writer.schema.names())
+        sender.send(("merged", merge_segments(own, schema, indexname, segments, into=segment)))
+    except Exception as error:  # told to the ingest process, which reports it; no traceback here
+        sender.send((MERGE_FAILED, getattr(error, "strerror", None) or f"{type(error).__name__}: {error}"))
+    finally:
+        own.temp_storage().destroy()
+
+
+class _OwnTemporaryFolder(FileStorage):  # type: ignore[misc]  # Whoosh is untyped
+    """An index folder whose temporary folder is this merge's own: the writers of the ingest remove
+    the one they share when they commit (a killed merge's is removed by the next ingest)."""
+
+    def __init__(self, folder: str, temporary: str) -> None:
+        super().__init__(folder)
+        self._temporary = temporary
+
+    def temp_storage(self, name: str | None = None) -> Any:
+        return super().temp_storage(self._temporary)
+
+
+class _IntoSegment(W3Codec):  # type: ignore[misc]  # Whoosh is untyped
+    """Whoosh's codec, its new segment the one given (named before the merge starts)."""
+
+    def __init__(self, segment: Any) -> None:
+        super().__init__()
+        self._segment = segment
+
+    def new_segment(self, storage: Any, indexname: str) -> Any:
+        return self._segment
+
+
+def merge_segments(storage: Any, schema: Any, indexname: str, segments: list[Any], into: Any = None) -> Any:
+    """Write the live documents of ``segments`` into one new segment (``into``, if given) of the index
+    ``indexname`` in ``storage``; return it."""
+    codec = _IntoSegment(into) if into is not None else None
+    merger = SegmentWriter(FileIndex(storage, schema, indexname), _lk=False, codec=codec)
+    write_in_bulk(merger.fieldwriter)
+    readers = [SegmentReader(storage, schema, segment) for segment in segments]
+    try:
+        fieldnames = set(schema.names())
         sources = []
         for reader in readers:
             start = merger.docnum
@@ -106,7 +290,7 @@ def merge_segments(writer: Any, segments: list[Any]) -> Any:
             sources.append(_Source(reader, _renumbering(reader, start, docmap)))
         merger._added = True
         merger.perdocwriter.close()
-        _merge_postings(merger.fieldwriter, writer.schema, sources, merger.docnum)
+        _merge_postings(merger.fieldwriter, schema, sources, merger.docnum)
         merger.fieldwriter.close()
         merger.pool.cleanup()
         merger._assemble_segment()
@@ -114,7 +298,7 @@ def merge_segments(writer: Any, segments: list[Any]) -> Any:
     finally:
         for reader in readers:
             reader.close()
-    # The merger's temporary files share the writer's temporary folder, which the writer removes.
+    # The merger's temporary files are in its storage's temporary folder, which its caller removes.
     return segment
 
 

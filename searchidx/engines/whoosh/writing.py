@@ -11,20 +11,16 @@ alone, cancels cleanly and leaves no stray process or traceback behind.
 from __future__ import annotations
 
 import contextlib
-import gc
-import multiprocessing
 import os
 import pickle
 import queue
 import shutil
-import signal
 import sqlite3
 import sys
-import threading
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +32,14 @@ from whoosh.util.numeric import to_sortable
 from whoosh.writing import CLEAR, SegmentWriter
 
 from searchidx.engines.protocol import DEFAULT_WAIT
-from searchidx.engines.whoosh.merging import buffer_postings, tiered_merge
+from searchidx.engines.whoosh.merging import BackgroundMerges, KeepsMergesFiles, buffer_postings
 from searchidx.engines.whoosh.postings import (
     BulkPostings,
     length_bytes,
     write_field,
     write_in_bulk,
 )
+from searchidx.engines.whoosh.processes import settle_child, start_child
 from searchidx.engines.whoosh.storage import index_storage, open_or_create_index
 from searchidx.errors import IndexLockedError, IndexWriteError
 from searchidx.inputs.manifest import Manifest
@@ -63,13 +60,11 @@ LIMIT_MB = 256
 POOL_BYTES_PER_CHARACTER = 32
 # What a worker puts on the result queue, in place of its segment, when it fails.
 WORKER_FAILED = "failed"
-# How much lower than the ingest process's a worker's scheduling priority is (see _WorkerTask.run).
-WORKER_NICENESS = 5
 # Documents handed to a worker at a time.
 BATCH_SIZE = 200
 
 
-class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]  # Whoosh is untyped
+class FastSegmentWriter(KeepsMergesFiles, SegmentWriter):  # type: ignore[misc]  # Whoosh is untyped
     """Whoosh's writer with its postings buffered and written in bulk (:mod:`.postings`).
 
     A document's fields are analysed, stored and given columns as Whoosh
@@ -156,19 +151,7 @@ class _WorkerTask(SubWriterTask):  # type: ignore[misc]  # Whoosh is untyped
     """A worker process of :class:`ParallelWriter`: its own segment, written by :class:`FastSegmentWriter`."""
 
     def run(self) -> None:
-        # Forked with SIGINT blocked (see ParallelWriter._new_task): ignore it, then let it through,
-        # so a Ctrl-C typed while this process started is dropped here and taken by the parent.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-        _die_with_parent()
-        # The objects this process inherited from the ingest process are
-        # never freed here: left to the garbage collector, each full
-        # collection would walk all of them (and copy their memory pages),
-        # a cost growing with the ingest's heap, batch after batch.
-        gc.freeze()
-        # The ingest process feeds the workers (it reads, parses and sketches every article, and
-        # takes most of a core): on two cores, workers that yield to it keep them both busy.
-        os.nice(WORKER_NICENESS)
+        settle_child()
         try:
             self._index_jobs()
         except Exception as error:  # told to the ingest process, which reports it; no traceback here
@@ -188,28 +171,11 @@ class _WorkerTask(SubWriterTask):  # type: ignore[misc]  # Whoosh is untyped
         self.resultqueue.put((None, fieldnames, writer._finalize_segment()), timeout=5)
 
 
-def _die_with_parent() -> None:
-    """Have Linux kill this worker when the ingest process ends, even by ``kill -9``.
-
-    An orphaned worker would wait for work forever and keep the index's
-    write lock (it shares the parent's open lock file).
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes  # only worker processes need it
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    parent = multiprocessing.parent_process()
-    if parent is not None and os.getppid() != parent.pid:  # the parent died before the prctl
-        os._exit(1)
-
-
 class WorkerError(OSError):
     """A worker process of the parallel writer died (killed, or out of memory)."""
 
 
-class ParallelWriter(MpWriter):  # type: ignore[misc]  # Whoosh is untyped
+class ParallelWriter(KeepsMergesFiles, MpWriter):  # type: ignore[misc]  # Whoosh is untyped
     """Whoosh's multi-process writer with workers that ignore Ctrl-C and a cancel that stops them."""
 
     tasks: list[Any]
@@ -226,16 +192,7 @@ class ParallelWriter(MpWriter):  # type: ignore[misc]  # Whoosh is untyped
             self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs, self.multisegment
         )
         self.tasks.append(task)
-        if threading.current_thread() is not threading.main_thread():
-            task.start()
-            return task
-        # Blocked, not ignored: a Ctrl-C typed while the worker is forked waits and then interrupts the
-        # ingest (ignoring it lost it: under load an ingest ran to the end after its Ctrl-C).
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
-            task.start()
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        start_child(task)
         return task
 
     def _enqueue(self) -> None:
@@ -394,6 +351,7 @@ class WhooshStore:
     manifest: Manifest
     location: Path
     workers: int | None
+    merges: BackgroundMerges = field(default_factory=BackgroundMerges)
 
     @property
     def fresh(self) -> bool:
@@ -410,7 +368,16 @@ class WhooshStore:
 
     def commit(self, writer: Any, *, replace_all: bool = False) -> None:
         """Commit ``writer``'s segment (``replace_all``: the only one left, every older one dropped)."""
-        writer.commit(mergetype=CLEAR if replace_all else tiered_merge)
+        writer.commit(mergetype=CLEAR if replace_all else self.merges)
+
+    def finish(self) -> None:
+        """Wait for the merge under way, if any, and commit it with the merges still due;
+        :class:`IndexWriteError` when it failed (the documents are committed: the index is whole)."""
+        if self.merges.running:
+            try:
+                open_writer(self.ix).commit(mergetype=self.merges.finishing)
+            except OSError as error:
+                raise IndexWriteError(self.location, error.strerror or str(error)) from error
 
     def stored_documents(self, ids: Collection[str]) -> Iterator[dict[str, Any]]:
         """The stored fields of the committed documents among ``ids`` (read in one pass over them all)."""
@@ -430,7 +397,13 @@ def folder_store(
         remove_leftovers(ix.storage)
         manifest = writable_manifest(target)
         try:
-            yield WhooshStore(ix, manifest, target, workers)
+            store = WhooshStore(ix, manifest, target, workers)
+            try:
+                yield store
+            except BaseException:
+                store.merges.stop()
+                raise
+            store.finish()
         finally:
             manifest.close()
 
