@@ -83,7 +83,9 @@ def searchidx_cli(*args: str) -> list[str]:
 def ingest(folder: Path, index: Path) -> dict[str, float]:
     """``searchidx ingest`` in a subprocess: seconds and peak RSS of its tree (and the anonymous part)."""
     measured = measure(searchidx_cli("ingest", str(folder), "--index", str(index), "--quiet"))
-    return {"seconds": measured.seconds, "rss": measured.peak, "anonymous": measured.anonymous}
+    first, *children = measured.parts or [0]
+    return {"seconds": measured.seconds, "rss": measured.peak, "anonymous": measured.anonymous,
+            "ingest process": first, "children": sum(children), "processes": 1 + len(children)}  # fmt: skip
 
 
 def timed_runs(command: list[str], runs: int) -> float:
@@ -267,7 +269,9 @@ def build(
     figures["ingest, end to end (min)"] = built["seconds"] / 60
     figures["ingest peak RSS (GB)"] = built["rss"] / 2**30
     print(f"{many.name}: ingest {built['seconds']:.0f} s, peak RSS {built['rss'] / 2**30:.2f} GB "
-          f"(anonymous {built['anonymous'] / 2**30:.2f} GB, the rest file pages mapped), "
+          f"(anonymous {built['anonymous'] / 2**30:.2f} GB, the rest file pages mapped; the ingest process "
+          f"{built['ingest process'] / 2**30:.2f} GB, {built['processes'] - 1:.0f} children "
+          f"{built['children'] / 2**30:.2f} GB), "
           f"{segment_count(large)} segments, {folder_size(large) / 2**30:.2f} GB", flush=True)  # fmt: skip
     again = ingest(many, large)
     figures["unchanged re-ingest (min)"] = again["seconds"] / 60

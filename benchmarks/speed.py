@@ -182,6 +182,7 @@ class TreeRss:
 
     def __init__(self, pid: int) -> None:
         self.pid, self.peak, self.anonymous, self._done = pid, 0, 0, threading.Event()
+        self.parts: list[int] = []  # at the peak: the first process's PSS, then each child's
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
@@ -196,6 +197,7 @@ class TreeRss:
             total = sum(size for size, _ in sizes)
             if total > self.peak:
                 self.peak, self.anonymous = total, sum(anonymous for _, anonymous in sizes)
+                self.parts = [size for size, _ in sizes]
 
 
 def _tree(pid: int) -> list[int]:
@@ -231,11 +233,13 @@ def run_measured(command: Sequence[str]) -> tuple[float, int, str]:
 
 @dataclass
 class Measured:
-    """One subprocess's wall seconds, its tree's peak PSS and the anonymous part of it, its stdout."""
+    """One subprocess's wall seconds, its tree's peak PSS, the anonymous part of it and each process's
+    part (the first one's, then its children's), its stdout."""
 
     seconds: float
     peak: int
     anonymous: int
+    parts: list[int]
     out: str
 
 
@@ -251,7 +255,7 @@ def measure(command: Sequence[str]) -> Measured:
     sampler.stop()
     if process.returncode:
         raise RuntimeError(f"{' '.join(command)} failed: {err.strip()}")
-    return Measured(seconds, sampler.peak, sampler.anonymous, out)
+    return Measured(seconds, sampler.peak, sampler.anonymous, sampler.parts, out)
 
 
 def folder_size(folder: Path) -> int:
