@@ -207,6 +207,36 @@ def test_the_labelled_check_holds_its_bars_on_reuters(tmp_path: Path) -> None:
     assert precision >= 0.99
 
 
+def test_sketches_made_together_are_those_made_one_by_one() -> None:
+    from searchidx.ingesting.stories import sketch_all
+
+    need(REUTERS)
+    records = reuters_records()[:3000]
+    articles = [(record.get("title", ""), record.get("body", ""), None) for record in records]
+    articles += [("Short", "", None), ("Two words", "Oil rose.", None), ("Café", "Le café à Zürich a fermé 3 fois "
+                 "en 2024, dit-il; the café reopened.", datetime(2024, 5, 1))]  # fmt: skip
+    together = sketch_all(articles)
+    assert sum(article[1].count(" ") >= 2 for article in articles) > 2900
+    assert [each.to_bytes() for each in together] == [sketch(*article).to_bytes() for article in articles]
+
+
+def test_room_made_ahead_gives_the_stories_growing_gives() -> None:
+    """An ingest makes room for the articles it is about to read at once (``StoryFinder.expect``); the
+    stories are those the tables growing a step at a time give, past several of their steps."""
+    from searchidx.ingesting.stories import StoryFinder
+
+    need(REUTERS)
+    articles = labelled_set(reuters_records(), 300)
+    sketches = [(article.name, sketch(article.title, "\n\n".join(article.paragraphs), article.date))
+                for article in articles * 4]  # fmt: skip
+    assert len(sketches) > 4 * 1024  # the rows start at 1,024, the bands' table at 65,536 slots
+    growing, ahead = StoryFinder(lambda: ()), StoryFinder(lambda: ())
+    ahead.expect(len(sketches))
+    told = [(growing.story_of(name, article), ahead.story_of(name, article)) for name, article in sketches]
+    assert all(first == second for first, second in told)
+    assert len({first for first, _ in told}) < len(articles)  # versions were found
+
+
 def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "searchidx", *map(str, args)], cwd=REPO,
                           capture_output=True, text=True)  # fmt: skip

@@ -51,7 +51,7 @@ from searchidx.ingesting.reports import (
     Truncated,
     passed_over_text,
 )
-from searchidx.ingesting.stories import StoryFinder, sketch
+from searchidx.ingesting.stories import Sketch, StoryFinder, sketch, sketch_all
 from searchidx.inputs.archives import PassedOver, is_archive
 from searchidx.inputs.documents import (
     BadRecord,
@@ -80,6 +80,8 @@ NOT_HASHED = ""
 BATCH_DOCUMENTS = 20_000
 # Files the kernel is asked to read ahead of the one being read (inputs.documents.will_read).
 READ_AHEAD = 32
+# Files read, parsed and sketched together (a web archive is streamed alone, sketched as it is read).
+SKETCHED_TOGETHER = 64
 # Files modified less than this long before an ingest are hashed again next time (see _stamp).
 RACY_NS = 2_000_000_000
 
@@ -183,7 +185,7 @@ def ingest(
         added=run.added,
         updated=run.updated,
         unchanged=run.unchanged,
-        removed=len(run.retired - run.written),
+        removed=len(run.removed()),
         duplicates=tuple(run.duplicates),
         skipped=tuple(run.skipped),
         undated=undated,
@@ -236,12 +238,15 @@ class _Run:
     truncated: list[Truncated] = field(default_factory=list)
     passed: Counter[str] = field(default_factory=Counter)  # web archive records without an article
     retired: set[str] = field(default_factory=set)
-    written: set[str] = field(default_factory=set)
+    # This run's documents (ids as numbers: at a million articles their strings took hundreds of MB),
+    # and their texts' content keys; where each one came from is in its record.
+    written: set[int] = field(default_factory=set)
     changes: bool = False
     writer: Any = None
     _retired_at: dict[str, str] = field(default_factory=dict)
-    _new_ids: dict[str, str] = field(default_factory=dict)
-    _new_content: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _new_ids: set[int] = field(default_factory=set)
+    _new_content: set[int] = field(default_factory=set)
+    _file_records: list[Record] = field(default_factory=list)  # of the file being read
     _new_crawled: dict[str, str] = field(default_factory=dict)  # this run's web archive captures, by id
     _replaced: set[str] = field(default_factory=set)  # pages a later capture replaced in this run
     _unchanged_ids: set[str] = field(default_factory=set)  # the documents counted unchanged
@@ -267,21 +272,31 @@ class _Run:
         """
         self.observer.started(len(candidates))
         to_read, hashes = self._plan(candidates, folders)
+        self.stories.expect(len(to_read))  # an article a file, at least
         bytes_left = sum(self._sizes.get(path, 0) for path, _ in to_read)
         for path, _ in itertools.islice(to_read, READ_AHEAD):
             will_read(path)
         while to_read:
-            if len(to_read) > READ_AHEAD:  # the file that enters the window read ahead
-                will_read(to_read[READ_AHEAD][0])
-            path, key = to_read.popleft()  # read: forgotten
-            bytes_left -= self._sizes.pop(path, 0)
-            self._left = (len(to_read), bytes_left)
-            self._read(path, key, hashes.pop(key))
-            self.observer.file_done(path)
-            if self._batch_full() and to_read:
-                self._commit_batch()
-        for doc_id in sorted(self.retired - self.written):
+            chunk: list[_Opened] = []
+            while to_read and len(chunk) < SKETCHED_TOGETHER and not (chunk and chunk[-1].streamed):
+                if len(to_read) > READ_AHEAD:  # the file that enters the window read ahead
+                    will_read(to_read[READ_AHEAD][0])
+                path, key = to_read.popleft()  # read: forgotten
+                bytes_left -= self._sizes.pop(path, 0)
+                chunk.append(self._open(path, key, hashes.pop(key), (len(to_read), bytes_left)))
+            _sketch_documents(chunk)
+            for opened in chunk:
+                self._left = opened.left
+                self._place_all(opened)
+                self.observer.file_done(opened.path)
+                if self._batch_full() and opened.left[0]:
+                    self._commit_batch()
+        for doc_id in self.removed():
             self.observer.action("removed", self._retired_at[doc_id])
+
+    def removed(self) -> list[str]:
+        """The documents of changed or gone files that this run did not write again, sorted."""
+        return sorted(doc_id for doc_id in self.retired if _number(doc_id) not in self.written)
 
     def _plan(
         self, candidates: dict[Path, str], folders: list[Path]
@@ -334,12 +349,14 @@ class _Run:
     def _account_rejected(self, rejected: dict[str, str]) -> None:
         """Documents a cluster refused are skipped records, reported with the cluster's reason."""
         for doc_id, reason in rejected.items():
-            if doc_id not in self._new_ids or doc_id not in self.written:
+            number = _number(doc_id)
+            if number not in self._new_ids or number not in self.written:
                 continue
-            location = self._new_ids.pop(doc_id)
+            indexed = self._indexed_here(doc_id=doc_id)
+            self._new_ids.discard(number)
             self._unwrite(doc_id)
             self.manifest.reject(doc_id, reason)
-            self._skip(location, reason)
+            self._skip(indexed[1] if indexed else doc_id, reason)
         rejected.clear()
 
     def _batch_full(self) -> bool:
@@ -422,30 +439,41 @@ class _Run:
             else:  # still not indexable: say so again
                 self._skip(record.location, record.detail)
 
-    def _read(self, path: Path, key: str, content_hash: str) -> None:
+    def _open(self, path: Path, key: str, content_hash: str, left: tuple[int, int]) -> _Opened:
+        """The file read and parsed (a web archive: opened, its records read as they are placed)."""
+        opened = _Opened(path, key, content_hash, left)
         if is_archive(path):  # streamed: read twice (hash, records) rather than held whole
             try:
-                content_hash = content_hash if content_hash != NOT_HASHED else _streamed_hash(path)
+                opened.content_hash = content_hash if content_hash != NOT_HASHED else _streamed_hash(path)
             except OSError as error:
-                self._skip(path_text(path), _why(error))
-                return
-            items: Iterator[Document | Skipped] = self._archive_items(path)
-        else:
-            try:
-                data = read_bytes(path)  # after the stamp was taken: a change makes the next run look again
-            except DocumentError as error:
-                self._skip(path_text(path), error.reason)
-                return
-            content_hash = content_hash if content_hash != NOT_HASHED else hashlib.sha256(data).hexdigest()
-            items = _load(path, data)
-        records: list[Record] = []
-        for item in items:
+                opened.failure = _why(error)
+                return opened
+            opened.items, opened.streamed = self._archive_items(path), True
+            return opened
+        try:
+            data = read_bytes(path)  # after the stamp was taken: a change makes the next run look again
+        except DocumentError as error:
+            opened.failure = error.reason
+            return opened
+        if content_hash == NOT_HASHED:
+            opened.content_hash = hashlib.sha256(data).hexdigest()
+        opened.items = list(_load(path, data))
+        return opened
+
+    def _place_all(self, opened: _Opened) -> None:
+        """Index the file's documents (or count them as duplicates) and record what became of each."""
+        if opened.failure is not None:
+            self._skip(path_text(opened.path), opened.failure)
+            return
+        records = self._file_records = []
+        sketches = iter(opened.sketches)
+        for item in opened.items:
             if isinstance(item, Skipped):
                 self._skip(item.location, item.reason)
-                records.append(Record(key, item.location, "skipped", detail=item.reason))
+                records.append(Record(opened.key, item.location, "skipped", detail=item.reason))
             else:
-                records.append(self._place(item, key))
-        self.manifest.remember(key, content_hash, records, self._stamps.pop(key))
+                records.append(self._place(item, opened.key, next(sketches, None)))
+        self.manifest.remember(opened.key, opened.content_hash, records, self._stamps.pop(opened.key))
 
     def _archive_items(self, path: Path) -> Iterator[Document | Skipped]:
         """A web archive's articles; its records that hold none are counted by kind, not reported."""
@@ -460,8 +488,9 @@ class _Run:
         except Exception as error:  # a parser bug must not stop the other files
             yield Skipped(path_text(path), f"could not read the archive ({type(error).__name__}: {error})")
 
-    def _place(self, document: Document, key: str) -> Record:
-        """Index the document, or count it as a duplicate of the one already there."""
+    def _place(self, document: Document, key: str, sketched: Sketch | None) -> Record:
+        """Index the document, or count it as a duplicate of the one already there (its sketch made
+        here if not given)."""
         document = replace(document, resolved=key)  # the file's key is its resolved path
         kept = self._already_indexed(document)
         crawled = document.crawled.astimezone(UTC).isoformat() if document.crawled else None
@@ -472,7 +501,7 @@ class _Run:
             self.duplicates.append(Duplicate(document.location, kept_location))
             self.observer.action("duplicate", document.location, kept_location)
             return Record(key, document.location, "duplicate", document.id, document.content_key, kept_id)
-        sketched = sketch(document.title, document.body, document.date)
+        sketched = sketched or sketch(document.title, document.body, document.date)
         story = self.stories.story_of(document.id, sketched)
         fields = _fields(document, key, story)
         if self.semantic:
@@ -489,10 +518,10 @@ class _Run:
         else:
             kind = "added"
             self.added += 1
-        self.written.add(document.id)
+        self.written.add(_number(document.id))
         self.changes = True
-        self._new_ids[document.id] = document.location
-        self._new_content[document.content_key] = (document.id, document.location)
+        self._new_ids.add(_number(document.id))
+        self._new_content.add(_number(document.content_key))
         if crawled is not None:
             self._new_crawled[document.id] = crawled
         self.observer.action(kind, document.location, document.title)
@@ -506,7 +535,7 @@ class _Run:
 
     def _unwrite(self, doc_id: str) -> None:
         """A document this run wrote is not its own after all: no longer counted added (or updated)."""
-        self.written.discard(doc_id)
+        self.written.discard(_number(doc_id))
         if doc_id in self.retired:
             self.updated -= 1
         else:
@@ -525,7 +554,7 @@ class _Run:
         """The page ``doc_id`` indexed from ``location`` is replaced by a later capture from ``by``: its
         record becomes a duplicate's (it comes back if the later one's file goes), and it is counted so."""
         self.manifest.supersede(doc_id)
-        if doc_id in self.written:  # indexed by this run: it was counted as added (or updated) here
+        if _number(doc_id) in self.written:  # indexed by this run: it was counted as added (or updated) here
             self._unwrite(doc_id)
             # A Whoosh writer cannot delete a document it holds itself: committed, the next one can.
             self._commit_batch()
@@ -539,10 +568,11 @@ class _Run:
         self.observer.action("duplicate", location, by)
 
     def _already_indexed(self, document: Document) -> tuple[str, str] | None:
-        if document.id in self._new_ids:
-            return document.id, self._new_ids[document.id]
-        if document.content_key in self._new_content:
-            return self._new_content[document.content_key]
+        """The id and location of the document indexed with this one's identity or text, if any."""
+        if _number(document.id) in self._new_ids:
+            return self._indexed_here(doc_id=document.id)
+        if _number(document.content_key) in self._new_content:
+            return self._indexed_here(content_key=document.content_key)
         if self.fresh:
             return None  # an empty index: nothing indexed before this run
         for record in (
@@ -553,9 +583,52 @@ class _Run:
                 return record.doc_id, record.location
         return None
 
+    def _indexed_here(self, *, doc_id: str = "", content_key: str = "") -> tuple[str, str] | None:
+        """The id and location of the document this run indexed with this id or text: from the records
+        of the file being read, else from the ingest records (which hold the other files' records)."""
+        wanted, column = (doc_id, "doc_id") if doc_id else (content_key, "content_key")
+        for record in reversed(self._file_records):
+            if record.status == "indexed" and getattr(record, column) == wanted:
+                return record.doc_id or "", record.location
+        if doc_id:
+            found = self.manifest.indexed_by_id(doc_id)
+        else:
+            found = self.manifest.indexed_by_content(content_key)
+        return (found.doc_id or "", found.location) if found is not None else None
+
     def _skip(self, location: str, reason: str) -> None:
         self.skipped.append(Skipped(location, reason))
         self.observer.action("skipped", location, reason)
+
+
+@dataclass
+class _Opened:
+    """A file to place: its key, content hash and what was left to read after it; its records (a
+    list, or an archive's stream) and their documents' sketches, or why it could not be read."""
+
+    path: Path
+    key: str
+    content_hash: str
+    left: tuple[int, int]
+    items: Iterable[Document | Skipped] = ()
+    sketches: list[Sketch] = field(default_factory=list)
+    streamed: bool = False
+    failure: str | None = None
+
+
+def _sketch_documents(files: list[_Opened]) -> None:
+    """Sketch the documents of the files read whole, all at once (:func:`sketch_all`)."""
+    documents = [item for opened in files if isinstance(opened.items, list)
+                 for item in opened.items if isinstance(item, Document)]  # fmt: skip
+    sketches = iter(sketch_all([(document.title, document.body, document.date) for document in documents]))
+    for opened in files:
+        if isinstance(opened.items, list):
+            opened.sketches = [next(sketches) for item in opened.items if isinstance(item, Document)]
+
+
+def _number(key: str) -> int:
+    """A document id or content key (16 hex digits) as the number it writes."""
+    return int(key, 16)
 
 
 def _why(error: OSError | DocumentError) -> str:

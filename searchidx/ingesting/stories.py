@@ -25,11 +25,12 @@ or split afterwards, so an unchanged article keeps its story across ingests.
 
 from __future__ import annotations
 
+import itertools
 import re
 import struct
 import zlib
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -119,17 +120,74 @@ def sketch(title: str, body: str, date: datetime | None) -> Sketch:
     # The least hash is the same over repeated shingles: the lead's are the text's first ones, and its
     # permutations the last ones of the text's.
     lead = permuted[-LEAD_PERMUTATIONS:, : max(1, min(LEAD_WORDS, len(words)) - SHINGLE_WORDS + 1)]
+    distinct = len(set(shingles.tolist()))
+    return _sketch(title, body, date, words, _least(permuted), _least(lead), distinct)
+
+
+def _sketch(
+    title: str, body: str, date: datetime | None, words: list[str], minhash: np.ndarray, lead: np.ndarray,
+    shingles: int,
+) -> Sketch:  # fmt: skip
+    """The sketch of an article whose text's words, MinHash rows and distinct shingles are known."""
     numbers = set(_hashes(_NUMBER.findall(body)))
     numbers.update(_hashes(_NUMBER_WORDS.intersection(words)))
     return Sketch(
-        minhash=_least(permuted),
-        lead=_least(lead),
-        shingles=len(set(shingles.tolist())),
+        minhash=minhash,
+        lead=lead,
+        shingles=shingles,
         words=len(words),
         numbers=frozenset(sorted(numbers)[:MAX_NUMBERS]),
         headline=frozenset(_hashes(_WORD.findall(title.casefold()))),
         day=date.toordinal() if date is not None else None,
     )
+
+
+def sketch_all(articles: Sequence[tuple[str, str, datetime | None]]) -> list[Sketch]:
+    """The sketches of many articles (title, body, date), the same as :func:`sketch` gives each: the
+    shingles of them all permuted in one product and each one's least taken at once (an article
+    of fewer than :data:`SHINGLE_WORDS` words is sketched alone)."""
+    words = [(_ASCII_WORD if body.isascii() else _WORD).findall(body.casefold()) for _, body, _ in articles]
+    counts = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    whole = np.flatnonzero(counts >= SHINGLE_WORDS)  # the articles sketched together
+    sketched: list[Sketch | None] = [None] * len(articles)
+    if len(whole):
+        hashes = np.fromiter(_hashes(itertools.chain.from_iterable(words)), np.uint64, int(counts.sum()))
+        for number, minhash, lead, shingles in zip(whole.tolist(), *_batch_minhashes(hashes, counts, whole),
+                                                    strict=True):  # fmt: skip
+            title, body, date = articles[number]
+            sketched[number] = _sketch(title, body, date, words[number], minhash, lead, shingles)
+    return [each or sketch(*article) for each, article in zip(sketched, articles, strict=True)]
+
+
+def _batch_minhashes(
+    hashes: np.ndarray, counts: np.ndarray, whole: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The MinHash rows of the text and of the lead of each article in ``whole`` (of at least
+    :data:`SHINGLE_WORDS` words), and its number of distinct shingles, from the hashes of every
+    article's words one after the other (``counts`` words each)."""
+    ends = np.cumsum(counts)
+    combined = hashes[: len(hashes) - SHINGLE_WORDS + 1]
+    for offset in range(1, SHINGLE_WORDS):
+        combined = combined * _MIX + hashes[offset : offset + len(combined)]
+    # A shingle is an article's when its last word is: those running into the next article are not.
+    owner = np.repeat(np.arange(len(counts)), counts)[: len(combined)]
+    shingles = combined[np.arange(len(combined)) + SHINGLE_WORDS - 1 < ends[owner]]
+    sizes = counts[whole] - SHINGLE_WORDS + 1
+    starts = np.cumsum(sizes) - sizes
+    permuted = _permuted(shingles)
+    minhash = (np.minimum.reduceat(permuted, starts, axis=1) >> np.uint64(32)).astype(np.uint32)
+    leads = np.minimum(sizes, LEAD_WORDS - SHINGLE_WORDS + 1)
+    lead_starts = np.cumsum(leads) - leads
+    columns = np.arange(int(leads.sum())) + np.repeat(starts - lead_starts, leads)
+    lead = np.minimum.reduceat(permuted[-LEAD_PERMUTATIONS:, columns], lead_starts, axis=1)
+    article = np.repeat(np.arange(len(sizes)), sizes)
+    order = np.lexsort((shingles, article))  # each article's shingles sorted, the articles in turn
+    ordered, owners = shingles[order], article[order]
+    new = np.ones(len(ordered), dtype=np.int64)
+    new[1:] = (ordered[1:] != ordered[:-1]) | (owners[1:] != owners[:-1])
+    distinct = np.add.reduceat(new, starts).tolist()
+    lead = (lead >> np.uint64(32)).astype(np.uint32)
+    return np.ascontiguousarray(minhash.T), np.ascontiguousarray(lead.T), distinct
 
 
 def _hashes(texts: Iterable[str]) -> Iterator[int]:
@@ -236,6 +294,12 @@ class StoryFinder:
         self._stories: list[str] = []
         self._bands = _BandTable(BANDS + LEAD_BANDS)
 
+    def expect(self, articles: int) -> None:
+        """Make room at once for ``articles`` more articles: at a million, growing a step at a time held
+        the old and the new arrays together, and left up to half of them unused."""
+        self._sketches.reserve(articles)
+        self._bands.reserve(articles * (BANDS + LEAD_BANDS))
+
     def story_of(self, doc_id: str, article: Sketch) -> str:
         """The story of a new article (its own id when it is the first version), remembered from now on."""
         if not self._loaded:
@@ -280,15 +344,20 @@ class _Sketches:
         self._sets = array("I")  # each article's numbers, then its headline's words
         self._set_ends = array("q")  # where each article's numbers end, then its headline's words
 
-    def append(self, article: Sketch) -> int:
-        """Keep ``article``'s sketch; its number."""
-        number = self.size
-        if number == len(self.minhash):
-            more = number // 2  # grown by half: at a million articles a doubling would waste 150 MB
+    def reserve(self, articles: int) -> None:
+        """Room for ``articles`` more rows than are kept."""
+        more = self.size + articles - len(self.minhash)
+        if more > 0:
             self.minhash, self._lead, self._counts = (
                 np.concatenate([rows, np.zeros((more, rows.shape[1]), dtype=rows.dtype)])
                 for rows in (self.minhash, self._lead, self._counts)
             )
+
+    def append(self, article: Sketch) -> int:
+        """Keep ``article``'s sketch; its number."""
+        number = self.size
+        if number == len(self.minhash):
+            self.reserve(number // 2)  # grown by half: at a million articles a doubling would waste 150 MB
         self.minhash[number] = article.minhash
         self._lead[number] = article.lead
         day = _UNDATED if article.day is None else article.day
@@ -356,10 +425,19 @@ class _BandTable:
                 current = before[current * bands + band]
         return sorted(found)
 
+    def reserve(self, keys: int) -> None:
+        """Make the table large enough for ``keys`` more keys at once."""
+        bits = self._bits
+        while self._used + keys > self.MOST_FULL * (1 << bits):
+            bits += 1
+        if bits > self._bits:
+            self._grow(bits)
+            self._asked = []
+
     def add(self, keys: np.ndarray, number: int) -> None:
         """Put article ``number`` (the next one) in the bucket of each of its bands' ``keys``."""
         if self._used + len(keys) > self.MOST_FULL * len(self._fingerprints):
-            self._grow()
+            self._grow(self._bits + 1)
             self._asked = []
         fingerprints, latest = self._fingerprints, self._latest
         asked = _fingerprints(keys).tolist()
@@ -393,12 +471,12 @@ class _BandTable:
             place = (place + 1) & mask
         return place
 
-    def _grow(self) -> None:
-        """Double the table, each slot moved to its fingerprint's place in the larger one."""
+    def _grow(self, bits: int) -> None:
+        """Make the table ``2**bits`` slots long, each slot moved to its fingerprint's place in it."""
         old = np.frombuffer(self._fingerprints, dtype=np.uint32)
         occupied = np.flatnonzero(old)
         fingerprints, latest = old[occupied], np.frombuffer(self._latest, dtype=np.int32)[occupied]
-        self._bits += 1
+        self._bits = bits
         table = np.zeros(1 << self._bits, dtype=np.uint32)
         newest = np.full(1 << self._bits, -1, dtype=np.int32)
         places = (fingerprints >> np.uint32(32 - self._bits)).astype(np.int64)

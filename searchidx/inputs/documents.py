@@ -46,7 +46,7 @@ from searchidx.inputs.formats import (
     read_text_article,
 )
 from searchidx.inputs.html import extract_page
-from searchidx.inputs.urls import canonical_url, document_id, source_of
+from searchidx.inputs.urls import canonical_site, canonical_url, document_id
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 # Text beyond this many characters of one article is not indexed (and the ingest says so): it keeps
@@ -90,11 +90,15 @@ class Document:
     resolved: str = ""
 
     @cached_property
+    def canonical(self) -> str | None:
+        """The URL in its canonical form (:func:`~searchidx.inputs.urls.canonical_url`), if it has one."""
+        return canonical_url(self.url) if self.url else None
+
+    @cached_property
     def identity(self) -> str:
         """What makes two documents the same article: the canonical URL, else the file (and record)."""
-        canonical = canonical_url(self.url) if self.url else None
-        if canonical:
-            return canonical
+        if self.canonical:
+            return self.canonical
         source = self.resolved or path_text(self.path.resolve())
         return f"{source}#{self.record}" if self.record else source
 
@@ -116,7 +120,7 @@ class Document:
     @cached_property
     def source(self) -> str:
         """The site the article comes from (its URL's host without ``www.``), or ``""``."""
-        return source_of(self.url)
+        return canonical_site(self.canonical)
 
     @cached_property
     def location(self) -> str:

@@ -61,12 +61,15 @@ def source_of(url: str) -> str:
     >>> source_of("https://news.bbc.co.uk/2/hi/world/a.stm")
     'bbc.co.uk'
     """
-    canonical = canonical_url(url) if url else None
-    if canonical is None:
-        return ""
-    return site_of(urlsplit(canonical).hostname or "")
+    return canonical_site(canonical_url(url) if url else None)
 
 
+def canonical_site(canonical: str | None) -> str:
+    """:func:`source_of` a URL already made canonical (``""`` for ``None``)."""
+    return site_of(urlsplit(canonical).hostname or "") if canonical else ""
+
+
+@functools.lru_cache(maxsize=4096)  # an archive's articles come from a few sites
 def site_of(name: str) -> str:
     """The registered domain of a host, a URL or a domain as a user types it (public suffix list).
 
