@@ -477,6 +477,7 @@ def test_a_background_merge_is_taken_by_a_later_commit_unless_its_sources_lost_d
         for document in documents[start : start + 3]:
             writer.add_document(**_fields(document, str(document.path), document.id))
         writer.commit(mergetype=lambda writer, segments: segments)
+    before = _documents(tmp_path)
     merges = BackgroundMerges()
     open_writer(ix).commit(mergetype=merges)  # starts merging the ten, and returns
     assert merges.running
@@ -501,10 +502,25 @@ def test_a_background_merge_is_taken_by_a_later_commit_unless_its_sources_lost_d
         assert len(segments) == (1 if case == "dropped" else MERGE_FACTOR)
         assert not any(name.startswith(merging) for name in names)
     assert not any(name.endswith(".tmp") for name in names)
-    with open_index(tmp_path).searcher() as searcher:
-        found = {fields["id"] for fields in searcher.all_stored_fields()}
-    expected = {document.id for document in documents} - ({deleted} if case == "dropped" else set())
-    assert found == expected
+    after = _documents(tmp_path)
+    if case == "dropped":
+        del before[deleted]
+    assert after == before  # stored fields, lengths and column values copied as they were
+    assert len(after) == len(documents) - (case == "dropped")
+
+
+def _documents(index: Path) -> dict[str, tuple[dict[str, object], tuple[int, ...], tuple[object, ...]]]:
+    """Each live document's stored fields, field lengths and column values, by id."""
+    with open_index(index).searcher() as searcher:
+        reader = searcher.reader()
+        scored = [name for name in reader.schema.names() if reader.schema[name].scorable]
+        columns = [name for name in ("id", "date", "source", "story") if reader.has_column(name)]
+        readers = {name: reader.column_reader(name) for name in columns}
+        found = {}
+        for docnum, fields in reader.iter_docs():
+            lengths = tuple(reader.doc_field_length(docnum, name) or 0 for name in scored)
+            found[fields["id"]] = (fields, lengths, tuple(readers[name][docnum] for name in columns))
+        return found
 
 
 def test_ingest_records_killed_before_their_tables_were_written_read_as_empty(tmp_path: Path) -> None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import heapq
 import io
 import itertools
-import multiprocessing
 import os
 import pickle
 import shutil
@@ -39,11 +38,13 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3Segment
+from whoosh.codec.whoosh3 import STORED_COLUMN, WHOOSH3_HEADER_MAGIC, W3Codec, W3Segment
+from whoosh.columns import TranslatingColumnReader, VarBytesColumn
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, clean_files
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_ushort
+from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
 from searchidx.engines.whoosh.postings import (
@@ -56,7 +57,7 @@ from searchidx.engines.whoosh.postings import (
     length_bytes,
     write_in_bulk,
 )
-from searchidx.engines.whoosh.processes import settle_child, start_child
+from searchidx.engines.whoosh.processes import child_context, settle_child, start_child
 
 # Segments of one tier hold up to this many times the documents of the tier below; a tier this
 # many segments long is merged into one.
@@ -65,6 +66,8 @@ MERGE_FACTOR = 10
 TIER_FLOOR = 10_000
 # No merge makes a segment larger than this (the segments above it are left as they are).
 MAX_MERGED_DOCUMENTS = 500_000
+# The length each of Whoosh's one-byte length codes stands for.
+_BYTE_LENGTHS = np.array([byte_to_length(code) for code in range(256)], dtype=np.int64)
 # What a background merge sends in place of its segment when it fails.
 MERGE_FAILED = "failed"
 
@@ -200,11 +203,10 @@ class _Merge:
         """Start merging ``segments`` of ``writer``'s index into a new segment."""
         segment = W3Segment(writer.codec, writer.indexname)  # named here: its files are kept meanwhile
         temporary = f"merging-{segment.segid}.tmp"  # not a segment file's name
-        receiver, sender = multiprocessing.Pipe(duplex=False)
+        context = child_context()
+        receiver, sender = context.Pipe(duplex=False)
         arguments = (writer.storage, writer.schema, writer.indexname, segments, segment, temporary, sender)
-        process = multiprocessing.get_context("fork").Process(
-            target=_merge_in_child, args=arguments, daemon=True
-        )
+        process = context.Process(target=_merge_in_child, args=arguments, daemon=True)  # type: ignore[attr-defined]
         start_child(process)
         sender.close()
         sources = [(source.segment_id(), source.deleted_count()) for source in segments]
@@ -282,11 +284,10 @@ def merge_segments(storage: Any, schema: Any, indexname: str, segments: list[Any
     write_in_bulk(merger.fieldwriter)
     readers = [SegmentReader(storage, schema, segment) for segment in segments]
     try:
-        fieldnames = set(schema.names())
         sources = []
         for reader in readers:
             start = merger.docnum
-            docmap = merger.write_per_doc(fieldnames, reader)
+            docmap = _copy_documents(merger, reader)
             sources.append(_Source(reader, _renumbering(reader, start, docmap)))
         merger._added = True
         merger.perdocwriter.close()
@@ -300,6 +301,49 @@ def merge_segments(storage: Any, schema: Any, indexname: str, segments: list[Any
             reader.close()
     # The merger's temporary files are in its storage's temporary folder, which its caller removes.
     return segment
+
+
+def _copy_documents(merger: Any, reader: Any) -> dict[int, int] | None:
+    """Whoosh's ``write_per_doc`` for a merge: ``reader``'s live documents appended to ``merger``'s
+    per-document files; their new numbers when some were deleted (else ``None``).
+
+    Each document's stored fields are copied as they are stored, compressed (Whoosh read them back,
+    unpickled, pickled and compressed them again), and its lengths come from the lengths columns
+    read whole (Whoosh looked for a field's column file, for every document and field without one).
+    """
+    schema, writer = merger.schema, merger.perdocwriter
+    documents = reader.doc_count_all()
+    scored = [name for name in schema.names() if schema[name].scorable]
+    lengths = {name: _BYTE_LENGTHS[length_bytes(reader, name, documents)].tolist() for name in scored}
+    columns = {
+        name: _raw_column(reader.column_reader(name, schema[name].column_type))
+        for name in schema.names()
+        if schema[name].column_type and reader.has_column(name)
+    }
+    stored = reader._perdoc._cached_reader("_stored", STORED_COLUMN)._child  # the compressed bytes
+    stored_writer = writer._get_column("_stored")._child
+    docmap: dict[int, int] | None = {} if reader.has_deletions() else None
+    for docnum in range(documents):
+        if docmap is not None:
+            if reader.is_deleted(docnum):
+                continue
+            docmap[docnum] = merger.docnum
+        writer.start_doc(merger.docnum)
+        for name in scored:
+            writer.add_field(name, schema[name], None, lengths[name][docnum])
+        for name, column in columns.items():
+            writer.add_column_value(name, schema[name].column_type, column[docnum])
+        compressed = VarBytesColumn.Reader.__getitem__(stored, docnum)
+        if compressed:
+            VarBytesColumn.Writer.add(stored_writer, merger.docnum, compressed)
+        writer.finish_doc()
+        merger.docnum += 1
+    return docmap
+
+
+def _raw_column(column: Any) -> Any:
+    """A column's reader without the translation of its values (they are copied as they are)."""
+    return column.raw_column() if isinstance(column, TranslatingColumnReader) else column
 
 
 class _Source:

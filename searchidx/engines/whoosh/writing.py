@@ -39,7 +39,7 @@ from searchidx.engines.whoosh.postings import (
     write_field,
     write_in_bulk,
 )
-from searchidx.engines.whoosh.processes import settle_child, start_child
+from searchidx.engines.whoosh.processes import child_context, settle_child, start_child
 from searchidx.engines.whoosh.storage import index_storage, open_or_create_index
 from searchidx.errors import IndexLockedError, IndexWriteError
 from searchidx.inputs.manifest import Manifest
@@ -150,6 +150,10 @@ def numeric_terms(field: Any, value: Any) -> list[bytes]:
 class _WorkerTask(SubWriterTask):  # type: ignore[misc]  # Whoosh is untyped
     """A worker process of :class:`ParallelWriter`: its own segment, written by :class:`FastSegmentWriter`."""
 
+    @staticmethod
+    def _Popen(process: Any) -> Any:  # noqa: N802  # multiprocessing's name
+        return child_context().Process._Popen(process)  # type: ignore[attr-defined]
+
     def run(self) -> None:
         settle_child()
         try:
@@ -181,6 +185,11 @@ class ParallelWriter(KeepsMergesFiles, MpWriter):  # type: ignore[misc]  # Whoos
     tasks: list[Any]
     docbuffer: list[Any]
     procs: int
+
+    def __init__(self, ix: Any, **kwargs: Any) -> None:
+        super().__init__(ix, **kwargs)
+        context = child_context()  # Whoosh made its queues for forked children
+        self.jobqueue, self.resultqueue = context.Queue(self.procs * 4), context.Queue()
 
     @property
     def batch_characters(self) -> int:
