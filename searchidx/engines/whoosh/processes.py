@@ -41,14 +41,6 @@ def child_context() -> BaseContext:
     return _CONTEXT
 
 
-def start_server() -> None:
-    """Start the server that forks the children, if it is not running, and return at once: its imports
-    take a fraction of a second, done while the ingest reads its first files."""
-    from multiprocessing import forkserver
-
-    threading.Thread(target=forkserver.ensure_running, daemon=True).start()
-
-
 def start_child(process: Any) -> None:
     """Start ``process`` with SIGINT blocked while it is forked.
 
