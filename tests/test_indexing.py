@@ -32,7 +32,7 @@ def corpus_documents() -> list[Document]:
     """Every document of the demo corpus, as ingest reads them."""
     from searchidx.ingesting.ingest import _load
 
-    paths = find_files([CORPUS]).supported
+    paths = map(Path, find_files([CORPUS]).supported)
     return [item for path in paths for item in _load(path, path.read_bytes()) if isinstance(item, Document)]
 
 
@@ -425,7 +425,7 @@ def test_a_tiered_merge_keeps_every_live_document_posting_and_count(tmp_path: Pa
     from searchidx.engines.factory import check
     from searchidx.engines.whoosh.merging import MERGE_FACTOR
 
-    files = find_files([CORPUS]).supported
+    files = list(map(Path, find_files([CORPUS]).supported))
     parts = [tmp_path / "parts" / f"part{number}" for number in range(MERGE_FACTOR + 2)]
     for number, path in enumerate(files):
         parts[number % len(parts)].mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,25 @@ def test_two_workers_index_3000_reuters_articles_like_one(tmp_path: Path) -> Non
     _compare(folder, tmp_path, queries=50)
 
 
+@pytest.mark.slow
+def test_a_script_that_ingests_with_workers_needs_no_main_guard(tmp_path: Path) -> None:
+    """The workers are started clean, without the program's main module: a script's ingest at its top
+    level runs once, not again in each worker."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "ingest_it.py"
+    script.write_text(
+        "from searchidx import ingest\n"
+        f"report = ingest({str(CORPUS)!r}, index={str(tmp_path / 'index')!r}, workers=2)\n"
+        "print('added', report.added)\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"added {len(stored_documents(tmp_path / 'index'))}"]
+
+
 def test_a_ctrl_c_typed_while_a_worker_starts_reaches_the_ingest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

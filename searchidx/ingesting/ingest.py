@@ -244,7 +244,6 @@ class _Run:
     changes: bool = False
     writer: Any = None
     _retired_at: dict[str, str] = field(default_factory=dict)
-    _new_ids: set[int] = field(default_factory=set)
     _new_content: set[int] = field(default_factory=set)
     _file_records: list[Record] = field(default_factory=list)  # of the file being read
     _new_crawled: dict[str, str] = field(default_factory=dict)  # this run's web archive captures, by id
@@ -255,7 +254,7 @@ class _Run:
     _stamps: dict[str, str] = field(default_factory=dict)
     _batched: int = 0
     _batched_characters: int = 0
-    _sizes: dict[Path, int] = field(default_factory=dict)
+    _sizes: dict[str, int] = field(default_factory=dict)
     _cleared: bool = False
     # This run's documents as their vectors need them, when the index has vectors.
     articles: dict[str, Article] = field(default_factory=dict)
@@ -264,7 +263,7 @@ class _Run:
     def __post_init__(self) -> None:
         self.stories = StoryFinder(self.manifest.indexed_sketches)
 
-    def execute(self, candidates: dict[Path, str], folders: list[Path]) -> None:
+    def execute(self, candidates: dict[str, str], folders: list[Path]) -> None:
         """Hash every file, retire what changed or is gone, then read what is new or changed.
 
         Empties ``candidates`` as it plans, and forgets each file once it is read: at a million
@@ -299,8 +298,8 @@ class _Run:
         return sorted(doc_id for doc_id in self.retired if _number(doc_id) not in self.written)
 
     def _plan(
-        self, candidates: dict[Path, str], folders: list[Path]
-    ) -> tuple[deque[tuple[Path, str]], dict[str, str]]:
+        self, candidates: dict[str, str], folders: list[Path]
+    ) -> tuple[deque[tuple[str, str]], dict[str, str]]:
         """The files to read (new or changed) with their keys, and each one's content hash; the
         documents of changed and gone files retired, the others' files told done."""
         if self.full:
@@ -318,12 +317,12 @@ class _Run:
         self.manifest.restamp(
             {key: self._stamps[key] for key in unchanged if self._stamps[key] != recorded[key]}
         )
-        to_read: deque[tuple[Path, str]] = deque()
+        to_read: deque[tuple[str, str]] = deque()
         for path, key in candidates.items():
             if key in reread and key in hashes:
                 to_read.append((path, key))
             else:
-                self.observer.file_done(path)
+                self.observer.file_done(Path(path))
                 self._sizes.pop(path, None)
                 self._stamps.pop(key, None)
         candidates.clear()
@@ -350,10 +349,9 @@ class _Run:
         """Documents a cluster refused are skipped records, reported with the cluster's reason."""
         for doc_id, reason in rejected.items():
             number = _number(doc_id)
-            if number not in self._new_ids or number not in self.written:
+            if number not in self.written:
                 continue
             indexed = self._indexed_here(doc_id=doc_id)
-            self._new_ids.discard(number)
             self._unwrite(doc_id)
             self.manifest.reject(doc_id, reason)
             self._skip(indexed[1] if indexed else doc_id, reason)
@@ -380,7 +378,7 @@ class _Run:
                 self.writer.cancel()
 
     def _hash_all(
-        self, keys: dict[Path, str], known: dict[str, str], recorded: dict[str, str]
+        self, keys: dict[str, str], known: dict[str, str], recorded: dict[str, str]
     ) -> dict[str, str]:
         """The content hash of every file found, and each file's size and stamp (one ``stat`` each).
 
@@ -391,7 +389,7 @@ class _Run:
         hashes: dict[str, str] = {}
         for path, key in keys.items():
             try:
-                status = path.stat()
+                status = os.stat(path)
                 self._sizes[path], self._stamps[key] = status.st_size, _stamp(status)
                 if key not in known:
                     hashes[key] = NOT_HASHED
@@ -400,7 +398,7 @@ class _Run:
                 elif is_archive(path):
                     hashes[key] = _streamed_hash(path)
                 else:
-                    hashes[key] = hashlib.sha256(read_bytes(path)).hexdigest()
+                    hashes[key] = hashlib.sha256(read_bytes(Path(path))).hexdigest()
             except (OSError, DocumentError) as error:
                 self._skip(path_text(path), _why(error))
         return hashes
@@ -439,8 +437,9 @@ class _Run:
             else:  # still not indexable: say so again
                 self._skip(record.location, record.detail)
 
-    def _open(self, path: Path, key: str, content_hash: str, left: tuple[int, int]) -> _Opened:
+    def _open(self, text: str, key: str, content_hash: str, left: tuple[int, int]) -> _Opened:
         """The file read and parsed (a web archive: opened, its records read as they are placed)."""
+        path = Path(text)
         opened = _Opened(path, key, content_hash, left)
         if is_archive(path):  # streamed: read twice (hash, records) rather than held whole
             try:
@@ -520,7 +519,6 @@ class _Run:
             self.added += 1
         self.written.add(_number(document.id))
         self.changes = True
-        self._new_ids.add(_number(document.id))
         self._new_content.add(_number(document.content_key))
         if crawled is not None:
             self._new_crawled[document.id] = crawled
@@ -569,7 +567,7 @@ class _Run:
 
     def _already_indexed(self, document: Document) -> tuple[str, str] | None:
         """The id and location of the document indexed with this one's identity or text, if any."""
-        if _number(document.id) in self._new_ids:
+        if _number(document.id) in self.written:
             return self._indexed_here(doc_id=document.id)
         if _number(document.content_key) in self._new_content:
             return self._indexed_here(content_key=document.content_key)
@@ -648,9 +646,9 @@ def _stamp(status: os.stat_result) -> str:
     return f"{status.st_size}:{status.st_mtime_ns}"
 
 
-def _streamed_hash(path: Path) -> str:
+def _streamed_hash(path: os.PathLike[str] | str) -> str:
     """The SHA-256 of a file of any size, read a block at a time."""
-    with path.open("rb") as stream:
+    with open(path, "rb") as stream:
         return hashlib.file_digest(stream, "sha256").hexdigest()
 
 

@@ -15,6 +15,7 @@ record at a time (warcio, which reads WARC and ARC alike; see
 
 from __future__ import annotations
 
+import os
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -59,9 +60,9 @@ class Unreadable:
 Item = Capture | PassedOver | Unreadable
 
 
-def is_archive(path: Path) -> bool:
+def is_archive(path: os.PathLike[str] | str) -> bool:
     """Whether ``path`` names a web archive searchidx reads (by its name, ``.warc.gz`` included)."""
-    return path.name.lower().endswith(ARCHIVE_SUFFIXES)
+    return os.path.basename(path).lower().endswith(ARCHIVE_SUFFIXES)
 
 
 def read_archive(path: Path, *, headers_only: bool = False) -> Iterator[Item]:

@@ -233,7 +233,7 @@ def _captured_document(path: Path, capture: Capture) -> Document | BadRecord | P
 READ_AHEAD_BYTES = 4 * 2**20
 
 
-def will_read(path: Path) -> None:
+def will_read(path: os.PathLike[str] | str) -> None:
     """Ask the kernel to start reading a regular file that is read soon, and return at once: the disk
     works while the files before it are parsed (a cold ingest waited on each file in turn). Nothing
     where the system has no such call, or the file cannot be opened (reading it will say why)."""

@@ -34,11 +34,14 @@ FOLDER_DOCUMENTS = frozenset({
 class FoundFiles:
     """The supported files in sorted order, each with its key; what was passed over.
 
+    Each file is named by its path's text (a ``Path`` each cost about 500 bytes more at a million
+    files); its key is the same text object when the path is already resolved.
+
     ``folder_documents`` are the supported files passed over as a folder's own
     documents, ``ignored`` the other files passed over.
     """
 
-    supported: dict[Path, str] = field(default_factory=dict)
+    supported: dict[str, str] = field(default_factory=dict)
     ignored: int = 0
     ignored_folders: int = 0
     folder_documents: list[Path] = field(default_factory=list)
@@ -62,6 +65,7 @@ def find_files(
     for root in roots:
         files = _walk(root, excluded, found) if root.is_dir() else iter([(root, file_key(root), True)])
         for path, key, wanted in files:
+            text = str(path)
             if key in seen:
                 continue
             seen.add(key)
@@ -71,7 +75,7 @@ def find_files(
                 found.folder_documents.append(path)
                 continue
             if wanted and is_supported(path):
-                found.supported[path] = key
+                found.supported[text] = key if key != text else text
             else:
                 found.ignored += 1
     return found
