@@ -241,10 +241,10 @@ class _Run:
     # This run's documents (ids as numbers: at a million articles their strings took hundreds of MB),
     # and their texts' content keys; where each one came from is in its record.
     written: set[int] = field(default_factory=set)
+    _new_content: set[int] = field(default_factory=set)
     changes: bool = False
     writer: Any = None
     _retired_at: dict[str, str] = field(default_factory=dict)
-    _new_content: set[int] = field(default_factory=set)
     _file_records: list[Record] = field(default_factory=list)  # of the file being read
     _new_crawled: dict[str, str] = field(default_factory=dict)  # this run's web archive captures, by id
     _replaced: set[str] = field(default_factory=set)  # pages a later capture replaced in this run

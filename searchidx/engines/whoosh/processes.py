@@ -26,8 +26,8 @@ from multiprocessing.context import BaseContext
 from typing import Any
 
 # How much lower than the ingest process's a child's scheduling priority is: the ingest process reads,
-# parses and sketches every article and takes most of a core; on two cores, children that yield to it
-# keep both busy.
+# parses and sketches every article, and the writers wait for it; on two cores, children that yield
+# to it keep both busy.
 CHILD_NICENESS = 5
 # What the server imports once, before it forks any child.
 PRELOADED = ["searchidx.engines.whoosh.writing"]
@@ -42,10 +42,10 @@ def child_context() -> BaseContext:
 
 
 def start_child(process: Any) -> None:
-    """Start ``process`` with SIGINT blocked while it is forked.
+    """Start ``process`` with SIGINT blocked in this process while it starts.
 
-    Blocked, not ignored: a Ctrl-C typed while the child is forked waits and then interrupts the ingest
-    (ignoring it lost it: under load an ingest ran to the end after its Ctrl-C).
+    Blocked, not ignored: a Ctrl-C typed meanwhile waits and then interrupts the ingest (ignoring it
+    lost it: under load an ingest ran to the end after its Ctrl-C).
     """
     if threading.current_thread() is not threading.main_thread():
         with _main_module_hidden():
@@ -80,9 +80,8 @@ def settle_child() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _die_with_parent()
-    # The objects this process inherited from the ingest process are never freed here: left to the
-    # garbage collector, each full collection would walk all of them (and copy their memory pages), a
-    # cost growing with the ingest's heap.
+    # What the server imported is never freed here: frozen, no full collection walks it (or copies
+    # its memory pages).
     gc.freeze()
     os.nice(CHILD_NICENESS)
 
