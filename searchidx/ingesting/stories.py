@@ -113,7 +113,7 @@ class Sketch:
 
 def sketch(title: str, body: str, date: datetime | None) -> Sketch:
     """The sketch of an article: its body's shingles, numbers and length, its headline's words, its day."""
-    words = (_ASCII_WORD if body.isascii() else _WORD).findall(body.casefold())
+    words = _words(body)
     hashes = np.fromiter(_hashes(words), dtype=np.uint64, count=len(words))
     shingles = _shingle_hashes(hashes)
     permuted = _permuted(shingles)
@@ -146,7 +146,7 @@ def sketch_all(articles: Sequence[tuple[str, str, datetime | None]]) -> list[Ske
     """The sketches of many articles (title, body, date), the same as :func:`sketch` gives each: the
     shingles of them all permuted in one product and each one's least taken at once (an article
     of fewer than :data:`SHINGLE_WORDS` words is sketched alone)."""
-    words = [(_ASCII_WORD if body.isascii() else _WORD).findall(body.casefold()) for _, body, _ in articles]
+    words = [_words(body) for _, body, _ in articles]
     counts = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
     whole = np.flatnonzero(counts >= SHINGLE_WORDS)  # the articles sketched together
     sketched: list[Sketch | None] = [None] * len(articles)
@@ -166,9 +166,7 @@ def _batch_minhashes(
     :data:`SHINGLE_WORDS` words), and its number of distinct shingles, from the hashes of every
     article's words one after the other (``counts`` words each)."""
     ends = np.cumsum(counts)
-    combined = hashes[: len(hashes) - SHINGLE_WORDS + 1]
-    for offset in range(1, SHINGLE_WORDS):
-        combined = combined * _MIX + hashes[offset : offset + len(combined)]
+    combined = _shingle_hashes(hashes)  # of every run of words, those across two articles too
     # A shingle is an article's when its last word is: those running into the next article are not.
     owner = np.repeat(np.arange(len(counts)), counts)[: len(combined)]
     shingles = combined[np.arange(len(combined)) + SHINGLE_WORDS - 1 < ends[owner]]
@@ -188,6 +186,11 @@ def _batch_minhashes(
     distinct = np.add.reduceat(new, starts).tolist()
     lead = (lead >> np.uint64(32)).astype(np.uint32)
     return np.ascontiguousarray(minhash.T), np.ascontiguousarray(lead.T), distinct
+
+
+def _words(body: str) -> list[str]:
+    """The text's words, case folded."""
+    return (_ASCII_WORD if body.isascii() else _WORD).findall(body.casefold())
 
 
 def _hashes(texts: Iterable[str]) -> Iterator[int]:
@@ -436,9 +439,7 @@ class _BandTable:
 
     def add(self, keys: np.ndarray, number: int) -> None:
         """Put article ``number`` (the next one) in the bucket of each of its bands' ``keys``."""
-        if self._used + len(keys) > self.MOST_FULL * len(self._fingerprints):
-            self._grow(self._bits + 1)
-            self._asked = []
+        self.reserve(len(keys))
         fingerprints, latest = self._fingerprints, self._latest
         asked = _fingerprints(keys).tolist()
         places = self._places if asked == self._asked else [-1] * len(asked)
