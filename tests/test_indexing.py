@@ -420,6 +420,50 @@ def test_the_bulk_writer_writes_the_postings_and_counts_whoosh_writes(tmp_path: 
         assert not any((field, text + b"\x00") in reader for field, text in terms)
 
 
+def test_a_batch_of_texts_gets_the_postings_whoosh_gives_each_text_alone(tmp_path: Path) -> None:
+    from whoosh.writing import SegmentWriter
+
+    from searchidx.engines.whoosh.storage import open_or_create_index
+    from searchidx.engines.whoosh.writing import FastSegmentWriter
+
+    long_text = " ".join(f"word{n % 50} parade" for n in range(3000))  # positions past the encoded table's
+    texts = [
+        ("Putin's parade", "Putin's parade: U.S. troops, 3.5% growth and the G-7 (IL-6) in 2015."),
+        ("Café RÉSUMÉ", "Café RÉSUMÉ naïve Straße İstanbul — “quoted” words"),
+        ("东京 news", "东京 日本語のテキスト 한국어 mixed 中文text and the parade"),
+        ("Parade parade PARADE", "The parade, the parade and the parade again."),
+        ("", "What did the minister say? a I x"),
+        ("Only a title", ""),
+        ("Long", long_text),
+    ]
+    documents = [
+        {"id": f"d{n}", "title": headline, "body": (headline, text), "spelling": (headline, text)}
+        for n, (headline, text) in enumerate(texts)
+    ]
+    documents.append({"id": "no-text", "title": None, "body": None})
+    for name, writer_class in (("whoosh", SegmentWriter), ("searchidx", FastSegmentWriter)):
+        (tmp_path / name).mkdir()
+        writer = writer_class(open_or_create_index(tmp_path / name))
+        if name == "whoosh":
+            for fields in documents:
+                writer.add_document(**{key: value for key, value in fields.items() if value is not None})
+        else:
+            writer.add_documents(documents)  # one batch
+        writer.commit()
+    searched = {"title", "body", "id"}
+    assert _postings(tmp_path / "searchidx", searched) == _postings(tmp_path / "whoosh", searched)
+    assert _counts(tmp_path / "searchidx") == _counts(tmp_path / "whoosh")
+
+    def lengths(name: str) -> list[list[int]]:  # each document's length in each field, which ranking reads
+        with open_index(tmp_path / name).reader() as reader:
+            return [
+                [reader.doc_field_length(n, field) for n in range(len(documents))]
+                for field in sorted(searched)
+            ]
+
+    assert lengths("searchidx") == lengths("whoosh")
+
+
 @pytest.mark.slow
 def test_a_tiered_merge_keeps_every_live_document_posting_and_count(tmp_path: Path) -> None:
     from searchidx.engines.factory import check

@@ -220,6 +220,20 @@ def test_sketches_made_together_are_those_made_one_by_one() -> None:
     assert [each.to_bytes() for each in together] == [sketch(*article).to_bytes() for article in articles]
 
 
+def test_a_sketch_is_the_one_earlier_versions_stored() -> None:
+    """The ingest records keep each article's sketch, and a later ingest compares new articles with
+    them: a sketch must stay the same bytes across versions (these were made by the version of
+    2026-12-06, before ASCII texts were read as bytes)."""
+    import zlib
+
+    wire = ("Fed adds reserves", "The Federal Reserve entered the U.S. government securities market to arrange "
+            "1.5 billion dlrs of repurchase agreements, a spokesman said. Fed funds were trading at 6-1/4 pct, "
+            "three quarters of a point higher. Dealers said 10,000 was the figure on 12/3.", datetime(1987, 3, 2))  # fmt: skip
+    accented = ("Café résumé", "Le café Straße naïve: “quoted” words — 3,5 millions d'euros, deux fois; TWO "
+                "thirds in 2015/16.", None)  # fmt: skip
+    assert [zlib.crc32(sketch(*article).to_bytes()) for article in (wire, accented)] == [111209305, 78028972]
+
+
 def test_room_made_ahead_gives_the_stories_growing_gives() -> None:
     """An ingest makes room for the articles it is about to read at once (``StoryFinder.expect``); the
     stories are those the tables growing a step at a time give, past several of their steps."""

@@ -57,14 +57,26 @@ _UNDATED = -(2**31)
 _HEAD = struct.Struct("<4Ii")  # a stored sketch's shingles, words, numbers, headline words, and day
 
 _WORD = re.compile(r"\w+")
-_ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")  # the same in ASCII text, faster
+# The same in ASCII text, lower case, faster: a table that keeps word characters (lower case) and makes any
+# other byte a space, then a split.
+_ASCII_WORDS = bytes(
+    byte + 32 if 65 <= byte <= 90 else byte if chr(byte).isascii() and re.match(r"\w", chr(byte)) else 32
+    for byte in range(256)
+)
 _NUMBER = re.compile(r"\d+(?:[.,/:-]\d+)*")
+# The same in ASCII text, faster: found among the bytes a number may hold, each other byte a space and
+# the spaces squeezed (a number holds none, so the same ones are found).
+_ASCII_NUMBER = re.compile(rb"[0-9]++(?:[.,/:-][0-9]++)*+")
+_ASCII_NUMBER_BYTES = bytes(byte if chr(byte) in "0123456789.,/:-" else 32 for byte in range(256))
 _NUMBER_WORDS = frozenset([
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
     "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
     "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "half",
     "quarter",
 ])  # fmt: skip
+_NUMBER_WORD_BYTES = frozenset(word.encode("ascii") for word in _NUMBER_WORDS)
+# A text's words: bytes for an ASCII text, text for any other.
+Words = list[str] | list[bytes]
 _rng = np.random.default_rng(20261206)  # fixed: every ingest, on every machine, hashes alike
 _MULTIPLIERS = (_rng.integers(1, 2**63, PERMUTATIONS, dtype=np.uint64) << np.uint64(1)) | np.uint64(1)
 _INCREMENTS = _rng.integers(0, 2**63, PERMUTATIONS, dtype=np.uint64)
@@ -114,7 +126,7 @@ class Sketch:
 def sketch(title: str, body: str, date: datetime | None) -> Sketch:
     """The sketch of an article: its body's shingles, numbers and length, its headline's words, its day."""
     words = _words(body)
-    hashes = np.fromiter(_hashes(words), dtype=np.uint64, count=len(words))
+    hashes = np.fromiter(_word_hashes(words), dtype=np.uint64, count=len(words))
     shingles = _shingle_hashes(hashes)
     permuted = _permuted(shingles)
     # The least hash is the same over repeated shingles: the lead's are the text's first ones, and its
@@ -125,12 +137,12 @@ def sketch(title: str, body: str, date: datetime | None) -> Sketch:
 
 
 def _sketch(
-    title: str, body: str, date: datetime | None, words: list[str], minhash: np.ndarray, lead: np.ndarray,
+    title: str, body: str, date: datetime | None, words: Words, minhash: np.ndarray, lead: np.ndarray,
     shingles: int,
 ) -> Sketch:  # fmt: skip
     """The sketch of an article whose text's words, MinHash rows and distinct shingles are known."""
-    numbers = set(_hashes(_NUMBER.findall(body)))
-    numbers.update(_hashes(_NUMBER_WORDS.intersection(words)))
+    numbers = set(_number_hashes(body))
+    numbers.update(_number_word_hashes(words))
     return Sketch(
         minhash=minhash,
         lead=lead,
@@ -151,7 +163,8 @@ def sketch_all(articles: Sequence[tuple[str, str, datetime | None]]) -> list[Ske
     whole = np.flatnonzero(counts >= SHINGLE_WORDS)  # the articles sketched together
     sketched: list[Sketch | None] = [None] * len(articles)
     if len(whole):
-        hashes = np.fromiter(_hashes(itertools.chain.from_iterable(words)), np.uint64, int(counts.sum()))
+        each = itertools.chain.from_iterable(map(_word_hashes, words))
+        hashes = np.fromiter(each, np.uint64, int(counts.sum()))
         for number, minhash, lead, shingles in zip(whole.tolist(), *_batch_minhashes(hashes, counts, whole),
                                                     strict=True):  # fmt: skip
             title, body, date = articles[number]
@@ -188,13 +201,40 @@ def _batch_minhashes(
     return np.ascontiguousarray(minhash.T), np.ascontiguousarray(lead.T), distinct
 
 
-def _words(body: str) -> list[str]:
-    """The text's words, case folded."""
-    return (_ASCII_WORD if body.isascii() else _WORD).findall(body.casefold())
+def _words(body: str) -> Words:
+    """The text's words, case folded: as bytes in an ASCII text (hashed as they are), else as text."""
+    if body.isascii():
+        return body.encode("ascii").translate(_ASCII_WORDS).split()
+    return _WORD.findall(body.casefold())
+
+
+def _in_text(words: Words) -> bool:
+    """Whether :func:`_words` gave ``words`` as text (not bytes)."""
+    return bool(words) and isinstance(words[0], str)
+
+
+def _word_hashes(words: Words) -> Iterator[int]:
+    """Each word's :func:`_hashes`, the same for a word as bytes or as text."""
+    return _hashes(words) if _in_text(words) else map(zlib.crc32, words)  # type: ignore[arg-type]
+
+
+def _number_hashes(body: str) -> Iterator[int]:
+    """The hashes of the numbers written in figures in ``body`` ("1.5", "10/3")."""
+    if body.isascii():
+        squeezed = b" ".join(body.encode("ascii").translate(_ASCII_NUMBER_BYTES).split())
+        return map(zlib.crc32, _ASCII_NUMBER.findall(squeezed))
+    return _hashes(_NUMBER.findall(body))
+
+
+def _number_word_hashes(words: Words) -> Iterator[int]:
+    """The hashes of the numbers written as words among ``words`` ("three", "half")."""
+    if _in_text(words):
+        return _hashes(_NUMBER_WORDS.intersection(words))
+    return map(zlib.crc32, _NUMBER_WORD_BYTES.intersection(words))
 
 
 def _hashes(texts: Iterable[str]) -> Iterator[int]:
-    """Each text's CRC-32 (stable across runs and machines, unlike ``hash``)."""
+    """Each text's CRC-32 of its UTF-8 (stable across runs and machines, unlike ``hash``)."""
     return map(zlib.crc32, map(str.encode, texts))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
 
 import Stemmer
@@ -156,26 +156,44 @@ class NewsAnalyzer(_Stemming, Analyzer):  # type: ignore[misc]  # Whoosh is unty
 
     def terms(self, text: str) -> list[str]:
         """The indexed terms of ``text`` in order: what the tokens' texts would be, without the tokens."""
-        if text.isascii():  # lower-casing ASCII changes no token boundary, and there is nothing to fold
-            words = lowered_words(text)
-        else:
-            words = [_fold(word.lower()) for word in TOKEN.findall(text)]
-        if not text.isascii() and CJK.search(text):
-            parts = [part for word in words if _indexed(word) for part, _ in _cjk_parts(word)]
+        words = self.words(text)
+        if words is None:
+            parts = [part for word in _folded_words(text) if _indexed(word) for part, _ in _cjk_parts(word)]
             return self._stem_words(parts)
-        stems = _known_stems
-        new = [word for word in dict.fromkeys(words) if word not in stems]
-        if new:
-            self._learn_stems(new)
-        return list(filter(None, map(stems.__getitem__, words)))
+        return list(filter(None, map(self.stems_of(words).__getitem__, words)))
 
-    def _learn_stems(self, words: list[str]) -> None:
-        """Add ``words`` to the stems known (a word not indexed has the stem ``""``)."""
-        if len(_known_stems) + len(words) > KNOWN_STEMS:
-            _known_stems.clear()
-        kept = [word for word in words if len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS]
-        _known_stems.update(dict.fromkeys(words, ""))
-        _known_stems.update(zip(kept, self._stem_words(kept), strict=True))
+    def words(self, text: str) -> list[str] | None:
+        """The words of ``text`` whose stems are its terms, in order: lower case, accents folded, stop
+        words and single characters kept (their stem is ``""``); ``None`` for a text holding CJK, whose
+        terms are pairs of characters (the list must not be changed)."""
+        if text.isascii():  # lower-casing ASCII changes no token boundary, and there is nothing to fold
+            return lowered_words(text)
+        if CJK.search(text):
+            return None
+        return _folded_words(text)
+
+    def stem_of(self, word: str) -> str:
+        """The stem of one of the :meth:`words` of a text (``""`` for a word not indexed)."""
+        stem = _known_stems.get(word)
+        if stem is None:
+            stem = self._stemmer_of().stemWord(word) if _indexed(word) else ""
+            if len(_known_stems) >= KNOWN_STEMS:
+                _known_stems.clear()
+            _known_stems[word] = stem
+        return stem
+
+    def stems_of(self, words: Collection[str]) -> dict[str, str]:
+        """A table holding the stem of each of ``words`` (``""`` for a word not indexed)."""
+        stems = _known_stems
+        new = set(words).difference(stems)
+        if new:
+            if len(stems) + len(new) > KNOWN_STEMS:
+                stems.clear()  # forgotten all at once: the words known before are learnt again
+                new = set(words)
+            kept = [word for word in new if len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS]
+            stems.update(dict.fromkeys(new, ""))
+            stems.update(zip(kept, self._stem_words(kept), strict=True))
+        return stems
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """``(start, end, term)`` of each indexed word of ``text``: the tokens' offsets and texts, faster."""
@@ -272,26 +290,36 @@ def _folded_surface_words(
     return {word: share for word, share in folded.items() if _speller_word(word) and not CJK.search(word)}
 
 
+def _folded_words(text: str) -> list[str]:
+    """The tokens of ``text`` lower-cased, accents folded."""
+    return [_fold(word.lower()) for word in TOKEN.findall(text)]
+
+
 def lowered_words(text: str) -> list[str]:
     """The tokens of ``text`` lower-cased (the list must not be changed).
 
     An article's headline and text are read by two fields (the words and
-    the speller's) one after the other: the last two texts' tokens are kept.
+    the speller's), a batch of articles at a time: the texts of the latest
+    batch or two are kept with their tokens.
     """
-    global _recent_words  # replaced whole, never changed: threads may share it
-    older, newer = _recent_words
-    if newer[0] is text:
-        return newer[1]
-    if older[0] is text:
-        return older[1]
-    lowered = text.lower()
-    words = (ASCII_TOKEN if lowered.isascii() else TOKEN).findall(lowered)
-    _recent_words = (newer, (text, words))
+    global _recent_words  # replaced whole: threads may share it
+    newer, older = _recent_words
+    words = newer.get(text)
+    if words is None:
+        words = older.get(text)
+        if words is None:
+            lowered = text.lower()
+            words = (ASCII_TOKEN if lowered.isascii() else TOKEN).findall(lowered)
+        if len(newer) >= RECENT_TEXTS:
+            newer = {}
+            _recent_words = newer, _recent_words[0]
+        newer[text] = words
     return words
 
 
-# The last two texts lowered_words tokenized, and their tokens.
-_recent_words: tuple[tuple[str, list[str]], tuple[str, list[str]]] = (("", []), ("", []))
+# The texts lowered_words tokenized lately and their tokens, in two generations of RECENT_TEXTS at most.
+RECENT_TEXTS = 512
+_recent_words: tuple[dict[str, list[str]], dict[str, list[str]]] = ({}, {})
 
 
 def documents_holding(texts: Iterable[tuple[str, str]]) -> Counter[str]:

@@ -11,8 +11,11 @@ from __future__ import annotations
 import functools
 from array import array
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from whoosh.fields import DATETIME, ID, NUMERIC, TEXT, FieldType, Schema
 from whoosh.formats import Existence, Positions
 from whoosh.system import _INT_SIZE, pack_uint
@@ -76,20 +79,25 @@ class ArticleText(TEXT):  # type: ignore[misc]  # Whoosh is untyped
             for term, places in positions.items()
         ]
 
-    def postings(self, value: str | tuple[str, str]) -> tuple[list[bytes], list[float], list[bytes], int]:
-        """The distinct terms of ``value``, their weights and encoded positions, and its length in words:
-        :meth:`index` as columns, for :class:`searchidx.engines.whoosh.postings.BulkPostings`."""
-        positions, extra, length = self._positions(value)
-        # Terms hold no line breaks: encoded in one call. Most terms are at one position, encoded once.
-        terms = "\n".join(positions).encode("utf-8").split(b"\n") if positions else []
-        places = positions.values()
-        if extra:
-            weights = [len(at) + extra.get(term, 0.0) for term, at in positions.items()]
-        else:
-            weights = list(map(float, map(len, places)))
-        encode, once = self.format.encode, _one_position()
-        values = [once[at[0]] if len(at) == 1 and at[0] < ONE_POSITIONS else encode(at) for at in places]
-        return terms, weights, values, length
+    def batch_postings(
+        self, values: Sequence[str | tuple[str, str] | None], numbers: WordNumbers
+    ) -> TextPostings:
+        """The postings of a batch of documents' ``values`` (``None``: no value), as arrays; each term by
+        its number in ``numbers``. Each posting's weight and encoded positions are :meth:`index`'s."""
+        words = array("q")
+        parts = []  # each document's number of words in its headline and in its text
+        for value in values:
+            headline, text = ("", "") if value is None else value if isinstance(value, tuple) else ("", value)
+            for part in (headline, text):
+                counted = len(words)
+                if part:
+                    analysed = self.analyzer.words(part)
+                    if analysed is None:  # CJK: its terms are not the stems of its words
+                        words.extend(map(numbers.terms.__getitem__, self.analyzer.terms(part)))
+                    else:
+                        words.extend(map(numbers.__getitem__, analysed))
+                parts.append(len(words) - counted)
+        return _grouped(np.frombuffer(words, dtype=np.int64), np.array(parts, dtype=np.int64), len(values))
 
     def _positions(self, value: str | tuple[str, str]) -> tuple[dict[str, list[int]], dict[str, float], int]:
         """Each term's positions, the headline terms' extra weight, and the number of words."""
@@ -104,6 +112,78 @@ class ArticleText(TEXT):  # type: ignore[misc]  # Whoosh is untyped
         for term in headline_terms:
             extra[term] += HEADLINE_WEIGHT - 1
         return positions, extra, len(words)
+
+
+class WordNumbers(dict[str, int]):
+    """Each word's term number as a segment's postings know it, ``-1`` for a word not indexed: a word's
+    stem is looked up once per segment, not once per occurrence."""
+
+    def __init__(self, analyzer: NewsAnalyzer, terms: defaultdict[Any, int]) -> None:
+        super().__init__()
+        self._analyzer = analyzer
+        # Each term's number, given as it first comes.
+        self.terms = terms
+
+    def __missing__(self, word: str) -> int:
+        stem = self._analyzer.stem_of(word)
+        number = self[word] = self.terms[stem] if stem else -1
+        return number
+
+
+@dataclass
+class TextPostings:
+    """A batch of documents' postings in a text field, in arrays: each posting's document (counted
+    from the batch's first), term number, weight and encoded positions; each document's length."""
+
+    documents: np.ndarray
+    terms: np.ndarray
+    weights: np.ndarray
+    values: list[bytes]
+    lengths: np.ndarray
+
+
+def _grouped(numbers: np.ndarray, parts: np.ndarray, documents: int) -> TextPostings:
+    """The postings of the words' term ``numbers`` (``-1``: not indexed), each document's headline then
+    text words in turn (``parts`` of them), grouped by document and term."""
+    part = np.repeat(np.arange(len(parts)), parts)
+    kept = numbers >= 0
+    numbers, document, in_headline = numbers[kept], part[kept] // 2, part[kept] % 2 == 0
+    lengths = np.bincount(document, minlength=documents)
+    position = np.arange(len(numbers)) - (np.cumsum(lengths) - lengths)[document]
+    key = document * (int(numbers.max(initial=0)) + 1) + numbers
+    order = np.argsort(key, kind="stable")  # by document and term, each term's positions in order
+    key, position = key[order], position[order].astype(np.uint32)
+    firsts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
+    frequencies = np.diff(np.r_[firsts, len(key)])
+    posting = np.repeat(np.arange(len(firsts)), frequencies)
+    # Summed one occurrence at a time, in order, as :meth:`ArticleText._positions` sums them.
+    extra = np.bincount(posting, weights=np.where(in_headline[order], HEADLINE_WEIGHT - 1, 0.0),
+                        minlength=len(firsts))  # fmt: skip
+    return TextPostings(
+        documents=document[order][firsts],
+        terms=numbers[order][firsts],
+        weights=frequencies + extra,
+        values=_encoded_positions(position, firsts, frequencies, posting),
+        lengths=lengths,
+    )
+
+
+def _encoded_positions(
+    position: np.ndarray, firsts: np.ndarray, frequencies: np.ndarray, posting: np.ndarray
+) -> list[bytes]:
+    """Each posting's positions as :class:`CompactPositions` encodes them: a term at one place below
+    :data:`ONE_POSITIONS` from the table, the others cut from one buffer of all of them."""
+    encoded = np.empty(len(position) + len(firsts), dtype=np.uint32)
+    heads = firsts + np.arange(len(firsts))
+    encoded[heads] = np.asarray(frequencies, dtype=">u4").view(np.uint32)  # the frequency, big-endian
+    encoded[np.arange(len(position)) + posting + 1] = position
+    values = np.empty(len(firsts), dtype=object)
+    once = (frequencies == 1) & (position[firsts] < ONE_POSITIONS)
+    values[once] = list(map(_one_position().__getitem__, position[firsts[once]].tolist()))
+    buffer = encoded.tobytes()
+    starts, ends = (heads * 4)[~once].tolist(), ((heads + frequencies + 1) * 4)[~once].tolist()
+    values[~once] = [buffer[start:end] for start, end in zip(starts, ends, strict=True)]
+    return values.tolist()
 
 
 class SpellingWords(FieldType):  # type: ignore[misc]  # Whoosh is untyped
@@ -133,13 +213,11 @@ class SpellingWords(FieldType):  # type: ignore[misc]  # Whoosh is untyped
 
     def index(self, value: tuple[str, str], **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
         """Whoosh's field protocol: ``(word, 1, 1 + capitalized share, b"")`` per distinct word."""
-        terms, weights, _, _ = self.postings(value)
-        return [(term, 1, weight, b"") for term, weight in zip(terms, weights, strict=True)]
+        return [(word.encode("utf-8"), 1, weight, b"") for word, weight in self.weights(value).items()]
 
-    def postings(self, value: tuple[str, str]) -> tuple[list[bytes], list[float], list[bytes], int]:
-        """The distinct words, their weights, no values and no length: :meth:`index` as columns."""
-        shares = surface_words(*value)
-        return [word.encode("utf-8") for word in shares], [1.0 + share for share in shares.values()], [], 0
+    def weights(self, value: tuple[str, str]) -> dict[str, float]:
+        """Each distinct word's weight: :meth:`index`'s, by word."""
+        return {word: 1.0 + share for word, share in surface_words(*value).items()}
 
 
 class StoryNumber(NUMERIC):  # type: ignore[misc]  # Whoosh is untyped

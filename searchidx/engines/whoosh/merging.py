@@ -472,9 +472,9 @@ def _uncount_deleted(reader: Any, fieldname: str, field: Any, uncounted: dict[by
     for docnum in range(reader.doc_count_all()):
         if reader.is_deleted(docnum):
             stored = reader.stored_fields(docnum)
-            terms, weights, _, _ = field.postings(tuple(stored.get(source, "") for source in field.sources))
-            for term, weight in zip(terms, weights, strict=True):
-                counted = uncounted.setdefault(term, [0, 0.0])
+            weights = field.weights(tuple(stored.get(source, "") for source in field.sources))
+            for word, weight in weights.items():
+                counted = uncounted.setdefault(word.encode("utf-8"), [0, 0.0])
                 counted[0] += 1
                 counted[1] += float(np.float32(weight))
 

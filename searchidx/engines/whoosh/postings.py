@@ -43,6 +43,8 @@ from whoosh.columns import FixedBytesColumn
 from whoosh.filedb.filetables import md5_hash
 from whoosh.system import pack_int, pack_long, pack_ushort
 
+from searchidx.query.fields import ArticleText, WordNumbers
+
 # Whoosh's largest block of postings.
 BLOCK_LIMIT = 128
 # The pickle protocol of postings, blocked or inlined (Whoosh's reader takes any; see the module's text).
@@ -202,12 +204,14 @@ def count_positions(structfile: Any) -> None:
 class _FieldPostings:
     """One field's buffered postings, in the order they came: a term, document, weight and value each."""
 
-    __slots__ = ("counts", "docnums", "numbering", "numbers", "values", "weights")
+    __slots__ = ("counts", "docnums", "numbering", "numbers", "values", "weights", "words")
 
     def __init__(self) -> None:
-        # Each distinct term numbered as it first comes, and each posting's term by its number: a
-        # posting costs 4 bytes here where its own term's bytes cost about 40.
-        self.numbering: defaultdict[bytes, int] = defaultdict(itertools.count().__next__)
+        # Each distinct term (text from analysed documents, bytes from a merge's segments) numbered as
+        # it first comes, and each posting's term by its number: 4 bytes here where its term costs 40.
+        self.numbering: defaultdict[str | bytes, int] = defaultdict(itertools.count().__next__)
+        # A text field's words, each with its term's number.
+        self.words: WordNumbers | None = None
         self.numbers = array("I")
         self.docnums = array("I")
         self.weights = array("d")
@@ -250,6 +254,35 @@ class BulkPostings:
         buffered.docnums.extend(itertools.repeat(docnum, len(terms)))
         self.currentsize += BYTES_PER_POSTING * len(terms)
 
+    def add_texts(self, fieldname: str, field: ArticleText, first: int, values: Sequence[Any]) -> np.ndarray:
+        """Buffer the postings of a batch of documents, numbered from ``first``, in a text field (each
+        value a text, a ``(headline, text)`` pair, or ``None``); each document's length in words."""
+        buffered = self._field(fieldname)
+        if buffered.words is None:
+            buffered.words = WordNumbers(field.analyzer, buffered.numbering)
+        batch = field.batch_postings(values, buffered.words)
+        buffered.numbers.frombytes(batch.terms.astype(np.uint32).tobytes())
+        buffered.docnums.frombytes((batch.documents + first).astype(np.uint32).tobytes())
+        buffered.weights.frombytes(batch.weights.astype(np.float64).tobytes())
+        if fieldname in self._with_values:
+            buffered.values += batch.values
+        self.currentsize += BYTES_PER_POSTING * len(batch.terms)
+        return batch.lengths
+
+    def add_weighted_words(
+        self, fieldname: str, first: int, documents: Sequence[dict[str, float] | None]
+    ) -> None:
+        """Buffer the postings of a batch of documents, numbered from ``first``, in a field of words
+        without values: each document's words and their weights (or ``None``)."""
+        buffered = self._field(fieldname)
+        numbering = buffered.numbering
+        for docnum, weights in enumerate(documents, first):
+            if weights:
+                buffered.numbers.extend(map(numbering.__getitem__, weights))
+                buffered.weights.extend(weights.values())
+                buffered.docnums.extend(itertools.repeat(docnum, len(weights)))
+                self.currentsize += BYTES_PER_POSTING * len(weights)
+
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         """Buffer one posting, ``(field, term, document number, weight, value)`` (Whoosh's pool protocol)."""
         fieldname, term, docnum, weight, value = item
@@ -291,13 +324,8 @@ class SortedPostings:
     """One field's postings sorted by term, then document: Python lists, and each term's extent."""
 
     def __init__(self, buffered: _FieldPostings, length_bytes: np.ndarray | None, keeps_values: bool) -> None:
-        numbering = buffered.numbering
-        numbers = np.frombuffer(buffered.numbers, dtype=np.uint32).astype(np.int64)
-        self.terms = sorted(numbering)
-        rank = np.empty(len(self.terms), dtype=np.int64)
-        ranked = np.fromiter(map(numbering.__getitem__, self.terms), dtype=np.int64, count=len(self.terms))
-        rank[ranked] = np.arange(len(self.terms))
-        keys = rank[numbers]
+        self.terms, rank = sorted_terms(buffered.numbering)
+        keys = rank[np.frombuffer(buffered.numbers, dtype=np.uint32)]
         docs = np.frombuffer(buffered.docnums, dtype=np.uint32).astype(np.int64)
         order = np.lexsort((docs, keys))
         ends = np.cumsum(np.bincount(keys, minlength=len(self.terms)))
@@ -309,6 +337,15 @@ class SortedPostings:
         ordered = order.tolist()
         self.values = list(map(buffered.values.__getitem__, ordered)) if keeps_values else None
         self.lengths = None if length_bytes is None else length_bytes[docs[order]].tolist()
+
+
+def sorted_terms(numbering: dict[str | bytes, int]) -> tuple[list[bytes], np.ndarray]:
+    """A field's distinct terms as bytes, in order, and each term number's place among them (a term
+    numbered both as text and as bytes has one place). ``numbering`` numbers its keys in their order."""
+    encoded = [term.encode("utf-8") if isinstance(term, str) else term for term in numbering]
+    terms = sorted(set(encoded))
+    place = dict(zip(terms, itertools.count()))
+    return terms, np.fromiter(map(place.__getitem__, encoded), dtype=np.int64, count=len(encoded))
 
 
 def write_field(
@@ -340,15 +377,15 @@ def write_field(
 
 def _count_infos(buffered: _FieldPostings) -> Iterable[tuple[bytes, bytes]]:
     """Each term's info with its document count and total weight, one posting (its first document) inlined."""
-    numbering = buffered.numbering
-    numbers = np.frombuffer(buffered.numbers, dtype=np.uint32).astype(np.int64)
+    terms, rank = sorted_terms(buffered.numbering)
+    keys = rank[np.frombuffer(buffered.numbers, dtype=np.uint32)]
     weights = np.frombuffer(buffered.weights, dtype=np.float64).astype(np.float32).astype(np.float64)
-    counts = np.bincount(numbers, minlength=len(numbering)).tolist()
-    totals = np.bincount(numbers, weights=weights, minlength=len(numbering)).tolist()
-    firsts = np.full(len(numbering), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(firsts, numbers, np.frombuffer(buffered.docnums, dtype=np.uint32))
+    counts = np.bincount(keys, minlength=len(terms)).tolist()
+    totals = np.bincount(keys, weights=weights, minlength=len(terms)).tolist()
+    firsts = np.full(len(terms), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(firsts, keys, np.frombuffer(buffered.docnums, dtype=np.uint32))
     table = {term: [count, total, first] for term, count, total, first in
-             zip(numbering, counts, totals, firsts.tolist(), strict=True)}  # fmt: skip
+             zip(terms, counts, totals, firsts.tolist(), strict=True)}  # fmt: skip
     for term, (count, total) in buffered.counts.items():
         counted = table.setdefault(term, [0, 0.0, 0])
         counted[0] += count

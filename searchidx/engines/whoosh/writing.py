@@ -11,6 +11,7 @@ alone, cancels cleanly and leaves no stray process or traceback behind.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import pickle
 import queue
@@ -18,13 +19,15 @@ import shutil
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from whoosh.fields import DATETIME, NUMERIC
+import numpy as np
+from whoosh.analysis import IDTokenizer
+from whoosh.fields import DATETIME, ID, NUMERIC
 from whoosh.index import TOC, clean_files
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util import random_name
@@ -43,6 +46,7 @@ from searchidx.engines.whoosh.processes import child_context, settle_child, star
 from searchidx.engines.whoosh.storage import index_storage, open_or_create_index
 from searchidx.errors import IndexLockedError, IndexWriteError
 from searchidx.inputs.manifest import Manifest
+from searchidx.query.fields import ArticleText, SpellingWords
 
 # Whoosh's default index name, the prefix of its files.
 INDEX_NAME = "MAIN"
@@ -85,41 +89,78 @@ class FastSegmentWriter(KeepsMergesFiles, SegmentWriter):  # type: ignore[misc] 
 
     def add_document(self, **fields: Any) -> None:
         """Add one document (Whoosh's protocol: a value per field name)."""
-        self._check_state()
-        names = sorted(name for name in fields if not name.startswith("_"))
-        self._check_fields(self.schema, names)
-        perdocwriter = self.perdocwriter
-        perdocwriter.start_doc(self.docnum)
-        try:
-            for name in names:
-                value = fields[name]
-                if value is not None:
-                    self._add_field(name, self.schema[name], value, fields.get(f"_stored_{name}", value))
-        except Exception:
-            perdocwriter.cancel_doc()
-            raise
-        perdocwriter.finish_doc()
-        self._added = True
-        self.docnum += 1
+        self.add_documents([fields])
 
-    def _add_field(self, name: str, field: Any, value: Any, stored: Any) -> None:
-        length = 0
-        if field.indexed:
-            if hasattr(field, "postings"):
-                terms, weights, values, length = field.postings(value)
-            elif isinstance(field, NUMERIC) and not isinstance(value, list | tuple):
-                terms = numeric_terms(field, value)
-                weights, values = [1.0] * len(terms), [b""] * len(terms)
-            else:
-                items = list(field.index(value))
-                terms = [item[0] for item in items]
-                weights = [item[2] for item in items]
-                values = [item[3] for item in items]
-                length = sum(item[1] for item in items) if field.scorable else 0
-            self.pool.add_document(name, self.docnum, terms, weights, values)
-        self.perdocwriter.add_field(name, field, stored if field.stored else None, length)
+    def add_documents(self, documents: Sequence[dict[str, Any]]) -> None:
+        """Add a batch of documents (each a value per field name): text and speller fields' postings
+        made for the batch at once, the other fields' one document at a time."""
+        self._check_state()
+        schema = self.schema
+        for fields in documents:
+            self._check_fields(schema, [name for name in fields if not name.startswith("_")])
+        first = self.docnum
+        lengths = {
+            name: self.pool.add_texts(name, schema[name], first, [fields.get(name) for fields in documents])
+            for name in self._text_fields
+        }
+        for name in self._word_fields:
+            values = [fields.get(name) for fields in documents]
+            weights = [None if value is None else schema[name].weights(value) for value in values]
+            self.pool.add_weighted_words(name, first, weights)
+            lengths[name] = np.zeros(len(documents), dtype=np.int64)  # not scored
+        perdocwriter = self.perdocwriter
+        for offset, fields in enumerate(documents):
+            perdocwriter.start_doc(self.docnum)
+            try:
+                for name in sorted(name for name in fields if not name.startswith("_")):
+                    value = fields[name]
+                    if value is None:
+                        continue
+                    stored = fields.get(f"_stored_{name}", value)
+                    length = int(lengths[name][offset]) if name in lengths else None
+                    self._add_field(name, schema[name], value, stored, length)
+            except Exception:
+                perdocwriter.cancel_doc()
+                raise
+            perdocwriter.finish_doc()
+            self._added = True
+            self.docnum += 1
+
+    @functools.cached_property
+    def _text_fields(self) -> list[str]:
+        """The fields indexed a batch at a time (:class:`ArticleText`)."""
+        return [name for name, field in self.schema.items() if isinstance(field, ArticleText)]
+
+    @functools.cached_property
+    def _word_fields(self) -> list[str]:
+        """The fields of weighted words without values, indexed a batch at a time (:class:`SpellingWords`)."""
+        return [name for name, field in self.schema.items() if isinstance(field, SpellingWords)]
+
+    def _add_field(self, name: str, field: Any, value: Any, stored: Any, length: int | None) -> None:
+        """Store ``value``, give it a column and index it (unless ``length`` says it is indexed already)."""
+        if field.indexed and length is None:
+            length = self._index_field(name, field, value)
+        self.perdocwriter.add_field(name, field, stored if field.stored else None, length or 0)
         if field.column_type and stored is not None:
             self.perdocwriter.add_column_value(name, field.column_type, field.to_column_value(stored))
+
+    def _index_field(self, name: str, field: Any, value: Any) -> int:
+        """Buffer the postings of one document's ``value`` in a field indexed a document at a time;
+        its length in terms."""
+        if isinstance(field, NUMERIC) and not isinstance(value, list | tuple):
+            terms = numeric_terms(field, value)
+            self.pool.add_document(name, self.docnum, terms, [1.0] * len(terms), [b""] * len(terms))
+            return 0
+        if isinstance(field, ID) and isinstance(field.analyzer, IDTokenizer) and isinstance(value, str):
+            # The value is the one term (Whoosh's ID analysis, without a token for it).
+            term, weight = value.encode("utf-8"), field.format.field_boost
+            self.pool.add_document(name, self.docnum, [term], [weight], [b""])
+            return 0
+        items = list(field.index(value))
+        terms = [item[0] for item in items]
+        weights, values = [item[2] for item in items], [item[3] for item in items]
+        self.pool.add_document(name, self.docnum, terms, weights, values)
+        return sum(item[1] for item in items) if field.scorable else 0
 
     def add_postings_to_pool(self, reader: Any, startdoc: int, docmap: dict[int, int] | None) -> None:
         """Buffer ``reader``'s live documents' postings, renumbered from ``startdoc`` (or by ``docmap``)."""
@@ -162,6 +203,14 @@ class _WorkerTask(SubWriterTask):  # type: ignore[misc]  # Whoosh is untyped
             reason = getattr(error, "strerror", None) or f"{type(error).__name__}: {error}"
             self.resultqueue.put((WORKER_FAILED, reason, None), timeout=5)
             sys.exit(1)
+
+    def _process_file(self, filename: str, count: int) -> None:
+        """Add the batch of documents the ingest process wrote to ``filename``, then remove the file."""
+        storage = self.writer.temp_storage()
+        with storage.open_file(filename).raw_file() as jobs:
+            documents = [pickle.load(jobs) for _ in range(count)]
+        self.writer.add_documents([fields for _, fields in documents])
+        storage.delete_file(filename)
 
     def _index_jobs(self) -> None:
         ix = self.storage.open_index(self.indexname)
