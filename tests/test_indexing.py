@@ -464,6 +464,50 @@ def test_a_batch_of_texts_gets_the_postings_whoosh_gives_each_text_alone(tmp_pat
     assert lengths("searchidx") == lengths("whoosh")
 
 
+def test_the_merge_policy_merges_fewer_segments_rather_than_pass_its_cap() -> None:
+    from searchidx.engines.whoosh.merging import MAX_MERGED_DOCUMENTS, MERGE_FACTOR, segments_to_merge
+
+    class Sized:  # the one thing the policy asks of a segment
+        def __init__(self, documents: int) -> None:
+            self.documents = documents
+
+        def doc_count(self) -> int:
+            return self.documents
+
+    small = [Sized(9_000 + n) for n in range(MERGE_FACTOR)]
+    assert segments_to_merge(small[:-1]) == []  # a tier waits for MERGE_FACTOR segments
+    assert segments_to_merge(small) == small
+    large = [
+        Sized(MAX_MERGED_DOCUMENTS // 5 - 100 * n) for n in range(1, MERGE_FACTOR + 1)
+    ]  # a fifth of the cap
+    chosen = segments_to_merge(large)
+    assert [segment.doc_count() for segment in chosen] == sorted(s.doc_count() for s in large)[:5]
+    assert segments_to_merge([Sized(MAX_MERGED_DOCUMENTS - 1) for _ in range(MERGE_FACTOR)]) == []
+
+
+def test_an_ingest_folds_the_small_segments_it_leaves_beside_a_larger_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from searchidx.engines.whoosh import merging
+
+    monkeypatch.setattr(merging, "TIER_FLOOR", 100)  # the corpus's 331 articles make a "large" segment
+    files = sorted(map(Path, find_files([CORPUS]).supported))
+    parts = {"large": files[:-20], "first": files[-20:-10], "second": files[-10:]}
+    for name, paths in parts.items():
+        (tmp_path / name).mkdir()
+        for path in paths:
+            shutil.copy(path, tmp_path / name / path.name)
+    index = tmp_path / "index"
+    ingest(tmp_path / "large", index=index, workers=1)
+    ingest(tmp_path / "first", index=index, workers=1)
+    assert len(open_index(index)._segments()) == 2  # one small segment is left as it is
+    ingest(tmp_path / "second", index=index, workers=1)
+    sizes = sorted(segment.doc_count() for segment in open_index(index)._segments())
+    assert len(sizes) == 2, sizes
+    assert sizes[0] < 100 <= sizes[1]  # the two small ones, merged
+    assert sum(sizes) == search("*", index=index).total
+
+
 @pytest.mark.slow
 def test_a_tiered_merge_keeps_every_live_document_posting_and_count(tmp_path: Path) -> None:
     from searchidx.engines.factory import check

@@ -81,20 +81,28 @@ def tier(documents: int) -> int:
 
 
 def segments_to_merge(segments: list[Any]) -> list[Any]:
-    """The segments one merge should join: the lowest tier holding :data:`MERGE_FACTOR` of them (its
-    smallest ones), if they make no more than :data:`MAX_MERGED_DOCUMENTS`; else none."""
+    """The segments one merge should join: in the lowest tier holding :data:`MERGE_FACTOR` of them, its
+    smallest ones, as many as make no more than :data:`MAX_MERGED_DOCUMENTS` (at least two); else none."""
     tiers: dict[int, list[Any]] = {}
     for segment in segments:
         tiers.setdefault(tier(segment.doc_count()), []).append(segment)
     for level in sorted(tiers):
-        members = sorted(tiers[level], key=lambda segment: segment.doc_count())
-        chosen = members[:MERGE_FACTOR]
-        if (
-            len(chosen) >= MERGE_FACTOR
-            and sum(segment.doc_count() for segment in chosen) <= MAX_MERGED_DOCUMENTS
-        ):
+        if len(tiers[level]) < MERGE_FACTOR:
+            continue
+        chosen = sorted(tiers[level], key=lambda segment: segment.doc_count())[:MERGE_FACTOR]
+        while sum(segment.doc_count() for segment in chosen) > MAX_MERGED_DOCUMENTS:
+            chosen.pop()  # fewer, as Lucene's tiered policy merges fewer when its cap would be passed
+        if len(chosen) >= 2:
             return chosen
     return []
+
+
+def small_segments_left(segments: list[Any]) -> list[Any]:
+    """What the last commit of an ingest merges after the tiered policy: the segments of the lowest
+    tier, when there are two or more and a larger segment too (every segment costs each search about
+    0.3 ms, measured at 190,000 articles; a small index keeps its few small segments)."""
+    small = [segment for segment in segments if tier(segment.doc_count()) == 0]
+    return small if 2 <= len(small) < len(segments) else []
 
 
 def tiered_merge(writer: Any, segments: list[Any]) -> list[Any]:
@@ -141,12 +149,22 @@ class BackgroundMerges:
         return kept
 
     def finishing(self, writer: Any, segments: list[Any]) -> list[Any]:
-        """The policy of the last commit: the running merge waited for and taken, the rest merged here."""
+        """The policy of the last commit: the running merge waited for and taken, the rest merged here
+        (the tiered merges, then :func:`small_segments_left`)."""
         kept = [segment for segment in segments if segment.doc_count() > 0]
         if self._running is not None:
             kept = self._take(kept)
         writer.unfinished_segments = ()
-        return tiered_merge(writer, kept)
+        kept = tiered_merge(writer, kept)
+        if small := small_segments_left(kept):
+            merged = merge_segments(writer.storage, writer.schema, writer.indexname, small)
+            kept = [segment for segment in kept if segment not in small] + [merged]
+        return kept
+
+    def finish_due(self, segments: list[Any]) -> bool:
+        """Whether the last commit has anything to do: a merge to wait for, or segments to merge."""
+        live = [segment for segment in segments if segment.doc_count() > 0]
+        return self.running or bool(segments_to_merge(live) or small_segments_left(live))
 
     def unfinished(self) -> list[Any]:
         """The segment a running merge is writing (none, or one)."""

@@ -431,7 +431,7 @@ class WhooshStore:
     def finish(self) -> None:
         """Wait for the merge under way, if any, and commit it with the merges still due;
         :class:`IndexWriteError` when it failed (the documents are committed: the index is whole)."""
-        if self.merges.running:
+        if self.merges.finish_due(self.ix._segments()):
             try:
                 open_writer(self.ix).commit(mergetype=self.merges.finishing)
             except OSError as error:
