@@ -13,7 +13,9 @@ copy (copy 49 runs in 2015), and the URL is the copy's own. No two copies
 are versions of one story, and none is a duplicate.
 
 In one run, side by side: the peers' 1x ingest (tantivy and SQLite FTS5, a
-subprocess each), searchidx's 1x ingest, then at Nx: the ingest end to end
+subprocess each), searchidx's 1x ingest, three pairs of tantivy's and
+searchidx's 1x ingests one right after the other (the ratio is the pairs'
+median: the machine's speed drifts within a run), then at Nx: the ingest end to end
 (peak RSS of the process tree), an unchanged re-ingest, the 300 queries of
 ``benchmarks/queries.txt`` with snippets on the 1x and Nx indexes in turn
 (p50, p95), a fresh CLI query (cold, median of 5), ``searchidx serve``
@@ -29,7 +31,6 @@ table of the bars.
 from __future__ import annotations
 
 import argparse
-import compileall
 import os
 import shutil
 import statistics
@@ -193,9 +194,6 @@ def peers(folder: Path, work: Path) -> dict[str, float]:
 
 def run(scale: int, cache: Path, work: Path, *, reuse: bool = False) -> None:
     queries = QUERIES.read_text(encoding="utf-8").splitlines()
-    # The package's bytecode made once, as an installed wheel has it (a machine that sets
-    # PYTHONDONTWRITEBYTECODE compiles an editable install at every start: 0.1 s a process).
-    compileall.compile_dir(ROOT / "searchidx", quiet=1)
     print(f"searchidx at {scale}x the Reuters corpus, {time.strftime('%Y-%m-%d %H:%M')}")
     one, many = cache / "distinct-x1", cache / f"distinct-x{scale}"
     documents = write_corpus(one, 1, None), write_corpus(many, scale, None)
@@ -257,6 +255,22 @@ def run(scale: int, cache: Path, work: Path, *, reuse: bool = False) -> None:
         print(f"  {'met    ' if value <= bar else 'NOT MET'}  {label:<48} {value:9.2f}  (bar <= {bar:g})")
 
 
+def paired_ratio(one: Path, work: Path, pairs: int = 3) -> float:
+    """The median ratio of searchidx's 1x ingest to tantivy's over ``pairs`` pairs run one after the
+    other (the machine's speed drifts: a pair shares it), each into a fresh folder."""
+    ratios = []
+    speed = str(ROOT / "benchmarks" / "speed.py")
+    for _ in range(pairs):
+        shutil.rmtree(work / "tantivy-pair", ignore_errors=True)
+        peer = run_measured([sys.executable, speed, "--ingest-with", "tantivy", str(one / "copy0"),
+                             str(work / "tantivy-pair")])[0]  # fmt: skip
+        ours = ingest(one, work / "x1-pair")["seconds"]
+        shutil.rmtree(work / "x1-pair", ignore_errors=True)
+        ratios.append(ours / peer)
+        print(f"  1x pair: tantivy {peer:.2f} s, searchidx {ours:.2f} s: {ours / peer:.2f}", flush=True)
+    return statistics.median(ratios)
+
+
 def build(
     figures: dict[str, float], one: Path, many: Path, small: Path, large: Path
 ) -> tuple[dict[str, float], dict[str, float]]:
@@ -268,7 +282,7 @@ def build(
         flush=True,
     )
     if "tantivy" in peer:
-        figures["1x ingest / tantivy 1x ingest"] = first["seconds"] / peer["tantivy"]
+        figures["1x ingest / tantivy 1x ingest"] = paired_ratio(one, small.parent)
     built = ingest(many, large)
     figures["ingest, end to end (min)"] = built["seconds"] / 60
     figures["ingest peak RSS (GB)"] = built["rss"] / 2**30

@@ -169,6 +169,7 @@ def ingest(
             total = store.document_count()
             undated = store.manifest.undated_count()
             stories = store.manifest.story_count()
+            run.stories.forget()  # before the index's last merges, which leaving the store may run
         except (OSError, sqlite3.Error) as error:  # a full disk, a read-only folder...
             run.cancel()
             reason = getattr(error, "strerror", None) or str(error)

@@ -19,6 +19,7 @@ so a file is known by its device, inode, size and modification time.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import threading
@@ -132,6 +133,17 @@ def shared_map(fileno: int, length: int = 0, access: int = mmap.ACCESS_READ) -> 
             kept.key, kept.users = key, 0
         kept.users += 1
         return kept
+
+
+def drop_mapped_pages() -> None:
+    """Let the kernel take back the pages of the segments this process has mapped: they stay in the
+    page cache and are read again when used. A merge reads its sources through once, and their
+    pages would otherwise all count in its memory (0.8 GB for a merge of 465,000 articles)."""
+    with _MAPS_LOCK:
+        kept = list(_MAPS.values())
+    for mapping in kept:
+        with contextlib.suppress(ValueError, OSError):  # closed meanwhile; or no such advice here
+            mapping.madvise(mmap.MADV_DONTNEED)
 
 
 def install() -> None:

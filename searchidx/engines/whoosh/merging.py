@@ -47,6 +47,7 @@ from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
+from searchidx.engines.whoosh.files import drop_mapped_pages
 from searchidx.engines.whoosh.postings import (
     BLOCK_SIZE,
     TERM_INFO,
@@ -68,6 +69,8 @@ TIER_FLOOR = 10_000
 MAX_MERGED_DOCUMENTS = 500_000
 # The length each of Whoosh's one-byte length codes stands for.
 _BYTE_LENGTHS = np.array([byte_to_length(code) for code in range(256)], dtype=np.int64)
+# A merge lets the kernel take back the sources' pages it read after this many terms (and each field).
+PAGES_DROPPED_EVERY = 50_000
 # What a background merge sends in place of its segment when it fails.
 MERGE_FAILED = "failed"
 
@@ -307,6 +310,7 @@ def merge_segments(storage: Any, schema: Any, indexname: str, segments: list[Any
             start = merger.docnum
             docmap = _copy_documents(merger, reader)
             sources.append(_Source(reader, _renumbering(reader, start, docmap)))
+            drop_mapped_pages()
         merger._added = True
         merger.perdocwriter.close()
         _merge_postings(merger.fieldwriter, schema, sources, merger.docnum)
@@ -420,10 +424,14 @@ def _merge_postings(fieldwriter: Any, schema: Any, sources: list[_Source], docum
                 table.add(prefix + term, info)
         else:
             writer = TermWriter(fieldwriter._postfile, field.format.fixed_value_size())
-            for term, postings in _merged_terms(fieldname, field, sources, writer.keeps_values):
+            merged = _merged_terms(fieldname, field, sources, writer.keeps_values)
+            for number, (term, postings) in enumerate(merged, 1):
                 table.add(prefix + term, writer.write(*postings))
+                if number % PAGES_DROPPED_EVERY == 0:
+                    drop_mapped_pages()
         table.flush()
         fieldwriter.finish_field()
+        drop_mapped_pages()
 
 
 def _merged_terms(

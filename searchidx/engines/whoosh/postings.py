@@ -327,7 +327,7 @@ class SortedPostings:
         self.terms, rank = sorted_terms(buffered.numbering)
         keys = rank[np.frombuffer(buffered.numbers, dtype=np.uint32)]
         docs = np.frombuffer(buffered.docnums, dtype=np.uint32).astype(np.int64)
-        order = np.lexsort((docs, keys))
+        order = np.argsort((keys << 32) | docs)  # a term has one posting per document: no ties to keep
         ends = np.cumsum(np.bincount(keys, minlength=len(self.terms)))
         self.ends = ends.tolist()
         self.starts = [0, *self.ends[:-1]] if self.ends else []
