@@ -31,7 +31,7 @@ import struct
 import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -97,6 +97,16 @@ class Sketch:
     numbers: frozenset[int]  # hashes of the numbers it states (the least MAX_NUMBERS)
     headline: frozenset[int]  # hashes of its headline's words
     day: int | None  # its date's ordinal
+    # The fingerprints of its LSH bands' keys (not stored: made from the rows above, in a batch or alone).
+    bands: list[int] | None = field(default=None, compare=False, repr=False)
+
+    def band_fingerprints(self) -> list[int]:
+        """The fingerprint of each band's key, the text's bands then the lead's (made on first use)."""
+        if self.bands is None:
+            bands: list[int] = _band_fingerprints(self.minhash[None], self.lead[None])[0].tolist()
+            object.__setattr__(self, "bands", bands)  # frozen: set once, like a cached property
+            return bands
+        return self.bands
 
     def to_bytes(self) -> bytes:
         """The sketch as stored in the ingest records."""
@@ -138,7 +148,7 @@ def sketch(title: str, body: str, date: datetime | None) -> Sketch:
 
 def _sketch(
     title: str, body: str, date: datetime | None, words: Words, minhash: np.ndarray, lead: np.ndarray,
-    shingles: int,
+    shingles: int, bands: list[int] | None = None,
 ) -> Sketch:  # fmt: skip
     """The sketch of an article whose text's words, MinHash rows and distinct shingles are known."""
     numbers = set(_number_hashes(body))
@@ -151,6 +161,7 @@ def _sketch(
         numbers=frozenset(sorted(numbers)[:MAX_NUMBERS]),
         headline=frozenset(_hashes(_WORD.findall(title.casefold()))),
         day=date.toordinal() if date is not None else None,
+        bands=bands,
     )
 
 
@@ -165,10 +176,12 @@ def sketch_all(articles: Sequence[tuple[str, str, datetime | None]]) -> list[Ske
     if len(whole):
         each = itertools.chain.from_iterable(map(_word_hashes, words))
         hashes = np.fromiter(each, np.uint64, int(counts.sum()))
-        for number, minhash, lead, shingles in zip(whole.tolist(), *_batch_minhashes(hashes, counts, whole),
-                                                    strict=True):  # fmt: skip
+        minhashes, leads, distinct = _batch_minhashes(hashes, counts, whole)
+        bands = _band_fingerprints(minhashes, leads).tolist()
+        for number, minhash, lead, shingles, banded in zip(whole.tolist(), minhashes, leads, distinct, bands,
+                                                           strict=True):  # fmt: skip
             title, body, date = articles[number]
-            sketched[number] = _sketch(title, body, date, words[number], minhash, lead, shingles)
+            sketched[number] = _sketch(title, body, date, words[number], minhash, lead, shingles, banded)
     return [each or sketch(*article) for each, article in zip(sketched, articles, strict=True)]
 
 
@@ -357,15 +370,15 @@ class StoryFinder:
             self._loaded = True
             for known_id, story, data in self._known():
                 known = Sketch.from_bytes(data)
-                self._add(story or known_id, known, _band_keys(known) if known.shingles else None)
+                self._add(story or known_id, known, known.band_fingerprints() if known.shingles else None)
         best, best_story = 0.0, doc_id
-        keys = _band_keys(article) if article.shingles else None
-        if keys is not None:
-            for candidate in self._likely(article, self._bands.candidates(keys)):
+        bands = article.band_fingerprints() if article.shingles else None
+        if bands is not None:
+            for candidate in self._likely(article, self._bands.candidates(bands)):
                 alike = same_story(article, self._sketches.sketch(candidate))
                 if alike is not None and alike > best:
                     best, best_story = alike, self._stories[candidate]
-        self._add(best_story, article, keys)
+        self._add(best_story, article, bands)
         return best_story
 
     def _likely(self, article: Sketch, candidates: list[int]) -> list[int]:
@@ -377,11 +390,11 @@ class StoryFinder:
         equal = np.count_nonzero(self._sketches.minhash[chosen] == article.minhash, axis=1)
         return chosen[equal >= CONTAINED_RESEMBLANCE * PERMUTATIONS].tolist()  # type: ignore[no-any-return]
 
-    def _add(self, story: str, article: Sketch, keys: np.ndarray | None) -> None:
+    def _add(self, story: str, article: Sketch, bands: list[int] | None) -> None:
         number = self._sketches.append(article)
         self._stories.append(story)
-        if keys is not None:
-            self._bands.add(keys, number)
+        if bands is not None:
+            self._bands.add(bands, number)
 
 
 class _Sketches:
@@ -458,12 +471,12 @@ class _BandTable:
         self._asked: list[int] = []  # the fingerprints the last lookup asked for, and their places
         self._places: list[int] = []
 
-    def candidates(self, keys: np.ndarray) -> list[int]:
-        """The latest articles sharing a band with ``keys`` (one key per band), without repeats; the
-        keys' places are kept for the :meth:`add` of the same keys that follows."""
+    def candidates(self, fingerprints: list[int]) -> list[int]:
+        """The latest articles sharing a band with ``fingerprints`` (of one key per band), without
+        repeats; their places are kept for the :meth:`add` of the same ones that follows."""
         found: set[int] = set()
         before, bands, table = self._before, self._bands, self._fingerprints
-        self._asked = _fingerprints(keys).tolist()
+        self._asked = fingerprints
         self._places = places = self._places_of(self._asked)
         for band, (fingerprint, place) in enumerate(zip(self._asked, places, strict=True)):
             if table[place] != fingerprint:
@@ -485,11 +498,11 @@ class _BandTable:
             self._grow(bits)
             self._asked = []
 
-    def add(self, keys: np.ndarray, number: int) -> None:
-        """Put article ``number`` (the next one) in the bucket of each of its bands' ``keys``."""
-        self.reserve(len(keys))
+    def add(self, asked: list[int], number: int) -> None:
+        """Put article ``number`` (the next one) in the bucket of each of its bands' keys (by their
+        fingerprints, ``asked``)."""
+        self.reserve(len(asked))
         fingerprints, latest = self._fingerprints, self._latest
-        asked = _fingerprints(keys).tolist()
         places = self._places if asked == self._asked else [-1] * len(asked)
         for fingerprint, place in zip(asked, places, strict=True):
             if place < 0 or fingerprints[place] not in (0, fingerprint):  # not looked up, or claimed since
@@ -551,17 +564,18 @@ def _fingerprints(keys: np.ndarray) -> np.ndarray:
     return ((keys >> np.uint64(32)).astype(np.uint32)) | np.uint32(1)
 
 
-def _band_keys(article: Sketch) -> np.ndarray:
-    """The key of each band of the text's MinHash, then of each band of its lead's (each band's keys
-    apart from the others', the bits mixed so that the high ones are uniform)."""
+def _band_fingerprints(minhash: np.ndarray, lead: np.ndarray) -> np.ndarray:
+    """The fingerprint of each band key of each article's MinHash rows (a row an article: ``minhash``
+    of PERMUTATIONS values, ``lead`` of LEAD_PERMUTATIONS), the text's bands then the lead's (each
+    band's keys apart from the others', the bits mixed so that the high ones are uniform)."""
     keys = []
-    for values, rows in ((article.minhash, ROWS), (article.lead, LEAD_ROWS)):
-        banded = values.reshape(-1, rows).astype(np.uint64)
-        combined = banded[:, 0]
+    for values, rows in ((minhash, ROWS), (lead, LEAD_ROWS)):
+        banded = values.reshape(len(values), -1, rows).astype(np.uint64)
+        combined = banded[:, :, 0]
         for row in range(1, rows):
-            combined = combined * np.uint64(0x100000001B3) ^ banded[:, row]
+            combined = combined * np.uint64(0x100000001B3) ^ banded[:, :, row]
         keys.append(combined)
-    joined = np.concatenate(keys)
+    joined = np.concatenate(keys, axis=1)
     with np.errstate(over="ignore"):
-        mixed: np.ndarray = (joined + _BAND_OFFSETS[: len(joined)]) * _MIX
-    return mixed
+        mixed: np.ndarray = (joined + _BAND_OFFSETS[: joined.shape[1]]) * _MIX
+    return _fingerprints(mixed)
