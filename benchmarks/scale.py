@@ -183,13 +183,14 @@ def semantic_rate(folder: Path, work: Path) -> float | None:
 
 def peers(folder: Path, work: Path) -> dict[str, float]:
     """Seconds of each peer's 1x ingest, in a subprocess each."""
-    seconds = {}
-    for engine in ("tantivy", "fts5"):
-        if available(engine):
-            speed = str(ROOT / "benchmarks" / "speed.py")
-            command = [sys.executable, speed, "--ingest-with", engine, str(folder), str(work / engine)]
-            seconds[engine] = run_measured(command)[0]
-    return seconds
+    engines = [engine for engine in ("tantivy", "fts5") if available(engine)]
+    return {engine: peer_ingest(engine, folder, work / engine) for engine in engines}
+
+
+def peer_ingest(engine: str, folder: Path, target: Path) -> float:
+    """Seconds of ``engine``'s ingest of ``folder`` into ``target``, in a subprocess."""
+    speed = str(ROOT / "benchmarks" / "speed.py")
+    return run_measured([sys.executable, speed, "--ingest-with", engine, str(folder), str(target)])[0]
 
 
 def run(scale: int, cache: Path, work: Path, *, reuse: bool = False) -> None:
@@ -259,11 +260,9 @@ def paired_ratio(one: Path, work: Path, pairs: int = 3) -> float:
     """The median ratio of searchidx's 1x ingest to tantivy's over ``pairs`` pairs run one after the
     other (the machine's speed drifts: a pair shares it), each into a fresh folder."""
     ratios = []
-    speed = str(ROOT / "benchmarks" / "speed.py")
     for _ in range(pairs):
         shutil.rmtree(work / "tantivy-pair", ignore_errors=True)
-        peer = run_measured([sys.executable, speed, "--ingest-with", "tantivy", str(one / "copy0"),
-                             str(work / "tantivy-pair")])[0]  # fmt: skip
+        peer = peer_ingest("tantivy", one / "copy0", work / "tantivy-pair")
         ours = ingest(one, work / "x1-pair")["seconds"]
         shutil.rmtree(work / "x1-pair", ignore_errors=True)
         ratios.append(ours / peer)

@@ -190,7 +190,7 @@ class NewsAnalyzer(_Stemming, Analyzer):  # type: ignore[misc]  # Whoosh is unty
             if len(stems) + len(new) > KNOWN_STEMS:
                 stems.clear()  # forgotten all at once: the words known before are learnt again
                 new = set(words)
-            kept = [word for word in new if len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS]
+            kept = list(filter(_indexed, new))
             stems.update(dict.fromkeys(new, ""))
             stems.update(zip(kept, self._stem_words(kept), strict=True))
         return stems

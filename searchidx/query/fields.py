@@ -87,8 +87,7 @@ class ArticleText(TEXT):  # type: ignore[misc]  # Whoosh is untyped
         words = array("q")
         parts = []  # each document's number of words in its headline and in its text
         for value in values:
-            headline, text = ("", "") if value is None else value if isinstance(value, tuple) else ("", value)
-            for part in (headline, text):
+            for part in ("", "") if value is None else _headline_and_text(value):
                 counted = len(words)
                 if part:
                     analysed = self.analyzer.words(part)
@@ -102,7 +101,7 @@ class ArticleText(TEXT):  # type: ignore[misc]  # Whoosh is untyped
     def _positions(self, value: str | tuple[str, str]) -> tuple[dict[str, list[int]], dict[str, float], int]:
         """Each term's positions, the headline terms' extra weight, and the number of words."""
         analyzer: NewsAnalyzer = self.analyzer
-        headline, text = value if isinstance(value, tuple) else ("", value)
+        headline, text = _headline_and_text(value)
         headline_terms = analyzer.terms(headline) if headline else []
         words = headline_terms + analyzer.terms(text)
         positions: dict[str, list[int]] = defaultdict(list)
@@ -112,6 +111,11 @@ class ArticleText(TEXT):  # type: ignore[misc]  # Whoosh is untyped
         for term in headline_terms:
             extra[term] += HEADLINE_WEIGHT - 1
         return positions, extra, len(words)
+
+
+def _headline_and_text(value: str | tuple[str, str]) -> tuple[str, str]:
+    """An :class:`ArticleText` value's headline (``""`` when it is a text alone) and text."""
+    return value if isinstance(value, tuple) else ("", value)
 
 
 class WordNumbers(dict[str, int]):

@@ -99,7 +99,8 @@ class FastSegmentWriter(KeepsMergesFiles, SegmentWriter):  # type: ignore[misc] 
         for fields in documents:
             self._check_fields(schema, [name for name in fields if not name.startswith("_")])
         first = self.docnum
-        lengths = {
+        # The fields indexed here for the whole batch, with each document's length in each.
+        batched = {
             name: self.pool.add_texts(name, schema[name], first, [fields.get(name) for fields in documents])
             for name in self._text_fields
         }
@@ -107,7 +108,7 @@ class FastSegmentWriter(KeepsMergesFiles, SegmentWriter):  # type: ignore[misc] 
             values = [fields.get(name) for fields in documents]
             weights = [None if value is None else schema[name].weights(value) for value in values]
             self.pool.add_weighted_words(name, first, weights)
-            lengths[name] = np.zeros(len(documents), dtype=np.int64)  # not scored
+            batched[name] = np.zeros(len(documents), dtype=np.int64)  # not scored: no length
         perdocwriter = self.perdocwriter
         for offset, fields in enumerate(documents):
             perdocwriter.start_doc(self.docnum)
@@ -117,7 +118,7 @@ class FastSegmentWriter(KeepsMergesFiles, SegmentWriter):  # type: ignore[misc] 
                     if value is None:
                         continue
                     stored = fields.get(f"_stored_{name}", value)
-                    length = int(lengths[name][offset]) if name in lengths else None
+                    length = int(batched[name][offset]) if name in batched else None
                     self._add_field(name, schema[name], value, stored, length)
             except Exception:
                 perdocwriter.cancel_doc()
