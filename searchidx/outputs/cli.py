@@ -310,7 +310,8 @@ def output_options(function: F) -> F:
         click.option("--urls-only", is_flag=True, help="Print only each hit's URL (or path)."),
         click.option("--count", "count_only", is_flag=True, help="Print only the number of matches."),
         click.option("--csv", "as_csv", is_flag=True,
-                     help="Print the hits as CSV: rank, date, source, title, url, score, snippet."),
+                     help="Print the hits as CSV: rank, id, date, source, title, url, path, record, score, "
+                          "snippet."),
     ]):  # fmt: skip
         function = option(function)
     return color_option(function)
