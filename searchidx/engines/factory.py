@@ -40,12 +40,15 @@ def open_store(
     replicas: int | None,
     wait: float,
     on_wait: Callable[[int | None], None],
+    files: int = 0,
 ) -> Iterator[Store]:
     """The index at ``location`` (a folder, or a cluster's URL) opened for one ingest, and locked for it.
 
     Created if missing; made anew when ``full``. ``workers`` are a folder's writing processes,
-    ``shards`` and ``replicas`` a new cluster index's layout. Waits ``wait`` seconds for another
-    ingest's lock, calling ``on_wait`` with its process id (when known) once.
+    ``shards`` and ``replicas`` a new cluster index's layout; ``files`` the number of files the
+    ingest found (a new folder index to fill with several processes starts them sooner). Waits
+    ``wait`` seconds for another ingest's lock, calling ``on_wait`` with its process id (when known)
+    once.
     """
     if isinstance(location, str) and is_cluster(location):
         from searchidx.engines.opensearch.writing import cluster_store
@@ -56,7 +59,8 @@ def open_store(
         return
     from searchidx.engines.whoosh.writing import folder_store
 
-    with folder_store(Path(location), full=full, workers=workers, wait=wait, on_wait=on_wait) as store:
+    with folder_store(Path(location), full=full, workers=workers, wait=wait, on_wait=on_wait,
+                      files=files) as store:  # fmt: skip
         yield store
 
 

@@ -54,9 +54,11 @@ from searchidx.ingesting.reports import (
 from searchidx.ingesting.stories import Sketch, StoryFinder, sketch, sketch_all
 from searchidx.inputs.archives import PassedOver, is_archive
 from searchidx.inputs.documents import (
+    NOT_REGULAR,
     BadRecord,
     Document,
     archive_documents,
+    is_regular,
     is_supported,
     load_documents,
     path_text,
@@ -151,7 +153,7 @@ def ingest(
             "hold them yet. Ingest into a folder with --semantic, or leave --semantic out."
         )
     opened = open_store(target or str(location), full=full, workers=workers, shards=shards,
-                        replicas=replicas, wait=wait, on_wait=observer.waiting)  # fmt: skip
+                        replicas=replicas, wait=wait, on_wait=observer.waiting, files=files)  # fmt: skip
     with opened as store:
         remembered = isinstance(store, FolderStore) and _remembers_vectors(store)
         with_vectors = semantic if semantic is not None else remembered
@@ -275,12 +277,13 @@ class _Run:
         self.stories.expect(len(to_read))  # an article a file, at least
         bytes_left = sum(self._sizes.get(path, 0) for path, _ in to_read)
         for path, _ in itertools.islice(to_read, READ_AHEAD):
-            will_read(path)
+            will_read(path, self._sizes.get(path, 0))
         while to_read:
             chunk: list[_Opened] = []
             while to_read and len(chunk) < SKETCHED_TOGETHER and not (chunk and chunk[-1].streamed):
                 if len(to_read) > READ_AHEAD:  # the file that enters the window read ahead
-                    will_read(to_read[READ_AHEAD][0])
+                    ahead = to_read[READ_AHEAD][0]
+                    will_read(ahead, self._sizes.get(ahead, 0))
                 path, key = to_read.popleft()  # read: forgotten
                 bytes_left -= self._sizes.pop(path, 0)
                 chunk.append(self._open(path, key, hashes.pop(key), (len(to_read), bytes_left)))
@@ -391,6 +394,8 @@ class _Run:
         for path, key in keys.items():
             try:
                 status = os.stat(path)
+                if not is_regular(status):
+                    raise DocumentError(Path(path), NOT_REGULAR)
                 self._sizes[path], self._stamps[key] = status.st_size, _stamp(status)
                 if key not in known:
                     hashes[key] = NOT_HASHED

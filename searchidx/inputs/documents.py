@@ -23,6 +23,7 @@ then as UTF-8, then as Windows-1252, so legacy files come out right.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -32,8 +33,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-
-from bs4 import UnicodeDammit
 
 from searchidx.errors import DocumentError
 from searchidx.inputs.archives import Capture, PassedOver, Unreadable, is_archive, read_archive
@@ -45,7 +44,6 @@ from searchidx.inputs.formats import (
     read_markdown_article,
     read_text_article,
 )
-from searchidx.inputs.html import extract_page
 from searchidx.inputs.urls import canonical_site, canonical_url, document_id
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -220,7 +218,7 @@ def _latest_captures(path: Path) -> dict[str, str]:
 def _captured_document(path: Path, capture: Capture) -> Document | BadRecord | PassedOver:
     """A captured page as an article: the page's own fields, the archive's URL and crawl time."""
     try:
-        page = extract_page(decode(path, capture.html, html=True))
+        page = _page(decode(path, capture.html, html=True))
     except DocumentError as error:
         return BadRecord(path, capture.offset, error.reason)
     document = _document(path, RawArticle(page.title, page.date, capture.url, page.body), capture.offset)
@@ -229,21 +227,20 @@ def _captured_document(path: Path, capture: Capture) -> Document | BadRecord | P
     return replace(document, crawled=capture.crawled)
 
 
+# Why a file that is not a regular one is not read.
+NOT_REGULAR = "not a regular file (a pipe, socket or device)"
 # The largest file :func:`will_read` asks the kernel to read ahead whole.
 READ_AHEAD_BYTES = 4 * 2**20
 
 
-def will_read(path: os.PathLike[str] | str) -> None:
-    """Ask the kernel to start reading a regular file that is read soon, and return at once: the disk
-    works while the files before it are parsed (a cold ingest waited on each file in turn). Nothing
-    where the system has no such call, or the file cannot be opened (reading it will say why)."""
-    if not hasattr(os, "posix_fadvise"):
+def will_read(path: os.PathLike[str] | str, size: int) -> None:
+    """Ask the kernel to start reading a regular file of ``size`` bytes that is read soon, and return at
+    once: the disk works while the files before it are parsed (a cold ingest waited on each file in
+    turn). Nothing where the system has no such call, or the file cannot be opened (reading it will
+    say why), or is large (an archive is streamed: its start is enough)."""
+    if not hasattr(os, "posix_fadvise") or size > READ_AHEAD_BYTES:
         return
     try:
-        status = os.stat(path)
-        # Never a pipe or a device; nor a large file (an archive is streamed: its start is enough).
-        if not stat.S_ISREG(status.st_mode) or status.st_size > READ_AHEAD_BYTES:
-            return
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         return
@@ -255,18 +252,43 @@ def will_read(path: os.PathLike[str] | str) -> None:
         os.close(descriptor)
 
 
+def is_regular(status: os.stat_result) -> bool:
+    """Whether the file is a regular one: a pipe, socket or device is never read (:data:`NOT_REGULAR`)."""
+    return stat.S_ISREG(status.st_mode)
+
+
 def read_bytes(path: Path) -> bytes:
     """The file's bytes, or a :class:`DocumentError` saying why they cannot be read."""
     try:
-        status = path.stat()
-        if not stat.S_ISREG(status.st_mode):  # opening a named pipe would wait for a writer forever
-            raise DocumentError(path, "not a regular file (a pipe, socket or device)")
-        size = status.st_size
-        if size > MAX_FILE_BYTES:
-            raise DocumentError(path, f"file is too large ({size // 1_000_000} MB; the limit is 200 MB)")
-        return path.read_bytes()
+        # Not blocking: a named pipe opened to be read would wait for a writer forever.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError as error:
-        raise DocumentError(path, f"cannot read the file ({error.strerror or error})") from error
+        reason = NOT_REGULAR if error.errno == errno.ENXIO else _cannot_read(error)  # ENXIO: a socket
+        raise DocumentError(path, reason) from error
+    try:
+        status = os.fstat(descriptor)
+        if not is_regular(status):
+            raise DocumentError(path, NOT_REGULAR)
+        if status.st_size > MAX_FILE_BYTES:
+            megabytes = status.st_size // 1_000_000
+            raise DocumentError(path, f"file is too large ({megabytes} MB; the limit is 200 MB)")
+        return _read_to_end(descriptor, status.st_size)
+    except OSError as error:
+        raise DocumentError(path, _cannot_read(error)) from error
+    finally:
+        os.close(descriptor)
+
+
+def _read_to_end(descriptor: int, size: int) -> bytes:
+    """What is left to read of an open file (``size`` bytes when it was opened, more if it grew)."""
+    parts = []
+    while part := os.read(descriptor, max(size, 1 << 16)):
+        parts.append(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _cannot_read(error: OSError) -> str:
+    return f"cannot read the file ({error.strerror or error})"
 
 
 def decode(path: Path, data: bytes, *, html: bool | None = None) -> str:
@@ -286,6 +308,8 @@ def decode(path: Path, data: bytes, *, html: bool | None = None) -> str:
             return data.decode("utf-8").removeprefix("\ufeff")
         except UnicodeDecodeError:
             pass
+    from bs4 import UnicodeDammit  # a file not in UTF-8: most ingests never import bs4 (75 ms)
+
     dammit = UnicodeDammit(data, user_encodings=["utf-8", "windows-1252"], is_html=is_html)
     if dammit.unicode_markup is None:
         raise DocumentError(path, "cannot decode the file as text")
@@ -360,13 +384,21 @@ def _records(path: Path, records: Iterable[RawRecord], unit: str) -> list[Docume
     return results
 
 
+def _page(markup: str) -> RawArticle:
+    """A web page's article (:func:`searchidx.inputs.html.extract_page`, imported with bs4 when a
+    page is first read)."""
+    from searchidx.inputs.html import extract_page
+
+    return extract_page(markup)
+
+
 HTML_SUFFIXES = {".html", ".htm"}
 JSON_LINES_SUFFIXES = {".jsonl", ".ndjson"}
 SINGLE_READERS: dict[str, Callable[[str], RawArticle]] = {
     ".txt": read_text_article,
     ".md": read_markdown_article,
     ".markdown": read_markdown_article,
-    ".html": extract_page,
-    ".htm": extract_page,
+    ".html": _page,
+    ".htm": _page,
 }
 SUPPORTED_SUFFIXES = frozenset(SINGLE_READERS) | JSON_LINES_SUFFIXES | frozenset(FEED_SUFFIXES)

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from searchidx.inputs.formats import RawArticle, RawRecord
-from searchidx.inputs.html import fragment_text
 
 FEED_SUFFIXES = (".rss", ".atom", ".xml")
 # What starts a feed: an <rss>, Atom <feed> or RSS 1.0 <rdf:RDF> element near the top of the file.
@@ -58,6 +57,8 @@ def _record(number: int, entry: Any) -> RawRecord:
     content = entry.get("content") or []
     markup = str(content[0].get("value", "")) if content else str(entry.get("summary", ""))
     title = str(entry.get("title", ""))
+    from searchidx.inputs.html import fragment_text  # bs4, imported when a feed is first read
+
     article = RawArticle(title=title, date=_date(entry), url=str(entry.get("link", "")),
                          body=fragment_text(markup, title) if markup else "")  # fmt: skip
     return RawRecord(number, key, article)
