@@ -40,6 +40,9 @@ STOP_WORDS = frozenset([
     "we", "you", "he", "she", "i", "me", "my", "him", "them", "from",
 ])  # fmt: skip
 MIN_WORD_LENGTH = 2
+# The capitalized share of a word only in an article's headline: many sites write headlines in title
+# case, so its case says nothing (see surface_words).
+HEADLINE_ONLY_SHARE = 0.5
 # Whoosh's default token: runs of word characters (and ``*``, for wildcards),
 # joined across single dots, so "U.S" and "3.5" stay one token.
 TOKEN = re.compile(r"[\w*]+(?:\.?[\w*]+)*")
@@ -260,21 +263,28 @@ def surface_words(headline: str, text: str) -> dict[str, float]:
     all-capitals text makes every word look capitalized, which changes no
     ranking between them.
     """
-    occurrences = Counter(lowered_words(text))
-    capitals = (ASCII_CAPITALIZED if text.isascii() else CAPITALIZED).findall(text)
-    # Tokens hold no spaces: joined, the capitalized ones are lower-cased in one call.
-    capitalized = Counter(" ".join(capitals).lower().split()).get
-    if not (text.isascii() and headline.isascii()):
-        return _folded_surface_words(headline, occurrences, capitalized)
-    shares = {
-        word: capitalized(word, 0) / count
-        for word, count in occurrences.items()
-        if word.isalpha() and len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS
-    }
-    for word in lowered_words(headline):
-        if word not in occurrences and _speller_word(word):
-            shares[word] = 0.5
+    parts = ascii_surface_words(headline, text)
+    if parts is None:
+        # Tokens hold no spaces: joined, the capitalized ones are lower-cased in one call.
+        capitalized = Counter(" ".join(CAPITALIZED.findall(text)).lower().split()).get
+        return _folded_surface_words(headline, Counter(lowered_words(text)), capitalized)
+    in_text, capitals, in_headline = parts
+    occurrences, capitalized = Counter(in_text), Counter(capitals).get
+    shares = {word: capitalized(word, 0) / count for word, count in occurrences.items() if speller_word(word)}
+    for word in in_headline:
+        if word not in occurrences and speller_word(word):
+            shares[word] = HEADLINE_ONLY_SHARE
     return shares
+
+
+def ascii_surface_words(headline: str, text: str) -> tuple[list[str], list[str], list[str]] | None:
+    """What :func:`surface_words` counts in an ASCII article: the text's tokens lower-cased, those of
+    them written capitalized, and the headline's (the lists must not be changed); ``None`` for an
+    article that is not all ASCII (its words are folded: :func:`surface_words` alone)."""
+    if not (text.isascii() and headline.isascii()):
+        return None
+    capitals = ASCII_CAPITALIZED.findall(text)
+    return lowered_words(text), " ".join(capitals).lower().split(), lowered_words(headline)
 
 
 def _folded_surface_words(
@@ -283,11 +293,11 @@ def _folded_surface_words(
     """:func:`surface_words` of a text that is not all ASCII: accents folded, CJK words left out."""
     shares = {word: capitalized(word, 0) / count for word, count in occurrences.items()}
     for word in lowered_words(headline):
-        shares.setdefault(word, 0.5)
+        shares.setdefault(word, HEADLINE_ONLY_SHARE)
     folded: dict[str, float] = {}
     for word, share in shares.items():
         folded[_fold(word)] = max(share, folded.get(_fold(word), 0.0))
-    return {word: share for word, share in folded.items() if _speller_word(word) and not CJK.search(word)}
+    return {word: share for word, share in folded.items() if speller_word(word) and not CJK.search(word)}
 
 
 def _folded_words(text: str) -> list[str]:
@@ -330,7 +340,7 @@ def documents_holding(texts: Iterable[tuple[str, str]]) -> Counter[str]:
     held: Counter[str] = Counter()
     for headline, text in texts:
         held.update(_written_words(headline, text))
-    return Counter({word: count for word, count in held.items() if _speller_word(word)})
+    return Counter({word: count for word, count in held.items() if speller_word(word)})
 
 
 def _written_words(headline: str, text: str) -> set[str]:
@@ -341,7 +351,8 @@ def _written_words(headline: str, text: str) -> set[str]:
     return words
 
 
-def _speller_word(word: str) -> bool:
+def speller_word(word: str) -> bool:
+    """Whether a lower-cased word is one the speller may offer: letters only, not a stop word."""
     return word.isalpha() and len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS
 
 

@@ -20,7 +20,15 @@ from whoosh.fields import DATETIME, ID, NUMERIC, TEXT, FieldType, Schema
 from whoosh.formats import Existence, Positions
 from whoosh.system import _INT_SIZE, pack_uint
 
-from searchidx.query.analysis import NewsAnalyzer, surface_words, text_analyzer, url_analyzer
+from searchidx.query.analysis import (
+    HEADLINE_ONLY_SHARE,
+    NewsAnalyzer,
+    ascii_surface_words,
+    speller_word,
+    surface_words,
+    text_analyzer,
+    url_analyzer,
+)
 from searchidx.query.ranking import HEADLINE_WEIGHT
 
 # Bumped whenever the fields or their analysis change; kept in the pickled schema
@@ -222,6 +230,94 @@ class SpellingWords(FieldType):  # type: ignore[misc]  # Whoosh is untyped
     def weights(self, value: tuple[str, str]) -> dict[str, float]:
         """Each distinct word's weight: :meth:`index`'s, by word."""
         return {word: 1.0 + share for word, share in surface_words(*value).items()}
+
+    def batch_postings(
+        self, values: Sequence[tuple[str, str] | None], numbers: SpellerNumbers
+    ) -> WordPostings:
+        """The postings of a batch of documents' ``values`` (``None``: no value), each word by its number
+        in ``numbers``, each weight :meth:`weights`'s: an ASCII article's words are counted with the
+        batch's at once, another's alone (its words are folded)."""
+        words, capitals, headlines = array("q"), array("q"), array("q")
+        sizes: list[tuple[int, int, int]] = []  # each document's number of each
+        alone: list[tuple[int, dict[str, float]]] = []
+        number = numbers.__getitem__
+        for document, value in enumerate(values):
+            parts = None if value is None else ascii_surface_words(*value)
+            if parts is None:
+                sizes.append((0, 0, 0))
+                if value is not None:
+                    alone.append((document, self.weights(value)))
+                continue
+            for into, part in zip((words, capitals, headlines), parts, strict=True):
+                into.extend(map(number, part))
+            sizes.append((len(parts[0]), len(parts[1]), len(parts[2])))
+        counted = _counted_words(words, capitals, headlines, np.array(sizes, dtype=np.int64).reshape(-1, 3),
+                                 len(numbers.terms))  # fmt: skip
+        return counted.joined(alone, numbers.terms)
+
+
+class SpellerNumbers(dict[str, int]):
+    """Each word's term number in a segment's speller field, ``-1`` for a word the speller does not
+    offer (:func:`speller_word`): a word is judged once per segment, not once per occurrence."""
+
+    def __init__(self, terms: defaultdict[Any, int]) -> None:
+        super().__init__()
+        # Each term's number, given as it first comes.
+        self.terms = terms
+
+    def __missing__(self, word: str) -> int:
+        number = self[word] = self.terms[word] if speller_word(word) else -1
+        return number
+
+
+@dataclass
+class WordPostings:
+    """A batch of documents' postings in a field of weighted words: each posting's document (counted from
+    the batch's first), term number and weight."""
+
+    documents: np.ndarray
+    terms: np.ndarray
+    weights: np.ndarray
+
+    def joined(self, alone: list[tuple[int, dict[str, float]]], terms: defaultdict[Any, int]) -> WordPostings:
+        """These postings and those of the documents whose words were weighed alone (by word)."""
+        if not alone:
+            return self
+        documents = [document for document, weights in alone for _ in weights]
+        numbers = [terms[word] for _, weights in alone for word in weights]
+        weights = [weight for _, each in alone for weight in each.values()]
+        return WordPostings(
+            np.concatenate([self.documents, np.array(documents, dtype=np.int64)]),
+            np.concatenate([self.terms, np.array(numbers, dtype=np.int64)]),
+            np.concatenate([self.weights, np.array(weights, dtype=np.float64)]),
+        )
+
+
+def _counted_words(
+    words: array[int], capitals: array[int], headlines: array[int], sizes: np.ndarray, span: int
+) -> WordPostings:
+    """The postings of ASCII articles' speller words (numbers, ``-1`` for the others): each document's
+    text words (``sizes[:, 0]`` of them), capitalized ones (``[:, 1]``) and headline words (``[:, 2]``)
+    one document after the other; ``span`` is more than any word's number."""
+    owners = np.arange(len(sizes))
+
+    def keys(numbers: array[int], per_document: np.ndarray) -> np.ndarray:
+        taken = np.frombuffer(numbers, dtype=np.int64) if len(numbers) else np.zeros(0, dtype=np.int64)
+        kept = taken >= 0
+        return np.repeat(owners, per_document)[kept] * span + taken[kept]
+
+    in_text, occurrences = np.unique(keys(words, sizes[:, 0]), return_counts=True)
+    capital = keys(capitals, sizes[:, 1])  # each one of its text's words (the same token boundaries)
+    place = np.minimum(np.searchsorted(in_text, capital), max(len(in_text) - 1, 0))
+    found = place[in_text[place] == capital] if len(in_text) else place[:0]
+    capitalized = np.bincount(found, minlength=len(in_text))
+    in_headline = np.unique(keys(headlines, sizes[:, 2]))
+    headline_only = in_headline[~np.isin(in_headline, in_text, assume_unique=True)]
+    taken = np.concatenate([in_text, headline_only])
+    weights = np.concatenate(
+        [1.0 + capitalized / occurrences, np.full(len(headline_only), 1.0 + HEADLINE_ONLY_SHARE)]
+    )
+    return WordPostings(taken // span, taken % span, weights)
 
 
 class StoryNumber(NUMERIC):  # type: ignore[misc]  # Whoosh is untyped

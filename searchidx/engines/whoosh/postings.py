@@ -43,7 +43,7 @@ from whoosh.columns import FixedBytesColumn
 from whoosh.filedb.filetables import md5_hash
 from whoosh.system import pack_int, pack_long, pack_ushort
 
-from searchidx.query.fields import ArticleText, WordNumbers
+from searchidx.query.fields import ArticleText, SpellerNumbers, SpellingWords, WordNumbers
 
 # Whoosh's largest block of postings.
 BLOCK_LIMIT = 128
@@ -204,7 +204,7 @@ def count_positions(structfile: Any) -> None:
 class _FieldPostings:
     """One field's buffered postings, in the order they came: a term, document, weight and value each."""
 
-    __slots__ = ("counts", "docnums", "numbering", "numbers", "values", "weights", "words")
+    __slots__ = ("counts", "docnums", "numbering", "numbers", "speller_words", "values", "weights", "words")
 
     def __init__(self) -> None:
         # Each distinct term (text from analysed documents, bytes from a merge's segments) numbered as
@@ -212,6 +212,8 @@ class _FieldPostings:
         self.numbering: defaultdict[str | bytes, int] = defaultdict(itertools.count().__next__)
         # A text field's words, each with its term's number.
         self.words: WordNumbers | None = None
+        # A speller field's words, each with its number (-1: not offered).
+        self.speller_words: SpellerNumbers | None = None
         self.numbers = array("I")
         self.docnums = array("I")
         self.weights = array("d")
@@ -270,18 +272,18 @@ class BulkPostings:
         return batch.lengths
 
     def add_weighted_words(
-        self, fieldname: str, first: int, documents: Sequence[dict[str, float] | None]
+        self, fieldname: str, field: SpellingWords, first: int, values: Sequence[Any]
     ) -> None:
-        """Buffer the postings of a batch of documents, numbered from ``first``, in a field of words
-        without values: each document's words and their weights (or ``None``)."""
+        """Buffer the postings of a batch of documents, numbered from ``first``, in a field of weighted
+        words without values (each value a ``(headline, text)`` pair, or ``None``)."""
         buffered = self._field(fieldname)
-        numbering = buffered.numbering
-        for docnum, weights in enumerate(documents, first):
-            if weights:
-                buffered.numbers.extend(map(numbering.__getitem__, weights))
-                buffered.weights.extend(weights.values())
-                buffered.docnums.extend(itertools.repeat(docnum, len(weights)))
-                self.currentsize += BYTES_PER_POSTING * len(weights)
+        if buffered.speller_words is None:
+            buffered.speller_words = SpellerNumbers(buffered.numbering)
+        batch = field.batch_postings(values, buffered.speller_words)
+        buffered.numbers.frombytes(batch.terms.astype(np.uint32).tobytes())
+        buffered.docnums.frombytes((batch.documents + first).astype(np.uint32).tobytes())
+        buffered.weights.frombytes(batch.weights.astype(np.float64).tobytes())
+        self.currentsize += BYTES_PER_POSTING * len(batch.terms)
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         """Buffer one posting, ``(field, term, document number, weight, value)`` (Whoosh's pool protocol)."""

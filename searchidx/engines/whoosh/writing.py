@@ -114,9 +114,9 @@ class FastSegmentWriter(KeepsMergesFiles, SegmentWriter):  # type: ignore[misc] 
             for name in self._text_fields
         }
         for name in self._word_fields:
-            values = [fields.get(name) for fields in documents]
-            weights = [None if value is None else schema[name].weights(value) for value in values]
-            self.pool.add_weighted_words(name, first, weights)
+            self.pool.add_weighted_words(
+                name, schema[name], first, [fields.get(name) for fields in documents]
+            )
             batched[name] = np.zeros(len(documents), dtype=np.int64)  # not scored: no length
         perdocwriter = self.perdocwriter
         for offset, fields in enumerate(documents):
