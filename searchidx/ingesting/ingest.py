@@ -315,7 +315,10 @@ class _Run:
         changed = {key for key, digest in hashes.items() if digest != known.get(key)}
         size = sum(self._sizes[path] for path, key in candidates.items() if key in changed)
         self.writer = self.store.new_writer(len(changed), size)
-        reread = self._retire(gone | changed, current)
+        if known:
+            reread = self._retire(gone | changed, current)
+        else:  # nothing recorded yet: nothing to retire
+            reread, self.changes = changed, bool(changed)
         unchanged = [key for key in hashes if key not in reread]
         self._account_unchanged(unchanged)
         self.manifest.restamp(

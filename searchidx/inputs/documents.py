@@ -178,9 +178,12 @@ def load_documents(path: Path, data: bytes | None = None) -> list[Document | Bad
     return [document]
 
 
-def is_supported(path: Path) -> bool:
+def is_supported(path: os.PathLike[str] | str) -> bool:
     """Whether ``path`` has the extension of a format searchidx reads."""
-    return path.suffix.lower() in SUPPORTED_SUFFIXES or is_archive(path)
+    name = os.path.basename(path)
+    dot = name.rfind(".")
+    suffix = name[dot:] if 0 < dot < len(name) - 1 else ""  # as Path.suffix
+    return suffix.lower() in SUPPORTED_SUFFIXES or is_archive(name)
 
 
 def archive_documents(path: Path) -> Iterator[Document | BadRecord | PassedOver]:

@@ -63,30 +63,29 @@ def find_files(
     seen: set[str] = set()
     found = FoundFiles()
     for root in roots:
-        files = _walk(root, excluded, found) if root.is_dir() else iter([(root, file_key(root), True)])
-        for path, key, wanted in files:
-            text = str(path)
+        files = _walk(root, excluded, found) if root.is_dir() else iter([(str(root), file_key(root), True)])
+        for text, key, wanted in files:
             if key in seen:
                 continue
             seen.add(key)
             if key in named:  # given by name: read as asked
                 wanted = True
-            elif wanted and not include_folder_docs and is_folder_document(path) and is_supported(path):
-                found.folder_documents.append(path)
+            elif wanted and not include_folder_docs and is_folder_document(text) and is_supported(text):
+                found.folder_documents.append(Path(text))
                 continue
-            if wanted and is_supported(path):
+            if wanted and is_supported(text):
                 found.supported[text] = key if key != text else text
             else:
                 found.ignored += 1
     return found
 
 
-def is_folder_document(path: Path) -> bool:
+def is_folder_document(path: os.PathLike[str] | str) -> bool:
     """Whether the file documents its folder rather than holding an article: README.txt, readme.md, LICENSE...
 
     Known by its name before the first dot, in any case (``README.en.md`` too).
     """
-    return path.name.split(".", 1)[0].casefold() in FOLDER_DOCUMENTS
+    return os.path.basename(path).split(".", 1)[0].casefold() in FOLDER_DOCUMENTS
 
 
 def file_key(path: Path) -> str:
@@ -106,28 +105,61 @@ def is_under(key: str, roots: list[Path]) -> bool:
     return any(key == root or key.startswith(root + os.sep) for root in keys)
 
 
-def _walk(folder: Path, excluded: Path | None, found: FoundFiles) -> Iterator[tuple[Path, str, bool]]:
-    """Every file under ``folder``, its key, and whether it is to be read (not hidden, not ignored)."""
-    rules: dict[Path, list[tuple[Path, str]]] = {}
-    for root, dirs, files in os.walk(folder):
-        base = Path(root)
-        resolved = base.resolve()  # once per folder; a file's own key costs a resolve only if it is a link
-        inherited = rules.get(base.parent, []) if base != folder else []
-        active = inherited + _ignore_rules(base)
-        rules[base] = active
-        kept = [name for name in dirs if (base / name).resolve() != excluded]
-        dirs[:] = sorted(name for name in kept if not _passed_over(base / name, active, is_dir=True))
-        found.ignored_folders += len(kept) - len(dirs)
-        for name in sorted(files):
-            if name == IGNORE_FILE:
-                continue
-            path = base / name
-            key = file_key(path) if os.path.islink(path) else path_text(os.path.join(resolved, name))
-            yield path, key, not _passed_over(path, active, is_dir=False)
+def _walk(folder: Path, excluded: Path | None, found: FoundFiles) -> Iterator[tuple[str, str, bool]]:
+    """Every file under ``folder``: its path's text, its key, and whether it is to be read (not hidden,
+    not ignored). Its own files first (by name), then its folders' (by name; a link to a folder is not
+    followed), as ``os.walk`` goes; a folder that cannot be listed is passed by."""
+    yield from _walk_folder(os.fspath(folder), [], excluded, found)
 
 
-def _passed_over(path: Path, rules: list[tuple[Path, str]], *, is_dir: bool) -> bool:
-    return path.name.startswith(".") or _ignored(path, rules, is_dir)
+def _walk_folder(
+    base: str, inherited: list[tuple[Path, str]], excluded: Path | None, found: FoundFiles
+) -> Iterator[tuple[str, str, bool]]:
+    try:
+        with os.scandir(base) as listing:
+            entries = sorted(listing, key=_name)
+    except OSError:
+        return
+    active = inherited + _ignore_rules(Path(base))
+    folders = [entry for entry in entries if _is_folder(entry)]
+    kept = [entry for entry in folders if Path(entry.path).resolve() != excluded]
+    walked = [
+        entry
+        for entry in kept
+        if not _passed_over(entry.name, _joined(base, entry.name), active, is_dir=True)
+    ]
+    found.ignored_folders += len(kept) - len(walked)
+    resolved = Path(base).resolve()  # once per folder: a file's own key costs a resolve only if it is a link
+    for entry in entries:
+        if entry.name == IGNORE_FILE or _is_folder(entry):
+            continue
+        path = _joined(base, entry.name)
+        key = file_key(Path(path)) if entry.is_symlink() else path_text(os.path.join(resolved, entry.name))
+        yield path, key, not _passed_over(entry.name, path, active, is_dir=False)
+    for entry in walked:
+        if not entry.is_symlink():
+            yield from _walk_folder(_joined(base, entry.name), active, excluded, found)
+
+
+def _joined(folder: str, name: str) -> str:
+    """``folder/name`` as a ``Path`` writes it (``name`` alone in ``.``)."""
+    return name if folder == "." else os.path.join(folder, name)
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    """Whether the entry is a folder, or a link to one (the type is known from the listing, mostly)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _passed_over(name: str, path: str, rules: list[tuple[Path, str]], *, is_dir: bool) -> bool:
+    return name.startswith(".") or _ignored(name, path, rules, is_dir)
 
 
 def _ignore_rules(folder: Path) -> list[tuple[Path, str]]:
@@ -139,15 +171,15 @@ def _ignore_rules(folder: Path) -> list[tuple[Path, str]]:
     return [(folder, line.strip()) for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
-def _ignored(path: Path, rules: list[tuple[Path, str]], is_dir: bool) -> bool:
+def _ignored(name: str, path: str, rules: list[tuple[Path, str]], is_dir: bool) -> bool:
     for base, pattern in rules:
         if pattern.endswith("/"):
             if not is_dir:
                 continue
             pattern = pattern.rstrip("/")
         if "/" in pattern:
-            if fnmatch.fnmatchcase(path.relative_to(base).as_posix(), pattern.lstrip("/")):
+            if fnmatch.fnmatchcase(Path(path).relative_to(base).as_posix(), pattern.lstrip("/")):
                 return True
-        elif fnmatch.fnmatchcase(path.name, pattern):
+        elif fnmatch.fnmatchcase(name, pattern):
             return True
     return False

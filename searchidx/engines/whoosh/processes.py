@@ -17,6 +17,7 @@ import contextlib
 import gc
 import multiprocessing
 import multiprocessing.forkserver
+import multiprocessing.resource_tracker
 import os
 import signal
 import sys
@@ -45,7 +46,11 @@ def child_context() -> BaseContext:
 def prepare_children() -> None:
     """Start the server children are forked from now, its imports beside the caller's work (the first
     child started waited for them: 0.15-0.2 s of a large ingest's start with a core idle)."""
-    multiprocessing.forkserver.ensure_running()
+    # Multiprocessing's resource tracker first: starting it unblocks SIGINT here. The server started
+    # with it blocked keeps it so through its imports: a Ctrl-C then is the caller's alone.
+    multiprocessing.resource_tracker.ensure_running()
+    with _interrupt_blocked():
+        multiprocessing.forkserver.ensure_running()
 
 
 def start_child(process: Any) -> None:
@@ -54,14 +59,20 @@ def start_child(process: Any) -> None:
     Blocked, not ignored: a Ctrl-C typed meanwhile waits and then interrupts the ingest (ignoring it
     lost it: under load an ingest ran to the end after its Ctrl-C).
     """
+    prepare_children()
+    with _interrupt_blocked(), _main_module_hidden():
+        process.start()
+
+
+@contextlib.contextmanager
+def _interrupt_blocked() -> Iterator[None]:
+    """SIGINT blocked in this process (the main thread: another one's mask is its own) meanwhile."""
     if threading.current_thread() is not threading.main_thread():
-        with _main_module_hidden():
-            process.start()
+        yield
         return
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        with _main_module_hidden():
-            process.start()
+        yield
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
