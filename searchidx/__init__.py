@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         ServeSettingsError,
         TimeBudgetError,
         UnusableIndexPathError,
+        WatchNotFoundError,
     )
     from searchidx.ingesting.ingest import ingest
     from searchidx.ingesting.reports import Duplicate, IngestObserver, IngestReport, Skipped, Truncated
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
         TopWord,
         Trend,
         Version,
+        Watch,
+        WatchNews,
     )
     from searchidx.searching.index import Index, search, trend
 
@@ -105,6 +108,9 @@ __all__ = [
     "Truncated",
     "UnusableIndexPathError",
     "Version",
+    "Watch",
+    "WatchNews",
+    "WatchNotFoundError",
     "__version__",
     "check",
     "ingest",
@@ -139,6 +145,7 @@ _HOMES = {
     "SemanticUnavailableError": "searchidx.errors",
     "ServeError": "searchidx.errors",
     "UnusableIndexPathError": "searchidx.errors",
+    "WatchNotFoundError": "searchidx.errors",
     "ingest": "searchidx.ingesting.ingest",
     "Duplicate": "searchidx.ingesting.reports",
     "IngestObserver": "searchidx.ingesting.reports",
@@ -156,6 +163,8 @@ _HOMES = {
     "TopWord": "searchidx.results",
     "Trend": "searchidx.results",
     "Version": "searchidx.results",
+    "Watch": "searchidx.results",
+    "WatchNews": "searchidx.results",
     "CheckReport": "searchidx.results",
     "check": "searchidx.engines.factory",
     "is_cluster": "searchidx.engines.locations",

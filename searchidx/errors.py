@@ -133,6 +133,10 @@ class DocumentNotFoundError(SearchidxError):
     """No document in the index matches the id, URL or path given."""
 
 
+class WatchNotFoundError(SearchidxError):
+    """No saved search of the index has the name given."""
+
+
 class ServeError(SearchidxError):
     """``searchidx serve`` cannot listen on the address asked for."""
 

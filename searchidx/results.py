@@ -306,6 +306,63 @@ class Trend:
     counted: str = "articles"
 
 
+# A watch's name: what `watch news NAME` and the feed's address take.
+WATCH_NAME = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}"  # the \- for a browser's pattern (its v flag)
+# The filters a watch keeps with its query, as `query` takes them.
+WATCH_OPTIONS = ("since", "until", "source", "undated")
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A saved search, kept with the index: its query (with ``options``: the filters of
+    :data:`WATCH_OPTIONS`, as typed) and how far it has reported.
+
+    Ingests are numbered in turn. ``created`` is the last ingest that had finished when the watch
+    was made (its articles are not news); ``reported`` the last one whose articles ``watch news``
+    showed; ``hook`` a command run with the articles of each later ingest, ``hooked`` the last
+    ingest whose articles it was given. ``made`` is when it was made (UTC, ISO 8601).
+    """
+
+    name: str
+    query: str
+    options: tuple[tuple[str, str], ...] = ()
+    created: int = 0
+    reported: int = 0
+    hook: str = ""
+    hooked: int = 0
+    made: str = ""
+
+    def option(self, name: str) -> str | None:
+        """The value of one of :data:`WATCH_OPTIONS`, or ``None`` when it was not given."""
+        return dict(self.options).get(name)
+
+
+@dataclass(frozen=True)
+class WatchNews:
+    """What a watch has not reported yet: the matching articles of the ingests after ``after`` up to
+    ``through``, newest first, and how many there are (``total``, every one of them in ``hits``)."""
+
+    watch: Watch
+    after: int
+    through: int
+    hits: tuple[Hit, ...]
+
+    @property
+    def total(self) -> int:
+        """How many new articles match (all of them are in :attr:`hits`)."""
+        return len(self.hits)
+
+
+@dataclass(frozen=True)
+class HookRun:
+    """What a watch's command did after an ingest: the articles it was given, and why it failed
+    (``""`` when it succeeded; its articles are given again after the next ingest when it failed)."""
+
+    watch: str
+    articles: int
+    failure: str = ""
+
+
 # What to do about the problems a check finds.
 REBUILD = "Rebuild it with `searchidx ingest --full DIR` from the folders it was built from."
 RERUN = "Run the same `searchidx ingest DIR` again to bring the records and the index together."

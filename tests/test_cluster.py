@@ -181,6 +181,38 @@ def test_a_changed_file_updates_and_a_removed_file_deletes(opensearch_cluster: A
     assert cli("check", "--index", url).returncode == 0
 
 
+def test_a_watch_on_the_cluster_reports_each_ingest_once_as_in_a_folder(
+    opensearch_cluster: Any, tmp_path: Path
+) -> None:
+    url = f"{opensearch_cluster.url}/watched"
+    write_article(tmp_path, "0.txt", "The harbour story", "A quiet harbour.", url="https://w.example/0")
+    ingest(tmp_path, index=url)
+    with Index(url) as ix:
+        ix.watch("storms", "storm", hook="true")
+    for number in (1, 2):
+        write_article(tmp_path, f"{number}.txt", f"Storm {number}", "A storm at the harbour.",
+                      url=f"https://w.example/{number}")  # fmt: skip
+    write_article(tmp_path, "0.txt", "The harbour story", "A quiet harbour.", date="March 3, 1987",
+                  url="https://w.example/0")  # fmt: skip
+    ingest(tmp_path, index=url)
+    with Index(url) as ix:  # as another machine would see them: the watches live on the cluster
+        assert [watch.name for watch in ix.watches()] == ["storms"]
+        assert ix.watch_counts() == {"storms": 2}
+        (news,) = ix.watch_news("storms")
+        assert sorted(hit.title for hit in news.hits) == ["Storm 1", "Storm 2"]
+        assert ix.watch_counts() == {"storms": 0}
+        assert [len(each.hits) for each in ix.hook_news()] == [2]
+    write_article(
+        tmp_path, "1.txt", "Storm 1", "A storm at the harbour, and a gale.", url="https://w.example/1"
+    )
+    ingest(tmp_path, index=url)
+    with Index(url) as ix:
+        (news,) = ix.watch_news("storms")
+        assert [hit.title for hit in news.hits] == ["Storm 1"]  # its text changed: news again
+        ix.unwatch("storms")
+        assert ix.watches() == []
+
+
 def test_a_web_archive_on_the_cluster_gives_what_it_gives_in_a_folder(
     opensearch_cluster: Any, tmp_path: Path
 ) -> None:

@@ -193,3 +193,23 @@ def test_the_chart_over_time_draws_compares_and_fits_a_phone(page: Any, browser:
         assert box is not None
         assert box["width"] <= 390
     context.close()
+
+
+def test_watch_a_search_then_open_its_feed(page: Any, address: str) -> None:
+    search(page, address, "oil prices")
+    page.get_by_label("Watch this search as").fill("oil-prices")
+    page.get_by_role("button", name="Watch this search").click()
+    page.wait_for_load_state()
+    assert page.url == f"{address}watches"
+    item = page.locator("ul.watches li", has_text="oil-prices")
+    assert item.locator("a").first.inner_text() == "oil prices"
+    assert "0 new articles not reported yet" in item.inner_text()
+    with page.expect_response(re.compile(r"/watch/oil-prices\.atom$")) as answer:
+        item.get_by_role("link", name="Feed").click()
+    assert answer.value.status == 200
+    assert answer.value.headers["content-type"].startswith("application/atom+xml")
+    assert "searchidx watch oil-prices" in answer.value.text()
+    page.goto(f"{address}watches")
+    page.locator("ul.watches li", has_text="oil-prices").get_by_role("button", name="Remove").click()
+    page.wait_for_load_state()
+    assert page.locator("ul.watches li", has_text="oil-prices").count() == 0

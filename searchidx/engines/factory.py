@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from searchidx.engines.locations import index_location, index_path, is_cluster
-from searchidx.engines.protocol import Backend, Store
+from searchidx.engines.protocol import Backend, Store, WatchStore
 from searchidx.results import CheckReport
 
 
@@ -28,6 +28,21 @@ def open_backend(location: str | os.PathLike[str] | None) -> Backend:
     from searchidx.engines.whoosh.backend import WhooshBackend
 
     return WhooshBackend(location)
+
+
+def open_watches(location: str | os.PathLike[str] | None) -> WatchStore:
+    """Where the index at ``location`` keeps its saved searches: beside it in its folder, or on its
+    cluster (the index must exist: :func:`open_backend` says so first)."""
+    location = index_location(location)
+    if location is not None and is_cluster(location):
+        from searchidx.engines.opensearch.backend import connect, parse_address
+        from searchidx.engines.opensearch.watches import ClusterWatches
+
+        address = parse_address(str(location))
+        return ClusterWatches(connect(address), address)
+    from searchidx.engines.whoosh.watches import FolderWatches
+
+    return FolderWatches(index_path(location))
 
 
 @contextmanager

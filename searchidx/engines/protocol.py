@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from searchidx.query.spelling import Lexicon
-from searchidx.results import Sort, Stats
+from searchidx.results import Sort, Stats, Watch
 
 if TYPE_CHECKING:
     from searchidx.inputs.manifest import Manifest  # SQLite: only an ingest opens the records
@@ -32,7 +32,9 @@ class Filters:
 
     ``start``/``end`` are naive UTC datetimes (either may be open); when
     ``ranged``, documents without a date are left out. ``undated`` keeps only
-    those; ``source`` one site's articles.
+    those; ``source`` one site's articles; ``ingested`` ``(after, through)`` the
+    articles whose text the ingests numbered after ``after`` up to ``through``
+    brought (see :meth:`searchidx.inputs.manifest.Manifest.finished_ingest`).
     """
 
     start: datetime | None = None
@@ -40,11 +42,12 @@ class Filters:
     ranged: bool = False
     undated: bool = False
     source: str | None = None
+    ingested: tuple[int, int] | None = None
 
     @property
     def any(self) -> bool:
         """Whether anything is filtered at all."""
-        return self.ranged or self.undated or self.source is not None
+        return self.ranged or self.undated or self.source is not None or self.ingested is not None
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,26 @@ class Store(Protocol):
 
     def document_count(self) -> int:
         """How many documents the index holds now."""
+
+    def watches(self) -> WatchStore:
+        """Where the index keeps its saved searches."""
+
+
+class WatchStore(Protocol):
+    """Where an index keeps its saved searches (:class:`~searchidx.results.Watch`): in its folder, or on
+    its cluster, so every machine that searches it sees them."""
+
+    def watches(self) -> list[Watch]:
+        """Every watch, by name."""
+
+    def save(self, watch: Watch) -> None:
+        """Keep ``watch``, in place of the one of its name if there is one."""
+
+    def remove(self, name: str) -> bool:
+        """Forget the watch named ``name``; whether there was one."""
+
+    def finished_ingest(self) -> int:
+        """The number of the last ingest that finished (0: none): what a watch may report up to."""
 
 
 @runtime_checkable

@@ -166,11 +166,13 @@ def ingest(
                 observer.action("ignored", location, "a folder document")
             run.execute(candidates, folders)  # empties candidates
             run.commit()
+            run.finish()
             if isinstance(store, FolderStore) and target is not None:
                 run.embedded = _sync_vectors(target, store, run, with_vectors)
             total = store.document_count()
             undated = store.manifest.undated_count()
             stories = store.manifest.story_count()
+            watches = len(store.watches().watches())
             run.stories.forget()  # before the index's last merges, which leaving the store may run
         except (OSError, sqlite3.Error) as error:  # a full disk, a read-only folder...
             run.cancel()
@@ -198,6 +200,7 @@ def ingest(
         embedded=run.embedded,
         passed_records=tuple(run.passed.most_common()),
         stories=stories,
+        watches=watches,
     )
 
 
@@ -262,9 +265,15 @@ class _Run:
     # This run's documents as their vectors need them, when the index has vectors.
     articles: dict[str, Article] = field(default_factory=dict)
     stories: StoryFinder = field(init=False)
+    # This ingest's number (the one after the last that finished), and the content key and ingest of
+    # each document retired (ids and keys as numbers): one written again with the same text keeps its
+    # ingest, so a saved search does not report it again.
+    number: int = field(init=False)
+    _brought: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.stories = StoryFinder(self.manifest.indexed_sketches)
+        self.number = self.manifest.finished_ingest() + 1
 
     def execute(self, candidates: dict[str, str], folders: list[Path]) -> None:
         """Hash every file, retire what changed or is gone, then read what is new or changed.
@@ -307,7 +316,9 @@ class _Run:
         """The files to read (new or changed) with their keys, and each one's content hash; the
         documents of changed and gone files retired, the others' files told done."""
         if self.full:
+            self._remember_texts(self.manifest.indexed_texts())
             self.manifest.clear()
+            self.manifest.finish_ingest(self.number - 1)  # the numbers go on
         known, recorded = self.manifest.file_hashes(), self.manifest.file_stamps()
         hashes = self._hash_all(candidates, known, recorded)
         current = set(candidates.values())
@@ -351,6 +362,11 @@ class _Run:
             self.manifest.set_meta("semantic", "on")
         self.manifest.commit()
         self.writer = None  # committed: nothing left to cancel
+
+    def finish(self) -> None:
+        """Record that this ingest finished: saved searches may report its documents now."""
+        self.manifest.finish_ingest(self.number)
+        self.manifest.commit()
 
     def _account_rejected(self, rejected: dict[str, str]) -> None:
         """Documents a cluster refused are skipped records, reported with the cluster's reason."""
@@ -422,6 +438,9 @@ class _Run:
         while pending:
             old = [record for record in self.manifest.records_of(pending) if record.status == "indexed"]
             ids = {record.doc_id for record in old if record.doc_id}
+            self._remember_texts(
+                (record.doc_id, record.content_key, record.ingested) for record in old if record.doc_id
+            )
             self._retired_at.update((record.doc_id, record.location) for record in old if record.doc_id)
             self.manifest.forget(pending)
             for doc_id in ids - self.retired:
@@ -432,6 +451,18 @@ class _Run:
             pending = orphans - affected
             affected |= pending
         return affected
+
+    def _remember_texts(self, documents: Iterable[tuple[str, str | None, int | None]]) -> None:
+        """Keep the content key and ingest of each of these ``(id, content key, ingest)`` documents."""
+        for doc_id, content_key, number in documents:
+            if content_key and number is not None:
+                self._brought[_number(doc_id)] = (_number(content_key), number)
+
+    def _ingest_of(self, document: Document) -> int:
+        """The ingest that brought the document's text: an earlier one if it was indexed with the same
+        text before, else this one."""
+        before = self._brought.get(_number(document.id))
+        return before[1] if before is not None and before[0] == _number(document.content_key) else self.number
 
     def _account_unchanged(self, keys: list[str]) -> None:
         for record in self.manifest.records_of(keys):
@@ -511,7 +542,8 @@ class _Run:
             return Record(key, document.location, "duplicate", document.id, document.content_key, kept_id)
         sketched = sketched or sketch(document.title, document.body, document.date)
         story = self.stories.story_of(document.id, sketched)
-        fields = _fields(document, key, story)
+        ingested = self._ingest_of(document)
+        fields = _fields(document, key, story, ingested)
         if self.semantic:
             self.articles[document.id] = _article(document.id, document.content_key, fields)
         self._batched += 1
@@ -538,7 +570,8 @@ class _Run:
             self.observer.action("truncated", document.location, f"{length:,} of {document.truncated_from:,}")
         dated = document.date is not None
         return Record(key, document.location, "indexed", document.id, document.content_key, dated=dated,
-                      story=story, sketch=sketched.to_bytes(), crawled=crawled)  # fmt: skip
+                      story=story, sketch=sketched.to_bytes(), crawled=crawled,
+                      ingested=ingested)  # fmt: skip
 
     def _unwrite(self, doc_id: str) -> None:
         """A document this run wrote is not its own after all: no longer counted added (or updated)."""
@@ -716,7 +749,7 @@ def _article(doc_id: str, content_key: str, fields: dict[str, Any]) -> Article:
     return Article(Entry(doc_id, content_key, fields.get("date"), fields.get("source", "")), text)
 
 
-def _fields(document: Document, key: str, story: str) -> dict[str, Any]:
+def _fields(document: Document, key: str, story: str, ingested: int = 0) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "id": document.id,
         "title": document.title,
@@ -731,6 +764,7 @@ def _fields(document: Document, key: str, story: str) -> dict[str, Any]:
         "path": key,
         "record": document.record,
         "story": int(story, 16),
+        "ingested": ingested,
     }
     # Whoosh stores naive datetimes; searchidx's are UTC.
     if document.date is not None:

@@ -76,6 +76,7 @@ class IngestReport:
     # Web archive records that hold no article, by kind ("request", "not HTML", "status 404"...), most first.
     passed_records: tuple[tuple[str, int], ...] = ()
     stories: int | None = None  # the distinct stories the index's documents are versions of afterwards
+    watches: int = 0  # the saved searches the index keeps (searchidx.searching.watches)
 
     @property
     def records(self) -> int:

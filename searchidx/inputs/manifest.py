@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 MANIFEST_NAME = "searchidx-manifest.sqlite3"
 BUSY_SECONDS = 10.0  # how long a statement waits for another connection's lock before it fails
+# The meta key of the number of the last ingest that finished.
+FINISHED_INGEST = "finished_ingest"
 TABLES = {"files", "records", "meta", "records_by_path", "records_by_doc", "records_by_content"}
 Status = Literal["indexed", "duplicate", "skipped"]
 
@@ -42,7 +44,8 @@ CREATE TABLE IF NOT EXISTS records (
     dated INTEGER NOT NULL DEFAULT 0,
     story TEXT,
     sketch BLOB,
-    crawled TEXT
+    crawled TEXT,
+    ingested INTEGER
 );
 CREATE INDEX IF NOT EXISTS records_by_path ON records (path);
 CREATE INDEX IF NOT EXISTS records_by_doc ON records (doc_id);
@@ -63,7 +66,8 @@ class Record:
     (``detail`` is the reason). ``location`` is the path, or ``path:record``.
     An indexed document's ``story`` and ``sketch`` are those of
     :mod:`searchidx.ingesting.stories`; ``crawled`` is when a web archive's
-    page was captured (ISO 8601), so a later capture in another file replaces it.
+    page was captured (ISO 8601), so a later capture in another file replaces it;
+    ``ingested`` is the ingest that brought its text as it is (see :meth:`Manifest.finished_ingest`).
     """
 
     path: str
@@ -76,6 +80,7 @@ class Record:
     story: str | None = None
     sketch: bytes | None = None
     crawled: str | None = None
+    ingested: int | None = None
 
 
 class Manifest:
@@ -110,6 +115,8 @@ class Manifest:
             self._connection.execute("ALTER TABLE records ADD COLUMN story TEXT")
             self._connection.execute("ALTER TABLE records ADD COLUMN sketch BLOB")
             self._connection.execute("ALTER TABLE records ADD COLUMN crawled TEXT")
+        if "ingested" not in columns:  # a manifest from before watches (its index is rebuilt)
+            self._connection.execute("ALTER TABLE records ADD COLUMN ingested INTEGER")
         (journal,) = self._connection.execute("PRAGMA journal_mode").fetchone()
         if journal not in ("wal", "memory"):
             # Once per manifest (it stays so): readers can then read while an ingest writes. When busy,
@@ -202,7 +209,7 @@ class Manifest:
         self._connection.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", (path, content_hash, stamp))
         rows = [
             (r.path, r.location, r.status, r.doc_id, r.content_key, r.detail, int(r.dated), r.story, r.sketch,
-             r.crawled)
+             r.crawled, r.ingested)
             for r in records
         ]  # fmt: skip
         marks = ", ".join("?" * len(_COLUMNS.split(", ")))
@@ -257,6 +264,26 @@ class Manifest:
         """Everything :meth:`set_meta` stored."""
         return dict(self._connection.execute("SELECT key, value FROM meta"))
 
+    def finished_ingest(self) -> int:
+        """The number of the last ingest that finished (0: none yet).
+
+        Ingests are numbered in turn; each document's record and field ``ingested`` say which one
+        brought its text as it is. An ingest that is running, or was stopped, takes the number after
+        this one, and takes it again when it is run again: saved searches report the documents of
+        finished ingests only, so a stopped ingest's documents are reported once, when it is done.
+        """
+        return int(self.meta().get(FINISHED_INGEST, "0"))
+
+    def finish_ingest(self, number: int) -> None:
+        """Record that ingest ``number`` finished (made durable by the next :meth:`commit`)."""
+        self.set_meta(FINISHED_INGEST, str(number))
+
+    def indexed_texts(self) -> Iterator[tuple[str, str, int | None]]:
+        """Each indexed document's id, content key and the ingest that brought its text."""
+        yield from self._connection.execute(
+            "SELECT doc_id, content_key, ingested FROM records WHERE status = 'indexed'"
+        )
+
     def clear(self) -> None:
         """Forget everything (for a full rebuild)."""
         self._connection.executescript("DELETE FROM records; DELETE FROM files; DELETE FROM meta;")
@@ -269,12 +296,13 @@ class Manifest:
         return _record(row) if row else None
 
 
-_COLUMNS = "path, location, status, doc_id, content_key, detail, dated, story, sketch, crawled"
+_COLUMNS = "path, location, status, doc_id, content_key, detail, dated, story, sketch, crawled, ingested"
 
 
 def _record(row: tuple[Any, ...]) -> Record:
-    path, location, status, doc_id, content_key, detail, dated, story, sketch, crawled = row
-    return Record(path, location, status, doc_id, content_key, detail, bool(dated), story, sketch, crawled)
+    path, location, status, doc_id, content_key, detail, dated, story, sketch, crawled, ingested = row
+    return Record(path, location, status, doc_id, content_key, detail, bool(dated), story, sketch, crawled,
+                  ingested)  # fmt: skip
 
 
 def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:

@@ -18,8 +18,9 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from searchidx import Index, IngestObserver, __version__, is_cluster
-from searchidx.errors import NUL_IN_PATH, SearchidxError, plural, terminal_safe
+from searchidx import Index, IngestObserver, __version__
+from searchidx.errors import SearchidxError, plural, terminal_safe
+from searchidx.outputs.options import FilePath, color_option, index_option, json_option
 from searchidx.outputs.rendering import (
     article_json,
     article_text,
@@ -39,6 +40,7 @@ from searchidx.outputs.rendering import (
     stats_text,
     trend_json,
 )
+from searchidx.outputs.watching import after_ingest, hook_failure_text, news_line, watch_group
 from searchidx.results import MAX_HITS, MAX_SIMILAR, MAX_SNIPPETS, MODES, SNIPPET_CHARS, UNITS, Results
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -71,57 +73,6 @@ class SearchidxGroup(click.Group):
                 f"Please report it; run with {DEBUG_ENV}=1 to see the traceback.",
                 70,
             )
-
-
-class FilePath(click.Path):
-    """``click.Path`` that refuses a NUL character (which makes ``os.stat`` raise) as a usage error."""
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        """The path, or a usage error naming the parameter."""
-        if "\0" in str(value):
-            self.fail(f"{str(value)!r} {NUL_IN_PATH}.", param, ctx)
-        return super().convert(value, param, ctx)
-
-
-class IndexLocation(FilePath):
-    """An index folder, or the ``http(s)://host:port/name`` URL of an index on an OpenSearch cluster."""
-
-    name = "path|url"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        """The URL as it is (a string), or the folder as a path."""
-        if is_cluster(str(value)):
-            return str(value).strip()
-        return super().convert(value, param, ctx)
-
-
-def index_option(function: F) -> F:
-    """The ``--index PATH|URL`` option shared by every command."""
-    return click.option(
-        "--index",
-        "index",
-        type=IndexLocation(file_okay=False, path_type=Path),
-        envvar="SEARCHIDX_INDEX",
-        default="index",
-        show_default=True,
-        help="Index folder, or an OpenSearch index URL http(s)://host:9200/NAME (env SEARCHIDX_INDEX).",
-    )(function)
-
-
-def json_option(function: F) -> F:
-    """The ``--json`` flag."""
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(function)
-
-
-def color_option(function: F) -> F:
-    """The ``--color auto|always|never`` option."""
-    return click.option(
-        "--color",
-        type=click.Choice(["auto", "always", "never"]),
-        default="auto",
-        show_default=True,
-        help="Mark matches in bold red; auto = when stdout is a terminal and NO_COLOR is unset.",
-    )(function)
 
 
 @click.group(cls=SearchidxGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -209,10 +160,18 @@ def ingest_command(
     except KeyboardInterrupt:
         _fail(f"interrupted: {_what_was_kept(index)}; run the same ingest again to go on from there.",
               INTERRUPTED)  # fmt: skip
+    counts, runs = after_ingest(report.index) if report.watches else ({}, [])
+    for run in runs:
+        if run.failure:
+            click.echo(f"searchidx: {hook_failure_text(run)}", err=True)
     if as_json:
-        _print_json(ingest_json(report))
+        _print_json(
+            {**ingest_json(report), "watches": {"new": counts, "commands": [run.__dict__ for run in runs]}}
+        )
     elif not quiet:
         click.echo(ingest_text(report))
+        if (line := news_line(counts)) is not None:
+            click.echo(line)
     if report.records == len(report.skipped):
         sys.exit(1)
 
@@ -710,6 +669,9 @@ def check_command(index: Path | str, as_json: bool) -> None:
         click.echo(check_text(report))
     if not report.healthy:
         sys.exit(1)
+
+
+cli.add_command(watch_group)
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ from searchidx.query.ranking import HEADLINE_WEIGHT
 
 # Bumped whenever the fields or their analysis change; kept in the pickled schema
 # (and the manifest), and checked whenever an index is opened.
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 VERSION_ATTRIBUTE = "searchidx_schema_version"
 
 
@@ -320,15 +320,19 @@ def _counted_words(
     return WordPostings(taken // span, taken % span, weights)
 
 
-class StoryNumber(NUMERIC):  # type: ignore[misc]  # Whoosh is untyped
+class ColumnNumber(NUMERIC):  # type: ignore[misc]  # Whoosh is untyped
+    """A number kept in a column, not indexed: searches read it from the column alone (indexed, a
+    64-bit number cost 16 terms per article, Whoosh's range-query steps)."""
+
+    indexed = False
+
+
+class StoryNumber(ColumnNumber):
     """A document's story: stored and kept in a column, not indexed.
 
     Searches count and group stories from the column alone; indexed, the
-    number cost 16 terms per article (Whoosh's range-query steps), more than
-    half of a segment's terms.
+    number cost 16 terms per article, more than half of a segment's terms.
     """
-
-    indexed = False
 
 
 def build_schema() -> Schema:
@@ -351,6 +355,9 @@ def build_schema() -> Schema:
         # The story it is a version of (searchidx.ingesting.stories): the first version's id, as a
         # number, so a search counts and groups stories from the column.
         story=StoryNumber(numtype=int, bits=64, signed=False, stored=True, sortable=True),
+        # The ingest that brought the article's text as it is (searchidx.inputs.manifest's numbers):
+        # a saved search reports the articles of the ingests after the one it last reported.
+        ingested=ColumnNumber(numtype=int, bits=64, signed=False, sortable=True),
         spelling=SpellingWords(),
     )
     setattr(schema, VERSION_ATTRIBUTE, SCHEMA_VERSION)  # pickled with the schema into the index

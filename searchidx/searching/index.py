@@ -25,9 +25,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-from searchidx.engines.factory import open_backend
-from searchidx.engines.protocol import Backend, DayCounts, Filters, Page, Row
-from searchidx.errors import QueryError
+from searchidx.engines.factory import open_backend, open_watches
+from searchidx.engines.protocol import Backend, DayCounts, Filters, Page, Row, WatchStore
+from searchidx.errors import QueryError, WatchNotFoundError
 from searchidx.inputs.dates import parse_when
 from searchidx.inputs.urls import site_of
 from searchidx.meaning.queries import Meaning
@@ -64,6 +64,8 @@ from searchidx.results import (
     Trend,
     Unit,
     Version,
+    Watch,
+    WatchNews,
 )
 from searchidx.searching.fusion import CANDIDATES, rerank
 from searchidx.searching.grouping import first_versions, other_versions, page_of_stories, story_of
@@ -78,6 +80,7 @@ from searchidx.searching.related import (
 )
 from searchidx.searching.snippets import join_fragments, make_snippet, mark
 from searchidx.searching.trends import WORDS_SAMPLE, build_trend, top_words
+from searchidx.searching.watches import check_watch, watch_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 When = str | date | datetime | None
@@ -107,6 +110,8 @@ class Index:
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self._backend: Backend = open_backend(path)
+        self._location = path
+        self._watch_store: WatchStore | None = None
         self.location = self._backend.location
         # The analyzer of titles, bodies and queries (Whoosh keeps the one an index was built with).
         self._analyzer = self._backend.schema["body"].analyzer
@@ -471,10 +476,16 @@ class Index:
         parsed = self._parsed(query)
         filters = _filters(since, until, undated, source, now or datetime.now(UTC))
         searched = self._answering(parsed, filters, sort, exact, deadline=deadline)
-        for skip in range(0, searched.total, EXPORT_CHUNK):
-            depth = min(skip + EXPORT_CHUNK, searched.total)
-            rows = self._rows_between(searched.query, filters, sort, skip, depth, deadline=deadline)
-            words, phrases = self._marking(searched.query, rows) if snippets else (frozenset(), ())
+        yield from self._hits_of(searched.query, searched.total, filters, sort, snippets, deadline)
+
+    def _hits_of(
+        self, query: Any, total: int, filters: Filters, sort: Sort, snippets: int, deadline: float | None
+    ) -> Iterator[Hit]:
+        """The first ``total`` hits of ``query``, in ``sort`` order, read in chunks."""
+        for skip in range(0, total, EXPORT_CHUNK):
+            depth = min(skip + EXPORT_CHUNK, total)
+            rows = self._rows_between(query, filters, sort, skip, depth, deadline=deadline)
+            words, phrases = self._marking(query, rows) if snippets else (frozenset(), ())
             for rank, row in enumerate(rows, start=skip + 1):
                 yield self._hit(rank, row, words, phrases, snippets, 240)
 
@@ -639,6 +650,142 @@ class Index:
         words, phrases = self._marking(parsed.query, [Row(shown, 0.0)])
         title = mark(article.title, words, phrases, self._analyzer)
         return title, mark(article.body, words, phrases, self._analyzer)
+
+    # Saved searches: what each ingest brought them (searchidx.searching.watches).
+
+    def watch(
+        self,
+        name: str,
+        query: str,
+        *,
+        since: When = None,
+        until: When = None,
+        undated: bool = False,
+        source: str | None = None,
+        mode: str | None = None,
+        hook: str = "",
+        now: datetime | None = None,
+    ) -> Watch:
+        """Save ``query`` and its filters (as :meth:`search` takes them; relative dates such as ``7d`` are
+        read when it reports) as the watch ``name``: the articles the next ingests bring that match it
+        are its news (:meth:`watch_news`). ``hook`` is a command the ``searchidx ingest`` command runs
+        with them after each ingest (:meth:`hook_news`). A watch matches the query's words as typed
+        (no correction), so ``mode`` may only be ``keyword``. Raises :class:`QueryError` for a bad name,
+        query or filter, or a name taken.
+        """
+        now = now or datetime.now(UTC)
+        options = watch_options(since=since, until=until, undated=undated, source=source)
+        check_watch(name, mode)
+        self._parsed(query)  # a query that cannot be searched is said now, not at the next ingest
+        _filters(since, until, undated, source, now)
+        store = self._watches()
+        if any(watch.name == name for watch in store.watches()):
+            raise QueryError(f"The index at {self.location} has a watch named {name!r} already; remove "
+                             f"it first (`searchidx watch rm {name}`) or choose another name.")  # fmt: skip
+        finished = store.finished_ingest()
+        watch = Watch(name, query, options, created=finished, reported=finished, hook=hook, hooked=finished,
+                      made=now.astimezone(UTC).isoformat(timespec="seconds"))  # fmt: skip
+        store.save(watch)
+        return watch
+
+    def watches(self) -> list[Watch]:
+        """The index's saved searches, by name."""
+        return self._watches().watches()
+
+    def unwatch(self, name: str) -> Watch:
+        """Forget the watch ``name`` and return it; :class:`WatchNotFoundError` when there is none."""
+        watch = self._watch_named(name)
+        self._watches().remove(name)
+        return watch
+
+    def watch_news(
+        self, name: str | None = None, *, peek: bool = False, snippets: int = 2
+    ) -> list[WatchNews]:
+        """What each watch (or the one named) has not reported yet: its matches among the articles of
+        the ingests that finished since, newest first, all of them. They are marked reported unless
+        ``peek``: asked again, a watch says only what later ingests brought. An article whose text
+        changes is news again; one re-read with the same text is not; a removed one is not reported.
+        """
+        store = self._watches()
+        watches = [self._watch_named(name)] if name is not None else store.watches()
+        through = store.finished_ingest()
+        news = [self._news(watch, watch.reported, through, snippets) for watch in watches]
+        if not peek:
+            for watch in watches:
+                if through > watch.reported:
+                    store.save(replace(watch, reported=through))
+        return news
+
+    def watch_counts(self) -> dict[str, int]:
+        """How many articles each watch has not reported yet (what :meth:`watch_news` would list)."""
+        store = self._watches()
+        through = store.finished_ingest()
+        return {watch.name: self._news_count(watch, watch.reported, through) for watch in store.watches()}
+
+    def watch_feed(self, name: str, *, limit: int = 50) -> WatchNews:
+        """The watch's matches among the articles every ingest since it was made brought (at most
+        ``limit``, newest first), whatever was reported: what its feed shows."""
+        watch = self._watch_named(name)
+        through = self._watches().finished_ingest()
+        return self._news(watch, watch.created, through, 2, limit=limit)
+
+    def hook_news(self) -> list[WatchNews]:
+        """For each watch with a command (``hook``), the matching articles of the ingests since its
+        command was last given articles (:meth:`hooked` records that it was)."""
+        store = self._watches()
+        through = store.finished_ingest()
+        return [self._news(watch, watch.hooked, through, 1) for watch in store.watches() if watch.hook]
+
+    def hooked(self, news: WatchNews) -> None:
+        """Record that the watch's command was given the articles of ``news``."""
+        store = self._watches()
+        for watch in store.watches():
+            if watch.name == news.watch.name and news.through > watch.hooked:
+                store.save(replace(watch, hooked=news.through))
+
+    def _watches(self) -> WatchStore:
+        """Where the index keeps its watches (opened on first use: a search never needs them)."""
+        if self._watch_store is None:
+            self._watch_store = open_watches(self._location)
+        return self._watch_store
+
+    def _watch_named(self, name: str) -> Watch:
+        for watch in self._watches().watches():
+            if watch.name == name:
+                return watch
+        raise WatchNotFoundError(f"The index at {self.location} has no watch named {name!r}; "
+                                 "`searchidx watch list` lists its watches.")  # fmt: skip
+
+    def _window(self, watch: Watch, after: int, through: int) -> tuple[Any, Filters]:
+        """The watch's query (as typed: no correction) and filters, on the articles of the ingests
+        after ``after`` up to ``through``."""
+        get = watch.option
+        filters = _filters(
+            get("since"), get("until"), get("undated") == "true", get("source"), datetime.now(UTC)
+        )
+        return self._parsed(watch.query).query, replace(
+            filters, ingested=(max(after, watch.created), through)
+        )
+
+    @_reads_index
+    def _news_count(self, watch: Watch, after: int, through: int) -> int:
+        if through <= max(after, watch.created):
+            return 0
+        query, filters = self._window(watch, after, through)
+        return self._backend.run(query, 1, filters, "relevance", 0, exact_total=True).total
+
+    @_reads_index
+    def _news(
+        self, watch: Watch, after: int, through: int, snippets: int, *, limit: int | None = None
+    ) -> WatchNews:
+        if through <= max(after, watch.created):
+            return WatchNews(watch, after, through, ())
+        query, filters = self._window(watch, after, through)
+        total = self._backend.run(query, 1, filters, "relevance", 0, exact_total=True).total
+        hits = islice(
+            self._hits_of(query, min(total, limit or total), filters, "-date", snippets, None), limit
+        )
+        return WatchNews(watch, after, through, tuple(hits))
 
     @_reads_index
     def stats(self) -> Stats:

@@ -260,6 +260,7 @@ def index_body(shards: int, replicas: int) -> Dsl:
                 "date": {"type": "date"},
                 "crawled": {"type": "date"},
                 "story": {"type": "keyword"},
+                "ingested": {"type": "long"},
                 "shown": {"type": "object", "enabled": False},
             },
         },
@@ -301,6 +302,7 @@ class DocumentBuilder:
             "path": fields["path"],
             "record": fields.get("record") or None,
             "story": f"{fields['story']:016x}",
+            "ingested": fields.get("ingested", 0),
             "shown": {"title": fields["title"], "body": fields["_stored_body"], "url": url},
         }
         for name in ("date", "crawled"):
@@ -774,6 +776,9 @@ class OpenSearchBackend:
             parts.append({"range": {"date": bounds}} if bounds else {"exists": {"field": "date"}})
         if filters.source:
             parts.append({"term": {"source": filters.source}})
+        if filters.ingested is not None:
+            after, through = filters.ingested
+            parts.append({"range": {"ingested": {"gt": after, "lte": through}}})
         return {"bool": {"must": [query], "filter": parts}} if parts else query
 
     def _meta(self) -> dict[str, str]:

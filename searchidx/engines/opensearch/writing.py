@@ -40,6 +40,7 @@ from searchidx.engines.opensearch.backend import (
     index_body,
     parse_address,
 )
+from searchidx.engines.opensearch.watches import WATCHES_ID, ClusterWatches
 from searchidx.errors import ClusterError
 from searchidx.inputs.manifest import Manifest, Record, compare_records
 from searchidx.query.fields import SCHEMA_VERSION
@@ -177,7 +178,7 @@ class ClusterManifest(Manifest):
             if hit["_id"] == META_ID:
                 for key, value in source.get("meta", {}).items():
                     self.set_meta(key, str(value))
-            elif hit["_id"] != LOCK_ID:
+            elif hit["_id"] not in (LOCK_ID, WATCHES_ID):  # the lock, and the watches (kept apart)
                 records = [_record(fields) for fields in source.get("records", [])]
                 self.remember(hit["_id"], source["hash"], records, source.get("stamp", ""))
         super().commit()
@@ -253,6 +254,10 @@ class ClusterStore:
     def commit(self, writer: ClusterWriter, *, replace_all: bool = False) -> None:
         """Send what ``writer`` holds and refresh (a rebuild made the index anew when it began)."""
         writer.commit()
+
+    def watches(self) -> ClusterWatches:
+        """The index's saved searches, kept on the cluster."""
+        return ClusterWatches(self.client, self.address)
 
     def document_count(self) -> int:
         """How many documents the index holds now."""

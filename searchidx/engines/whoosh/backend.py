@@ -30,9 +30,11 @@ from searchidx.engines.protocol import DayCounts, Filters, Page, Row, StoryMatch
 from searchidx.engines.whoosh.facets import (
     MICROSECONDS_PER_DAY,
     MISSING_DATE,
+    brought_by,
     count_facets,
     date_of,
     date_values,
+    ingest_values,
     live_documents,
     newest_first_key,
     story_groups,
@@ -272,7 +274,7 @@ class WhooshBackend:
                 chosen &= _documents_mask(self._matching(searcher, site, None), size)
         else:
             chosen = _documents_mask(self._matching(searcher, query, site), size)
-        return chosen & _dated_as_asked(date_values(reader), filters)
+        return chosen & _dated_as_asked(date_values(reader), filters) & _ingested_mask(reader, None, filters)
 
     def _chosen_among(self, query: Any, filters: Filters, candidates: Any) -> Any:
         """Which of ``candidates`` (global numbers, ascending) match ``query`` and ``filters``, as
@@ -280,8 +282,13 @@ class WhooshBackend:
         from searchidx.engines.whoosh.topk import matches_among
 
         searcher = self._searcher()
+        reader = searcher.reader()
         matched = matches_among(searcher, query, candidates, _site_filter(filters.source))
-        return matched & _dated_as_asked(date_values(searcher.reader())[candidates], filters)
+        return (
+            matched
+            & _dated_as_asked(date_values(reader)[candidates], filters)
+            & _ingested_mask(reader, candidates, filters)
+        )
 
     def marked_words(self, query: Any, rows: list[Row]) -> frozenset[str]:
         """The indexed words a hit of ``query`` can have matched, over the whole index's words."""
@@ -363,10 +370,21 @@ class WhooshBackend:
         site = _site_filter(filters.source)
         if filters.undated:
             chosen = self._undated(searcher)
+            if filters.ingested is not None:
+                chosen &= self._ingested(searcher, filters.ingested)
             return chosen & set(searcher.docs_for_query(site)) if site is not None else chosen
         dated = wq.DateRange("date", filters.start, filters.end) if filters.ranged else None
         parts = [part for part in (dated, site) if part is not None]
-        return wq.And(parts) if len(parts) > 1 else (parts[0] if parts else None)
+        allowed = wq.And(parts) if len(parts) > 1 else (parts[0] if parts else None)
+        if filters.ingested is None:
+            return allowed
+        window = self._ingested(searcher, filters.ingested)
+        return window & set(searcher.docs_for_query(allowed)) if allowed is not None else window
+
+    @staticmethod
+    def _ingested(searcher: Any, ingests: tuple[int, int]) -> set[int]:
+        """The live documents whose text the ingests numbered after ``ingests[0]`` up to ``[1]`` brought."""
+        return set(brought_by(searcher.reader(), *ingests))
 
     def _undated(self, searcher: Any) -> set[int]:
         reader = searcher.reader()
@@ -541,6 +559,20 @@ def _documents_mask(docnums: Iterable[int], size: int) -> Any:
     mask = np.zeros(size, dtype=bool)
     mask[docnums if isinstance(docnums, np.ndarray) else np.fromiter(docnums, dtype=np.int64)] = True
     return mask
+
+
+def _ingested_as_asked(values: Any, ingests: tuple[int, int]) -> Any:
+    """Which of the ``ingested`` column's ``values`` lie after ``ingests[0]``, up to ``ingests[1]``."""
+    after, through = ingests
+    return (values > after) & (values <= through)
+
+
+def _ingested_mask(reader: Any, candidates: Any, filters: Filters) -> Any:
+    """Which documents (``candidates``, or all of the reader's) the filters' ingests let through."""
+    if filters.ingested is None:
+        return True
+    values = ingest_values(reader)
+    return _ingested_as_asked(values if candidates is None else values[candidates], filters.ingested)
 
 
 def _dated_as_asked(raw: Any, filters: Filters) -> Any:

@@ -82,6 +82,27 @@ def story_values(reader: Any) -> Any:
     return cached["story"]
 
 
+def ingest_values(reader: Any) -> Any:
+    """Every document's ``ingested`` column: the ingest that brought its text, read once per reader."""
+    cached = _COLUMNS.setdefault(reader, {})
+    if "ingested" not in cached:
+        cached["ingested"] = _numbers(reader, "ingested")
+    return cached["ingested"]
+
+
+def brought_by(reader: Any, after: int, through: int) -> frozenset[int]:
+    """The live documents whose text the ingests numbered after ``after`` up to ``through`` brought,
+    found once per reader (a hundred watches after an ingest ask for the same ones)."""
+    cached = _COLUMNS.setdefault(reader, {})
+    key = f"brought {after} {through}"
+    if key not in cached:
+        live = live_documents(reader)
+        values = ingest_values(reader)[live]
+        cached[key] = frozenset(live[(values > after) & (values <= through)].tolist())
+    found: frozenset[int] = cached[key]
+    return found
+
+
 def live_documents(reader: Any) -> Any:
     """The global numbers of the reader's documents that are not deleted, ascending, as an array."""
     import numpy as np

@@ -47,6 +47,7 @@ from searchidx.engines.whoosh.postings import (
 )
 from searchidx.engines.whoosh.processes import child_context, prepare_children, settle_child, start_child
 from searchidx.engines.whoosh.storage import index_storage, open_or_create_index
+from searchidx.engines.whoosh.watches import FolderWatches
 from searchidx.errors import IndexLockedError, IndexWriteError
 from searchidx.inputs.manifest import Manifest
 from searchidx.query.fields import ArticleText, SpellingWords
@@ -442,6 +443,10 @@ class WhooshStore:
     def document_count(self) -> int:
         """The documents of the newest table of contents."""
         return int(self.ix.doc_count())
+
+    def watches(self) -> FolderWatches:
+        """The index's saved searches."""
+        return FolderWatches(self.location)
 
     def commit(self, writer: Any, *, replace_all: bool = False) -> None:
         """Commit ``writer``'s segment (``replace_all``: the only one left, every older one dropped)."""

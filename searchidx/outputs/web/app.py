@@ -53,7 +53,9 @@ from searchidx.errors import (
     ServeError,
     ServerBusyError,
     TimeBudgetError,
+    WatchNotFoundError,
 )
+from searchidx.outputs.atom import atom_feed
 from searchidx.outputs.charts import message_image, trend_image
 from searchidx.outputs.exports import csv_text, hit_rows
 from searchidx.outputs.rendering import article_json, results_json, stats_json, trend_json
@@ -65,6 +67,7 @@ from searchidx.outputs.web.pages import (
     intro_page,
     login_page,
     search_page,
+    watches_page,
 )
 from searchidx.outputs.web.serving import (
     SESSION_COOKIE,
@@ -100,6 +103,7 @@ from searchidx.results import (
     Results,
     Trend,
     Unit,
+    Watch,
 )
 
 T = TypeVar("T")
@@ -120,6 +124,7 @@ CHART_LEFT_OUT: list[tuple[type[SearchidxError], str]] = [
 ]
 EXPORT_CHUNK_BYTES = 64 * 1024  # the export is sent in pieces of about this size
 LOGIN_BYTES = 4096  # the login form's body, at most
+FORM_BYTES = 8192  # a watch's form's body, at most
 STATUS_OF: list[tuple[type[SearchidxError], str]] = [
     (NotAuthorizedError, falcon.HTTP_401),
     (RateLimitedError, falcon.HTTP_429),
@@ -128,6 +133,7 @@ STATUS_OF: list[tuple[type[SearchidxError], str]] = [
     (SearchTimeoutError, falcon.HTTP_504),
     (QueryError, falcon.HTTP_400),
     (DocumentNotFoundError, falcon.HTTP_404),
+    (WatchNotFoundError, falcon.HTTP_404),
     (IndexNotFoundError, falcon.HTTP_503),
     (IndexDamagedError, falcon.HTTP_500),
     (ClusterError, falcon.HTTP_503),  # the cluster is unreachable or lost shards: try again later
@@ -161,6 +167,8 @@ def create_app(
         "/api/stats": _ApiStats(site),
         "/health": _Health(),
         "/login": _Login(site),
+        "/watches": _WatchesPage(site),
+        "/watch/{feed}": _WatchFeed(site),
         "/static/searchidx.css": _StaticFile("searchidx.css", "text/css; charset=utf-8"),
     }
     icon = _StaticFile("favicon.svg", "image/svg+xml")
@@ -578,6 +586,57 @@ class _Login(_Resource):
         )  # fmt: skip
         resp.status = falcon.HTTP_303
         resp.location = target
+
+
+class _WatchesPage(_Resource):
+    """``/watches``: the watches (GET); a form's new watch, or a removal (POST), then back to the list."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self._show(resp)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        form = {key: values[0] for key, values in parse_qs(req.bounded_stream.read(FORM_BYTES).decode(
+            "utf-8", "replace")).items()}  # fmt: skip
+        name = form.get("name", "")
+        try:
+            if form.get("action") == "remove":
+                self.ix.unwatch(name)
+            else:
+                self.ix.watch(name, form.get("q", ""), since=form.get("since") or None,
+                              until=form.get("until") or None, undated=form.get("undated") in ("1", "true"),
+                              source=form.get("source") or None)  # fmt: skip
+        except (QueryError, WatchNotFoundError) as error:
+            resp.status = falcon.HTTP_400
+            self._show(resp, error.message)
+            return
+        raise falcon.HTTPSeeOther("/watches")
+
+    def _show(self, resp: falcon.Response, error: str = "") -> None:
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = self.run(lambda _: watches_page(self.ix.watches(), self.ix.watch_counts(), error))
+
+
+class _WatchFeed(_Resource):
+    """``/watch/NAME.atom``: the watch's news as an Atom feed (:mod:`searchidx.outputs.atom`)."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, feed: str) -> None:
+        name = feed.removesuffix(".atom")
+        if name == feed:
+            raise falcon.HTTPNotFound(description="A watch's feed is /watch/NAME.atom.")
+        news = self.run(lambda _: self.ix.watch_feed(name))
+        news = replace(news, hits=tuple(self.site.public_hits(news.hits)))
+        search = PageState(q=news.watch.query, **_watch_filters(news.watch))
+        resp.content_type = "application/atom+xml; charset=utf-8"
+        resp.text = atom_feed(
+            news, site=req.prefix, feed_url=req.prefix + req.path, search_url=req.prefix + search.url()
+        )
+
+
+def _watch_filters(watch: Watch) -> dict[str, Any]:
+    """The search page's state of a watch's filters."""
+    options = dict(watch.options)
+    return {"since": options.get("since", ""), "until": options.get("until", ""),
+            "source": options.get("source", ""), "undated": options.get("undated") == "true"}  # fmt: skip
 
 
 class _StaticFile:

@@ -1,4 +1,4 @@
-"""The HTML of ``searchidx serve``: the search page, the chart's page and the document view.
+"""The HTML of ``searchidx serve``: the search page, the chart's page, the document view and the watches.
 
 Every piece of document text is HTML-escaped before ``<mark>`` tags are put
 around the matched words; a URL becomes a link only when it is http(s). The
@@ -9,6 +9,7 @@ the search page its chart, an image the server draws).
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, replace
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -22,7 +23,7 @@ from searchidx.outputs.charts import (
     trend_table,
 )
 from searchidx.outputs.rendering import showing_text
-from searchidx.results import NO_DATE, NO_SOURCE, Article, Hit, MarkedText, Results, Trend
+from searchidx.results import NO_DATE, NO_SOURCE, WATCH_NAME, Article, Hit, MarkedText, Results, Trend, Watch
 
 PAGE_LINKS = 7  # page numbers shown around the current one, at most
 FACET_LINKS = 12
@@ -144,9 +145,54 @@ def search_page(state: PageState, results: Results) -> str:
         f'<main class="results-page">{filters(state, results)}'
         f'<section class="results" aria-label="Results">{mode_switch(state, results)}'
         f"{summary(state, results)}{chart}"
-        f"{hit_list(state, results)}{pagination(state, results)}</section></main>"
+        f"{hit_list(state, results)}{pagination(state, results)}{watch_form(state)}</section></main>"
     )
     return layout(f"{state.q} – searchidx", search_box(state) + main)
+
+
+def watch_form(state: PageState) -> str:
+    """ "Watch this search": saves the page's query and filters as a watch (its news: ``/watches``)."""
+    hidden = hidden_inputs(state, ("q", "since", "until", "undated", "source"))
+    suggested = "-".join(re.findall(r"[A-Za-z0-9]+", state.q.lower()))[:40] or "search"
+    return (
+        '<form class="watch" action="/watches" method="post">'
+        f'<label for="watch-name">Watch this search as</label>'
+        f'<input id="watch-name" name="name" value="{e(suggested)}" pattern="{e(WATCH_NAME)}" required '
+        'title="Letters, digits, ., _ or -, up to 64">'
+        f'{hidden}<button type="submit">Watch this search</button></form>'
+    )
+
+
+def watches_page(watches: list[Watch], counts: dict[str, int], error: str = "") -> str:
+    """The watches (``/watches``): each one's query (a link to its search), new articles, feed, removal."""
+    problem = f'<p class="note" role="alert">{e(error)}</p>' if error else ""
+    items = "".join(_watch_item(watch, counts.get(watch.name, 0)) for watch in watches)
+    listing = f'<ul class="watches">{items}</ul>' if watches else (
+        '<p class="note">No watches yet: search, then "Watch this search".</p>')  # fmt: skip
+    main = (
+        '<main class="watches-page"><h1>Watches</h1>'
+        "<p>Each watch reports the matching articles that later ingests bring: "
+        "<code>searchidx watch news</code> lists them, and each has a feed for a feed reader.</p>"
+        f"{problem}{listing}</main>"
+    )
+    return layout("Watches – searchidx", search_box(PageState()) + main)
+
+
+def _watch_item(watch: Watch, new: int) -> str:
+    options = dict(watch.options)
+    search = PageState(q=watch.query, since=options.get("since", ""), until=options.get("until", ""),
+                       source=options.get("source", ""),
+                       undated=options.get("undated") == "true")  # fmt: skip
+    filters = ", ".join(f"{key} {value}" for key, value in watch.options)
+    return (
+        f'<li><h2>{e(watch.name)}</h2><p><a href="{e(search.url())}">{e(watch.query)}</a>'
+        f"{f' ({e(filters)})' if filters else ''}</p>"
+        f"<p>{new:,} new article{'' if new == 1 else 's'} not reported yet · "
+        f'<a href="/watch/{e(watch.name)}.atom" type="application/atom+xml">Feed</a></p>'
+        '<form action="/watches" method="post"><input type="hidden" name="action" value="remove">'
+        f'<input type="hidden" name="name" value="{e(watch.name)}"><button type="submit">Remove</button>'
+        "</form></li>"
+    )
 
 
 def chart_link(state: PageState, results: Results) -> str:

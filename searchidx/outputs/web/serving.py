@@ -4,7 +4,8 @@
   small caps on headers and bodies, and ``poll`` (not ``select``), so idle and
   slow clients cannot take every slot; the open-file limit is raised to allow it.
 - **A secret**: a shared token from ``SEARCHIDX_TOKEN`` or a file. Programs
-  send ``Authorization: Bearer TOKEN``; browsers log in once through a form
+  send ``Authorization: Bearer TOKEN`` (feed readers, which ask for a user name
+  and password: any name, the secret as the password); browsers log in once through a form
   (no script needed) and get an ``HttpOnly``, ``SameSite=Strict`` cookie that
   holds an HMAC of the token, never the token. Compared in constant time.
 - **Rate limits**: a token bucket per client address (429 with ``Retry-After``).
@@ -19,6 +20,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import ipaddress
@@ -505,12 +507,23 @@ class Gate:
         scheme, _, value = (req.get_header("Authorization") or "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), self.token):
             return True
+        if scheme.lower() == "basic" and hmac.compare_digest(_basic_password(value), self.token):
+            return True  # a feed reader: any user name, the secret as the password
         cookies = req.get_cookie_values(SESSION_COOKIE) or []
         return any(hmac.compare_digest(cookie.encode(), self.session) for cookie in cookies)
 
     def accepts(self, token: str) -> bool:
         """Whether ``token`` (typed into the login form) is the secret; constant-time."""
         return self.token is not None and hmac.compare_digest(token.encode(), self.token)
+
+
+def _basic_password(credentials: str) -> bytes:
+    """The password of HTTP Basic credentials (``b""`` when they cannot be read)."""
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True)
+    except ValueError:
+        return b""
+    return decoded.partition(b":")[2]
 
 
 def _is_open(path: str) -> bool:
