@@ -175,6 +175,8 @@ def test_peek_leaves_the_news_and_a_feed_keeps_every_ingest_since_the_watch_was_
                 [hit.title for hit in peeked.hits] == [hit.title for hit in news.hits] == [f"Storm {number}"]
             )
             assert ix.watch_counts() == {"storm": 0}
+            # Its score is the query's, as a search gives it.
+            assert news.hits[0].score == pytest.approx(ix.search("storm", limit=1, exact=True)[0].score)
     with Index(index) as ix:
         feed = ix.watch_feed("storm")
         assert [hit.title for hit in feed.hits] == ["Storm 2", "Storm 1"]  # newest first

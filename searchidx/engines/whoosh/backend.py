@@ -124,13 +124,16 @@ class WhooshBackend:
             return Page(self._rows(searcher, ranked, skip), ranked.total, ranked.exact)
         if isinstance(query, EveryArticle):  # "*" by date: no posting to read, the date column sorted
             return self._every_by_date(searcher, allow, sort, depth, skip)
+        if hasattr(allow, "shape"):  # an ingests' window (a watch's news): few matches, the columns sorted
+            return self._window_by_date(searcher, query, allow, sort, depth, skip)
         if sort == "date":
             facet: Any = sorting.FieldFacet("date")
         else:
             facet = sorting.TranslateFacet(newest_first_key, sorting.FieldFacet("date"))
         collector = SortingCollector(facet, limit=depth)
         searcher.search_with_collector(
-            preloaded(query), FilterCollector(collector, allow=allow) if allow is not None else collector
+            preloaded(query),
+            FilterCollector(collector, allow=_as_set(allow)) if allow is not None else collector,
         )
         results = collector.results()
         rows = [Row(stored_fields(searcher, result.docnum), float(result.score or 0.0))
@@ -141,15 +144,25 @@ class WhooshBackend:
     def _every_by_date(searcher: Any, allow: Any, sort: Sort, depth: int, skip: int) -> Page:
         """Every article (that ``allow`` lets through) in date order, as Whoosh's sorting collector
         orders them (no date last, ties in index order), each scoring 1 as ``*`` does."""
-        import numpy as np
-
         from searchidx.engines.whoosh.topk import matching_documents
 
         docnums = matching_documents(searcher, EveryArticle(), allow)
-        raw = date_values(searcher.reader())[docnums]
-        keys = raw if sort == "date" else np.where(raw == MISSING_DATE, raw, MISSING_DATE - 1 - raw)
-        order = np.lexsort((docnums, keys))[skip:depth]
-        return Page([Row(stored_fields(searcher, int(docnums[at])), 1.0) for at in order], len(docnums))
+        chosen = _by_date(searcher, docnums, sort)[skip:depth]
+        return Page([Row(stored_fields(searcher, int(docnum)), 1.0) for docnum in chosen], len(docnums))
+
+    @staticmethod
+    def _window_by_date(searcher: Any, query: Any, allow: Any, sort: Sort, depth: int, skip: int) -> Page:
+        """The matches of ``query`` among the documents of the mask ``allow``, in date order as Whoosh's
+        sorting collector orders them, each with its score (of those shown alone)."""
+        from searchidx.engines.whoosh.topk import matching_documents, top_documents
+
+        docnums = matching_documents(searcher, query, allow)
+        chosen = _by_date(searcher, docnums, sort)[skip:depth]
+        shown = _documents_mask(chosen, len(allow))
+        ranked = top_documents(searcher, query, max(len(chosen), 1), shown)
+        scores = dict(zip(ranked.docnums, ranked.scores, strict=True))
+        rows = [Row(stored_fields(searcher, docnum), float(scores[docnum])) for docnum in chosen.tolist()]
+        return Page(rows, len(docnums))
 
     @staticmethod
     def _rows(searcher: Any, ranked: Ranked, skip: int) -> list[Row]:
@@ -198,7 +211,8 @@ class WhooshBackend:
         from searchidx.engines.whoosh.topk import matching_documents
 
         kept = getattr(self._local, "matched", None)
-        keepable = not isinstance(allow, set | frozenset)  # a set of undated documents: not compared
+        # A set of undated documents, or a mask of an ingest's: not compared.
+        keepable = not isinstance(allow, set | frozenset) and not hasattr(allow, "shape")
         if keepable and kept is not None and kept[0]() is searcher and kept[1] == query and kept[2] == allow:
             return kept[3]
         docnums = matching_documents(searcher, query, allow)
@@ -362,29 +376,32 @@ class WhooshBackend:
         return searcher
 
     def _allow(self, searcher: Any, filters: Filters) -> Any:
-        """What a hit must match besides the query: a query, a set of documents, or ``None`` for anything.
+        """What a hit must match besides the query: a query, a set of documents, a mask over them, or
+        ``None`` for anything.
 
         Documents without a date have no term to search for, so ``undated``
-        is the set of documents whose date column is empty.
+        is the set of documents whose date column is empty; the ingests' window
+        is read from the ``ingested`` column (a mask, with every filter in it).
         """
         site = _site_filter(filters.source)
+        if filters.ingested is not None:
+            return self._brought(searcher, filters, site)
         if filters.undated:
             chosen = self._undated(searcher)
-            if filters.ingested is not None:
-                chosen &= self._ingested(searcher, filters.ingested)
             return chosen & set(searcher.docs_for_query(site)) if site is not None else chosen
         dated = wq.DateRange("date", filters.start, filters.end) if filters.ranged else None
         parts = [part for part in (dated, site) if part is not None]
-        allowed = wq.And(parts) if len(parts) > 1 else (parts[0] if parts else None)
-        if filters.ingested is None:
-            return allowed
-        window = self._ingested(searcher, filters.ingested)
-        return window & set(searcher.docs_for_query(allowed)) if allowed is not None else window
+        return wq.And(parts) if len(parts) > 1 else (parts[0] if parts else None)
 
-    @staticmethod
-    def _ingested(searcher: Any, ingests: tuple[int, int]) -> set[int]:
-        """The live documents whose text the ingests numbered after ``ingests[0]`` up to ``[1]`` brought."""
-        return set(brought_by(searcher.reader(), *ingests))
+    def _brought(self, searcher: Any, filters: Filters, site: Any) -> Any:
+        """The documents of the filters' ingests that the other filters let through, as a mask over the
+        index (from the columns: a watch asks for them after every ingest)."""
+        assert filters.ingested is not None
+        reader = searcher.reader()
+        mask = brought_by(reader, *filters.ingested) & _dated_as_asked(date_values(reader), filters)
+        if site is not None:
+            mask &= _documents_mask(self._matching(searcher, site, None), len(mask))
+        return mask
 
     def _undated(self, searcher: Any) -> set[int]:
         reader = searcher.reader()
@@ -559,6 +576,25 @@ def _documents_mask(docnums: Iterable[int], size: int) -> Any:
     mask = np.zeros(size, dtype=bool)
     mask[docnums if isinstance(docnums, np.ndarray) else np.fromiter(docnums, dtype=np.int64)] = True
     return mask
+
+
+def _by_date(searcher: Any, docnums: Any, sort: Sort) -> Any:
+    """``docnums`` in date order (``date`` oldest first, ``-date`` newest first), as Whoosh's sorting
+    collector orders them: no date last, ties in index order."""
+    import numpy as np
+
+    raw = date_values(searcher.reader())[docnums]
+    keys = raw if sort == "date" else np.where(raw == MISSING_DATE, raw, MISSING_DATE - 1 - raw)
+    return docnums[np.lexsort((docnums, keys))]
+
+
+def _as_set(allow: Any) -> Any:
+    """``allow`` as Whoosh's collectors take it: a query or a set (a mask becomes its documents)."""
+    if hasattr(allow, "shape"):
+        import numpy as np
+
+        return set(np.flatnonzero(allow).tolist())
+    return allow
 
 
 def _ingested_as_asked(values: Any, ingests: tuple[int, int]) -> Any:

@@ -90,17 +90,20 @@ def ingest_values(reader: Any) -> Any:
     return cached["ingested"]
 
 
-def brought_by(reader: Any, after: int, through: int) -> frozenset[int]:
-    """The live documents whose text the ingests numbered after ``after`` up to ``through`` brought,
-    found once per reader (a hundred watches after an ingest ask for the same ones)."""
+def brought_by(reader: Any, after: int, through: int) -> Any:
+    """Which documents (a mask over the reader's) are live and had their text brought by the ingests
+    numbered after ``after`` up to ``through``: found once per reader (a hundred watches after an
+    ingest ask for the same ones)."""
+    import numpy as np
+
     cached = _COLUMNS.setdefault(reader, {})
     key = f"brought {after} {through}"
     if key not in cached:
-        live = live_documents(reader)
-        values = ingest_values(reader)[live]
-        cached[key] = frozenset(live[(values > after) & (values <= through)].tolist())
-    found: frozenset[int] = cached[key]
-    return found
+        values = ingest_values(reader)
+        mask = np.zeros(len(values), dtype=bool)
+        mask[live_documents(reader)] = True
+        cached[key] = mask & (values > after) & (values <= through)
+    return cached[key]
 
 
 def live_documents(reader: Any) -> Any:

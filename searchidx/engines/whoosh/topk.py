@@ -103,7 +103,7 @@ def top_documents(
     """The ``k`` best documents of ``query`` on ``searcher``, as Whoosh's exhaustive ranking would give them.
 
     ``allow`` is what a hit must also match: a query, a set of global
-    document numbers, or ``None``; ``exclude`` global document numbers no hit
+    document numbers, a mask over them, or ``None``; ``exclude`` global document numbers no hit
     may be. ``count_all`` counts every match exactly. ``prune=False`` reads
     every term whole (the reference the tests compare with).
     """
@@ -480,7 +480,10 @@ def _usable(
 
 
 def _allowed(searcher: Any, allow: Any, offset: int, size: int, context: Any) -> np.ndarray:
-    """The segment's documents ``allow`` lets through: a set of global document numbers, or a query."""
+    """The segment's documents ``allow`` lets through: a set of global document numbers, a mask over
+    them, or a query."""
+    if isinstance(allow, np.ndarray):
+        return allow[offset : offset + size]
     if isinstance(allow, set | frozenset):
         mask = _local_mask(allow, offset, size)
         return mask if mask is not None else np.zeros(size, dtype=bool)
