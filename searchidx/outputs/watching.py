@@ -185,11 +185,11 @@ def watch_news(name: str | None, index: Path | str, peek: bool, snippets: int, a
             for hit in each.hits:
                 click.echo(json.dumps(news_hit_json(each.watch, hit), ensure_ascii=False))
     elif as_csv:
-        from searchidx.outputs.exports import csv_text, hit_rows
+        from searchidx.outputs.exports import HIT_COLUMNS, csv_text, hit_rows
 
-        rows = [["watch", *header] for header in [next(hit_rows([]))]]
+        rows = [["watch", *HIT_COLUMNS]]
         for each in news:
-            rows += [[each.watch.name, *row] for row in list(hit_rows(each.hits))[1:]]
+            rows += [[each.watch.name, *row] for row in list(hit_rows(each.hits))[1:]]  # the names are safe
         click.echo(csv_text(rows), nl=False)
     else:
         _print_news(news)
