@@ -712,8 +712,7 @@ class Index:
         news = [self._news(watch, watch.reported, through, snippets) for watch in watches]
         if not peek:
             for watch in watches:
-                if through > watch.reported:
-                    store.save(replace(watch, reported=through))
+                self._advance(watch.name, reported=through)
         return news
 
     def watch_counts(self) -> dict[str, int]:
@@ -738,10 +737,17 @@ class Index:
 
     def hooked(self, news: WatchNews) -> None:
         """Record that the watch's command was given the articles of ``news``."""
+        self._advance(news.watch.name, hooked=news.through)
+
+    def _advance(self, name: str, **through: int) -> None:
+        """Move the watch's ``reported`` or ``hooked`` on to an ingest (never back), as it is kept now:
+        a command's progress and a person's are each their own."""
         store = self._watches()
         for watch in store.watches():
-            if watch.name == news.watch.name and news.through > watch.hooked:
-                store.save(replace(watch, hooked=news.through))
+            if watch.name == name and any(value > getattr(watch, key) for key, value in through.items()):
+                store.save(
+                    replace(watch, **{key: max(value, getattr(watch, key)) for key, value in through.items()})
+                )
 
     def _watches(self) -> WatchStore:
         """Where the index keeps its watches (opened on first use: a search never needs them)."""
