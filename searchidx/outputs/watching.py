@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -58,6 +57,8 @@ def run_hook(ix: Index, news: WatchNews, index: Path | str) -> HookRun | None:
     )
     environment = {**os.environ, "SEARCHIDX_WATCH": news.watch.name, "SEARCHIDX_INDEX": str(index),
                    "SEARCHIDX_NEW": str(news.total)}  # fmt: skip
+    import subprocess  # only an ingest whose watches have commands runs one
+
     failure = ""
     try:
         done = subprocess.run(news.watch.hook, shell=True, input=lines.encode("utf-8"), env=environment,

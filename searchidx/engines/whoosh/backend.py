@@ -34,7 +34,6 @@ from searchidx.engines.whoosh.facets import (
     count_facets,
     date_of,
     date_values,
-    ingest_values,
     live_documents,
     newest_first_key,
     story_groups,
@@ -597,18 +596,12 @@ def _as_set(allow: Any) -> Any:
     return allow
 
 
-def _ingested_as_asked(values: Any, ingests: tuple[int, int]) -> Any:
-    """Which of the ``ingested`` column's ``values`` lie after ``ingests[0]``, up to ``ingests[1]``."""
-    after, through = ingests
-    return (values > after) & (values <= through)
-
-
 def _ingested_mask(reader: Any, candidates: Any, filters: Filters) -> Any:
     """Which documents (``candidates``, or all of the reader's) the filters' ingests let through."""
     if filters.ingested is None:
         return True
-    values = ingest_values(reader)
-    return _ingested_as_asked(values if candidates is None else values[candidates], filters.ingested)
+    brought = brought_by(reader, *filters.ingested)
+    return brought if candidates is None else brought[candidates]
 
 
 def _dated_as_asked(raw: Any, filters: Filters) -> Any:

@@ -67,6 +67,7 @@ from searchidx.outputs.web.pages import (
     intro_page,
     login_page,
     search_page,
+    watch_state,
     watches_page,
 )
 from searchidx.outputs.web.serving import (
@@ -103,7 +104,6 @@ from searchidx.results import (
     Results,
     Trend,
     Unit,
-    Watch,
 )
 
 T = TypeVar("T")
@@ -625,18 +625,11 @@ class _WatchFeed(_Resource):
             raise falcon.HTTPNotFound(description="A watch's feed is /watch/NAME.atom.")
         news = self.run(lambda _: self.ix.watch_feed(name))
         news = replace(news, hits=tuple(self.site.public_hits(news.hits)))
-        search = PageState(q=news.watch.query, **_watch_filters(news.watch))
+        search = watch_state(news.watch)
         resp.content_type = "application/atom+xml; charset=utf-8"
         resp.text = atom_feed(
             news, site=req.prefix, feed_url=req.prefix + req.path, search_url=req.prefix + search.url()
         )
-
-
-def _watch_filters(watch: Watch) -> dict[str, Any]:
-    """The search page's state of a watch's filters."""
-    options = dict(watch.options)
-    return {"since": options.get("since", ""), "until": options.get("until", ""),
-            "source": options.get("source", ""), "undated": options.get("undated") == "true"}  # fmt: skip
 
 
 class _StaticFile:

@@ -178,11 +178,15 @@ def watches_page(watches: list[Watch], counts: dict[str, int], error: str = "") 
     return layout("Watches – searchidx", search_box(PageState()) + main)
 
 
+def watch_state(watch: Watch) -> PageState:
+    """The search page's state of a watch's query and filters."""
+    get = watch.option
+    return PageState(q=watch.query, since=get("since") or "", until=get("until") or "",
+                     source=get("source") or "", undated=get("undated") == "true")  # fmt: skip
+
+
 def _watch_item(watch: Watch, new: int) -> str:
-    options = dict(watch.options)
-    search = PageState(q=watch.query, since=options.get("since", ""), until=options.get("until", ""),
-                       source=options.get("source", ""),
-                       undated=options.get("undated") == "true")  # fmt: skip
+    search = watch_state(watch)
     filters = ", ".join(f"{key} {value}" for key, value in watch.options)
     return (
         f'<li><h2>{e(watch.name)}</h2><p><a href="{e(search.url())}">{e(watch.query)}</a>'
