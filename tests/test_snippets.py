@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from searchidx.query.analysis import text_analyzer
 from searchidx.results import MarkedText
 from searchidx.searching import snippets
-from searchidx.searching.snippets import join_fragments, make_snippet
+from searchidx.searching.snippets import AnalysisMemo, join_fragments, make_snippet
 from tests.conftest import CORPUS
 
 ANALYZER = text_analyzer()
@@ -219,3 +219,15 @@ def test_a_long_article_gives_the_snippet_that_analysing_all_of_it_gives(monkeyp
     whole = [make_snippet(text, words, ANALYZER, phrases=phrases) for words, phrases in LONG_QUERIES]
     assert quick == whole
     assert all(fragment.highlights for fragments in quick for fragment in fragments[:1])
+
+
+def test_a_memo_over_many_queries_gives_the_snippets_each_query_alone_gets() -> None:
+    """A listing for several queries (every watch's news) analyses each text once; the fragments and
+    marks are those of each query alone, asked in any order, and of every text, long or short."""
+    texts, memo = [long_article(), BODY, "Paradès à Paris. La parade."], AnalysisMemo(ANALYZER)
+    queries = [*LONG_QUERIES, ({"parad", "putin"}, []), ({"pari"}, [("pari", "parad")])]
+    for _ in range(2):
+        for text in texts:
+            for words, phrases in queries:
+                alone = make_snippet(text, words, ANALYZER, phrases=phrases)
+                assert make_snippet(text, words, memo, phrases=phrases) == alone, (text[:40], words)

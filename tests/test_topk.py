@@ -32,7 +32,7 @@ from searchidx.engines.whoosh import blocks
 from searchidx.engines.whoosh.backend import WhooshBackend
 from searchidx.engines.whoosh.facets import story_groups
 from searchidx.engines.whoosh.storage import open_index
-from searchidx.engines.whoosh.topk import matches_among, matching_documents, top_documents
+from searchidx.engines.whoosh.topk import matches_among, matching_documents, scored_among, top_documents
 from searchidx.outputs.web.app import create_app
 from searchidx.query.fields import build_schema
 from searchidx.query.parsing import parse_query, preloaded
@@ -205,7 +205,7 @@ def test_matching_documents_are_whooshs_matches(layouts: dict[str, Path], layout
 
 
 @pytest.mark.parametrize("layout", ["one", "deleted"])
-def test_matches_among_some_documents_are_those_of_the_matching_documents(
+def test_matches_among_some_documents_are_those_of_the_matching_documents_with_the_scores_of_a_ranking(
     layouts: dict[str, Path], layout: str
 ) -> None:
     ix = open_index(layouts[layout])
@@ -218,6 +218,12 @@ def test_matches_among_some_documents_are_those_of_the_matching_documents(
             assert matches_among(searcher, query, candidates).tolist() == expected.tolist(), text
             allowed = np.isin(candidates, matching_documents(searcher, query, site))
             assert matches_among(searcher, query, candidates, site).tolist() == allowed.tolist(), text
+            matched, scores = scored_among(searcher, query, candidates)
+            assert matched.tolist() == expected.tolist(), text
+            ranked = top_documents(searcher, query, len(candidates), set(candidates.tolist()))
+            assert dict(zip(candidates[matched].tolist(), scores[matched].tolist(), strict=True)) == dict(
+                zip(ranked.docnums, ranked.scores, strict=True)
+            ), text
 
 
 @pytest.mark.parametrize(

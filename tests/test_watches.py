@@ -55,6 +55,14 @@ def reported(index: Path, name: str) -> list[str]:
     return [hit.id for hit in news.hits]
 
 
+def quiet_day(tmp_path: Path) -> tuple[Path, Path]:
+    """An archive of one article (a quiet day at the harbour) and its index: what a watch starts from."""
+    archive, index = tmp_path / "archive", tmp_path / "index"
+    write_article(archive, "0.txt", "Harbour", "A quiet day.", date="March 1, 1987")
+    ingest(archive, index=index)
+    return archive, index
+
+
 class _StopAfter(IngestObserver):
     """Stops an ingest (as Ctrl-C does) once it added ``documents`` documents."""
 
@@ -112,6 +120,11 @@ def test_watches_report_exactly_what_each_ingest_brought(
     article(6, "Wheat and oil prices rose, the minister said.")
     article(7, "Nothing to see at the harbour today.")
     ingest(archive, index=index)
+    with Index(index) as ix:  # every watch's news at once (articles read once) as each feed gives it alone
+        together = {news.watch.name: news.hits for news in ix.watch_news(peek=True)}
+        assert together == {name: ix.watch_feed(name, limit=10_000).hits for name, _, _ in WATCHES}
+        assert all(together.values())
+        assert all(hit.snippet for hits in together.values() for hit in hits)
     check_window(before)
     # 2. Changed files: a new text is news again; the same text under a new date line is not; a removed
     #    article is not reported.
@@ -158,9 +171,7 @@ def test_watches_report_exactly_what_each_ingest_brought(
 
 
 def test_peek_leaves_the_news_and_a_feed_keeps_every_ingest_since_the_watch_was_made(tmp_path: Path) -> None:
-    archive, index = tmp_path / "archive", tmp_path / "index"
-    write_article(archive, "0.txt", "Harbour", "A quiet day.", date="March 1, 1987")
-    ingest(archive, index=index)
+    archive, index = quiet_day(tmp_path)
     with Index(index) as ix:
         ix.watch("storm", "storm")
     for number in (1, 2):
@@ -248,10 +259,32 @@ def test_the_watch_commands_and_what_ingest_says_of_them(tmp_path: Path) -> None
                                                  "`searchidx watch list` lists its watches.\n")  # fmt: skip
 
 
-def test_a_watch_command_gets_the_new_articles_and_its_failure_never_fails_the_ingest(tmp_path: Path) -> None:
-    archive, index, received = tmp_path / "archive", tmp_path / "index", tmp_path / "received.jsonl"
-    write_article(archive, "0.txt", "Harbour", "A quiet day.", date="March 1, 1987")
+def test_news_cut_short_by_the_reader_stays_new(tmp_path: Path) -> None:
+    """`watch news | head` shows a few lines and closes the pipe: what was not printed is not reported."""
+    archive, index = quiet_day(tmp_path)
+    with Index(index) as ix:
+        ix.watch("storms", "storm")
+    body = "A storm hit the harbour and the boats stayed in. " * 6
+    for number in range(1, 1201):  # far more than a pipe holds (64 KiB): the listing waits for its reader
+        write_article(archive, f"{number}.txt", f"Storm {number}", body, date="March 2, 1987")
     ingest(archive, index=index)
+    command = [sys.executable, "-m", "searchidx", "watch", "news", "--index", str(index)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as reading:
+        assert reading.stdout is not None
+        assert reading.stderr is not None
+        assert reading.stdout.readline().startswith("== storms: 1,200 new articles")
+        reading.stdout.close()  # as `head -1` does
+        assert reading.wait(timeout=300) == 0
+        assert reading.stderr.read() == ""  # no traceback
+    with Index(index) as ix:
+        assert ix.watch_counts() == {"storms": 1200}
+    assert searchidx("watch", "news", "--index", index).returncode == 0  # read whole: reported
+    with Index(index) as ix:
+        assert ix.watch_counts() == {"storms": 0}
+
+
+def test_a_watch_command_gets_the_new_articles_and_its_failure_never_fails_the_ingest(tmp_path: Path) -> None:
+    (archive, index), received = quiet_day(tmp_path), tmp_path / "received.jsonl"
     with Index(index) as ix:
         ix.watch("storms", "storm", hook=f"cat >> {received}; echo $SEARCHIDX_WATCH $SEARCHIDX_NEW >&2")
         ix.watch("failing", "storm", hook="cat > /dev/null; exit 3")
@@ -276,9 +309,7 @@ def test_a_watch_feed_is_atom_a_feed_reader_parses_with_a_link_to_each_article(t
 
     from tests.servers import serving, without_token
 
-    archive, index = tmp_path / "archive", tmp_path / "index"
-    write_article(archive, "0.txt", "Harbour", "A quiet day.", date="March 1, 1987")
-    ingest(archive, index=index)
+    archive, index = quiet_day(tmp_path)
     with Index(index) as ix:
         ix.watch("storms", "storm", source="news.example")
     write_article(archive, "1.txt", "Storm & <gale>", "A storm hit the harbour.", date="March 2, 1987",

@@ -178,7 +178,18 @@ def watch_news(name: str | None, index: Path | str, peek: bool, snippets: int, a
     if sum((as_json, as_jsonl, as_csv)) > 1:
         raise click.UsageError("--json, --jsonl and --csv cannot be used together; choose one output format.")
     with Index(index) as ix:
-        news = ix.watch_news(name, peek=peek, snippets=snippets)
+        news = ix.watch_news(name, peek=True, snippets=snippets)
+        _print_listing(news, as_json, as_jsonl, as_csv)
+        if not peek:  # only once all of it was printed (`watch news | head` leaves the rest new)
+            for each in news:
+                ix.reported(each)
+    if not any(each.hits for each in news):
+        if as_json or as_jsonl or as_csv:
+            click.echo(_nothing_new(news), err=True)
+        sys.exit(1)
+
+
+def _print_listing(news: list[WatchNews], as_json: bool, as_jsonl: bool, as_csv: bool) -> None:
     if as_json:
         click.echo(json.dumps({"watches": [news_json(each) for each in news]}, ensure_ascii=False, indent=2))
     elif as_jsonl:
@@ -194,10 +205,6 @@ def watch_news(name: str | None, index: Path | str, peek: bool, snippets: int, a
         click.echo(csv_text(rows), nl=False)
     else:
         _print_news(news)
-    if not any(each.hits for each in news):
-        if as_json or as_jsonl or as_csv:
-            click.echo(_nothing_new(news), err=True)
-        sys.exit(1)
 
 
 def news_json(news: WatchNews) -> dict[str, Any]:

@@ -202,10 +202,12 @@ class NewsAnalyzer(_Stemming, Analyzer):  # type: ignore[misc]  # Whoosh is unty
         """``(start, end, term)`` of each indexed word of ``text``: the tokens' offsets and texts, faster."""
         if CJK.search(text):
             return [(t.startchar, t.endchar, t.text) for t in self(text, chars=True, mode="index")]
-        found = [(m.start(), m.end(), _fold(m.group().lower())) for m in TOKEN.finditer(text)]
-        kept = [span for span in found if _indexed(span[2])]
-        stems = self._stem_words([word for _, _, word in kept])
-        return [(start, end, stem) for (start, end, _), stem in zip(kept, stems, strict=True)]
+        if text.isascii():  # lower-casing ASCII keeps every offset, and there is nothing to fold
+            found = [(m.start(), m.end(), m.group()) for m in ASCII_TOKEN.finditer(text.lower())]
+        else:
+            found = [(m.start(), m.end(), _fold(m.group().lower())) for m in TOKEN.finditer(text)]
+        stems = self.stems_of([word for _, _, word in found])  # "" for a word not indexed
+        return [(start, end, stem) for start, end, word in found if (stem := stems[word])]
 
     def __call__(
         self,

@@ -80,7 +80,7 @@ from searchidx.searching.related import (
 )
 from searchidx.searching.snippets import join_fragments, make_snippet, mark
 from searchidx.searching.trends import WORDS_SAMPLE, build_trend, top_words
-from searchidx.searching.watches import check_watch, watch_options
+from searchidx.searching.watches import SharedListing, check_watch, watch_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 When = str | date | datetime | None
@@ -476,18 +476,27 @@ class Index:
         parsed = self._parsed(query)
         filters = _filters(since, until, undated, source, now or datetime.now(UTC))
         searched = self._answering(parsed, filters, sort, exact, deadline=deadline)
-        yield from self._hits_of(searched.query, searched.total, filters, sort, snippets, deadline)
+        yield from self._hits_of(searched.query, filters, sort, snippets, deadline, total=searched.total)
 
     def _hits_of(
-        self, query: Any, total: int, filters: Filters, sort: Sort, snippets: int, deadline: float | None
-    ) -> Iterator[Hit]:
-        """The first ``total`` hits of ``query``, in ``sort`` order, read in chunks."""
-        for skip in range(0, total, EXPORT_CHUNK):
-            depth = min(skip + EXPORT_CHUNK, total)
-            rows = self._rows_between(query, filters, sort, skip, depth, deadline=deadline)
+        self, query: Any, filters: Filters, sort: Sort, snippets: int, deadline: float | None, *,
+        total: int | None = None, listing: SharedListing | None = None,
+    ) -> Iterator[Hit]:  # fmt: skip
+        """The hits of ``query`` in ``sort`` order, read in chunks: the first ``total``, or all of them
+        (``sort`` then by date, whose totals are exact). With a ``listing``, what the hits share
+        with others of it is read once."""
+        skip = 0
+        while total is None or skip < total:
+            depth = skip + EXPORT_CHUNK if total is None else min(skip + EXPORT_CHUNK, total)
+            ids = listing is not None  # the listing reads each article's fields once
+            page = self._page_between(query, filters, sort, skip, depth, deadline=deadline, ids=ids)
+            total = page.total if total is None else total
+            rows = listing.rows(page.rows, self._backend.documents) if listing is not None else page.rows
             words, phrases = self._marking(query, rows) if snippets else (frozenset(), ())
+            analyzer = listing.analysis if listing is not None else None
             for rank, row in enumerate(rows, start=skip + 1):
-                yield self._hit(rank, row, words, phrases, snippets, 240)
+                yield self._hit(rank, row, words, phrases, snippets, 240, analyzer=analyzer)
+            skip = depth
 
     @_reads_index
     def _answering(
@@ -496,10 +505,11 @@ class Index:
         return self._search(parsed, 1, filters, sort, 0, exact=exact, exact_total=True)
 
     @_reads_index
-    def _rows_between(
-        self, query: Any, filters: Filters, sort: Sort, skip: int, depth: int, *, deadline: float | None
-    ) -> list[Row]:
-        return self._backend.run(query, depth, filters, sort, skip).rows
+    def _page_between(
+        self, query: Any, filters: Filters, sort: Sort, skip: int, depth: int, *, deadline: float | None,
+        ids: bool = False,
+    ) -> Page:  # fmt: skip
+        return self._backend.run(query, depth, filters, sort, skip, ids_only=ids)
 
     @_reads_index
     def trend(
@@ -709,11 +719,17 @@ class Index:
         store = self._watches()
         watches = [self._watch_named(name)] if name is not None else store.watches()
         through = store.finished_ingest()
-        news = [self._news(watch, watch.reported, through, snippets) for watch in watches]
+        listing = SharedListing(self._analyzer)
+        news = [self._news(watch, watch.reported, through, snippets, listing=listing) for watch in watches]
         if not peek:
-            for watch in watches:
-                self._advance(watch.name, reported=through)
+            for each in news:
+                self.reported(each)
         return news
+
+    def reported(self, news: WatchNews) -> None:
+        """Record that ``news`` (of :meth:`watch_news` with ``peek``) was shown: asked again, its watch
+        says only what later ingests brought (what a listing marks once it was printed whole)."""
+        self._advance(news.watch.name, reported=news.through)
 
     def watch_counts(self) -> dict[str, int]:
         """How many articles each watch has not reported yet (what :meth:`watch_news` would list)."""
@@ -733,7 +749,9 @@ class Index:
         command was last given articles (:meth:`hooked` records that it was)."""
         store = self._watches()
         through = store.finished_ingest()
-        return [self._news(watch, watch.hooked, through, 1) for watch in store.watches() if watch.hook]
+        listing = SharedListing(self._analyzer)
+        hooked = [watch for watch in store.watches() if watch.hook]
+        return [self._news(watch, watch.hooked, through, 1, listing=listing) for watch in hooked]
 
     def hooked(self, news: WatchNews) -> None:
         """Record that the watch's command was given the articles of ``news``."""
@@ -778,19 +796,17 @@ class Index:
         if through <= max(after, watch.created):
             return 0
         query, filters = self._window(watch, after, through)
-        return self._backend.run(query, 1, filters, "relevance", 0, exact_total=True).total
+        return self._backend.run(query, 0, filters, "-date", 0, ids_only=True).total
 
     @_reads_index
     def _news(
-        self, watch: Watch, after: int, through: int, snippets: int, *, limit: int | None = None
-    ) -> WatchNews:
+        self, watch: Watch, after: int, through: int, snippets: int, *, limit: int | None = None,
+        listing: SharedListing | None = None,
+    ) -> WatchNews:  # fmt: skip
         if through <= max(after, watch.created):
             return WatchNews(watch, after, through, ())
         query, filters = self._window(watch, after, through)
-        total = self._backend.run(query, 1, filters, "relevance", 0, exact_total=True).total
-        hits = islice(
-            self._hits_of(query, min(total, limit or total), filters, "-date", snippets, None), limit
-        )
+        hits = self._hits_of(query, filters, "-date", snippets, None, total=limit, listing=listing)
         return WatchNews(watch, after, through, tuple(hits))
 
     @_reads_index
@@ -806,17 +822,19 @@ class Index:
 
     def _hit(
         self, rank: int, row: Row, words: frozenset[str], phrases: tuple[tuple[str, ...], ...],
-        fragments: int, chars: int, versions: tuple[Version, ...] = (),
+        fragments: int, chars: int, versions: tuple[Version, ...] = (), analyzer: Any = None,
     ) -> Hit:  # fmt: skip
-        """One hit; ``words`` (stems) and ``phrases`` are marked where they occur."""
+        """One hit; ``words`` (stems) and ``phrases`` are marked where they occur (found by ``analyzer``,
+        the index's unless given)."""
         stored = row.fields
+        analyzer = analyzer or self._analyzer
         snippet = (
             ()
             if fragments == 0
             else make_snippet(
                 stored.get("body", ""),
                 words,
-                self._analyzer,
+                analyzer,
                 phrases=phrases,
                 max_chars=chars,
                 max_fragments=fragments,
@@ -824,7 +842,7 @@ class Index:
         )
         joined = join_fragments(snippet)
         title = stored.get("title", "")
-        title_marks = mark(title, words, phrases, self._analyzer).highlights if fragments else ()
+        title_marks = mark(title, words, phrases, analyzer).highlights if fragments else ()
         return Hit(
             rank=rank,
             id=stored["id"],

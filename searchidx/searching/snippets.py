@@ -11,14 +11,16 @@ one that stops before its end. A body with no match gives its opening instead.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from searchidx.results import MarkedText, Span
 
+T = TypeVar("T")
 SEPARATOR = " … "
 ELLIPSIS = " …"  # ends a fragment cut before its sentence ends
 LEAD = "… "  # starts a fragment cut after its sentence starts
@@ -46,8 +48,64 @@ LAST_SPACE = re.compile(r"(?s:.*)\s")  # matched from a position: up to the last
 SENTENCE_REACH = 2000
 # Up to this many chars (most news articles), analysing the whole text costs less than finding where first.
 SHORT_TEXT = 4000
+# A memo forgets what it holds past this many texts: its memory stays bounded on any listing.
+MEMO_TEXTS = 4096
 
 Match = tuple[Span, str]
+
+
+class AnalysisMemo:
+    """An analyzer that finds each text's words and sentences once, for listings that snippet the
+    same articles for several queries (every watch's news: an article matching many watches).
+
+    It stands in for the analyzer wherever this module takes one; make one per listing. A long
+    text is analysed whole too (once: each query then costs a look-up), unless ``whole`` is false
+    (a memo for one query: only the sentences around its matches are analysed).
+    """
+
+    def __init__(self, analyzer: Any, *, whole: bool = True) -> None:
+        self._analyzer = analyzer
+        self.whole = whole
+        self._spans: dict[str, list[tuple[int, int, str]]] = {}
+        self._places: dict[str, dict[str, list[Span]]] = {}
+        self._bounds: dict[str, tuple[list[Span], list[int]]] = {}
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """The analyzer's :meth:`~searchidx.query.analysis.NewsAnalyzer.spans` of ``text``, found once."""
+        return _remembered(self._spans, text, self._analyzer.spans)
+
+    def places(self, text: str) -> dict[str, list[Span]]:
+        """Where each term of ``text`` occurs, in text order."""
+        return _remembered(self._places, text, self._find_places)
+
+    def sentence_bounds(self, text: str) -> tuple[list[Span], list[int]]:
+        """Where the sentences of ``text`` begin and end, and their starts alone (to search)."""
+        return _remembered(self._bounds, text, _bounds_and_starts)
+
+    def _find_places(self, text: str) -> dict[str, list[Span]]:
+        places: dict[str, list[Span]] = {}
+        for start, end, term in self.spans(text):
+            places.setdefault(term, []).append((start, end))
+        return places
+
+
+def _remembered(memo: dict[str, T], text: str, find: Callable[[str], T]) -> T:
+    found = memo.get(text)
+    if found is None:
+        if len(memo) >= MEMO_TEXTS:
+            memo.clear()
+        found = memo[text] = find(text)
+    return found
+
+
+def _memo_of(analyzer: Any) -> AnalysisMemo:
+    """``analyzer`` itself when it is a memo, else a memo of it for one text."""
+    return analyzer if isinstance(analyzer, AnalysisMemo) else AnalysisMemo(analyzer, whole=False)
+
+
+def _bounds_and_starts(text: str) -> tuple[list[Span], list[int]]:
+    bounds = _sentence_bounds(text)
+    return bounds, [begin for begin, _ in bounds]
 
 
 def join_fragments(fragments: tuple[MarkedText, ...]) -> MarkedText:
@@ -90,15 +148,17 @@ def find_matches(
     """Where the analysed ``words`` and whole ``phrases`` occur in ``text``, in order.
 
     ``analyzer`` must be the field's :class:`~searchidx.query.analysis.NewsAnalyzer`
-    (its :meth:`spans`), so a match is found exactly where the index found it
-    (stems, folded accents). A phrase is
+    (its :meth:`spans`) or an :class:`AnalysisMemo` of it, so a match is found
+    exactly where the index found it (stems, folded accents). A phrase is
     marked as one span; a word inside it is not marked again.
     """
-    wanted = set(words)
-    tokens = analyzer.spans(text)
-    found: list[Match] = [((start, end), term) for start, end, term in tokens if term in wanted]
+    memo = _memo_of(analyzer)
+    places = memo.places(text)
+    found: list[Match] = [(span, term) for term in set(words) for span in places.get(term, ())]
     for phrase in phrases:
-        size = len(phrase)
+        if not all(word in places for word in phrase):
+            continue
+        tokens, size = memo.spans(text), len(phrase)
         for index in range(len(tokens) - size + 1):
             if all(tokens[index + offset][2] == phrase[offset] for offset in range(size)):
                 found.append(((tokens[index][0], tokens[index + size - 1][1]), " ".join(phrase)))
@@ -126,8 +186,9 @@ def make_snippet(
     >>> fragment.marked("[", "]")
     'The [parades] were long.'
     """
-    bounds, matches = _matches_by_sentence(text, frozenset(words), tuple(phrases), analyzer)
-    sentences = [sentence for sentence in _sentences(bounds, matches) if sentence.matches]
+    memo = _memo_of(analyzer)
+    bounds, starts, matches = _matches_by_sentence(text, frozenset(words), tuple(phrases), memo)
+    sentences = _sentences(bounds, starts, matches)
     if not sentences:
         return (MarkedText(_opening(text, max_chars)),)
     return _assemble(text, _choose(sentences, max_chars, max_fragments), max_chars)
@@ -144,23 +205,24 @@ def _without_overlaps(matches: list[Match]) -> list[Match]:
 
 
 def _matches_by_sentence(
-    text: str, words: frozenset[str], phrases: tuple[tuple[str, ...], ...], analyzer: Any
-) -> tuple[list[Span], list[Match]]:
-    """The sentences that can hold a match, and the matches of :func:`find_matches` in them.
+    text: str, words: frozenset[str], phrases: tuple[tuple[str, ...], ...], memo: AnalysisMemo
+) -> tuple[list[Span], list[int], list[Match]]:
+    """The sentences that can hold a match (and their starts), and the matches of :func:`find_matches`
+    in them.
 
     Analysing a whole body costs time in proportion to its length. A
     regular expression (run in C) first finds the words that begin as a
     wanted term's stem does; those alone are stemmed, and only the sentences
     around the ones that match are found and analysed, so the cost follows
     the number of matches, not the length.
-    A short text, and one with letters beyond ASCII (the analyzer folds
-    them), is analysed whole.
+    A short text, one with letters beyond ASCII (the analyzer folds them),
+    and every text of a memo for many queries are analysed whole.
     """
     terms = words | {word for phrase in phrases for word in phrase}
     candidates = _candidate_words(terms)
-    if candidates is None or len(text) <= SHORT_TEXT or NON_ASCII_LETTER.search(text):
-        return _sentence_bounds(text), find_matches(text, words, phrases, analyzer)
-    spots = _spots(text, candidates, terms, analyzer)
+    if memo.whole or candidates is None or len(text) <= SHORT_TEXT or NON_ASCII_LETTER.search(text):
+        return *memo.sentence_bounds(text), find_matches(text, words, phrases, memo)
+    spots = _spots(text, candidates, terms, memo)
     bounds = _sentence_bounds(text) if len(spots) > MAX_SPOTS else _bounds_around(text, spots)
     matches: list[Match] = []
     spot = 0
@@ -168,9 +230,9 @@ def _matches_by_sentence(
         while spot < len(spots) and spots[spot] < begin:
             spot += 1
         if spot < len(spots) and spots[spot] < end:
-            inside = find_matches(text[begin:end], words, phrases, analyzer)
+            inside = find_matches(text[begin:end], words, phrases, memo)
             matches += [((start + begin, stop + begin), term) for (start, stop), term in inside]
-    return bounds, matches
+    return bounds, [begin for begin, _ in bounds], matches
 
 
 def _bounds_around(text: str, spots: list[int]) -> list[Span]:
@@ -194,7 +256,7 @@ def _bounds_around(text: str, spots: list[int]) -> list[Span]:
     return bounds
 
 
-def _spots(text: str, candidates: re.Pattern[str], terms: frozenset[str], analyzer: Any) -> list[int]:
+def _spots(text: str, candidates: re.Pattern[str], terms: frozenset[str], memo: AnalysisMemo) -> list[int]:
     """Where the words of ``text`` that stem to one of ``terms`` begin (stemming the candidates only)."""
     found = [
         (word.start(), word.group())
@@ -205,7 +267,7 @@ def _spots(text: str, candidates: re.Pattern[str], terms: frozenset[str], analyz
     for _, word in found:
         offsets.append(position)
         position += len(word) + 1
-    stems = {start: stem for start, _, stem in analyzer.spans(" ".join(word for _, word in found))}
+    stems = {start: stem for start, _, stem in memo.spans(" ".join(word for _, word in found))}
     return [start for (start, _), offset in zip(found, offsets, strict=True) if stems.get(offset) in terms]
 
 
@@ -247,20 +309,14 @@ def _sentence_bounds(text: str) -> list[Span]:
     return bounds
 
 
-def _sentences(bounds: list[Span], matches: list[tuple[Span, str]]) -> list[_Sentence]:
-    ordered = sorted(matches, key=lambda match: match[0])
-    sentences = []
-    first = 0  # sentences and matches are both in text order: one pass over each
-    for begin, end in bounds:
-        while first < len(ordered) and ordered[first][0][0] < begin:
-            first += 1
-        last = first
-        while last < len(ordered) and ordered[last][0][0] < end:
-            last += 1
-        inside = tuple(match for match in ordered[first:last] if match[0][1] <= end)
-        sentences.append(_Sentence(begin, end, inside))
-        first = last
-    return sentences
+def _sentences(bounds: list[Span], starts: list[int], matches: list[Match]) -> list[_Sentence]:
+    """The sentences holding matches (each with those wholly inside it), in text order."""
+    held: dict[int, list[Match]] = {}
+    for match in sorted(matches, key=lambda match: match[0]):
+        (first, last), number = match[0], bisect.bisect_right(starts, match[0][0]) - 1
+        if number >= 0 and first < bounds[number][1] and last <= bounds[number][1]:
+            held.setdefault(number, []).append(match)
+    return [_Sentence(*bounds[number], tuple(inside)) for number, inside in held.items()]
 
 
 def _choose(sentences: list[_Sentence], max_chars: int, max_fragments: int) -> list[_Sentence]:
@@ -308,12 +364,20 @@ def _fragment(text: str, sentence: _Sentence, begin: int, end: int) -> MarkedTex
     """``text[begin:end]`` of the sentence, spacing squeezed, its matches marked, its cuts marked ``…``."""
     lead = LEAD if NON_SPACE.search(text, sentence.start, begin) else ""
     trail = ELLIPSIS if NON_SPACE.search(text, end, sentence.end) else ""
+    shown = text[begin:end]
+    squeezed = " ".join(shown.split())
+    # Most fragments have single spaces alone between words: their offsets move by ``begin`` only.
+    offset = (
+        (lambda position: position - begin)
+        if squeezed == shown
+        else functools.partial(_squeezed_offset, text, begin)
+    )
     highlights = tuple(
-        (len(lead) + _squeezed_offset(text, begin, start), len(lead) + _squeezed_offset(text, begin, stop))
+        (len(lead) + offset(start), len(lead) + offset(stop))
         for (start, stop), _ in sentence.matches
         if begin <= start and stop <= end
     )
-    return MarkedText(lead + " ".join(text[begin:end].split()) + trail, highlights)
+    return MarkedText(lead + squeezed + trail, highlights)
 
 
 def _window(text: str, sentence: _Sentence, allowance: int) -> Span:

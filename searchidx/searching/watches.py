@@ -16,12 +16,41 @@ and finishes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
+from typing import Any
 
+from searchidx.engines.protocol import Row
 from searchidx.errors import QueryError
 from searchidx.results import WATCH_NAME
+from searchidx.searching.snippets import AnalysisMemo
 
 _NAME = re.compile(WATCH_NAME)
+# The articles a listing keeps read: past this many it forgets them (its memory stays bounded).
+LISTING_DOCUMENTS = 4096
+
+
+class SharedListing:
+    """What the hits of every watch share, read once: an article's stored fields and the analysis of
+    its text for snippets (the new articles of a day match many watches each)."""
+
+    def __init__(self, analyzer: Any) -> None:
+        self.analysis = AnalysisMemo(analyzer)
+        self._fields: dict[str, dict[str, Any]] = {}
+
+    def rows(self, rows: list[Row], read: Callable[[Sequence[str]], dict[str, dict[str, Any]]]) -> list[Row]:
+        """``rows`` (of ids alone, or whole) with their articles' stored fields, each read by ``read``
+        (ids to fields) once; an article gone since it was found is left out."""
+        bare = [row.fields["id"] for row in rows if len(row.fields) == 1]
+        wanted = [doc for doc in bare if doc not in self._fields]
+        if len(self._fields) + len(wanted) > LISTING_DOCUMENTS:
+            self._fields.clear()
+            wanted = bare
+        self._fields.update(read(wanted) if wanted else {})
+        whole = [row if len(row.fields) > 1 else replace(row, fields=self._fields.get(row.fields["id"], {}))
+                 for row in rows]  # fmt: skip
+        return [row for row in whole if row.fields]
 
 
 def check_watch(name: str, mode: str | None) -> None:

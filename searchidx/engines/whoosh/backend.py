@@ -58,6 +58,8 @@ DOC_FREQUENCY = struct.Struct("!I")
 DOC_FREQUENCY_AT = 5
 # How many words a prefix or wildcard stands for are looked at between two checks of the deadline.
 CHECK_EVERY = 1024
+# Past this share of the index in an ingests' window, its matches are found reading the words whole.
+WHOLE_WINDOW = 0.25
 # Per open reader (each thread has its own), the speller's words looked up so far; gone with the reader.
 _SPELLING_WORDS: weakref.WeakKeyDictionary[Any, dict[str, tuple[int, float]]] = weakref.WeakKeyDictionary()
 T = TypeVar("T")
@@ -107,7 +109,7 @@ class WhooshBackend:
         By relevance, the best ``depth`` come from :mod:`searchidx.engines.whoosh.topk`
         (exact top k without scoring every match; the total is estimated past
         :data:`~searchidx.results.EXACT_TOTAL_UP_TO` unless ``exact_total``).
-        ``ids_only`` rows (by relevance) come from the id column, and
+        ``ids_only`` rows (by relevance, or of an ingests' window) come from the id column, and
         :meth:`documents` reads the ones wanted next without looking them up.
         """
         from searchidx.engines.whoosh.topk import (
@@ -124,7 +126,9 @@ class WhooshBackend:
         if isinstance(query, EveryArticle):  # "*" by date: no posting to read, the date column sorted
             return self._every_by_date(searcher, allow, sort, depth, skip)
         if hasattr(allow, "shape"):  # an ingests' window (a watch's news): few matches, the columns sorted
-            return self._window_by_date(searcher, query, allow, sort, depth, skip)
+            ranked = self._window_by_date(searcher, query, allow, sort, depth, skip)
+            rows = self._id_rows(searcher, ranked, 0) if ids_only else self._rows(searcher, ranked, 0)
+            return Page(rows, ranked.total)
         if sort == "date":
             facet: Any = sorting.FieldFacet("date")
         else:
@@ -150,18 +154,28 @@ class WhooshBackend:
         return Page([Row(stored_fields(searcher, int(docnum)), 1.0) for docnum in chosen], len(docnums))
 
     @staticmethod
-    def _window_by_date(searcher: Any, query: Any, allow: Any, sort: Sort, depth: int, skip: int) -> Page:
-        """The matches of ``query`` among the documents of the mask ``allow``, in date order as Whoosh's
-        sorting collector orders them, each with its score (of those shown alone)."""
-        from searchidx.engines.whoosh.topk import matching_documents, top_documents
+    def _window_by_date(searcher: Any, query: Any, allow: Any, sort: Sort, depth: int, skip: int) -> Ranked:
+        """The matches ``skip`` to ``depth`` of ``query`` among the documents of the mask ``allow`` (its
+        words read only in the blocks that hold them), in date order as Whoosh's sorting collector
+        orders them, each with its score."""
+        import numpy as np
 
-        docnums = matching_documents(searcher, query, allow)
-        chosen = _by_date(searcher, docnums, sort)[skip:depth]
-        shown = _documents_mask(chosen, len(allow))
-        ranked = top_documents(searcher, query, max(len(chosen), 1), shown)
-        scores = dict(zip(ranked.docnums, ranked.scores, strict=True))
-        rows = [Row(stored_fields(searcher, docnum), float(scores[docnum])) for docnum in chosen.tolist()]
-        return Page(rows, len(docnums))
+        from searchidx.engines.whoosh.topk import Ranked, matching_documents, scored_among, top_documents
+
+        candidates = np.flatnonzero(allow)
+        if len(candidates) > len(allow) * WHOLE_WINDOW:  # most blocks hold one: read the words whole
+            docnums = matching_documents(searcher, query, allow)
+            if depth <= skip:  # the number of matches alone
+                return Ranked([], [], len(docnums), exact=True)
+            chosen = _by_date(searcher, docnums, sort)[skip:depth].tolist()
+            ranked = top_documents(searcher, query, max(len(chosen), 1), _documents_mask(chosen, len(allow)))
+            score_of = dict(zip(ranked.docnums, ranked.scores, strict=True))
+        else:
+            matched, scores = scored_among(searcher, query, candidates, allow)
+            docnums = candidates[matched]
+            chosen = _by_date(searcher, docnums, sort)[skip:depth].tolist()
+            score_of = dict(zip(docnums.tolist(), scores[matched].tolist(), strict=True))
+        return Ranked(chosen, [score_of[docnum] for docnum in chosen], len(docnums), exact=True)
 
     @staticmethod
     def _rows(searcher: Any, ranked: Ranked, skip: int) -> list[Row]:

@@ -152,10 +152,25 @@ def matches_among(searcher: Any, query: Any, candidates: np.ndarray, allow: Any 
     the posting blocks that hold a candidate: a few documents' matches (the
     versions of a page's stories) without reading every posting of the words.
     """
+    return _among(searcher, query, candidates, allow, scored=False)[0]
+
+
+def scored_among(
+    searcher: Any, query: Any, candidates: np.ndarray, allow: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`matches_among`, and each candidate's score as :func:`top_documents` gives it (the
+    matches of a few documents, such as an ingest's, with their scores in one reading)."""
+    return _among(searcher, query, candidates, allow, scored=True)
+
+
+def _among(
+    searcher: Any, query: Any, candidates: np.ndarray, allow: Any, *, scored: bool
+) -> tuple[np.ndarray, np.ndarray]:
     positive, excluded = _split_exclusions(query)
     plan = _Plan(positive, searcher)
     context = searcher.context(weighting=searcher.weighting)
     matched = np.zeros(len(candidates), dtype=bool)
+    scores = np.zeros(len(candidates), dtype=np.float64)
     for subsearcher, offset in searcher.leaf_searchers():
         size = int(subsearcher.reader().doc_count_all())
         inside = (candidates >= offset) & (candidates < offset + size)
@@ -168,7 +183,9 @@ def matches_among(searcher: Any, query: Any, candidates: np.ndarray, allow: Any 
             check()
             leaf.scores_at(local, segment.seen)
         matched[inside] = segment.seen[local]
-    return matched
+        if scored:
+            scores[inside] = _scores(plan.root, segment.leaves, local)
+    return matched, scores
 
 
 # ------------------------------------------------------------ the query plan
