@@ -310,6 +310,8 @@ class Trend:
 WATCH_NAME = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}"  # the \- for a browser's pattern (its v flag)
 # The filters a watch keeps with its query, as `query` takes them.
 WATCH_OPTIONS = ("since", "until", "source", "undated")
+# How far a watch has gone: what a person was shown (`watch news`), what its command was given.
+WatchProgress = Literal["reported", "hooked"]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from searchidx.query.spelling import Lexicon
-from searchidx.results import Sort, Stats, Watch
+from searchidx.results import Sort, Stats, Watch, WatchProgress
 
 if TYPE_CHECKING:
     from searchidx.inputs.manifest import Manifest  # SQLite: only an ingest opens the records
@@ -209,6 +209,9 @@ class WatchStore(Protocol):
 
     def remove(self, name: str) -> bool:
         """Forget the watch named ``name``; whether there was one."""
+
+    def advance(self, progress: WatchProgress, through: dict[str, int]) -> None:
+        """Move each named watch's ``progress`` on to the ingest given (never back), in one change."""
 
     def finished_ingest(self) -> int:
         """The number of the last ingest that finished (0: none): what a watch may report up to."""

@@ -181,8 +181,7 @@ def watch_news(name: str | None, index: Path | str, peek: bool, snippets: int, a
         news = ix.watch_news(name, peek=True, snippets=snippets)
         _print_listing(news, as_json, as_jsonl, as_csv)
         if not peek:  # only once all of it was printed (`watch news | head` leaves the rest new)
-            for each in news:
-                ix.reported(each)
+            ix.reported(*news)
     if not any(each.hits for each in news):
         if as_json or as_jsonl or as_csv:
             click.echo(_nothing_new(news), err=True)

@@ -722,14 +722,13 @@ class Index:
         listing = SharedListing(self._analyzer)
         news = [self._news(watch, watch.reported, through, snippets, listing=listing) for watch in watches]
         if not peek:
-            for each in news:
-                self.reported(each)
+            self.reported(*news)
         return news
 
-    def reported(self, news: WatchNews) -> None:
-        """Record that ``news`` (of :meth:`watch_news` with ``peek``) was shown: asked again, its watch
+    def reported(self, *news: WatchNews) -> None:
+        """Record that ``news`` (of :meth:`watch_news` with ``peek``) was shown: asked again, each watch
         says only what later ingests brought (what a listing marks once it was printed whole)."""
-        self._advance(news.watch.name, reported=news.through)
+        self._watches().advance("reported", {each.watch.name: each.through for each in news})
 
     def watch_counts(self) -> dict[str, int]:
         """How many articles each watch has not reported yet (what :meth:`watch_news` would list)."""
@@ -754,18 +753,9 @@ class Index:
         return [self._news(watch, watch.hooked, through, 1, listing=listing) for watch in hooked]
 
     def hooked(self, news: WatchNews) -> None:
-        """Record that the watch's command was given the articles of ``news``."""
-        self._advance(news.watch.name, hooked=news.through)
-
-    def _advance(self, name: str, **through: int) -> None:
-        """Move the watch's ``reported`` or ``hooked`` on to an ingest (never back), as it is kept now:
-        a command's progress and a person's are each their own."""
-        store = self._watches()
-        for watch in store.watches():
-            if watch.name == name and any(value > getattr(watch, key) for key, value in through.items()):
-                store.save(
-                    replace(watch, **{key: max(value, getattr(watch, key)) for key, value in through.items()})
-                )
+        """Record that the watch's command was given the articles of ``news`` (a command's progress and
+        a person's are each their own)."""
+        self._watches().advance("hooked", {news.watch.name: news.through})
 
     def _watches(self) -> WatchStore:
         """Where the index keeps its watches (opened on first use: a search never needs them)."""

@@ -12,7 +12,7 @@ from typing import Any
 from searchidx.engines.opensearch.backend import META_ID, ClusterAddress, call
 from searchidx.errors import ClusterError
 from searchidx.inputs.manifest import FINISHED_INGEST
-from searchidx.results import Watch
+from searchidx.results import Watch, WatchProgress
 
 WATCHES_ID = "searchidx:watches"
 ATTEMPTS = 5
@@ -37,6 +37,20 @@ class ClusterWatches:
     def remove(self, name: str) -> bool:
         """Forget the watch named ``name``; whether there was one."""
         return self._change(lambda listed: listed.pop(name, None) is not None)
+
+    def advance(self, progress: WatchProgress, through: dict[str, int]) -> None:
+        """Move each named watch's ``progress`` on to the ingest given (never back), in one change."""
+
+        def moved(listed: dict[str, Watch]) -> bool:
+            behind = [
+                name for name, watch in listed.items() if through.get(name, 0) > getattr(watch, progress)
+            ]
+            for name in behind:
+                fields = {**_fields(listed[name]), progress: through[name]}
+                listed[name] = _watch(fields)
+            return bool(behind)
+
+        self._change(moved)
 
     def finished_ingest(self) -> int:
         """The number of the last ingest that finished, from the index's meta document (0: none)."""

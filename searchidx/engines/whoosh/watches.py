@@ -13,7 +13,7 @@ from pathlib import Path
 
 from searchidx.errors import IndexWriteError
 from searchidx.inputs.manifest import MANIFEST_NAME, Manifest
-from searchidx.results import Watch
+from searchidx.results import Watch, WatchProgress
 
 WATCHES_NAME = "searchidx-watches.sqlite3"
 BUSY_SECONDS = 10.0
@@ -62,6 +62,17 @@ class FolderWatches:
             return False
         with self._connected() as connection:
             return connection.execute("DELETE FROM watches WHERE name = ?", (name,)).rowcount > 0
+
+    def advance(self, progress: WatchProgress, through: dict[str, int]) -> None:
+        """Move each named watch's ``progress`` on to the ingest given (never back), in one change."""
+        if not through or not self._path.exists():
+            return
+        column = {"reported": "reported", "hooked": "hooked"}[progress]  # a column's name, never the caller's
+        with self._connected() as connection:
+            connection.executemany(
+                f"UPDATE watches SET {column} = MAX({column}, ?) WHERE name = ?",
+                [(number, name) for name, number in through.items()],
+            )
 
     def finished_ingest(self) -> int:
         """The number of the last ingest that finished, from the ingest records (0: none)."""
