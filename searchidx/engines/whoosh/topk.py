@@ -647,6 +647,13 @@ class _TermPostings(_Leaf):
         self._read_ids, self._read_scores = self._scored(*table.whole())
         return self._read_ids, self._read_scores
 
+    def ids(self) -> np.ndarray:
+        if self.terminfo is None:
+            return NO_IDS
+        ids = self.blocks().whole()[0]  # no score: counting needs none
+        usable = self.segment.usable
+        return ids[usable[ids]] if usable is not None else ids
+
     def word(self) -> Any:
         return self.term.text
 
