@@ -61,6 +61,7 @@ if TYPE_CHECKING:
         Trend,
         Version,
         Watch,
+        WatchCounts,
         WatchNews,
     )
     from searchidx.searching.index import Index, search, trend
@@ -109,6 +110,7 @@ __all__ = [
     "UnusableIndexPathError",
     "Version",
     "Watch",
+    "WatchCounts",
     "WatchNews",
     "WatchNotFoundError",
     "__version__",
@@ -164,6 +166,7 @@ _HOMES = {
     "Trend": "searchidx.results",
     "Version": "searchidx.results",
     "Watch": "searchidx.results",
+    "WatchCounts": "searchidx.results",
     "WatchNews": "searchidx.results",
     "CheckReport": "searchidx.results",
     "check": "searchidx.engines.factory",

@@ -339,6 +339,15 @@ class Watch:
         return dict(self.options).get(name)
 
 
+class WatchCounts(dict[str, int]):
+    """How many articles each watch has not reported yet, by name, and ``articles``: how many different
+    articles that is (one news to several watches is counted once)."""
+
+    def __init__(self, counts: dict[str, int], articles: int) -> None:
+        super().__init__(counts)
+        self.articles = articles
+
+
 @dataclass(frozen=True)
 class WatchNews:
     """What a watch has not reported yet: the matching articles of the ingests after ``after`` up to

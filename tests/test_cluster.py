@@ -198,6 +198,7 @@ def test_a_watch_on_the_cluster_reports_each_ingest_once_as_in_a_folder(
     with Index(url) as ix:  # as another machine would see them: the watches live on the cluster
         assert [watch.name for watch in ix.watches()] == ["storms"]
         assert ix.watch_counts() == {"storms": 2}
+        assert ix.watch_counts().articles == 2
         (news,) = ix.watch_news("storms")
         assert sorted(hit.title for hit in news.hits) == ["Storm 1", "Storm 2"]
         assert ix.watch_counts() == {"storms": 0}
@@ -212,6 +213,10 @@ def test_a_watch_on_the_cluster_reports_each_ingest_once_as_in_a_folder(
     with Index(url) as ix:
         (news,) = ix.watch_news("storms")
         assert [hit.title for hit in news.hits] == ["Storm 1"]  # its text changed: news again
+        assert [hit.title for hit in ix.watch_feed("storms").hits] == [
+            "Storm 1",
+            "Storm 2",
+        ]  # last to arrive first
         ix.unwatch("storms")
         assert ix.watches() == []
 

@@ -125,6 +125,10 @@ def test_watches_report_exactly_what_each_ingest_brought(
         assert together == {name: ix.watch_feed(name, limit=10_000).hits for name, _, _ in WATCHES}
         assert all(together.values())
         assert all(hit.snippet for hits in together.values() for hit in hits)
+        counts = ix.watch_counts()  # each watch's, and the different articles of them all
+        assert counts == {name: len(hits) for name, hits in together.items()}
+        assert counts.articles == len({hit.id for hits in together.values() for hit in hits})
+        assert counts.articles < sum(counts.values())  # some articles are news to several watches
     check_window(before)
     # 2. Changed files: a new text is news again; the same text under a new date line is not; a removed
     #    article is not reported.
@@ -191,6 +195,16 @@ def test_peek_leaves_the_news_and_a_feed_keeps_every_ingest_since_the_watch_was_
     with Index(index) as ix:
         feed = ix.watch_feed("storm")
         assert [hit.title for hit in feed.hits] == ["Storm 2", "Storm 1"]  # newest first
+    write_article(archive, "3.txt", "Storm of 1950", "A storm hit the harbour.", date="March 1, 1950")
+    ingest(archive, index=index)  # an old article, brought last
+    with Index(index) as ix:  # a feed shows what arrived last first; a listing, the newest first
+        assert [hit.title for hit in ix.watch_feed("storm", limit=2).hits] == ["Storm of 1950", "Storm 2"]
+        assert [hit.title for hit in ix.watch_news("storm", peek=True)[0].hits] == ["Storm of 1950"]
+        assert [hit.title for hit in ix.every_hit("storm", sort="-date")] == [
+            "Storm 2",
+            "Storm 1",
+            "Storm of 1950",
+        ]
         assert ix.unwatch("storm").name == "storm"
         assert ix.watches() == []
         with pytest.raises(WatchNotFoundError, match="has no watch named 'storm'"):
@@ -252,11 +266,36 @@ def test_the_watch_commands_and_what_ingest_says_of_them(tmp_path: Path) -> None
     assert json.loads(nothing.stdout)["watches"][0]["total"] == 0
     assert nothing.stderr == "no new articles for 1 watch\n"
     summary = json.loads(searchidx("ingest", archive, "--index", index, "--json").stdout)
-    assert summary["watches"] == {"new": {"storms": 0}, "commands": []}
+    assert summary["watches"] == {"new": {"storms": 0}, "articles": 0, "commands": []}
     assert searchidx("watch", "rm", "storms", "--index", index).stdout == "removed the watch storms\n"
     gone = searchidx("watch", "news", "storms", "--index", index)
     assert (gone.returncode, gone.stderr) == (2, f"searchidx: The index at {index} has no watch named 'storms'; "
                                                  "`searchidx watch list` lists its watches.\n")  # fmt: skip
+
+
+def test_an_article_new_to_several_watches_is_counted_once_and_a_rewritten_query_is_said(
+    tmp_path: Path,
+) -> None:
+    archive, index = quiet_day(tmp_path)
+    assert searchidx("watch", "add", "storms", "storm", "--index", index).returncode == 0
+    broken = searchidx("watch", "add", "gales", "gale", "OR", "(", "--index", index)
+    assert broken.returncode == 0
+    assert "unbalanced parenthesis" in broken.stderr  # said, as `query` says it
+    blank = searchidx("watch", "add", "hooked", "storm", "--exec", " ", "--index", index)
+    assert (blank.returncode, blank.stderr.splitlines()[-1]) == (
+        2, "Error: --exec needs a command to run, e.g. --exec 'cat >> news.jsonl'.")  # fmt: skip
+    write_article(archive, "1.txt", "Storm", "A storm hit the harbour.", date="March 2, 1987")
+    write_article(archive, "2.txt", "Storm and gale", "A storm and a gale.", date="March 3, 1987")
+    write_article(archive, "3.txt", "Gale", "A gale hit the harbour.", date="March 4, 1987")
+    ingested = searchidx("ingest", archive, "--index", index)
+    assert ingested.stdout.splitlines()[-1] == "2 watches have 3 new articles: searchidx watch news"
+    shown = searchidx("watch", "news", "--index", index)
+    assert (
+        shown.stderr
+        == "3 new articles for 2 watches of 2 (4 listed: an article once for each watch it matches)\n"
+    )
+    summary = json.loads(searchidx("ingest", archive, "--index", index, "--json").stdout)
+    assert summary["watches"] == {"new": {"gales": 0, "storms": 0}, "articles": 0, "commands": []}
 
 
 def test_news_cut_short_by_the_reader_stays_new(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from searchidx.query.spelling import Lexicon
 from searchidx.results import Sort, Stats, Watch, WatchProgress
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from searchidx.inputs.manifest import Manifest  # SQLite: only an ingest opens the records
 
 T = TypeVar("T")
+# How a backend orders hits: as a person sorts them, or by arrival in an ingests' window (the latest
+# ingest's first, each ingest's newest first: a watch's feed).
+Order = Sort | Literal["-ingested"]
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ class Backend(Protocol):
         query: Any,
         depth: int,
         filters: Filters,
-        sort: Sort,
+        sort: Order,
         skip: int,
         *,
         exact_total: bool = False,
@@ -126,6 +129,9 @@ class Backend(Protocol):
 
     def undated_matches(self, query: Any, source: str | None) -> int:
         """How many documents match ``query`` (and ``source``) but have no date."""
+
+    def match_counts(self, searches: Sequence[tuple[Any, Filters]]) -> tuple[list[int], int]:
+        """How many documents each ``(query, filters)`` matches, and how many match any of them."""
 
     def facets(self, query: Any, filters: Filters, names: list[str]) -> dict[str, dict[str, int]]:
         """Counts by facet of the documents matching ``query`` and ``filters``, in facet order."""

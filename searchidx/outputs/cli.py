@@ -41,7 +41,16 @@ from searchidx.outputs.rendering import (
     trend_json,
 )
 from searchidx.outputs.watching import after_ingest, hook_failure_text, news_line, watch_group
-from searchidx.results import MAX_HITS, MAX_SIMILAR, MAX_SNIPPETS, MODES, SNIPPET_CHARS, UNITS, Results
+from searchidx.results import (
+    MAX_HITS,
+    MAX_SIMILAR,
+    MAX_SNIPPETS,
+    MODES,
+    SNIPPET_CHARS,
+    UNITS,
+    Results,
+    WatchCounts,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 BOLD_RED = ("\x1b[1;31m", "\x1b[0m")
@@ -160,14 +169,13 @@ def ingest_command(
     except KeyboardInterrupt:
         _fail(f"interrupted: {_what_was_kept(index)}; run the same ingest again to go on from there.",
               INTERRUPTED)  # fmt: skip
-    counts, runs = after_ingest(report.index) if report.watches else ({}, [])
+    counts, runs = after_ingest(report.index) if report.watches else (WatchCounts({}, 0), [])
     for run in runs:
         if run.failure:
             click.echo(f"searchidx: {hook_failure_text(run)}", err=True)
     if as_json:
-        _print_json(
-            {**ingest_json(report), "watches": {"new": counts, "commands": [run.__dict__ for run in runs]}}
-        )
+        watches = {"new": counts, "articles": counts.articles, "commands": [run.__dict__ for run in runs]}
+        _print_json({**ingest_json(report), "watches": watches})
     elif not quiet:
         click.echo(ingest_text(report))
         if (line := news_line(counts)) is not None:

@@ -23,23 +23,24 @@ from searchidx import Index
 from searchidx.errors import plural, terminal_safe
 from searchidx.outputs.options import index_option, json_option
 from searchidx.outputs.rendering import hit_json, hit_text
-from searchidx.results import MAX_SNIPPETS, Hit, HookRun, Watch, WatchNews
+from searchidx.results import MAX_SNIPPETS, Hit, HookRun, Watch, WatchCounts, WatchNews
 
 # How long a watch's command may run before it is stopped (and counts as failed).
 HOOK_SECONDS = 300
 
 
-def news_line(counts: dict[str, int]) -> str | None:
-    """The ingest summary's line about the watches with new articles, or None when none has any."""
-    waiting = {name: count for name, count in counts.items() if count}
+def news_line(counts: WatchCounts) -> str | None:
+    """The ingest summary's line about the watches with new articles (an article new to several counted
+    once), or None when none has any."""
+    waiting = [name for name, count in counts.items() if count]
     if not waiting:
         return None
     return (f"{plural(len(waiting), 'watch', 'watches')} "
-            f"{'has' if len(waiting) == 1 else 'have'} {plural(sum(waiting.values()), 'new article')}: "
+            f"{'has' if len(waiting) == 1 else 'have'} {plural(counts.articles, 'new article')}: "
             "searchidx watch news")  # fmt: skip
 
 
-def after_ingest(index: Path | str) -> tuple[dict[str, int], list[HookRun]]:
+def after_ingest(index: Path | str) -> tuple[WatchCounts, list[HookRun]]:
     """What the watches of ``index`` have not reported yet (by name), after the commands of those with
     new articles were run."""
     with Index(index) as ix:
@@ -118,18 +119,23 @@ def watch_group() -> None:
 @click.option("--undated", is_flag=True, help="Only articles without a date.")
 @click.option("--source", metavar="SITE", help="Only articles from this site and its hosts.")
 @click.option("--mode", type=click.Choice(["keyword"]), help="How it matches: by its words (the only way).")
-@click.option("--exec", "hook", metavar="COMMAND", default="",
+@click.option("--exec", "hook", metavar="COMMAND",
               help="Run COMMAND after each ingest that brings new articles, with them on its standard input "
               "as JSON Lines.")  # fmt: skip
 def watch_add(name: str, words: tuple[str, ...], index: Path | str, since: str | None, until: str | None,
-              undated: bool, source: str | None, mode: str | None, hook: str) -> None:  # fmt: skip
+              undated: bool, source: str | None, mode: str | None, hook: str | None) -> None:  # fmt: skip
     """Save the search WORDS as the watch NAME: the articles the next ingests bring that match it are its
     news (`searchidx watch news NAME`)."""
     if undated and (since or until):
         raise click.UsageError("--undated cannot be used with --since or --until; choose one.")
+    if hook is not None and not hook.strip():
+        raise click.UsageError("--exec needs a command to run, e.g. --exec 'cat >> news.jsonl'.")
+    query = " ".join(words)
     with Index(index) as ix:
-        watch = ix.watch(name, " ".join(words), since=since, until=until, undated=undated, source=source,
-                         mode=mode, hook=hook)  # fmt: skip
+        watch = ix.watch(name, query, since=since, until=until, undated=undated, source=source, mode=mode,
+                         hook=hook or "")  # fmt: skip
+        for note in ix.query_notes(query):  # what it will search differs from what was typed
+            click.echo(note, err=True)
     click.echo(f"watching {watch.name}: the matching articles of the next ingests are its news "
                f"(`searchidx watch news {watch.name}`)")  # fmt: skip
 
@@ -228,5 +234,8 @@ def _nothing_new(news: list[WatchNews]) -> str:
         return "no watches: `searchidx watch add NAME WORDS` saves one"
     if not with_news:
         return f"no new articles for {plural(len(news), 'watch', 'watches')}"
-    return (f"{plural(sum(each.total for each in with_news), 'new article')} for "
-            f"{plural(len(with_news), 'watch', 'watches')} of {len(news)}")  # fmt: skip
+    listed = sum(each.total for each in with_news)
+    articles = len({hit.id for each in with_news for hit in each.hits})
+    several = f" ({listed:,} listed: an article once for each watch it matches)" if listed != articles else ""
+    return (f"{plural(articles, 'new article')} for {plural(len(with_news), 'watch', 'watches')} of "
+            f"{len(news)}{several}")  # fmt: skip

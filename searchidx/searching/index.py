@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from searchidx.engines.factory import open_backend, open_watches
-from searchidx.engines.protocol import Backend, DayCounts, Filters, Page, Row, WatchStore
+from searchidx.engines.protocol import Backend, DayCounts, Filters, Order, Page, Row, WatchStore
 from searchidx.errors import QueryError, WatchNotFoundError
 from searchidx.inputs.dates import parse_when
 from searchidx.inputs.urls import site_of
@@ -65,6 +65,7 @@ from searchidx.results import (
     Unit,
     Version,
     Watch,
+    WatchCounts,
     WatchNews,
 )
 from searchidx.searching.fusion import CANDIDATES, rerank
@@ -479,11 +480,11 @@ class Index:
         yield from self._hits_of(searched.query, filters, sort, snippets, deadline, total=searched.total)
 
     def _hits_of(
-        self, query: Any, filters: Filters, sort: Sort, snippets: int, deadline: float | None, *,
+        self, query: Any, filters: Filters, sort: Order, snippets: int, deadline: float | None, *,
         total: int | None = None, listing: SharedListing | None = None,
     ) -> Iterator[Hit]:  # fmt: skip
         """The hits of ``query`` in ``sort`` order, read in chunks: the first ``total``, or all of them
-        (``sort`` then by date, whose totals are exact). With a ``listing``, what the hits share
+        (``sort`` then by date or arrival, whose totals are exact). With a ``listing``, what the hits share
         with others of it is read once."""
         skip = 0
         while total is None or skip < total:
@@ -506,7 +507,7 @@ class Index:
 
     @_reads_index
     def _page_between(
-        self, query: Any, filters: Filters, sort: Sort, skip: int, depth: int, *, deadline: float | None,
+        self, query: Any, filters: Filters, sort: Order, skip: int, depth: int, *, deadline: float | None,
         ids: bool = False,
     ) -> Page:  # fmt: skip
         return self._backend.run(query, depth, filters, sort, skip, ids_only=ids)
@@ -698,6 +699,12 @@ class Index:
         store.save(watch)
         return watch
 
+    def query_notes(self, query: str) -> tuple[str, ...]:
+        """How searching ``query`` reads it otherwise than typed (a broken syntax searched as plain
+        words, operators typed in capitals...), a sentence each: what ``query`` says of it. Raises
+        :class:`QueryError` for a query that cannot be searched."""
+        return self._parsed(query).notes
+
     def watches(self) -> list[Watch]:
         """The index's saved searches, by name."""
         return self._watches().watches()
@@ -730,18 +737,27 @@ class Index:
         says only what later ingests brought (what a listing marks once it was printed whole)."""
         self._watches().advance("reported", {each.watch.name: each.through for each in news})
 
-    def watch_counts(self) -> dict[str, int]:
-        """How many articles each watch has not reported yet (what :meth:`watch_news` would list)."""
+    @_reads_index
+    def watch_counts(self) -> WatchCounts:
+        """How many articles each watch has not reported yet (what :meth:`watch_news` would list), and
+        how many different articles that is (``articles``)."""
         store = self._watches()
         through = store.finished_ingest()
-        return {watch.name: self._news_count(watch, watch.reported, through) for watch in store.watches()}
+        watches = store.watches()
+        waiting = [watch for watch in watches if through > max(watch.reported, watch.created)]
+        counts, articles = self._backend.match_counts(
+            [self._window(watch, watch.reported, through) for watch in waiting]
+        )
+        found = dict(zip((watch.name for watch in waiting), counts, strict=True))
+        return WatchCounts({watch.name: found.get(watch.name, 0) for watch in watches}, articles)
 
     def watch_feed(self, name: str, *, limit: int = 50) -> WatchNews:
-        """The watch's matches among the articles every ingest since it was made brought (at most
-        ``limit``, newest first), whatever was reported: what its feed shows."""
+        """The watch's matches among the articles every ingest since it was made brought, whatever was
+        reported: what its feed shows. The latest ``limit`` to arrive: the last ingest's first (an
+        archive's old articles brought today come before yesterday's), each ingest's newest first."""
         watch = self._watch_named(name)
         through = self._watches().finished_ingest()
-        return self._news(watch, watch.created, through, 2, limit=limit)
+        return self._news(watch, watch.created, through, 2, limit=limit, order="-ingested")
 
     def hook_news(self) -> list[WatchNews]:
         """For each watch with a command (``hook``), the matching articles of the ingests since its
@@ -782,21 +798,14 @@ class Index:
         )
 
     @_reads_index
-    def _news_count(self, watch: Watch, after: int, through: int) -> int:
-        if through <= max(after, watch.created):
-            return 0
-        query, filters = self._window(watch, after, through)
-        return self._backend.run(query, 0, filters, "-date", 0, ids_only=True).total
-
-    @_reads_index
     def _news(
         self, watch: Watch, after: int, through: int, snippets: int, *, limit: int | None = None,
-        listing: SharedListing | None = None,
+        listing: SharedListing | None = None, order: Order = "-date",
     ) -> WatchNews:  # fmt: skip
         if through <= max(after, watch.created):
             return WatchNews(watch, after, through, ())
         query, filters = self._window(watch, after, through)
-        hits = self._hits_of(query, filters, "-date", snippets, None, total=limit, listing=listing)
+        hits = self._hits_of(query, filters, order, snippets, None, total=limit, listing=listing)
         return WatchNews(watch, after, through, tuple(hits))
 
     @_reads_index

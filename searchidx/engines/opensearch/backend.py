@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from whoosh import query as wq
 
 from searchidx.engines.opensearch.query import Dsl, Translator
-from searchidx.engines.protocol import DayCounts, Filters, Page, Row, StoryMatches
+from searchidx.engines.protocol import DayCounts, Filters, Order, Page, Row, StoryMatches
 from searchidx.errors import ClusterError, ClusterExtraMissingError, DocumentNotFoundError
 from searchidx.inputs.urls import canonical_url, document_id
 from searchidx.query.analysis import surface_words, text_analyzer, url_analyzer
@@ -40,7 +40,7 @@ from searchidx.query.deadlines import check, expired, remaining
 from searchidx.query.fields import SCHEMA_VERSION, build_schema
 from searchidx.query.parsing import SEARCH_FIELDS
 from searchidx.query.ranking import K1, B
-from searchidx.results import MAX_HITS, NO_DATE, NO_SOURCE, Sort, Stats
+from searchidx.results import MAX_HITS, NO_DATE, NO_SOURCE, Stats
 
 USER_ENV = "SEARCHIDX_OPENSEARCH_USER"
 PASSWORD_ENV = "SEARCHIDX_OPENSEARCH_PASSWORD"
@@ -464,7 +464,7 @@ class OpenSearchBackend:
         query: Any,
         depth: int,
         filters: Filters,
-        sort: Sort,
+        sort: Order,
         skip: int,
         *,
         exact_total: bool = False,
@@ -491,6 +491,18 @@ class OpenSearchBackend:
             for hit in hits
         ]
         return Page(rows, int(answer["hits"]["total"]["value"]))
+
+    def match_counts(self, searches: Sequence[tuple[Any, Filters]]) -> tuple[list[int], int]:
+        """How many documents each ``(query, filters)`` matches, and how many match any of them (one
+        search for each, and one for them all)."""
+        filtered = [self._filtered(self.translator().dsl(query), filters) for query, filters in searches]
+        counts = [self._count(each) for each in filtered]
+        return counts, self._count(
+            {"bool": {"should": filtered, "minimum_should_match": 1}}
+        ) if filtered else 0
+
+    def _count(self, dsl: Dsl) -> int:
+        return int(self.search({"query": dsl, "track_total_hits": True})["hits"]["total"]["value"])
 
     def undated_matches(self, query: Any, source: str | None) -> int:
         """How many documents match ``query`` (and ``source``) but have no date."""
@@ -888,7 +900,9 @@ def _retryable(error: Exception) -> bool:
     return status in (429, 502, 503, 504) or type(error).__name__ in ("ConnectionError", "ConnectionTimeout")
 
 
-def _sort(sort: Sort) -> list[Any]:
+def _sort(sort: Order) -> list[Any]:
+    if sort == "-ingested":
+        return [{"ingested": "desc"}, {"date": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
     if sort == "date":
         return [{"date": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
     if sort == "-date":

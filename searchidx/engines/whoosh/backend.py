@@ -26,7 +26,7 @@ from whoosh.reading import TermNotFound
 from whoosh.util.times import datetime_to_long
 
 from searchidx.engines.locations import index_path
-from searchidx.engines.protocol import DayCounts, Filters, Page, Row, StoryMatches
+from searchidx.engines.protocol import DayCounts, Filters, Order, Page, Row, StoryMatches
 from searchidx.engines.whoosh.facets import (
     MICROSECONDS_PER_DAY,
     MISSING_DATE,
@@ -34,6 +34,7 @@ from searchidx.engines.whoosh.facets import (
     count_facets,
     date_of,
     date_values,
+    ingest_values,
     live_documents,
     newest_first_key,
     story_groups,
@@ -47,7 +48,7 @@ from searchidx.query.deadlines import check
 from searchidx.query.parsing import SEARCH_FIELDS, decoded, preloaded, words_to_mark
 from searchidx.query.ranking import weighting
 from searchidx.query.spelling import SPELLING_FIELD, words_within
-from searchidx.results import Sort, Stats
+from searchidx.results import Stats
 
 if TYPE_CHECKING:
     from searchidx.engines.whoosh.topk import Ranked
@@ -98,7 +99,7 @@ class WhooshBackend:
         query: Any,
         depth: int,
         filters: Filters,
-        sort: Sort,
+        sort: Order,
         skip: int,
         *,
         exact_total: bool = False,
@@ -125,6 +126,8 @@ class WhooshBackend:
             return Page(self._rows(searcher, ranked, skip), ranked.total, ranked.exact)
         if isinstance(query, EveryArticle):  # "*" by date: no posting to read, the date column sorted
             return self._every_by_date(searcher, allow, sort, depth, skip)
+        if sort == "-ingested" and not hasattr(allow, "shape"):
+            raise ValueError("hits are ordered by arrival in an ingests' window only")
         if hasattr(allow, "shape"):  # an ingests' window (a watch's news): few matches, the columns sorted
             ranked = self._window_by_date(searcher, query, allow, sort, depth, skip)
             rows = self._id_rows(searcher, ranked, 0) if ids_only else self._rows(searcher, ranked, 0)
@@ -144,7 +147,7 @@ class WhooshBackend:
         return Page(rows, len(results))
 
     @staticmethod
-    def _every_by_date(searcher: Any, allow: Any, sort: Sort, depth: int, skip: int) -> Page:
+    def _every_by_date(searcher: Any, allow: Any, sort: Order, depth: int, skip: int) -> Page:
         """Every article (that ``allow`` lets through) in date order, as Whoosh's sorting collector
         orders them (no date last, ties in index order), each scoring 1 as ``*`` does."""
         from searchidx.engines.whoosh.topk import matching_documents
@@ -154,19 +157,17 @@ class WhooshBackend:
         return Page([Row(stored_fields(searcher, int(docnum)), 1.0) for docnum in chosen], len(docnums))
 
     @staticmethod
-    def _window_by_date(searcher: Any, query: Any, allow: Any, sort: Sort, depth: int, skip: int) -> Ranked:
+    def _window_by_date(searcher: Any, query: Any, allow: Any, sort: Order, depth: int, skip: int) -> Ranked:
         """The matches ``skip`` to ``depth`` of ``query`` among the documents of the mask ``allow`` (its
         words read only in the blocks that hold them), in date order as Whoosh's sorting collector
         orders them, each with its score."""
         import numpy as np
 
-        from searchidx.engines.whoosh.topk import Ranked, matching_documents, scored_among, top_documents
+        from searchidx.engines.whoosh.topk import Ranked, scored_among, top_documents
 
         candidates = np.flatnonzero(allow)
-        if len(candidates) > len(allow) * WHOLE_WINDOW:  # most blocks hold one: read the words whole
-            docnums = matching_documents(searcher, query, allow)
-            if depth <= skip:  # the number of matches alone
-                return Ranked([], [], len(docnums), exact=True)
+        if len(candidates) > len(allow) * WHOLE_WINDOW:
+            docnums = WhooshBackend._window_matches(searcher, query, allow)
             chosen = _by_date(searcher, docnums, sort)[skip:depth].tolist()
             ranked = top_documents(searcher, query, max(len(chosen), 1), _documents_mask(chosen, len(allow)))
             score_of = dict(zip(ranked.docnums, ranked.scores, strict=True))
@@ -176,6 +177,19 @@ class WhooshBackend:
             chosen = _by_date(searcher, docnums, sort)[skip:depth].tolist()
             score_of = dict(zip(docnums.tolist(), scores[matched].tolist(), strict=True))
         return Ranked(chosen, [score_of[docnum] for docnum in chosen], len(docnums), exact=True)
+
+    @staticmethod
+    def _window_matches(searcher: Any, query: Any, allow: Any) -> Any:
+        """The documents of the mask ``allow`` (an ingests' window) that ``query`` matches, ascending:
+        its words read only in the posting blocks holding them, or whole when most blocks do."""
+        import numpy as np
+
+        from searchidx.engines.whoosh.topk import matches_among, matching_documents
+
+        candidates = np.flatnonzero(allow)
+        if len(candidates) > len(allow) * WHOLE_WINDOW:
+            return matching_documents(searcher, query, allow)
+        return candidates[matches_among(searcher, query, candidates, allow)]
 
     @staticmethod
     def _rows(searcher: Any, ranked: Ranked, skip: int) -> list[Row]:
@@ -204,6 +218,25 @@ class WhooshBackend:
             if docnum is not None:
                 found[doc] = stored_fields(searcher, docnum)
         return found
+
+    def match_counts(self, searches: Sequence[tuple[Any, Filters]]) -> tuple[list[int], int]:
+        """How many documents each ``(query, filters)`` matches, and how many match any of them."""
+        import numpy as np
+
+        from searchidx.engines.whoosh.topk import matching_documents
+
+        searcher = self._searcher()
+        anywhere = np.zeros(searcher.doc_count_all(), dtype=bool)
+        counts = []
+        for query, filters in searches:
+            allow = self._allow(searcher, filters)
+            if hasattr(allow, "shape"):
+                matched = self._window_matches(searcher, query, allow)
+            else:
+                matched = matching_documents(searcher, query, allow)
+            counts.append(len(matched))
+            anywhere[matched] = True
+        return counts, int(anywhere.sum())
 
     def undated_matches(self, query: Any, source: str | None) -> int:
         """How many documents match ``query`` (and ``source``) but have no date."""
@@ -591,13 +624,17 @@ def _documents_mask(docnums: Iterable[int], size: int) -> Any:
     return mask
 
 
-def _by_date(searcher: Any, docnums: Any, sort: Sort) -> Any:
+def _by_date(searcher: Any, docnums: Any, sort: Order) -> Any:
     """``docnums`` in date order (``date`` oldest first, ``-date`` newest first), as Whoosh's sorting
-    collector orders them: no date last, ties in index order."""
+    collector orders them: no date last, ties in index order; ``-ingested``: the latest ingest's first,
+    each ingest's newest first."""
     import numpy as np
 
     raw = date_values(searcher.reader())[docnums]
     keys = raw if sort == "date" else np.where(raw == MISSING_DATE, raw, MISSING_DATE - 1 - raw)
+    if sort == "-ingested":
+        arrival = -ingest_values(searcher.reader())[docnums].astype(np.int64)
+        return docnums[np.lexsort((docnums, keys, arrival))]
     return docnums[np.lexsort((docnums, keys))]
 
 

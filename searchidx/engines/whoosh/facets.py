@@ -22,6 +22,9 @@ LATEST_DATE = datetime_to_long(datetime.max)
 MICROSECONDS_PER_DAY = 86_400_000_000
 # Per open reader, its columns as arrays; gone with the reader.
 _COLUMNS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+# The masks of ingests' windows kept per reader: a server's feeds each ask for their own window (a byte a
+# document each), the watches' news after an ingest for one.
+WINDOWS_KEPT = 4
 
 
 def date_of(raw: int) -> datetime | None:
@@ -99,6 +102,9 @@ def brought_by(reader: Any, after: int, through: int) -> Any:
     cached = _COLUMNS.setdefault(reader, {})
     key = f"brought {after} {through}"
     if key not in cached:
+        windows = [name for name in cached if name.startswith("brought ")]
+        for name in windows[: max(0, len(windows) - WINDOWS_KEPT + 1)]:  # the oldest first
+            del cached[name]
         values = ingest_values(reader)
         mask = np.zeros(len(values), dtype=bool)
         mask[live_documents(reader)] = True
