@@ -159,15 +159,15 @@ class WhooshBackend:
     @staticmethod
     def _window_by_date(searcher: Any, query: Any, allow: Any, sort: Order, depth: int, skip: int) -> Ranked:
         """The matches ``skip`` to ``depth`` of ``query`` among the documents of the mask ``allow`` (its
-        words read only in the blocks that hold them), in date order as Whoosh's sorting collector
-        orders them, each with its score."""
+        words read only in the blocks that hold them), in ``sort`` order (see :func:`_by_date`), each
+        with its score."""
         import numpy as np
 
-        from searchidx.engines.whoosh.topk import Ranked, scored_among, top_documents
+        from searchidx.engines.whoosh.topk import Ranked, matching_documents, scored_among, top_documents
 
         candidates = np.flatnonzero(allow)
-        if len(candidates) > len(allow) * WHOLE_WINDOW:
-            docnums = WhooshBackend._window_matches(searcher, query, allow)
+        if len(candidates) > len(allow) * WHOLE_WINDOW:  # most blocks hold one: read the words whole
+            docnums = matching_documents(searcher, query, allow)
             chosen = _by_date(searcher, docnums, sort)[skip:depth].tolist()
             ranked = top_documents(searcher, query, max(len(chosen), 1), _documents_mask(chosen, len(allow)))
             score_of = dict(zip(ranked.docnums, ranked.scores, strict=True))
