@@ -296,6 +296,11 @@ def test_an_article_new_to_several_watches_is_counted_once_and_a_rewritten_query
     )
     summary = json.loads(searchidx("ingest", archive, "--index", index, "--json").stdout)
     assert summary["watches"] == {"new": {"gales": 0, "storms": 0}, "articles": 0, "commands": []}
+    nothing = searchidx("watch", "news", "storms", "--index", index)
+    assert (nothing.returncode, nothing.stderr) == (1, "no new articles for the watch storms\n")
+    semantic = searchidx("watch", "add", "meaning", "storm", "--mode", "semantic", "--index", index)
+    assert semantic.returncode == 2
+    assert semantic.stderr.startswith("searchidx: A watch reports the articles that match its words")
 
 
 def test_news_cut_short_by_the_reader_stays_new(tmp_path: Path) -> None:

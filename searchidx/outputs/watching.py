@@ -23,7 +23,7 @@ from searchidx import Index
 from searchidx.errors import plural, terminal_safe
 from searchidx.outputs.options import index_option, json_option
 from searchidx.outputs.rendering import hit_json, hit_text
-from searchidx.results import MAX_SNIPPETS, Hit, HookRun, Watch, WatchCounts, WatchNews
+from searchidx.results import MAX_SNIPPETS, MODES, Hit, HookRun, Watch, WatchCounts, WatchNews
 
 # How long a watch's command may run before it is stopped (and counts as failed).
 HOOK_SECONDS = 300
@@ -118,7 +118,8 @@ def watch_group() -> None:
 @click.option("--until", metavar="WHEN", help="Only articles dated on or before WHEN.")
 @click.option("--undated", is_flag=True, help="Only articles without a date.")
 @click.option("--source", metavar="SITE", help="Only articles from this site and its hosts.")
-@click.option("--mode", type=click.Choice(["keyword"]), help="How it matches: by its words (the only way).")
+@click.option("--mode", type=click.Choice(list(MODES)),
+              help="How it matches: keyword, by its words (the only way a watch can match).")  # fmt: skip
 @click.option("--exec", "hook", metavar="COMMAND",
               help="Run COMMAND after each ingest that brings new articles, with them on its standard input "
               "as JSON Lines.")  # fmt: skip
@@ -188,9 +189,8 @@ def watch_news(name: str | None, index: Path | str, peek: bool, snippets: int, a
         _print_listing(news, as_json, as_jsonl, as_csv)
         if not peek:  # only once all of it was printed (`watch news | head` leaves the rest new)
             ix.reported(*news)
+    click.echo(_news_footer(news, name), err=True)
     if not any(each.hits for each in news):
-        if as_json or as_jsonl or as_csv:
-            click.echo(_nothing_new(news), err=True)
         sys.exit(1)
 
 
@@ -225,13 +225,16 @@ def _print_news(news: list[WatchNews]) -> None:
                                  f"({each.watch.query!r})"))  # fmt: skip
         for hit in each.hits:
             click.echo(hit_text(hit, ("", "")))
-    click.echo(_nothing_new(news), err=True)
 
 
-def _nothing_new(news: list[WatchNews]) -> str:
+def _news_footer(news: list[WatchNews], name: str | None) -> str:
+    """What ``watch news`` says at the end, on stderr: how many new articles (each once), for which."""
     with_news = [each for each in news if each.hits]
     if not news:
         return "no watches: `searchidx watch add NAME WORDS` saves one"
+    if name is not None:
+        found = plural(news[0].total, "new article") if with_news else "no new articles"
+        return f"{found} for the watch {name}"
     if not with_news:
         return f"no new articles for {plural(len(news), 'watch', 'watches')}"
     listed = sum(each.total for each in with_news)
