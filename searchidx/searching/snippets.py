@@ -59,13 +59,14 @@ class AnalysisMemo:
     same articles for several queries (every watch's news: an article matching many watches).
 
     It stands in for the analyzer wherever this module takes one; make one per listing. A long
-    text is analysed whole too (once: each query then costs a look-up), unless ``whole`` is false
-    (a memo for one query: only the sentences around its matches are analysed).
+    text asked for again is analysed whole (once: each query then costs a look-up); asked for once,
+    or by a memo for one query (``whole`` false), only the sentences around its matches are.
     """
 
     def __init__(self, analyzer: Any, *, whole: bool = True) -> None:
         self._analyzer = analyzer
-        self.whole = whole
+        self._whole = whole
+        self._asked: dict[str, None] = {}
         self._spans: dict[str, list[tuple[int, int, str]]] = {}
         self._places: dict[str, dict[str, list[Span]]] = {}
         self._bounds: dict[str, tuple[list[Span], list[int]]] = {}
@@ -81,6 +82,18 @@ class AnalysisMemo:
     def sentence_bounds(self, text: str) -> tuple[list[Span], list[int]]:
         """Where the sentences of ``text`` begin and end, and their starts alone (to search)."""
         return _remembered(self._bounds, text, _bounds_and_starts)
+
+    def analysed_whole(self, text: str) -> bool:
+        """Whether to analyse the long ``text`` whole: it was asked for before (a query then costs a
+        look-up), so others will likely ask again."""
+        if not self._whole:
+            return False
+        if text in self._places or text in self._asked:
+            return True
+        if len(self._asked) >= MEMO_TEXTS:
+            self._asked.clear()
+        self._asked[text] = None
+        return False
 
     def _find_places(self, text: str) -> dict[str, list[Span]]:
         places: dict[str, list[Span]] = {}
@@ -216,11 +229,16 @@ def _matches_by_sentence(
     around the ones that match are found and analysed, so the cost follows
     the number of matches, not the length.
     A short text, one with letters beyond ASCII (the analyzer folds them),
-    and every text of a memo for many queries are analysed whole.
+    and one a memo for many queries was asked for before are analysed whole.
     """
     terms = words | {word for phrase in phrases for word in phrase}
     candidates = _candidate_words(terms)
-    if memo.whole or candidates is None or len(text) <= SHORT_TEXT or NON_ASCII_LETTER.search(text):
+    if (
+        candidates is None
+        or len(text) <= SHORT_TEXT
+        or NON_ASCII_LETTER.search(text)
+        or memo.analysed_whole(text)
+    ):
         return *memo.sentence_bounds(text), find_matches(text, words, phrases, memo)
     spots = _spots(text, candidates, terms, memo)
     bounds = _sentence_bounds(text) if len(spots) > MAX_SPOTS else _bounds_around(text, spots)
