@@ -497,9 +497,8 @@ class OpenSearchBackend:
         search for each, and one for them all)."""
         filtered = [self._filtered(self.translator().dsl(query), filters) for query, filters in searches]
         counts = [self._count(each) for each in filtered]
-        return counts, self._count(
-            {"bool": {"should": filtered, "minimum_should_match": 1}}
-        ) if filtered else 0
+        anywhere = {"bool": {"should": filtered, "minimum_should_match": 1}}
+        return counts, self._count(anywhere) if filtered else 0
 
     def _count(self, dsl: Dsl) -> int:
         return int(self.search({"query": dsl, "track_total_hits": True})["hits"]["total"]["value"])
