@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from _pytest.monkeypatch import MonkeyPatch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -221,9 +222,14 @@ def test_a_long_article_gives_the_snippet_that_analysing_all_of_it_gives(monkeyp
     assert all(fragment.highlights for fragments in quick for fragment in fragments[:1])
 
 
-def test_a_memo_over_many_queries_gives_the_snippets_each_query_alone_gets() -> None:
+@pytest.mark.parametrize("memo_chars", [snippets.MEMO_CHARS, 100])
+def test_a_memo_over_many_queries_gives_the_snippets_each_query_alone_gets(
+    monkeypatch: MonkeyPatch, memo_chars: int
+) -> None:
     """A listing for several queries (every watch's news) analyses each text once; the fragments and
-    marks are those of each query alone, asked in any order, and of every text, long or short."""
+    marks are those of each query alone, asked in any order, and of every text, long or short, also
+    when the memo holds too little to keep them (it forgets and finds them again)."""
+    monkeypatch.setattr(snippets, "MEMO_CHARS", memo_chars)
     texts, memo = [long_article(), BODY, "Paradès à Paris. La parade."], AnalysisMemo(ANALYZER)
     queries = [*LONG_QUERIES, ({"parad", "putin"}, []), ({"pari"}, [("pari", "parad")])]
     for _ in range(2):

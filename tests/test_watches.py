@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import searchidx.ingesting.ingest as ingesting
+import searchidx.searching.watches as watching
 from searchidx import Index, IngestObserver, WatchNotFoundError, ingest
 from searchidx.errors import QueryError
 from tests.conftest import CORPUS, REPO, stored_documents, write_article
@@ -122,7 +123,11 @@ def test_watches_report_exactly_what_each_ingest_brought(
     ingest(archive, index=index)
     with Index(index) as ix:  # every watch's news at once (articles read once) as each feed gives it alone
         together = {news.watch.name: news.hits for news in ix.watch_news(peek=True)}
+        # One ingest since the watches were made: the feeds' order (by arrival) is the news' (newest first).
         assert together == {name: ix.watch_feed(name, limit=10_000).hits for name, _, _ in WATCHES}
+        with monkeypatch.context() as short:  # a listing that cannot keep what it read reads it again
+            short.setattr(watching, "LISTING_CHARS", 1_000)
+            assert {news.watch.name: news.hits for news in ix.watch_news(peek=True)} == together
         assert all(together.values())
         assert all(hit.snippet for hits in together.values() for hit in hits)
         counts = ix.watch_counts()  # each watch's, and the different articles of them all

@@ -48,8 +48,9 @@ LAST_SPACE = re.compile(r"(?s:.*)\s")  # matched from a position: up to the last
 SENTENCE_REACH = 2000
 # Up to this many chars (most news articles), analysing the whole text costs less than finding where first.
 SHORT_TEXT = 4000
-# A memo forgets what it holds past this many texts: its memory stays bounded on any listing.
-MEMO_TEXTS = 4096
+# A memo forgets what it holds past this many characters of texts (its analyses take some 15 bytes a
+# character): its memory stays bounded on any listing, of any articles.
+MEMO_CHARS = 12_000_000
 
 Match = tuple[Span, str]
 
@@ -66,6 +67,7 @@ class AnalysisMemo:
     def __init__(self, analyzer: Any, *, whole: bool = True) -> None:
         self._analyzer = analyzer
         self._whole = whole
+        self._chars = 0  # of the texts held, once in each memo
         self._asked: dict[str, None] = {}
         self._spans: dict[str, list[tuple[int, int, str]]] = {}
         self._places: dict[str, dict[str, list[Span]]] = {}
@@ -73,15 +75,15 @@ class AnalysisMemo:
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """The analyzer's :meth:`~searchidx.query.analysis.NewsAnalyzer.spans` of ``text``, found once."""
-        return _remembered(self._spans, text, self._analyzer.spans)
+        return self._remembered(self._spans, text, self._analyzer.spans)
 
     def places(self, text: str) -> dict[str, list[Span]]:
         """Where each term of ``text`` occurs, in text order."""
-        return _remembered(self._places, text, self._find_places)
+        return self._remembered(self._places, text, self._find_places)
 
     def sentence_bounds(self, text: str) -> tuple[list[Span], list[int]]:
         """Where the sentences of ``text`` begin and end, and their starts alone (to search)."""
-        return _remembered(self._bounds, text, _bounds_and_starts)
+        return self._remembered(self._bounds, text, _bounds_and_starts)
 
     def analysed_whole(self, text: str) -> bool:
         """Whether to analyse the long ``text`` whole: it was asked for before (a query then costs a
@@ -90,9 +92,7 @@ class AnalysisMemo:
             return False
         if text in self._places or text in self._asked:
             return True
-        if len(self._asked) >= MEMO_TEXTS:
-            self._asked.clear()
-        self._asked[text] = None
+        self._remembered(self._asked, text, lambda _: None)
         return False
 
     def _find_places(self, text: str) -> dict[str, list[Span]]:
@@ -101,14 +101,16 @@ class AnalysisMemo:
             places.setdefault(term, []).append((start, end))
         return places
 
-
-def _remembered(memo: dict[str, T], text: str, find: Callable[[str], T]) -> T:
-    found = memo.get(text)
-    if found is None:
-        if len(memo) >= MEMO_TEXTS:
-            memo.clear()
+    def _remembered(self, memo: dict[str, T], text: str, find: Callable[[str], T]) -> T:
+        if text in memo:
+            return memo[text]
+        if self._chars + len(text) > MEMO_CHARS:  # forget all at once: what is asked again is found again
+            for each in (self._asked, self._spans, self._places, self._bounds):
+                each.clear()
+            self._chars = 0
         found = memo[text] = find(text)
-    return found
+        self._chars += len(text)
+        return found
 
 
 def _memo_of(analyzer: Any) -> AnalysisMemo:

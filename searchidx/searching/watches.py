@@ -27,8 +27,9 @@ from searchidx.results import WATCH_NAME
 from searchidx.searching.snippets import AnalysisMemo
 
 _NAME = re.compile(WATCH_NAME)
-# The articles a listing keeps read: past this many it forgets them (its memory stays bounded).
-LISTING_DOCUMENTS = 4096
+# The articles a listing keeps read: past this many characters of their texts it forgets them (its
+# memory stays bounded on any listing, of any articles).
+LISTING_CHARS = 16_000_000
 
 
 class SharedListing:
@@ -38,19 +39,27 @@ class SharedListing:
     def __init__(self, analyzer: Any) -> None:
         self.analysis = AnalysisMemo(analyzer)
         self._fields: dict[str, dict[str, Any]] = {}
+        self._chars = 0
 
     def rows(self, rows: list[Row], read: Callable[[Sequence[str]], dict[str, dict[str, Any]]]) -> list[Row]:
         """``rows`` (of ids alone, or whole) with their articles' stored fields, each read by ``read``
         (ids to fields) once; an article gone since it was found is left out."""
         bare = [row.fields["id"] for row in rows if len(row.fields) == 1]
         wanted = [doc for doc in bare if doc not in self._fields]
-        if len(self._fields) + len(wanted) > LISTING_DOCUMENTS:
-            self._fields.clear()
-            wanted = bare
-        self._fields.update(read(wanted) if wanted else {})
+        fetched = read(wanted) if wanted else {}
+        size = sum(map(_chars_of, fetched.values()))
+        if self._chars + size > LISTING_CHARS:  # forget the articles of earlier rows, not of these
+            self._fields = {doc: self._fields[doc] for doc in bare if doc in self._fields}
+            self._chars = sum(map(_chars_of, self._fields.values()))
+        self._fields.update(fetched)
+        self._chars += size
         whole = [row if len(row.fields) > 1 else replace(row, fields=self._fields.get(row.fields["id"], {}))
                  for row in rows]  # fmt: skip
         return [row for row in whole if row.fields]
+
+
+def _chars_of(fields: dict[str, Any]) -> int:
+    return len(fields.get("body", "")) + len(fields.get("title", ""))
 
 
 def check_watch(name: str, mode: str | None) -> None:
