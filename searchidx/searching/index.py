@@ -737,7 +737,6 @@ class Index:
         says only what later ingests brought (what a listing marks once it was printed whole)."""
         self._watches().advance("reported", {each.watch.name: each.through for each in news})
 
-    @_reads_index
     def watch_counts(self) -> WatchCounts:
         """How many articles each watch has not reported yet (what :meth:`watch_news` would list), and
         how many different articles that is (``articles``)."""
@@ -745,11 +744,15 @@ class Index:
         through = store.finished_ingest()
         watches = store.watches()
         waiting = [watch for watch in watches if through > max(watch.reported, watch.created)]
-        counts, articles = self._backend.match_counts(
+        counts, articles = self._match_counts(
             [self._window(watch, watch.reported, through) for watch in waiting]
         )
         found = dict(zip((watch.name for watch in waiting), counts, strict=True))
         return WatchCounts({watch.name: found.get(watch.name, 0) for watch in watches}, articles)
+
+    @_reads_index
+    def _match_counts(self, searches: list[tuple[Any, Filters]]) -> tuple[list[int], int]:
+        return self._backend.match_counts(searches)
 
     def watch_feed(self, name: str, *, limit: int = 50) -> WatchNews:
         """The watch's matches among the articles every ingest since it was made brought, whatever was
