@@ -486,15 +486,15 @@ class Index:
         """The hits of ``query`` in ``sort`` order, read in chunks: the first ``total``, or all of them
         (``sort`` then by date or arrival, whose totals are exact). With a ``listing``, what the hits share
         with others of it is read once."""
+        ids = listing is not None  # the listing reads each article's fields once
+        analyzer = listing.analysis if listing is not None else None
         skip = 0
         while total is None or skip < total:
             depth = skip + EXPORT_CHUNK if total is None else min(skip + EXPORT_CHUNK, total)
-            ids = listing is not None  # the listing reads each article's fields once
             page = self._page_between(query, filters, sort, skip, depth, deadline=deadline, ids=ids)
             total = page.total if total is None else total
             rows = listing.rows(page.rows, self._backend.documents) if listing is not None else page.rows
             words, phrases = self._marking(query, rows) if snippets else (frozenset(), ())
-            analyzer = listing.analysis if listing is not None else None
             for rank, row in enumerate(rows, start=skip + 1):
                 yield self._hit(rank, row, words, phrases, snippets, 240, analyzer=analyzer)
             skip = depth

@@ -138,8 +138,7 @@ class WhooshBackend:
             facet = sorting.TranslateFacet(newest_first_key, sorting.FieldFacet("date"))
         collector = SortingCollector(facet, limit=depth)
         searcher.search_with_collector(
-            preloaded(query),
-            FilterCollector(collector, allow=_as_set(allow)) if allow is not None else collector,
+            preloaded(query), FilterCollector(collector, allow=allow) if allow is not None else collector
         )
         results = collector.results()
         rows = [Row(stored_fields(searcher, result.docnum), float(result.score or 0.0))
@@ -161,22 +160,12 @@ class WhooshBackend:
         """The matches ``skip`` to ``depth`` of ``query`` among the documents of the mask ``allow`` (its
         words read only in the blocks that hold them), in ``sort`` order (see :func:`_by_date`), each
         with its score."""
-        import numpy as np
+        from searchidx.engines.whoosh.topk import Ranked, scored_among
 
-        from searchidx.engines.whoosh.topk import Ranked, matching_documents, scored_among, top_documents
-
-        candidates = np.flatnonzero(allow)
-        if len(candidates) > len(allow) * WHOLE_WINDOW:  # most blocks hold one: read the words whole
-            docnums = matching_documents(searcher, query, allow)
-            chosen = _by_date(searcher, docnums, sort)[skip:depth].tolist()
-            ranked = top_documents(searcher, query, max(len(chosen), 1), _documents_mask(chosen, len(allow)))
-            score_of = dict(zip(ranked.docnums, ranked.scores, strict=True))
-        else:
-            matched, scores = scored_among(searcher, query, candidates, allow)
-            docnums = candidates[matched]
-            chosen = _by_date(searcher, docnums, sort)[skip:depth].tolist()
-            score_of = dict(zip(docnums.tolist(), scores[matched].tolist(), strict=True))
-        return Ranked(chosen, [score_of[docnum] for docnum in chosen], len(docnums), exact=True)
+        docnums = WhooshBackend._window_matches(searcher, query, allow)
+        chosen = _by_date(searcher, docnums, sort)[skip:depth]
+        _, scores = scored_among(searcher, query, chosen, allow)  # the words' blocks holding those shown
+        return Ranked(chosen.tolist(), scores.tolist(), len(docnums), exact=True)
 
     @staticmethod
     def _window_matches(searcher: Any, query: Any, allow: Any) -> Any:
@@ -636,15 +625,6 @@ def _by_date(searcher: Any, docnums: Any, sort: Order) -> Any:
         arrival = -ingest_values(searcher.reader())[docnums].astype(np.int64)
         return docnums[np.lexsort((docnums, keys, arrival))]
     return docnums[np.lexsort((docnums, keys))]
-
-
-def _as_set(allow: Any) -> Any:
-    """``allow`` as Whoosh's collectors take it: a query or a set (a mask becomes its documents)."""
-    if hasattr(allow, "shape"):
-        import numpy as np
-
-        return set(np.flatnonzero(allow).tolist())
-    return allow
 
 
 def _ingested_mask(reader: Any, candidates: Any, filters: Filters) -> Any:

@@ -623,11 +623,15 @@ class _TermPostings(_Leaf):
         self.bound = term.bm25(self.terminfo.max_weight(), self.terminfo.min_length()) * self.scale
         self.frequency = int(self.terminfo.doc_frequency())
 
-    def _scored(self, ids: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _usable_only(self, ids: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         usable = self.segment.usable
-        if usable is not None:
-            keep = usable[ids]
-            ids, weights = ids[keep], weights[keep]
+        if usable is None:
+            return ids, weights
+        keep = usable[ids]
+        return ids[keep], weights[keep]
+
+    def _scored(self, ids: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ids, weights = self._usable_only(ids, weights)
         scores = self.term.bm25(weights, self.segment.lengths(self.term.fieldname)[ids])
         if self.term.boost != 1.0:
             scores = scores * self.term.boost
@@ -650,9 +654,7 @@ class _TermPostings(_Leaf):
     def ids(self) -> np.ndarray:
         if self.terminfo is None:
             return NO_IDS
-        ids = self.blocks().whole()[0]  # no score: counting needs none
-        usable = self.segment.usable
-        return ids[usable[ids]] if usable is not None else ids
+        return self._usable_only(*self.blocks().whole())[0]  # no score: counting needs none
 
     def word(self) -> Any:
         return self.term.text
